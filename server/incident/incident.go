@@ -1,0 +1,168 @@
+package incident
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on user text, in runes. They keep cards, channel names and KV
+// values small, and each error message names the limit.
+const (
+	MaxTitleRunes   = 100
+	MaxSummaryRunes = 2000
+	MaxTextRunes    = 4000 // status updates and notes
+)
+
+// Incident is the record of one incident. Its timeline is stored separately,
+// append-only; the record holds the current state only.
+type Incident struct {
+	ID              string          `json:"id"`
+	Title           string          `json:"title"`
+	Summary         string          `json:"summary,omitempty"`
+	Severity        Severity        `json:"severity"`
+	HighestSeverity Severity        `json:"highest_severity"`
+	Status          Status          `json:"status"`
+	Resolution      string          `json:"resolution,omitempty"`
+	TeamID          string          `json:"team_id"`
+	ChannelID       string          `json:"channel_id"`
+	CardPostID      string          `json:"card_post_id,omitempty"`
+	CreatedBy       string          `json:"created_by"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	MitigatedAt     time.Time       `json:"mitigated_at,omitzero"`
+	ResolvedAt      time.Time       `json:"resolved_at,omitzero"`
+	LastUpdateAt    time.Time       `json:"last_update_at,omitzero"` // last status update
+	Roles           map[Role]string `json:"roles,omitempty"`         // role -> user id
+	// Revision counts successful writes; stores bump it on every update so
+	// that compare-and-set detects a concurrent writer.
+	Revision int64 `json:"revision"`
+}
+
+// Clone returns a deep copy, so a caller can mutate it without touching a
+// value another goroutine holds.
+func (inc *Incident) Clone() *Incident {
+	c := *inc
+	if inc.Roles != nil {
+		c.Roles = make(map[Role]string, len(inc.Roles))
+		for r, u := range inc.Roles {
+			c.Roles[r] = u
+		}
+	}
+	return &c
+}
+
+// ShortRef is how people name the incident in chat: "#" plus its id.
+func (inc *Incident) ShortRef() string { return "#" + inc.ID }
+
+// CleanTitle trims and validates an incident title.
+func CleanTitle(s string) (string, error) {
+	s = collapseSpace(s)
+	if s == "" {
+		return "", Invalidf("the title is empty: type `/incident start <title>` or `/incident start` for the dialog")
+	}
+	if n := utf8.RuneCountInString(s); n > MaxTitleRunes {
+		return "", Invalidf("the title is %d characters long; keep it under %d and put details in the summary (`--summary`)", n, MaxTitleRunes+1)
+	}
+	return s, nil
+}
+
+// CleanText trims and validates free text (summaries, updates, notes);
+// what names the text in the error message.
+func CleanText(what, s string, max int, required bool) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" && required {
+		return "", Invalidf("the %s is empty: add the text after the command", what)
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return "", Invalidf("the %s is %d characters long; the limit is %d", what, n, max)
+	}
+	return s, nil
+}
+
+func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Start fills in a new incident's state and returns its first event. The
+// caller sets ID, TeamID and ChannelID.
+func (inc *Incident) Start(at time.Time, actor string) Event {
+	at = at.UTC()
+	inc.Status = StatusOpen
+	inc.HighestSeverity = inc.Severity
+	inc.CreatedBy = actor
+	inc.CreatedAt = at
+	inc.UpdatedAt = at
+	return NewEvent(at, actor, EventStarted, inc.Summary).
+		With(DataTo, inc.Severity.String()).
+		With("title", inc.Title)
+}
+
+// Mitigate marks an open incident mitigated.
+func (inc *Incident) Mitigate(at time.Time, actor string) (Event, error) {
+	switch inc.Status {
+	case StatusMitigated:
+		return Event{}, Conflictf("incident %s is already mitigated; `/incident resolve [summary]` when it is fixed", inc.ShortRef())
+	case StatusResolved:
+		return Event{}, Conflictf("incident %s is resolved; `/incident reopen` it first", inc.ShortRef())
+	}
+	at = at.UTC()
+	inc.Status, inc.MitigatedAt, inc.UpdatedAt = StatusMitigated, at, at
+	return NewEvent(at, actor, EventMitigated, "").With(DataFrom, string(StatusOpen)).With(DataTo, string(StatusMitigated)), nil
+}
+
+// Resolve marks an active incident resolved with an optional summary.
+func (inc *Incident) Resolve(at time.Time, actor, summary string) (Event, error) {
+	if inc.Status == StatusResolved {
+		return Event{}, Conflictf("incident %s is already resolved", inc.ShortRef())
+	}
+	from := inc.Status
+	at = at.UTC()
+	inc.Status, inc.ResolvedAt, inc.UpdatedAt = StatusResolved, at, at
+	if inc.MitigatedAt.IsZero() {
+		// Resolving fixes the impact too; time to mitigate is then time to resolve.
+		inc.MitigatedAt = at
+	}
+	inc.Resolution = summary
+	return NewEvent(at, actor, EventResolved, summary).With(DataFrom, string(from)).With(DataTo, string(StatusResolved)), nil
+}
+
+// Reopen brings a resolved incident back to open. The earlier mitigation and
+// resolution times are cleared; the timeline keeps them.
+func (inc *Incident) Reopen(at time.Time, actor, reason string) (Event, error) {
+	if inc.Status != StatusResolved {
+		return Event{}, Conflictf("incident %s is %s, not resolved; only a resolved incident can be reopened", inc.ShortRef(), inc.Status)
+	}
+	at = at.UTC()
+	inc.Status, inc.UpdatedAt = StatusOpen, at
+	inc.MitigatedAt, inc.ResolvedAt, inc.Resolution = time.Time{}, time.Time{}, ""
+	return NewEvent(at, actor, EventReopened, reason).With(DataFrom, string(StatusResolved)).With(DataTo, string(StatusOpen)), nil
+}
+
+// ChangeSeverity sets a new severity on an active incident.
+func (inc *Incident) ChangeSeverity(at time.Time, actor string, s Severity) (Event, error) {
+	if !s.Valid() {
+		return Event{}, Invalidf("unknown severity: use S1, S2, S3 or S4")
+	}
+	if inc.Status == StatusResolved {
+		return Event{}, Conflictf("incident %s is resolved; `/incident reopen` it before changing the severity", inc.ShortRef())
+	}
+	if s == inc.Severity {
+		return Event{}, Conflictf("incident %s is already %s", inc.ShortRef(), s)
+	}
+	from := inc.Severity
+	at = at.UTC()
+	inc.Severity, inc.UpdatedAt = s, at
+	if s.MoreSevereThan(inc.HighestSeverity) {
+		inc.HighestSeverity = s
+	}
+	return NewEvent(at, actor, EventSeverityChanged, "").With(DataFrom, from.String()).With(DataTo, s.String()), nil
+}
+
+// PostUpdate records a status update on an active incident.
+func (inc *Incident) PostUpdate(at time.Time, actor, text string) (Event, error) {
+	if inc.Status == StatusResolved {
+		return Event{}, Conflictf("incident %s is resolved; use `/incident note` to add to its record", inc.ShortRef())
+	}
+	at = at.UTC()
+	inc.LastUpdateAt, inc.UpdatedAt = at, at
+	return NewEvent(at, actor, EventStatusUpdate, text), nil
+}
