@@ -1,0 +1,74 @@
+# Incident Bot for Mattermost. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO         ?= go
+PLUGIN_ID  := $(shell sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' plugin.json | head -1)
+VERSION    := $(shell sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' plugin.json | head -1)
+PLATFORMS  ?= linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
+HOST       := $(shell $(GO) env GOOS)-$(shell $(GO) env GOARCH)
+BUNDLE     := dist/$(PLUGIN_ID)-$(VERSION).tar.gz
+HOST_BUNDLE := dist/$(PLUGIN_ID)-$(VERSION)-$(HOST).tar.gz
+TEST_FLAGS ?= -race -count=1 -timeout 40m
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: dist
+dist: ## Build the plugin bundle for every platform: dist/<id>-<version>.tar.gz
+	@$(MAKE) --no-print-directory bundle OUT=$(BUNDLE) PLATFORMS="$(PLATFORMS)"
+
+.PHONY: dist-host
+dist-host: ## Build a bundle for this machine's platform only (fast; used by the tests)
+	@$(MAKE) --no-print-directory bundle OUT=$(HOST_BUNDLE) PLATFORMS="$(HOST)"
+
+# bundle assembles OUT from the server binaries for PLATFORMS.
+.PHONY: bundle
+bundle:
+	@rm -rf dist/stage && mkdir -p dist/stage/$(PLUGIN_ID)/server/dist dist/stage/$(PLUGIN_ID)/webapp/dist
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%-*}; arch=$${p#*-}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		echo "build server $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags="-s -w" \
+			-o dist/stage/$(PLUGIN_ID)/server/dist/plugin-$$os-$$arch$$ext ./server; \
+	done
+	@cp plugin.json dist/stage/$(PLUGIN_ID)/
+	@cp -r assets dist/stage/$(PLUGIN_ID)/
+	@cp webapp-stub/main.js dist/stage/$(PLUGIN_ID)/webapp/dist/main.js
+	@tar -czf $(OUT) -C dist/stage $(PLUGIN_ID) && rm -rf dist/stage
+	@echo "bundle: $(OUT)"
+
+.PHONY: test
+test: ## Run every test with -race, end-to-end on a real Mattermost server included
+	$(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## Run the fast tests only (no real server)
+	$(GO) test -race -count=1 -short ./...
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (store append, postmortem, ...)
+	$(GO) test -run='^$$' -bench=. -benchmem ./server/...
+
+.PHONY: latency
+latency: ## Measure command and button latency on a real server (median, p99)
+	$(GO) run ./e2e/cmd/latency
+
+.PHONY: check
+check: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l server e2e); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+.PHONY: deploy
+deploy: dist ## Upload and enable the bundle: MM_SERVICESETTINGS_SITEURL and MM_ADMIN_TOKEN must be set
+	$(GO) run ./e2e/cmd/deploy -bundle $(BUNDLE) -plugin-id $(PLUGIN_ID)
+
+.PHONY: dev
+dev: dist-host ## Start a local real Mattermost with the plugin, a team and users; Ctrl-C stops it
+	$(GO) run ./e2e/cmd/mmdev -bundle $(HOST_BUNDLE) -plugin-id $(PLUGIN_ID)
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf dist

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// serveAction handles a click on a card button or select. The post, not the
+// request body, is the authority: it must be the bot's card of the incident
+// named in the context, and the actor must be able to see the incident.
+func (a *API) serveAction(w http.ResponseWriter, r *http.Request, actor string) {
+	var req model.PostActionIntegrationRequest
+	if err := decode(r, &req); err != nil {
+		http.Error(w, incident.UserMessage(err), http.StatusBadRequest)
+		return
+	}
+	if req.UserId != "" && req.UserId != actor {
+		http.Error(w, "user mismatch", http.StatusForbidden)
+		return
+	}
+	ctx := r.Context()
+	inc, err := a.cardIncident(ctx, actor, &req)
+	if err != nil {
+		a.logInternal(ctx, err, "action", actor)
+		http.Error(w, incident.UserMessage(err), status(err))
+		return
+	}
+	msg, err := a.act(ctx, r.PathValue("name"), actor, inc, &req)
+	if err != nil {
+		a.logInternal(ctx, err, "action", actor)
+		msg = incident.UserMessage(err)
+	}
+	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: msg})
+}
+
+// cardIncident checks that the clicked post is our card for the incident
+// and returns the incident.
+func (a *API) cardIncident(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (*incident.Incident, error) {
+	id, _ := req.Context[bot.ContextIncidentID].(string)
+	if id == "" || req.PostId == "" {
+		return nil, incident.Invalidf("not an incident button")
+	}
+	post, appErr := a.Platform.GetPost(req.PostId)
+	if appErr != nil {
+		return nil, incident.NotFoundf("that post no longer exists")
+	}
+	if post.UserId != a.BotID || post.GetProp(bot.PropIncidentID) != id {
+		return nil, incident.Forbiddenf("that button does not belong to an incident card")
+	}
+	inc, err := a.App.Locate(ctx, actor, "", id)
+	if err != nil {
+		return nil, err
+	}
+	if inc.CardPostID != post.Id {
+		return nil, incident.Forbiddenf("that button does not belong to an incident card")
+	}
+	return inc, nil
+}
+
+func (a *API) act(ctx context.Context, name, actor string, inc *incident.Incident, req *model.PostActionIntegrationRequest) (string, error) {
+	switch name {
+	case bot.ActionUpdate:
+		return "", a.Dialogs.OpenUpdateDialog(req.TriggerId, inc)
+	case bot.ActionResolve:
+		return "", a.Dialogs.OpenResolveDialog(req.TriggerId, inc)
+	case bot.ActionMitigate:
+		_, err := a.App.Mitigate(ctx, actor, inc)
+		return fmt.Sprintf("%s marked mitigated.", inc.ShortRef()), err
+	case bot.ActionReopen:
+		_, err := a.App.Reopen(ctx, actor, inc, "")
+		return fmt.Sprintf("%s reopened.", inc.ShortRef()), err
+	case bot.ActionSeverity:
+		opt, _ := req.Context["selected_option"].(string)
+		sev, err := incident.ParseSeverity(opt)
+		if err != nil {
+			return "", err
+		}
+		_, err = a.App.ChangeSeverity(ctx, actor, inc, sev)
+		return fmt.Sprintf("%s is now %s.", inc.ShortRef(), sev), err
+	}
+	return "", incident.Invalidf("unknown action %q", name)
+}

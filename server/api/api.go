@@ -1,0 +1,123 @@
+// Package api serves the plugin's HTTP routes: card button clicks, dialog
+// submissions and autocomplete lists. The acting user comes only from the
+// Mattermost-User-Id header the server sets; requests without it are
+// refused.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/command"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// maxBody bounds request bodies; action and dialog payloads are small.
+const maxBody = 256 << 10
+
+// Platform is what the routes need from Mattermost beyond the app.
+type Platform interface {
+	GetPost(postID string) (*model.Post, *model.AppError)
+	HasPermissionToTeam(userID, teamID string, permission *model.Permission) bool
+	SendEphemeralPost(userID string, post *model.Post) *model.Post
+}
+
+// Dialogs opens the dialogs buttons lead to.
+type Dialogs interface {
+	OpenUpdateDialog(triggerID string, inc *incident.Incident) error
+	OpenResolveDialog(triggerID string, inc *incident.Incident) error
+}
+
+// API is the plugin's HTTP handler.
+type API struct {
+	App      *app.App
+	Dialogs  Dialogs
+	Platform Platform
+	BotID    string
+	Log      zerolog.Logger
+}
+
+// Handler builds the router.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+bot.ActionsPath+"{name}", a.authed(a.serveAction))
+	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
+	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
+	return mux
+}
+
+type authedHandler func(w http.ResponseWriter, r *http.Request, actor string)
+
+// authed refuses requests the server did not authenticate. The server strips
+// any client-sent Mattermost-User-Id and sets it only for a valid session.
+func (a *API) authed(h authedHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		actor := r.Header.Get("Mattermost-User-Id")
+		if actor == "" {
+			http.Error(w, "not authenticated", http.StatusUnauthorized)
+			return
+		}
+		h(w, r, actor)
+	}
+}
+
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return err
+	}
+	if len(body) > maxBody {
+		return incident.Invalidf("request body too large")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return incident.Invalidf("malformed request body")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// status maps an error kind to an HTTP status, once, for every route.
+func status(err error) int {
+	switch incident.KindOf(err) {
+	case incident.KindInvalid:
+		return http.StatusBadRequest
+	case incident.KindNotFound:
+		return http.StatusNotFound
+	case incident.KindForbidden:
+		return http.StatusForbidden
+	case incident.KindConflict:
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func (a *API) logInternal(ctx context.Context, err error, what, actor string) {
+	if incident.KindOf(err) == incident.KindInternal {
+		a.Log.Error().Err(err).Str("route", what).Str("user", actor).Msg("request failed")
+	}
+}
+
+func (a *API) serveIncidentList(w http.ResponseWriter, r *http.Request, actor string) {
+	list, err := a.App.ListActive(r.Context(), actor)
+	if err != nil {
+		a.logInternal(r.Context(), err, "autocomplete", actor)
+		http.Error(w, incident.UserMessage(err), status(err))
+		return
+	}
+	items := make([]model.AutocompleteListItem, 0, len(list))
+	for _, inc := range list {
+		items = append(items, model.AutocompleteListItem{Item: inc.ID, Hint: inc.Severity.String() + " " + inc.Status.Label(), HelpText: inc.Title})
+	}
+	writeJSON(w, items)
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// App runs the use cases. Build it with New; it is safe for concurrent use.
+type App struct {
+	store    incident.Store
+	chat     Chat
+	notifier Notifier
+	access   Access
+	settings func() Settings
+	now      Clock
+	newID    IDs
+	log      zerolog.Logger
+}
+
+// Deps are App's collaborators.
+type Deps struct {
+	Store    incident.Store
+	Chat     Chat
+	Notifier Notifier
+	Access   Access
+	Settings func() Settings
+	Clock    Clock
+	IDs      IDs
+	Log      zerolog.Logger
+}
+
+// New builds an App; every dependency is required.
+func New(d Deps) (*App, error) {
+	if d.Store == nil || d.Chat == nil || d.Notifier == nil || d.Access == nil || d.Settings == nil || d.Clock == nil || d.IDs == nil {
+		return nil, errors.New("new app: a dependency is missing")
+	}
+	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
+		settings: d.Settings, now: d.Clock, newID: d.IDs, log: d.Log}, nil
+}
+
+// appendRetries bounds how often an event append is retried after an
+// infrastructure error before it is logged as lost.
+const appendRetries = 3
+
+// record appends ev to the timeline. The incident record is already
+// written, so a failure here must not be silent: retry, then log the whole
+// event so that it can be recovered from the server log.
+func (a *App) record(ctx context.Context, incidentID string, ev incident.Event) (incident.Event, error) {
+	var err error
+	for i := 0; i < appendRetries; i++ {
+		var out incident.Event
+		if out, err = a.store.AppendEvent(ctx, incidentID, ev); err == nil {
+			return out, nil
+		}
+	}
+	a.log.Error().Err(err).Str("incident", incidentID).Str("event_type", string(ev.Type)).
+		Str("actor", ev.Actor).Time("at", ev.At).Str("text", ev.Text).Interface("data", ev.Data).
+		Msg("timeline append failed; event kept only in this log line")
+	return ev, fmt.Errorf("append %s event to incident %s: %w", ev.Type, incidentID, err)
+}
+
+// afterChange re-renders the card and tells people about ev. Both are
+// best effort: the change itself is stored, so a chat hiccup is logged, not
+// returned.
+func (a *App) afterChange(ctx context.Context, inc *incident.Incident, ev incident.Event) {
+	if err := a.chat.UpdateCard(ctx, inc); err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("update incident card")
+	}
+	if err := a.notifier.Publish(ctx, inc, ev, a.settings().BroadcastChannelID); err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Str("event_type", string(ev.Type)).Msg("publish event")
+	}
+}

@@ -1,0 +1,60 @@
+// Package app holds the use cases of the incident bot: start an incident,
+// post updates and notes, change severity, mitigate, resolve, reopen, list
+// and read timelines. It depends on the domain (package incident) and on the
+// small ports declared here, which adapters implement; it never imports
+// Mattermost.
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Chat is what the use cases need from the chat platform: the incident's
+// channel and its card.
+type Chat interface {
+	// CreateIncidentChannel creates the incident's own channel in its team
+	// and returns the channel id. A name clash is an incident.ErrConflict.
+	CreateIncidentChannel(ctx context.Context, inc *incident.Incident, private bool) (string, error)
+	// ArchiveChannel undoes CreateIncidentChannel when a start fails halfway.
+	ArchiveChannel(ctx context.Context, channelID string) error
+	// AddToChannel makes userID a member of channelID.
+	AddToChannel(ctx context.Context, channelID, userID string) error
+	// PostCard posts the incident card in the incident channel; it returns
+	// the post id.
+	PostCard(ctx context.Context, inc *incident.Incident) (string, error)
+	// UpdateCard re-renders the card to show inc's current state.
+	UpdateCard(ctx context.Context, inc *incident.Incident) error
+	// DeletePost removes a post the bot made (undo of a half-made start).
+	DeletePost(ctx context.Context, postID string) error
+}
+
+// Notifier tells people what happened: in the incident channel and, for
+// events stakeholders care about, in the broadcast channel.
+type Notifier interface {
+	// Announce tells the broadcast channel that inc has started.
+	Announce(ctx context.Context, inc *incident.Incident, broadcastChannelID string) error
+	// Publish posts ev where it belongs for its type; broadcastChannelID may
+	// be empty (no broadcast configured).
+	Publish(ctx context.Context, inc *incident.Incident, ev incident.Event, broadcastChannelID string) error
+}
+
+// Access answers permission questions about the acting user.
+type Access interface {
+	// CanAccessChannel reports whether userID may read channelID.
+	CanAccessChannel(ctx context.Context, userID, channelID string) bool
+}
+
+// Settings are the parts of the plugin configuration the use cases read.
+type Settings struct {
+	BroadcastChannelID string // "" = no broadcast
+	PrivateChannels    bool   // incident channels are private
+}
+
+// Clock returns the current time; tests pass a fixed or stepping clock.
+type Clock func() time.Time
+
+// IDs returns a new short incident id: lower-case letters and digits.
+type IDs func() string

@@ -1,0 +1,23 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/mattermost/mattermost/server/public/model"
+)
+
+// CanAccessChannel reports whether userID may read channelID: as a member,
+// or, for a public channel, as a member of its team.
+func (b *Bot) CanAccessChannel(_ context.Context, userID, channelID string) bool {
+	if userID == "" || channelID == "" {
+		return false
+	}
+	if b.api.HasPermissionToChannel(userID, channelID, model.PermissionReadChannel) {
+		return true
+	}
+	ch, appErr := b.api.GetChannel(channelID)
+	if appErr != nil || ch.Type != model.ChannelTypeOpen {
+		return false
+	}
+	return b.api.HasPermissionToTeam(userID, ch.TeamId, model.PermissionReadPublicChannel)
+}

@@ -1,0 +1,110 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// TimeLayout is how the bot shows instants: UTC, to the minute.
+const TimeLayout = "2006-01-02 15:04 UTC"
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+var severityColor = map[incident.Severity]string{
+	incident.S1: "#d0021b", incident.S2: "#f5a623", incident.S3: "#f8c51c", incident.S4: "#4a90e2",
+}
+
+const resolvedColor = "#3db887"
+
+// cardPost renders inc's card as a post by the bot in the incident channel.
+func (b *Bot) cardPost(inc *incident.Incident) *model.Post {
+	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID, Id: inc.CardPostID}
+	p.AddProp(PropIncidentID, inc.ID)
+	p.AddProp("attachments", []*model.MessageAttachment{b.cardAttachment(inc)})
+	return p
+}
+
+func (b *Bot) cardAttachment(inc *incident.Incident) *model.MessageAttachment {
+	color := severityColor[inc.Severity]
+	if inc.Status == incident.StatusResolved {
+		color = resolvedColor
+	}
+	fields := []*model.MessageAttachmentField{
+		{Title: "Severity", Value: fmt.Sprintf("%s (%s)", inc.Severity, inc.Severity.Label()), Short: true},
+		{Title: "Status", Value: inc.Status.Label(), Short: true},
+		{Title: "Started", Value: formatTime(inc.CreatedAt) + " by " + b.mention(inc.CreatedBy), Short: true},
+	}
+	if !inc.MitigatedAt.IsZero() {
+		fields = append(fields, &model.MessageAttachmentField{Title: "Mitigated", Value: formatTime(inc.MitigatedAt), Short: true})
+	}
+	if !inc.ResolvedAt.IsZero() {
+		fields = append(fields, &model.MessageAttachmentField{Title: "Resolved", Value: formatTime(inc.ResolvedAt), Short: true})
+	}
+	if !inc.LastUpdateAt.IsZero() {
+		fields = append(fields, &model.MessageAttachmentField{Title: "Last update", Value: formatTime(inc.LastUpdateAt), Short: true})
+	}
+	fields = append(fields, &model.MessageAttachmentField{Title: "Roles", Value: b.rolesText(inc)})
+	if inc.Resolution != "" {
+		fields = append(fields, &model.MessageAttachmentField{Title: "Resolution", Value: Sanitize(inc.Resolution)})
+	}
+	return &model.MessageAttachment{
+		Fallback: fmt.Sprintf("Incident %s: %s (%s, %s)", inc.ShortRef(), Sanitize(inc.Title), inc.Severity, inc.Status.Label()),
+		Color:    color,
+		Title:    fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Sanitize(inc.Title)),
+		Text:     Sanitize(inc.Summary),
+		Fields:   fields,
+		Actions:  b.cardActions(inc),
+		Footer:   "/incident help lists every command",
+	}
+}
+
+func (b *Bot) rolesText(inc *incident.Incident) string {
+	var lines []string
+	for _, r := range incident.Roles {
+		holder := "_open_"
+		if u := inc.Roles[r]; u != "" {
+			holder = b.mention(u)
+		}
+		lines = append(lines, fmt.Sprintf("%s: %s", r.Title(), holder))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// cardActions offers the next sensible steps for the incident's status.
+func (b *Bot) cardActions(inc *incident.Incident) []*model.PostAction {
+	var acts []*model.PostAction
+	add := func(name, label, style string) {
+		acts = append(acts, &model.PostAction{Id: name, Type: model.PostActionTypeButton, Name: label, Style: style,
+			Integration: b.integration(name, inc.ID)})
+	}
+	if inc.Status.Active() {
+		add(ActionUpdate, "Post update", "primary")
+	}
+	if inc.Status == incident.StatusOpen {
+		add(ActionMitigate, "Mitigate", "warning")
+	}
+	if inc.Status.Active() {
+		add(ActionResolve, "Resolve", "good")
+		opts := make([]*model.PostActionOptions, 0, len(incident.Severities))
+		for _, s := range incident.Severities {
+			opts = append(opts, &model.PostActionOptions{Text: fmt.Sprintf("%s (%s)", s, s.Label()), Value: s.String()})
+		}
+		acts = append(acts, &model.PostAction{Id: ActionSeverity, Type: model.PostActionTypeSelect, Name: "Change severity",
+			Options: opts, DefaultOption: inc.Severity.String(), Integration: b.integration(ActionSeverity, inc.ID)})
+	} else {
+		add(ActionReopen, "Reopen", "default")
+	}
+	return acts
+}
+
+func (b *Bot) integration(action, incidentID string) *model.PostActionIntegration {
+	return &model.PostActionIntegration{
+		URL:     "/plugins/" + b.pluginID + ActionsPath + action,
+		Context: map[string]any{ContextIncidentID: incidentID},
+	}
+}

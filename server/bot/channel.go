@@ -1,0 +1,118 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// ChannelPrefix starts every incident channel's name.
+const ChannelPrefix = "incident"
+
+// CreateIncidentChannel creates the incident's own channel, named from the
+// incident id and title ("incident-k3x9qd-db-latency").
+func (b *Bot) CreateIncidentChannel(_ context.Context, inc *incident.Incident, private bool) (string, error) {
+	typ := model.ChannelTypeOpen
+	if private {
+		typ = model.ChannelTypePrivate
+	}
+	ch, appErr := b.api.CreateChannel(&model.Channel{
+		TeamId:      inc.TeamID,
+		Type:        typ,
+		Name:        ChannelName(inc.ID, inc.Title),
+		DisplayName: truncateRunes(fmt.Sprintf("Incident %s: %s", inc.ID, inc.Title), model.ChannelDisplayNameMaxRunes),
+		Purpose:     truncateRunes(Sanitize(inc.Title), model.ChannelPurposeMaxRunes),
+		CreatorId:   b.userID,
+	})
+	if appErr != nil {
+		if strings.Contains(appErr.Id, "exists") {
+			return "", &incident.Error{Kind: incident.KindConflict, Msg: "channel name taken", Err: appErr}
+		}
+		return "", fmt.Errorf("create channel: %w", appErr)
+	}
+	return ch.Id, nil
+}
+
+// ChannelName builds a valid, unique-by-id channel name: lower-case ASCII
+// letters, digits and dashes, at most 64 characters.
+func ChannelName(id, title string) string {
+	var slug strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(title) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			slug.WriteRune(r)
+			dash = false
+		} else if !dash && slug.Len() > 0 {
+			slug.WriteByte('-')
+			dash = true
+		}
+	}
+	name := ChannelPrefix + "-" + id
+	if s := strings.Trim(slug.String(), "-"); s != "" {
+		name += "-" + s
+	}
+	if len(name) > model.ChannelNameMaxLength {
+		name = strings.TrimRight(name[:model.ChannelNameMaxLength], "-")
+	}
+	return name
+}
+
+func truncateRunes(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}
+
+// ArchiveChannel archives a channel (used to undo a half-made start).
+func (b *Bot) ArchiveChannel(_ context.Context, channelID string) error {
+	if appErr := b.api.DeleteChannel(channelID); appErr != nil {
+		return fmt.Errorf("archive channel %s: %w", channelID, appErr)
+	}
+	return nil
+}
+
+// AddToChannel adds a user to a channel; already being a member is fine.
+func (b *Bot) AddToChannel(_ context.Context, channelID, userID string) error {
+	if _, appErr := b.api.AddChannelMember(channelID, userID); appErr != nil && appErr.StatusCode != http.StatusConflict {
+		return fmt.Errorf("add user %s to channel %s: %w", userID, channelID, appErr)
+	}
+	return nil
+}
+
+// PostCard posts the incident card.
+func (b *Bot) PostCard(_ context.Context, inc *incident.Incident) (string, error) {
+	p := b.cardPost(inc)
+	p.Id = ""
+	created, appErr := b.api.CreatePost(p)
+	if appErr != nil {
+		return "", fmt.Errorf("post incident card: %w", appErr)
+	}
+	return created.Id, nil
+}
+
+// UpdateCard re-renders the card in place.
+func (b *Bot) UpdateCard(_ context.Context, inc *incident.Incident) error {
+	if inc.CardPostID == "" {
+		return nil
+	}
+	if _, appErr := b.api.UpdatePost(b.cardPost(inc)); appErr != nil {
+		return fmt.Errorf("update incident card %s: %w", inc.CardPostID, appErr)
+	}
+	return nil
+}
+
+// DeletePost deletes a post by the bot.
+func (b *Bot) DeletePost(_ context.Context, postID string) error {
+	if appErr := b.api.DeletePost(postID); appErr != nil {
+		return fmt.Errorf("delete post %s: %w", postID, appErr)
+	}
+	return nil
+}

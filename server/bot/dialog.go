@@ -1,0 +1,75 @@
+package bot
+
+import (
+	"fmt"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Dialog element names; the api package reads submissions by these names.
+const (
+	FieldTitle    = "title"
+	FieldSeverity = "severity"
+	FieldSummary  = "summary"
+	FieldText     = "text"
+)
+
+// OpenStartDialog opens the "start an incident" dialog for the user who
+// owns triggerID. state carries nothing with authority.
+func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severity) error {
+	opts := make([]*model.PostActionOptions, 0, len(incident.Severities))
+	for _, s := range incident.Severities {
+		opts = append(opts, &model.PostActionOptions{Text: fmt.Sprintf("%s (%s)", s, s.Label()), Value: s.String()})
+	}
+	return b.openDialog(triggerID, DialogStart, "", model.Dialog{
+		Title:            "Start an incident",
+		IntroductionText: "Opens the incident's channel, posts its card and announces it.",
+		SubmitLabel:      "Start",
+		Elements: []model.DialogElement{
+			{DisplayName: "Title", Name: FieldTitle, Type: "text", MaxLength: incident.MaxTitleRunes, Placeholder: "What is broken, for whom?"},
+			{DisplayName: "Severity", Name: FieldSeverity, Type: "select", Options: opts, Default: defaultSeverity.String()},
+			{DisplayName: "Summary", Name: FieldSummary, Type: "textarea", Optional: true, MaxLength: incident.MaxSummaryRunes},
+		},
+	})
+}
+
+// OpenUpdateDialog opens the status update dialog for an incident.
+func (b *Bot) OpenUpdateDialog(triggerID string, inc *incident.Incident) error {
+	return b.openDialog(triggerID, DialogUpdate, inc.ID, model.Dialog{
+		Title:            "Post status update",
+		IntroductionText: fmt.Sprintf("Incident %s: %s. The update goes to the incident channel and the broadcast channel.", inc.ShortRef(), Sanitize(inc.Title)),
+		SubmitLabel:      "Post",
+		Elements: []model.DialogElement{
+			{DisplayName: "Update", Name: FieldText, Type: "textarea", MaxLength: incident.MaxTextRunes,
+				Placeholder: "What changed, what is next, when is the next update?"},
+		},
+	})
+}
+
+// OpenResolveDialog opens the resolve dialog for an incident.
+func (b *Bot) OpenResolveDialog(triggerID string, inc *incident.Incident) error {
+	return b.openDialog(triggerID, DialogResolve, inc.ID, model.Dialog{
+		Title:            "Resolve incident",
+		IntroductionText: fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Sanitize(inc.Title)),
+		SubmitLabel:      "Resolve",
+		Elements: []model.DialogElement{
+			{DisplayName: "Summary", Name: FieldSummary, Type: "textarea", Optional: true, MaxLength: incident.MaxSummaryRunes,
+				Placeholder: "Cause and fix, in a few sentences"},
+		},
+	})
+}
+
+func (b *Bot) openDialog(triggerID, name, state string, d model.Dialog) error {
+	d.CallbackId = name
+	d.State = state
+	if appErr := b.api.OpenInteractiveDialog(model.OpenDialogRequest{
+		TriggerId: triggerID,
+		URL:       "/plugins/" + b.pluginID + DialogsPath + name,
+		Dialog:    d,
+	}); appErr != nil {
+		return fmt.Errorf("open %s dialog: %w", name, appErr)
+	}
+	return nil
+}

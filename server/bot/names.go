@@ -1,0 +1,29 @@
+package bot
+
+// Routes and action names shared by the card (which builds buttons) and the
+// api package (which serves them). Action ids must be letters and digits:
+// the server's route only matches [A-Za-z0-9]+.
+const (
+	// ActionsPath is the plugin route prefix for button clicks; the action
+	// name follows it.
+	ActionsPath = "/api/v1/actions/"
+	// DialogsPath is the plugin route prefix for dialog submissions; the
+	// dialog name follows it.
+	DialogsPath = "/api/v1/dialogs/"
+
+	ActionUpdate   = "update"
+	ActionMitigate = "mitigate"
+	ActionResolve  = "resolve"
+	ActionReopen   = "reopen"
+	ActionSeverity = "severity"
+
+	DialogStart   = "start"
+	DialogUpdate  = "update"
+	DialogResolve = "resolve"
+
+	// PropIncidentID marks a bot post as belonging to an incident; buttons
+	// only act when the post's own prop names the incident.
+	PropIncidentID = "incident_id"
+	// ContextIncidentID is the key of the incident id in a button's context.
+	ContextIncidentID = "incident_id"
+)

@@ -1,0 +1,88 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Announce tells the broadcast channel that inc started, with a link to its
+// channel.
+func (b *Bot) Announce(_ context.Context, inc *incident.Incident, broadcastChannelID string) error {
+	msg := fmt.Sprintf("#### :rotating_light: Incident %s started: %s\n**%s (%s)** · started by %s · join %s",
+		inc.ShortRef(), Inline(inc.Title), inc.Severity, inc.Severity.Label(), b.mention(inc.CreatedBy), b.channelLink(inc))
+	if inc.Summary != "" {
+		msg += "\n" + Quote(inc.Summary)
+	}
+	_, err := b.post(broadcastChannelID, msg, model.StringInterface{PropIncidentID: inc.ID})
+	if err != nil {
+		return fmt.Errorf("announce incident %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// Publish posts ev in the incident channel and, for events stakeholders
+// follow (status updates and lifecycle changes), in the broadcast channel.
+func (b *Bot) Publish(_ context.Context, inc *incident.Incident, ev incident.Event, broadcastChannelID string) error {
+	local, broadcast := b.render(inc, ev)
+	if local == "" {
+		return nil
+	}
+	props := model.StringInterface{PropIncidentID: inc.ID}
+	if _, err := b.post(inc.ChannelID, local, props); err != nil {
+		return fmt.Errorf("post %s to incident channel: %w", ev.Type, err)
+	}
+	if broadcast != "" && broadcastChannelID != "" && broadcastChannelID != inc.ChannelID {
+		if _, err := b.post(broadcastChannelID, broadcast, props); err != nil {
+			return fmt.Errorf("broadcast %s: %w", ev.Type, err)
+		}
+	}
+	return nil
+}
+
+// render returns the incident-channel message and the broadcast message
+// ("" = not broadcast) for an event.
+func (b *Bot) render(inc *incident.Incident, ev incident.Event) (local, broadcast string) {
+	who := b.mention(ev.Actor)
+	head := fmt.Sprintf("**Incident %s: %s**", inc.ShortRef(), Inline(inc.Title))
+	switch ev.Type {
+	case incident.EventStatusUpdate:
+		local = fmt.Sprintf(":mega: **Status update** by %s (%s, %s)\n%s", who, inc.Severity, inc.Status.Label(), Quote(ev.Text))
+		broadcast = fmt.Sprintf(":mega: %s · status update by %s (%s, %s) · %s\n%s", head, who, inc.Severity, inc.Status.Label(), b.channelLink(inc), Quote(ev.Text))
+	case incident.EventNote:
+		local = fmt.Sprintf(":memo: Note by %s\n%s", who, Quote(ev.Text))
+	case incident.EventSeverityChanged:
+		local = fmt.Sprintf(":warning: %s changed the severity from %s to **%s**", who, ev.Data[incident.DataFrom], ev.Data[incident.DataTo])
+		broadcast = fmt.Sprintf(":warning: %s is now **%s** (was %s), changed by %s · %s", head, ev.Data[incident.DataTo], ev.Data[incident.DataFrom], who, b.channelLink(inc))
+	case incident.EventMitigated:
+		local = fmt.Sprintf(":large_orange_diamond: %s marked the incident **mitigated**", who)
+		broadcast = fmt.Sprintf(":large_orange_diamond: %s is **mitigated** (by %s) · %s", head, who, b.channelLink(inc))
+	case incident.EventResolved:
+		local = fmt.Sprintf(":white_check_mark: %s **resolved** the incident", who)
+		broadcast = fmt.Sprintf(":white_check_mark: %s is **resolved** (by %s) · %s", head, who, b.channelLink(inc))
+		if ev.Text != "" {
+			local += "\n" + Quote(ev.Text)
+			broadcast += "\n" + Quote(ev.Text)
+		}
+	case incident.EventReopened:
+		local = fmt.Sprintf(":arrows_counterclockwise: %s **reopened** the incident", who)
+		broadcast = fmt.Sprintf(":arrows_counterclockwise: %s was **reopened** by %s · %s", head, who, b.channelLink(inc))
+		if ev.Text != "" {
+			local += "\n" + Quote(ev.Text)
+		}
+	}
+	return local, broadcast
+}
+
+// channelLink renders a link to the incident channel; Mattermost turns
+// ~name into a link for readers who can see the channel.
+func (b *Bot) channelLink(inc *incident.Incident) string {
+	ch, appErr := b.api.GetChannel(inc.ChannelID)
+	if appErr != nil {
+		return "the incident channel"
+	}
+	return "~" + ch.Name
+}

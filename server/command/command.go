@@ -1,0 +1,82 @@
+// Package command serves /incident. One table (table.go) drives routing,
+// autocomplete and help, so the three can never drift apart.
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Trigger is the slash command's name.
+const Trigger = "incident"
+
+// Dialogs opens the interactive dialogs commands can lead to.
+type Dialogs interface {
+	OpenStartDialog(triggerID string, defaultSeverity incident.Severity) error
+	OpenUpdateDialog(triggerID string, inc *incident.Incident) error
+}
+
+// Handler runs /incident calls against the app.
+type Handler struct {
+	App             *app.App
+	Dialogs         Dialogs
+	DefaultSeverity func() incident.Severity
+	// ChannelURL returns a link to a channel, for moving the user into a new
+	// incident channel; "" when unknown.
+	ChannelURL func(siteURL, channelID string) string
+	// UserName renders a user for replies ("@alice"); replies are ephemeral,
+	// so this notifies nobody.
+	UserName func(userID string) string
+	Log      zerolog.Logger
+}
+
+// Reply is what the user sees: ephemeral text, optionally a channel to go to.
+type Reply struct {
+	Text string
+	Goto string
+}
+
+// Execute runs one call and never fails: errors become a one-line reply that
+// says what to type instead; internal errors are logged with context.
+func (h *Handler) Execute(ctx context.Context, c Call) Reply {
+	sub, ok := lookup(c.Verb)
+	if !ok {
+		if c.Verb == "" {
+			return Reply{Text: helpText()}
+		}
+		return Reply{Text: fmt.Sprintf("Unknown command `%s`. %s", bot.Inline(c.Verb), shortHelp())}
+	}
+	r, err := sub.run(ctx, h, c)
+	if err != nil {
+		return Reply{Text: h.errorText(sub, c, err)}
+	}
+	return r
+}
+
+func (h *Handler) errorText(sub *subcommand, c Call, err error) string {
+	if errors.Is(err, app.ErrNotIncidentChannel) {
+		return fmt.Sprintf("This is not an incident channel: run it in the incident's channel, or name the incident: `/%s %s #<id> %s` (`/%s list` shows ids).",
+			Trigger, sub.name, sub.hintAfterRef(), Trigger)
+	}
+	msg := incident.UserMessage(err)
+	switch incident.KindOf(err) {
+	case incident.KindInternal:
+		h.Log.Error().Err(err).Str("verb", c.Verb).Str("user", c.UserID).Str("channel", c.ChannelID).Msg("command failed")
+	case incident.KindInvalid:
+		msg += fmt.Sprintf("\nUsage: `/%s %s %s`", Trigger, sub.name, sub.hint)
+	}
+	return msg
+}
+
+// Response converts a reply for the server.
+func (r Reply) Response() *model.CommandResponse {
+	return &model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: r.Text, GotoLocation: r.Goto}
+}

@@ -1,0 +1,210 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	if c.Rest == "" {
+		if err := h.Dialogs.OpenStartDialog(c.TriggerID, h.DefaultSeverity()); err != nil {
+			return Reply{}, err
+		}
+		return Reply{}, nil
+	}
+	title, vals, unknown := flags(c.Rest, "severity", "summary")
+	if unknown != "" {
+		return Reply{}, incident.Invalidf("unknown option %s: use --severity or --summary", bot.Inline(unknown))
+	}
+	sev := h.DefaultSeverity()
+	if v, ok := vals["severity"]; ok {
+		var err error
+		if sev, err = incident.ParseSeverity(v); err != nil {
+			return Reply{}, err
+		}
+	}
+	if s, ok := vals["summary"]; ok && s == "" {
+		return Reply{}, incident.Invalidf("--summary needs text after it")
+	}
+	inc, err := h.App.Start(ctx, app.StartRequest{TeamID: c.TeamID, ActorID: c.UserID, Title: title, Summary: vals["summary"], Severity: sev})
+	if err != nil {
+		return Reply{}, err
+	}
+	r := Reply{Text: fmt.Sprintf("Incident %s started: %s. Its card and channel are ready.", inc.ShortRef(), bot.Inline(inc.Title))}
+	if h.ChannelURL != nil {
+		r.Goto = h.ChannelURL(c.SiteURL, inc.ChannelID)
+	}
+	return r, nil
+}
+
+// locate finds the incident a call means: a leading #id, else the channel's.
+func (h *Handler) locate(ctx context.Context, c Call) (*incident.Incident, string, error) {
+	ref, rest := takeRef(c.Rest)
+	inc, err := h.App.Locate(ctx, c.UserID, c.ChannelID, ref)
+	return inc, rest, err
+}
+
+func runUpdate(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	inc, text, err := h.locate(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return Reply{}, h.Dialogs.OpenUpdateDialog(c.TriggerID, inc)
+	}
+	if _, err := h.App.PostUpdate(ctx, c.UserID, inc, text); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("Status update posted on %s.", inc.ShortRef())}, nil
+}
+
+func runNote(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	inc, text, err := h.locate(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	if _, err := h.App.AddNote(ctx, c.UserID, inc, text); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("Note added to the timeline of %s.", inc.ShortRef())}, nil
+}
+
+func runSeverity(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	inc, arg, err := h.locate(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	if strings.TrimSpace(arg) == "" {
+		return Reply{}, incident.Invalidf("name the new severity: S1, S2, S3 or S4")
+	}
+	sev, err := incident.ParseSeverity(arg)
+	if err != nil {
+		return Reply{}, err
+	}
+	if inc, err = h.App.ChangeSeverity(ctx, c.UserID, inc, sev); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("%s is now %s.", inc.ShortRef(), inc.Severity)}, nil
+}
+
+func runMitigate(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	inc, extra, err := h.locate(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	if extra != "" {
+		return Reply{}, incident.Invalidf("mitigate takes no text; add context with `/incident note`")
+	}
+	if _, err := h.App.Mitigate(ctx, c.UserID, inc); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("%s marked mitigated.", inc.ShortRef())}, nil
+}
+
+func runResolve(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	inc, summary, err := h.locate(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	if _, err := h.App.Resolve(ctx, c.UserID, inc, summary); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("%s resolved.", inc.ShortRef())}, nil
+}
+
+func runReopen(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	inc, reason, err := h.locate(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	if _, err := h.App.Reopen(ctx, c.UserID, inc, reason); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("%s reopened.", inc.ShortRef())}, nil
+}
+
+func runList(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	list, err := h.App.ListActive(ctx, c.UserID)
+	if err != nil {
+		return Reply{}, err
+	}
+	if len(list) == 0 {
+		return Reply{Text: "No open incidents. :tada:"}, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#### Open incidents (%d)\n| Id | Severity | Status | Title | Started |\n|---|---|---|---|---|\n", len(list))
+	for _, inc := range list {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", inc.ID, inc.Severity, inc.Status.Label(), tableCell(inc.Title), inc.CreatedAt.UTC().Format(bot.TimeLayout))
+	}
+	return Reply{Text: b.String()}, nil
+}
+
+// timelineLimit bounds the events shown in chat; the full record stays in
+// the store (and in the postmortem).
+const timelineLimit = 50
+
+func runTimeline(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	ref, extra := takeBareRef(c.Rest)
+	if extra != "" {
+		return Reply{}, incident.Invalidf("timeline takes only an incident id")
+	}
+	inc, err := h.App.Locate(ctx, c.UserID, c.ChannelID, ref)
+	if err != nil {
+		return Reply{}, err
+	}
+	events, err := h.App.Timeline(ctx, inc)
+	if err != nil {
+		return Reply{}, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#### Timeline of incident %s: %s\n| Time (UTC) | Who | Event |\n|---|---|---|\n", inc.ShortRef(), bot.Inline(inc.Title))
+	names := nameCache{lookup: h.UserName, m: map[string]string{}}
+	start := 0
+	if len(events) > timelineLimit {
+		start = len(events) - timelineLimit
+	}
+	for _, e := range events[start:] {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), names.get(e.Actor), eventCell(e))
+	}
+	if start > 0 {
+		fmt.Fprintf(&b, "\n_Showing the last %d of %d events._", timelineLimit, len(events))
+	}
+	return Reply{Text: b.String()}, nil
+}
+
+// nameCache looks each actor up once per rendering.
+type nameCache struct {
+	lookup func(userID string) string
+	m      map[string]string
+}
+
+func (n nameCache) get(userID string) string {
+	if name, ok := n.m[userID]; ok {
+		return name
+	}
+	name := n.lookup(userID)
+	n.m[userID] = name
+	return name
+}
+
+func eventCell(e incident.Event) string {
+	desc := strings.ReplaceAll(string(e.Type), "_", " ")
+	if from, to := e.Data[incident.DataFrom], e.Data[incident.DataTo]; from != "" || to != "" {
+		desc += fmt.Sprintf(" %s → %s", from, to)
+	}
+	if e.Text != "" {
+		desc += ": " + tableCell(e.Text)
+	}
+	return desc
+}
+
+// tableCell keeps user text inside one markdown table cell.
+func tableCell(s string) string {
+	s = strings.ReplaceAll(bot.Inline(s), "|", `\|`)
+	return s
+}

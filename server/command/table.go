@@ -1,0 +1,140 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// subcommand is one row of the table: its name, usage hint and help drive
+// dispatch, autocomplete and /incident help alike.
+type subcommand struct {
+	name string
+	hint string
+	help string
+	// takesRef: the command acts on an incident, taken from the channel or a
+	// leading #id.
+	takesRef bool
+	args     func(*model.AutocompleteData)
+	run      func(context.Context, *Handler, Call) (Reply, error)
+}
+
+// hintAfterRef is the usage hint without its optional incident reference.
+func (s *subcommand) hintAfterRef() string {
+	return strings.TrimSpace(strings.TrimPrefix(s.hint, "[#id]"))
+}
+
+var table []*subcommand
+
+func init() {
+	table = []*subcommand{
+		{name: "start", hint: "[title] [--severity S1|S2|S3|S4] [--summary text]",
+			help: "Start an incident: its own channel, a card, an announcement. No title opens a dialog.",
+			args: startArgs, run: runStart},
+		{name: "update", hint: "[#id] <text>", takesRef: true,
+			help: "Post a status update to the incident channel and the broadcast channel. No text opens a dialog.",
+			run:  runUpdate},
+		{name: "note", hint: "[#id] <text>", takesRef: true,
+			help: "Add a note to the timeline.", run: runNote},
+		{name: "severity", hint: "[#id] <S1|S2|S3|S4>", takesRef: true,
+			help: "Change the severity.", args: severityArgs, run: runSeverity},
+		{name: "mitigate", hint: "[#id]", takesRef: true,
+			help: "Mark the incident mitigated: impact stopped, cause not yet fixed.", run: runMitigate},
+		{name: "resolve", hint: "[#id] [summary]", takesRef: true,
+			help: "Resolve the incident, with an optional summary of cause and fix.", run: runResolve},
+		{name: "reopen", hint: "[#id] [reason]", takesRef: true,
+			help: "Reopen a resolved incident.", run: runReopen},
+		{name: "list", hint: "",
+			help: "List open and mitigated incidents, newest first.", run: runList},
+		{name: "timeline", hint: "[id]", takesRef: true,
+			help: "Show an incident's timeline.", args: incidentArg, run: runTimeline},
+		{name: "help", hint: "",
+			help: "Show this help.", run: func(context.Context, *Handler, Call) (Reply, error) { return Reply{Text: helpText()}, nil }},
+	}
+}
+
+func lookup(verb string) (*subcommand, bool) {
+	for _, s := range table {
+		if s.name == verb {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// AutocompleteData builds the command's autocomplete tree from the table.
+func AutocompleteData() *model.AutocompleteData {
+	root := model.NewAutocompleteData(Trigger, "[command]", "Run incidents: "+names())
+	for _, s := range table {
+		sub := model.NewAutocompleteData(s.name, s.hint, s.help)
+		if s.args != nil {
+			s.args(sub)
+		}
+		root.AddCommand(sub)
+	}
+	return root
+}
+
+// Command is the registration for the server.
+func Command() *model.Command {
+	return &model.Command{
+		Trigger:          Trigger,
+		DisplayName:      "Incident",
+		Description:      "Run incidents from chat.",
+		AutoComplete:     true,
+		AutoCompleteDesc: "Run incidents: " + names(),
+		AutoCompleteHint: "[command]",
+		AutocompleteData: AutocompleteData(),
+	}
+}
+
+func names() string {
+	n := make([]string, len(table))
+	for i, s := range table {
+		n[i] = s.name
+	}
+	return strings.Join(n, ", ")
+}
+
+func helpText() string {
+	var b strings.Builder
+	b.WriteString("#### /incident commands\n")
+	for _, s := range table {
+		fmt.Fprintf(&b, "- `/%s %s` %s\n", Trigger, strings.TrimSpace(s.name+" "+s.hint), s.help)
+	}
+	b.WriteString("\nInside an incident channel, commands act on that incident; elsewhere, name it with `#<id>` right after the command.")
+	return b.String()
+}
+
+func shortHelp() string {
+	return fmt.Sprintf("Commands: %s. `/%s help` explains each.", names(), Trigger)
+}
+
+func severityOptions() []model.AutocompleteListItem {
+	items := make([]model.AutocompleteListItem, 0, len(incident.Severities))
+	for _, s := range incident.Severities {
+		items = append(items, model.AutocompleteListItem{Item: s.String(), HelpText: s.Label()})
+	}
+	return items
+}
+
+func startArgs(a *model.AutocompleteData) {
+	a.AddNamedStaticListArgument("severity", "How bad is it?", false, severityOptions())
+	a.AddNamedTextArgument("summary", "What is happening, for whom", "text", "", false)
+}
+
+func severityArgs(a *model.AutocompleteData) {
+	a.AddStaticListArgument("New severity", true, severityOptions())
+}
+
+// IncidentsAutocompletePath is the plugin route that lists incidents for
+// autocomplete; served by the api package.
+const IncidentsAutocompletePath = "/autocomplete/incidents"
+
+func incidentArg(a *model.AutocompleteData) {
+	a.AddDynamicListArgument("Incident id (optional inside an incident channel)", IncidentsAutocompletePath[1:], false)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/mattermost/mattermost/server/public/pluginapi"
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/api"
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/command"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
+)
+
+// manifestID is the plugin id; it keys the plugin's KV data forever.
+const manifestID = "io.incidentbot.mattermost"
+
+// Plugin is the composition root: OnActivate builds every piece, the hooks
+// delegate to them.
+type Plugin struct {
+	plugin.MattermostPlugin
+
+	config atomic.Pointer[configuration]
+
+	log      zerolog.Logger
+	bot      *bot.Bot
+	commands *command.Handler
+	router   http.Handler
+
+	adminNotices sync.Map // messages already sent to admins, to avoid repeats
+}
+
+// OnActivate wires the plugin. It only builds and registers; anything slow
+// belongs in background jobs.
+func (p *Plugin) OnActivate() error {
+	p.log = zerolog.New(bot.LogWriter{API: p.API}).With().Timestamp().Logger()
+	client := pluginapi.NewClient(p.API, p.Driver)
+
+	botID, err := bot.EnsureAccount(p.API, client)
+	if err != nil {
+		return fmt.Errorf("activate: %w", err)
+	}
+	p.bot = bot.New(p.API, manifestID, botID)
+
+	core, err := app.New(app.Deps{
+		Store:    kvstore.New(&client.KV),
+		Chat:     p.bot,
+		Notifier: p.bot,
+		Access:   p.bot,
+		Settings: func() app.Settings { return p.getConfiguration().appSettings() },
+		Clock:    time.Now,
+		IDs:      newShortID,
+		Log:      p.log,
+	})
+	if err != nil {
+		return fmt.Errorf("activate: %w", err)
+	}
+	p.commands = &command.Handler{
+		App:             core,
+		Dialogs:         p.bot,
+		DefaultSeverity: func() incident.Severity { return p.getConfiguration().severity() },
+		ChannelURL:      p.channelURL,
+		UserName:        p.bot.Mention,
+		Log:             p.log,
+	}
+	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Log: p.log}).Handler()
+
+	if err := p.API.RegisterCommand(command.Command()); err != nil {
+		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)
+	}
+	p.log.Info().Str("server_version", p.API.GetServerVersion()).Msg("incident bot activated")
+	return nil
+}
+
+// ExecuteCommand serves /incident.
+func (p *Plugin) ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+	verb, rest := command.Parse(args.Command)
+	reply := p.commands.Execute(context.Background(), command.Call{
+		UserID: args.UserId, ChannelID: args.ChannelId, TeamID: args.TeamId, TriggerID: args.TriggerId,
+		SiteURL: args.SiteURL, Verb: verb, Rest: rest,
+	})
+	return reply.Response(), nil
+}
+
+// ServeHTTP serves the plugin's routes.
+func (p *Plugin) ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	if p.router == nil {
+		http.Error(w, "incident bot is starting", http.StatusServiceUnavailable)
+		return
+	}
+	p.router.ServeHTTP(w, r)
+}
+
+func (p *Plugin) channelURL(siteURL, channelID string) string {
+	ch, appErr := p.API.GetChannel(channelID)
+	if appErr != nil || siteURL == "" {
+		return ""
+	}
+	team, appErr := p.API.GetTeam(ch.TeamId)
+	if appErr != nil {
+		return ""
+	}
+	return siteURL + "/" + team.Name + "/channels/" + ch.Name
+}
+
+// tellAdmins sends msg once per plugin process to every system admin, as
+// the bot, when the bot exists.
+func (p *Plugin) tellAdmins(msg string) {
+	if p.bot == nil {
+		return
+	}
+	if _, seen := p.adminNotices.LoadOrStore(msg, true); seen {
+		return
+	}
+	admins, appErr := p.API.GetUsers(&model.UserGetOptions{Role: model.SystemAdminRoleId, Page: 0, PerPage: 50})
+	if appErr != nil {
+		p.log.Warn().Err(appErr).Msg("list system admins")
+		return
+	}
+	for _, a := range admins {
+		ch, appErr := p.API.GetDirectChannel(p.bot.UserID(), a.Id)
+		if appErr != nil {
+			continue
+		}
+		_, _ = p.API.CreatePost(&model.Post{UserId: p.bot.UserID(), ChannelId: ch.Id, Message: msg})
+	}
+}
+
+// idAlphabet has no look-alike characters (no 0/o, 1/l) so ids survive
+// being read aloud on a bridge call.
+const idAlphabet = "23456789abcdefghijkmnpqrstuvwxyz"
+
+// newShortID returns a random 6-character incident id (32^6, about a
+// billion values; a collision only costs a retry).
+func newShortID() string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return string(b[:])
+}
+
+func remarshal(in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}

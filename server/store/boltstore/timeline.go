@@ -1,0 +1,80 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Each incident's timeline is a bucket nested in timelinesBucket, keyed by
+// big-endian Seq so that a cursor walks it in order. An append writes one
+// key, whatever the timeline's length.
+
+func seqKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+func isBucketNotFound(err error) bool { return errors.Is(err, bolterrors.ErrBucketNotFound) }
+
+// AppendEvent implements incident.Store.
+func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.Event) (incident.Event, error) {
+	id := incidentID
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(incidentsBucket).Get([]byte(id)) == nil {
+			return notFound(id)
+		}
+		tl, err := tx.Bucket(timelinesBucket).CreateBucketIfNotExists([]byte(id))
+		if err != nil {
+			return err
+		}
+		n, err := tl.NextSequence() // from 1
+		if err != nil {
+			return err
+		}
+		e.Seq = int(n - 1)
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		return tl.Put(seqKey(n-1), raw)
+	})
+	if err != nil {
+		return incident.Event{}, wrap(err, "add to the timeline of #"+id)
+	}
+	return e, nil
+}
+
+// Timeline implements incident.Store.
+func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Event, error) {
+	id := incidentID
+	events := []incident.Event{}
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(incidentsBucket).Get([]byte(id)) == nil {
+			return notFound(id)
+		}
+		tl := tx.Bucket(timelinesBucket).Bucket([]byte(id))
+		if tl == nil {
+			return nil
+		}
+		return tl.ForEach(func(k, raw []byte) error {
+			var e incident.Event
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return fmt.Errorf("decode event %x: %w", k, err)
+			}
+			e.Seq = int(binary.BigEndian.Uint64(k))
+			events = append(events, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, wrap(err, "read the timeline of #"+id)
+	}
+	return events, nil
+}

@@ -1,0 +1,185 @@
+package kvstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// idSet is an index document: a small set of ids (or months) with a
+// revision. The revision changes on every write, even one that leaves the
+// set as it was: syncActive relies on that to make a concurrent writer that
+// decided on an older record lose its compare-and-set.
+type idSet struct {
+	Rev int64    `json:"r"`
+	IDs []string `json:"ids"`
+}
+
+func (set *idSet) put(id string, member bool) {
+	i := slices.Index(set.IDs, id)
+	switch {
+	case member && i < 0:
+		set.IDs = append(set.IDs, id)
+	case !member && i >= 0:
+		set.IDs = slices.Delete(set.IDs, i, i+1)
+	}
+}
+
+// editSet applies edit to the index document at key with compare-and-set,
+// re-reading and re-applying it when another writer got there first. edit
+// reports whether to write at all.
+func (s *Store) editSet(ctx context.Context, key, what string, edit func(*idSet) (bool, error)) error {
+	return s.retry(ctx, what, func() (bool, error) {
+		old, set, err := s.readSet(key)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", what, err)
+		}
+		write, err := edit(&set)
+		if err != nil {
+			return false, err
+		}
+		if !write {
+			return true, nil
+		}
+		set.Rev++
+		value, err := json.Marshal(set)
+		if err != nil {
+			return false, fmt.Errorf("%s: encode %s: %w", what, key, err)
+		}
+		ok, err := s.swap(key, old, value)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", what, err)
+		}
+		return ok, nil
+	})
+}
+
+// readSet returns an index document and its raw bytes (nil when absent).
+func (s *Store) readSet(key string) ([]byte, idSet, error) {
+	var set idSet
+	raw, err := s.get(key)
+	if err != nil || raw == nil {
+		return nil, set, err
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return nil, set, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return raw, set, nil
+}
+
+// addToSet adds id to the index document at key unless it is there already.
+func (s *Store) addToSet(ctx context.Context, key, id, what string) error {
+	return s.editSet(ctx, key, what, func(set *idSet) (bool, error) {
+		if slices.Contains(set.IDs, id) {
+			return false, nil
+		}
+		set.put(id, true)
+		return true, nil
+	})
+}
+
+// removeFromSet removes id from the index document at key if it is there.
+func (s *Store) removeFromSet(ctx context.Context, key, id, what string) error {
+	return s.editSet(ctx, key, what, func(set *idSet) (bool, error) {
+		if !slices.Contains(set.IDs, id) {
+			return false, nil
+		}
+		set.put(id, false)
+		return true, nil
+	})
+}
+
+// syncActive makes the active index agree with the incident's current
+// status. Two status changes can race (a resolve and a reopen on two
+// nodes), so it does not trust the status its caller wrote: it re-reads the
+// record inside the compare-and-set loop and always writes. Whichever sync
+// writes last therefore read the record after the last status change.
+// wrote is the record the caller stored; it stands in for the re-read
+// record when a lagging read replica returns an older revision.
+func (s *Store) syncActive(ctx context.Context, wrote *incident.Incident) error {
+	what := "update the list of active incidents"
+	return s.editSet(ctx, activeKey, what, func(set *idSet) (bool, error) {
+		cur, _, err := s.readIncident(wrote.ID)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", what, err)
+		}
+		if cur == nil || cur.Revision < wrote.Revision {
+			cur = wrote
+		}
+		set.put(wrote.ID, cur.Status.Active())
+		return true, nil
+	})
+}
+
+// ListActive implements incident.Store. It costs one read for the index and
+// one per active incident.
+func (s *Store) ListActive(ctx context.Context) ([]*incident.Incident, error) {
+	_, set, err := s.readSet(activeKey)
+	if err != nil {
+		return nil, fmt.Errorf("list active incidents: %w", err)
+	}
+	list, err := s.readIncidents(ctx, set.IDs, func(inc *incident.Incident) bool { return inc.Status.Active() })
+	if err != nil {
+		return nil, fmt.Errorf("list active incidents: %w", err)
+	}
+	return list, nil
+}
+
+// ListSince implements incident.Store. It reads the list of months, the
+// index of each month from since's on, and each incident in them.
+func (s *Store) ListSince(ctx context.Context, since time.Time) ([]*incident.Incident, error) {
+	_, months, err := s.readSet(monthsKey)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents since %s: %w", since.Format(time.RFC3339), err)
+	}
+	from := monthOf(since)
+	var ids []string
+	for _, m := range months.IDs {
+		if m < from { // "2006-01" strings sort as the months do
+			continue
+		}
+		_, set, err := s.readSet(monthKey(m))
+		if err != nil {
+			return nil, fmt.Errorf("list incidents since %s: %w", since.Format(time.RFC3339), err)
+		}
+		ids = append(ids, set.IDs...)
+	}
+	list, err := s.readIncidents(ctx, ids, func(inc *incident.Incident) bool { return !inc.CreatedAt.Before(since) })
+	if err != nil {
+		return nil, fmt.Errorf("list incidents since %s: %w", since.Format(time.RFC3339), err)
+	}
+	return list, nil
+}
+
+// readIncidents reads the incidents with ids, keeps those for which keep is
+// true and sorts them newest first. An id whose record is gone is skipped:
+// indexes are updated after the record, so they may briefly name one.
+func (s *Store) readIncidents(ctx context.Context, ids []string, keep func(*incident.Incident) bool) ([]*incident.Incident, error) {
+	list := make([]*incident.Incident, 0, len(ids))
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		inc, _, err := s.readIncident(id)
+		if err != nil {
+			return nil, err
+		}
+		if inc != nil && keep(inc) {
+			list = append(list, inc)
+		}
+	}
+	slices.SortFunc(list, newestFirst)
+	return list, nil
+}
+
+func newestFirst(a, b *incident.Incident) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(b.ID, a.ID)
+}

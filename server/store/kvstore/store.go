@@ -1,0 +1,85 @@
+package kvstore
+
+import (
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/pluginapi"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// KV is the part of the plugin KV store that Store uses. *pluginapi.KVService
+// satisfies it in production and *pluginapi.MemoryStore in tests.
+//
+// Store relies on the server's semantics: Set with pluginapi.SetAtomic(old)
+// writes only if the stored bytes equal old (nil old: only if the key is
+// absent or expired) and reports (false, nil) otherwise; Get into a *[]byte
+// yields the raw stored bytes and leaves them untouched for a missing key.
+type KV interface {
+	Get(key string, o any) error
+	Set(key string, value any, options ...pluginapi.KVSetOption) (bool, error)
+	Delete(key string) error
+}
+
+var (
+	_ KV             = (*pluginapi.KVService)(nil)
+	_ KV             = (*pluginapi.MemoryStore)(nil)
+	_ incident.Store = (*Store)(nil)
+)
+
+// Store is an incident.Store on a plugin KV store. It holds no state besides
+// its settings, so any number of Stores, in any number of processes, may
+// share one KV. It is safe for concurrent use.
+type Store struct {
+	kv          KV
+	attempts    int
+	backoffBase time.Duration
+	backoffMax  time.Duration
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// Defaults for compare-and-set retries. pluginapi's SetAtomicWithRetries
+// gives up after 5 tries, which loses updates once a handful of nodes write
+// the same key; 50 jittered tries ride out far heavier contention.
+const (
+	DefaultAttempts    = 50
+	DefaultBackoffBase = 2 * time.Millisecond
+	DefaultBackoffMax  = 100 * time.Millisecond
+)
+
+// WithRetries sets how many times a compare-and-set is tried before the
+// operation fails with an incident.ErrConflict-kind error, and the bounds of
+// the jittered exponential backoff between tries. Values below 1 (attempts)
+// or 0 (durations) keep the defaults.
+func WithRetries(attempts int, base, max time.Duration) Option {
+	return func(s *Store) {
+		if attempts >= 1 {
+			s.attempts = attempts
+		}
+		if base > 0 {
+			s.backoffBase = base
+		}
+		if max > 0 {
+			s.backoffMax = max
+		}
+	}
+}
+
+// New returns a Store on kv.
+func New(kv KV, opts ...Option) *Store {
+	s := &Store{
+		kv:          kv,
+		attempts:    DefaultAttempts,
+		backoffBase: DefaultBackoffBase,
+		backoffMax:  DefaultBackoffMax,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.backoffMax < s.backoffBase {
+		s.backoffMax = s.backoffBase
+	}
+	return s
+}

@@ -1,0 +1,323 @@
+package kvstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// A timeline is a run of chunks, each holding up to chunkEvents events. A
+// chunk is sealed by the append that fills it (chunkEvents events, or
+// chunkBytes of encoded events, so that a run of long notes does not make
+// every compare-and-set ship hundreds of kilobytes); nobody appends to a
+// sealed chunk, and the next event starts chunk k+1 at Seq base+len. The
+// seal is stored, not derived from these constants, so nodes running
+// plugin versions with different limits still agree on every Seq.
+//
+// The head key names the last chunk. It is advanced after a chunk is
+// started and only as a hint: appenders and readers step past a sealed
+// chunk to the next one, so a head left behind by a crash costs a read or
+// two until the next append repairs it.
+const (
+	chunkEvents = 32
+	chunkBytes  = 32 << 10
+	// readers fetches this many chunks at once when reading a timeline; KV
+	// reads are RPCs to the server, so latency, not throughput, dominates.
+	readers = 8
+)
+
+// chunk is the stored form of one timeline chunk. Events stay raw: an
+// append neither decodes nor re-encodes the events already there.
+type chunk struct {
+	Base   int               `json:"b"` // Seq of Events[0]
+	Sealed bool              `json:"s,omitempty"`
+	Events []json.RawMessage `json:"e"`
+}
+
+func (c *chunk) next() int { return c.Base + len(c.Events) }
+
+func decodeChunk(id string, k int, raw []byte) (*chunk, error) {
+	var c chunk
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("decode chunk %d of the timeline of #%s: %w", k, id, err)
+	}
+	return &c, nil
+}
+
+// withEvent returns the encoding of c plus e (at Seq c.next()), sealed if
+// that fills it; oldSize is the encoded size of c. c itself is unchanged.
+func (c *chunk) withEvent(e incident.Event, oldSize int) ([]byte, incident.Event, error) {
+	e.Seq = c.next()
+	ev, err := json.Marshal(e)
+	if err != nil {
+		return nil, e, fmt.Errorf("encode event: %w", err)
+	}
+	n := chunk{Base: c.Base, Events: append(slices.Clip(c.Events), ev)}
+	n.Sealed = len(n.Events) >= chunkEvents || oldSize+len(ev) >= chunkBytes
+	raw, err := json.Marshal(n)
+	if err != nil {
+		return nil, e, fmt.Errorf("encode chunk: %w", err)
+	}
+	return raw, e, nil
+}
+
+// head tracks what this process knows of a timeline's head key, so that it
+// can advance it with compare-and-set.
+type head struct {
+	chunk int
+	raw   []byte // nil: the key is absent, which means chunk 0
+	known bool   // false once a write shows someone else moved it
+}
+
+func (s *Store) readHead(id string) (head, error) {
+	raw, err := s.get(timelineHeadKey(id))
+	if err != nil {
+		return head{}, err
+	}
+	h := head{raw: raw, known: true}
+	if raw != nil {
+		if h.chunk, err = strconv.Atoi(string(raw)); err != nil || h.chunk < 0 {
+			return head{}, fmt.Errorf("decode the timeline head of #%s: %q is not a chunk number", id, raw)
+		}
+	}
+	return h, nil
+}
+
+// advance moves the head from h.chunk to to, if it is still where h saw it.
+// Errors are dropped on purpose: the head is only a hint, the event it
+// follows has landed, and failing the append now would make the caller
+// retry and add the event twice.
+func (s *Store) advance(id string, h *head, to int) {
+	if !h.known || h.chunk != to-1 {
+		return
+	}
+	raw := []byte(strconv.Itoa(to))
+	if ok, err := s.swap(timelineHeadKey(id), h.raw, raw); err != nil || !ok {
+		h.known = false
+		return
+	}
+	h.chunk, h.raw = to, raw
+}
+
+// AppendEvent implements incident.Store. In the common case it costs three
+// KV calls (read head, read last chunk, compare-and-set that chunk); starting
+// a chunk costs two more; the first event of a timeline also reads the
+// incident to refuse a timeline for an incident that does not exist.
+func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.Event) (incident.Event, error) {
+	id := incidentID
+	if checkID(id) != nil {
+		return incident.Event{}, notFound(id)
+	}
+	what := "add to the timeline of #" + id
+	h, err := s.readHead(id)
+	if err != nil {
+		return incident.Event{}, fmt.Errorf("%s: %w", what, err)
+	}
+	var (
+		k       = h.chunk
+		out     incident.Event
+		checked bool
+	)
+	try := func() (bool, error) {
+		raw, err := s.get(chunkKey(id, k))
+		if err != nil {
+			return false, err
+		}
+		for {
+			if raw == nil {
+				if k != 0 {
+					return false, fmt.Errorf("chunk %d is missing", k)
+				}
+				if !checked {
+					inc, _, err := s.readIncident(id)
+					if err != nil {
+						return false, err
+					}
+					if inc == nil {
+						return false, notFound(id)
+					}
+					checked = true
+				}
+				value, ev, err := (&chunk{}).withEvent(e, 0)
+				if err != nil {
+					return false, err
+				}
+				ok, err := s.swap(chunkKey(id, 0), nil, value)
+				out = ev
+				return ok, err
+			}
+			c, err := decodeChunk(id, k, raw)
+			if err != nil {
+				return false, err
+			}
+			if !c.Sealed {
+				value, ev, err := c.withEvent(e, len(raw))
+				if err != nil {
+					return false, err
+				}
+				ok, err := s.swap(chunkKey(id, k), raw, value)
+				out = ev
+				return ok, err
+			}
+			next, err := s.get(chunkKey(id, k+1))
+			if err != nil {
+				return false, err
+			}
+			if next == nil {
+				value, ev, err := (&chunk{Base: c.next()}).withEvent(e, 0)
+				if err != nil {
+					return false, err
+				}
+				ok, err := s.swap(chunkKey(id, k+1), nil, value)
+				if err != nil {
+					return false, err
+				}
+				k++ // won or lost, chunk k+1 exists now
+				if ok {
+					s.advance(id, &h, k)
+					out = ev
+				}
+				return ok, nil
+			}
+			k++
+			s.advance(id, &h, k)
+			raw = next
+		}
+	}
+	err = s.retry(ctx, what, func() (bool, error) {
+		done, err := try()
+		if err != nil && incident.KindOf(err) == incident.KindInternal {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
+		return done, err
+	})
+	if err != nil {
+		return incident.Event{}, err
+	}
+	return out, nil
+}
+
+// Timeline implements incident.Store. It reads the head, then chunks 0 to
+// head (several at a time), then any chunk past a lagging head: one read
+// per chunk plus one or two.
+func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Event, error) {
+	id := incidentID
+	if checkID(id) != nil {
+		return nil, notFound(id)
+	}
+	what := "read the timeline of #" + id
+	h, err := s.readHead(id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	raws, err := s.readChunks(ctx, id, h.chunk+1)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if raws[0] == nil && h.chunk == 0 {
+		inc, _, err := s.readIncident(id)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if inc == nil {
+			return nil, notFound(id)
+		}
+		return []incident.Event{}, nil
+	}
+
+	var events []incident.Event
+	var prev *chunk
+	for k := 0; ; k++ {
+		if k >= len(raws) {
+			if !prev.Sealed {
+				break
+			}
+			raw, err := s.get(chunkKey(id, k))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			if raw == nil {
+				break
+			}
+			raws = append(raws, raw)
+		}
+		if raws[k] == nil {
+			return nil, fmt.Errorf("%s: chunk %d is missing", what, k)
+		}
+		c, err := decodeChunk(id, k, raws[k])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if prev != nil && (!prev.Sealed || c.Base != prev.next()) {
+			return nil, fmt.Errorf("%s: chunk %d starts at seq %d after %d events", what, k, c.Base, prev.next())
+		}
+		for i, raw := range c.Events {
+			var e incident.Event
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, fmt.Errorf("%s: decode event %d: %w", what, c.Base+i, err)
+			}
+			e.Seq = c.Base + i
+			events = append(events, e)
+		}
+		prev = c
+	}
+	return events, nil
+}
+
+// readChunks reads chunks 0 to n-1 of a timeline, readers at a time; an
+// absent chunk is nil.
+func (s *Store) readChunks(ctx context.Context, id string, n int) ([][]byte, error) {
+	raws := make([][]byte, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, readers)
+	var wg sync.WaitGroup
+	for k := range n {
+		if err := ctx.Err(); err != nil {
+			errs[k] = err
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			raws[k], errs[k] = s.get(chunkKey(id, k))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return raws, nil
+}
+
+// deleteTimeline removes every chunk, the last first, then the head, so a
+// delete cut short leaves a head that still leads to what remains.
+func (s *Store) deleteTimeline(id string) error {
+	h, err := s.readHead(id)
+	if err != nil {
+		return err
+	}
+	last := h.chunk
+	for {
+		raw, err := s.get(chunkKey(id, last+1))
+		if err != nil {
+			return err
+		}
+		if raw == nil {
+			break
+		}
+		last++
+	}
+	for k := last; k >= 0; k-- {
+		if err := s.delete(chunkKey(id, k)); err != nil {
+			return err
+		}
+	}
+	return s.delete(timelineHeadKey(id))
+}
