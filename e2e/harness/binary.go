@@ -114,11 +114,13 @@ func buildInstall(ctx context.Context, modDir, dir, key string) error {
 		"-ldflags=-checklinkname=0", "-o", filepath.Join(dir, binaryName), ".")
 	cmd.Dir = modDir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	// One writer for both streams: exec then copies them from a single
+	// goroutine, so the buffer needs no lock.
 	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = io.MultiWriter(&out, os.Stderr)
+	w := io.MultiWriter(&out, os.Stderr)
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := runWithHeartbeat(cmd, start); err != nil {
-		return fmt.Errorf("build mattermost server in %s: %w\n%s", modDir, err, out.String())
+		return fmt.Errorf("build mattermost server in %s: %w\n%s", modDir, err, tailLines(out.String(), 30))
 	}
 
 	srcDir, err := serverModuleDir(ctx, modDir)

@@ -220,7 +220,11 @@ func tailFile(path string, n int) string {
 	if err != nil {
 		return fmt.Sprintf("(%s unreadable: %v)", path, err)
 	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return tailLines(string(b), n)
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

@@ -182,6 +182,14 @@ func (s *Server) startMattermost(ctx context.Context, inst *Install, opts Option
 	if err := writeConfig(cfgPath, cfg); err != nil {
 		return err
 	}
+	// The server creates the plugin directories' parents only partly; a
+	// missing client/ disables plugins altogether ("Plugins have been
+	// disabled").
+	for _, d := range []string{"plugins", filepath.Join("client", "plugins")} {
+		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
+			return fmt.Errorf("create plugin directory: %w", err)
+		}
+	}
 
 	logFile, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

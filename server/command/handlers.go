@@ -193,14 +193,19 @@ func (n nameCache) get(userID string) string {
 }
 
 func eventCell(e incident.Event) string {
-	desc := strings.ReplaceAll(string(e.Type), "_", " ")
-	if from, to := e.Data[incident.DataFrom], e.Data[incident.DataTo]; from != "" || to != "" {
-		desc += fmt.Sprintf(" %s → %s", from, to)
+	var desc string
+	switch e.Type {
+	case incident.EventStarted:
+		desc = fmt.Sprintf("started as %s: %s", e.Data[incident.DataTo], e.Data["title"])
+	case incident.EventSeverityChanged:
+		desc = fmt.Sprintf("severity changed %s → %s", e.Data[incident.DataFrom], e.Data[incident.DataTo])
+	default:
+		desc = strings.ReplaceAll(string(e.Type), "_", " ")
 	}
 	if e.Text != "" {
-		desc += ": " + tableCell(e.Text)
+		desc += ": " + e.Text
 	}
-	return desc
+	return tableCell(desc)
 }
 
 // tableCell keeps user text inside one markdown table cell.

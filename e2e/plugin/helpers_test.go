@@ -1,0 +1,184 @@
+package plugin_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+)
+
+// wait bounds every poll for an effect; effects normally land in
+// milliseconds, the margin is for a loaded CI machine.
+const wait = 15 * time.Second
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// cmd runs a slash command as u in channelID and returns the reply text.
+func cmd(t *testing.T, u *harness.User, channelID, command string) *model.CommandResponse {
+	t.Helper()
+	resp, err := srv.ExecuteCommand(ctxT(t), u, channelID, command)
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	return resp
+}
+
+type started struct {
+	ID      string
+	Channel *model.Channel
+	Card    *model.Post
+}
+
+var startedRe = regexp.MustCompile(`Incident #([a-z0-9]+) started`)
+
+// start runs `/incident start <args>` as u in town square and returns the
+// new incident, its channel and its card.
+func start(t *testing.T, u *harness.User, args string) started {
+	t.Helper()
+	resp := cmd(t, u, srv.TownSquare.Id, "/incident start "+args)
+	m := startedRe.FindStringSubmatch(resp.Text)
+	if m == nil {
+		t.Fatalf("start %q: reply %q", args, resp.Text)
+	}
+	name := resp.GotoLocation[strings.LastIndex(resp.GotoLocation, "/")+1:]
+	ch, _, err := u.Client.GetChannelByName(ctxT(t), name, srv.Team.Id, "")
+	if err != nil {
+		t.Fatalf("incident channel %q from goto %q: %v", name, resp.GotoLocation, err)
+	}
+	s := started{ID: m[1], Channel: ch}
+	s.Card = card(t, u, s)
+	return s
+}
+
+// card returns the incident's card as u sees it now.
+func card(t *testing.T, u *harness.User, s started) *model.Post {
+	t.Helper()
+	var found *model.Post
+	harness.Eventually(t, wait, "incident card posted", func() (bool, error) {
+		posts, err := srv.Posts(ctxT(t), u, s.Channel.Id)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range posts {
+			if p.UserId == botUser.Id && p.GetProp("incident_id") == s.ID && len(p.Attachments()) == 1 {
+				found = p
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return found
+}
+
+// cardField returns the value of a field of the card's attachment.
+func cardField(p *model.Post, title string) string {
+	for _, f := range p.Attachments()[0].Fields {
+		if f.Title == title {
+			s, _ := f.Value.(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func cardActions(p *model.Post) []string {
+	var ids []string
+	for _, a := range p.Attachments()[0].Actions {
+		ids = append(ids, a.Id)
+	}
+	return ids
+}
+
+// waitCard polls until the card, as u sees it, satisfies ok.
+func waitCard(t *testing.T, u *harness.User, s started, what string, ok func(*model.Post) bool) *model.Post {
+	t.Helper()
+	var last *model.Post
+	harness.Eventually(t, wait, what, func() (bool, error) {
+		p, _, err := u.Client.GetPost(ctxT(t), s.Card.Id, "")
+		if err != nil {
+			return false, err
+		}
+		last = p
+		return ok(p), nil
+	})
+	return last
+}
+
+// waitPost polls until a post by the bot in channelID contains all of want,
+// and returns it.
+func waitPost(t *testing.T, u *harness.User, channelID string, want ...string) *model.Post {
+	t.Helper()
+	var found *model.Post
+	harness.Eventually(t, wait, "bot post containing "+strings.Join(want, ", "), func() (bool, error) {
+		posts, err := srv.Posts(ctxT(t), u, channelID)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range posts {
+			if p.UserId == botUser.Id && containsAll(postText(p), want...) {
+				found = p
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return found
+}
+
+// postText is everything a post shows: message and attachment texts.
+func postText(p *model.Post) string {
+	var b strings.Builder
+	b.WriteString(p.Message)
+	for _, a := range p.Attachments() {
+		b.WriteString("\n" + a.Pretext + "\n" + a.Title + "\n" + a.Text)
+		for _, f := range a.Fields {
+			if s, ok := f.Value.(string); ok {
+				b.WriteString("\n" + s)
+			}
+		}
+	}
+	return b.String()
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func mustContain(t *testing.T, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Fatalf("%s: %q does not contain %q", what, s, sub)
+		}
+	}
+}
+
+// incidentChannels counts the team's incident channels u can see.
+func incidentChannels(t *testing.T) int {
+	t.Helper()
+	chans, _, err := srv.Admin.Client.GetPublicChannelsForTeam(ctxT(t), srv.Team.Id, 0, 1000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range chans {
+		if strings.HasPrefix(c.Name, "incident-") {
+			n++
+		}
+	}
+	return n
+}

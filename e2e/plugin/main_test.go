@@ -1,0 +1,103 @@
+// Package plugin_test proves the incident bot on a real Mattermost server:
+// it builds the plugin bundle, installs it into a fresh 6.7.2 server and
+// drives it through the REST API as users do.
+package plugin_test
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+)
+
+const pluginID = "io.incidentbot.mattermost"
+
+var (
+	srv       *harness.Server
+	bundle    string
+	botUser   *model.User
+	broadcast *model.Channel
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() && os.Getenv("CI") != "true" {
+		fmt.Println("end-to-end tests skipped in -short mode")
+		os.Exit(0)
+	}
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var err error
+	if bundle, err = buildBundle(ctx); err != nil {
+		return 1, err
+	}
+	if srv, err = harness.Start(ctx, harness.Options{Users: 8}); err != nil {
+		return 1, err
+	}
+	defer srv.Stop()
+	if err := srv.InstallPlugin(ctx, bundle, pluginID); err != nil {
+		return 1, err
+	}
+	if botUser, _, err = srv.Admin.Client.GetUserByUsername(ctx, "incident", ""); err != nil {
+		return 1, fmt.Errorf("find bot user: %w", err)
+	}
+	if broadcast, err = srv.NewChannel(ctx, "incidents", false, srv.Users...); err != nil {
+		return 1, err
+	}
+	if err := srv.PatchPluginConfig(ctx, pluginID, map[string]any{"BroadcastChannelID": broadcast.Id}); err != nil {
+		return 1, err
+	}
+	return m.Run(), nil
+}
+
+// buildBundle runs `make dist-host` (the bundle a user would build, for
+// this platform) unless INCIDENT_BOT_BUNDLE names one already built.
+func buildBundle(ctx context.Context) (string, error) {
+	if b := os.Getenv("INCIDENT_BOT_BUNDLE"); b != "" {
+		return b, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("make dist-host: %w\n%s", err, out)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "bundle: "); ok {
+			return filepath.Join(root, p), nil
+		}
+	}
+	return "", fmt.Errorf("make dist-host printed no bundle path:\n%s", out)
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find repo root: %w", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}

@@ -1,0 +1,71 @@
+package command
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct{ in, verb, rest string }{
+		{"/incident start DB down", "start", "DB down"},
+		{"/incident   UPDATE  line one\nline two ", "update", "line one\nline two"},
+		{"/incident", "", ""},
+		{"start x", "start", "x"},
+	}
+	for _, c := range cases {
+		if v, r := Parse(c.in); v != c.verb || r != c.rest {
+			t.Errorf("Parse(%q) = %q, %q; want %q, %q", c.in, v, r, c.verb, c.rest)
+		}
+	}
+}
+
+func TestTakeRef(t *testing.T) {
+	if ref, rest := takeRef("#abc234 all good now"); ref != "abc234" || rest != "all good now" {
+		t.Errorf("takeRef = %q %q", ref, rest)
+	}
+	for _, in := range []string{"all good", "#1 is the top issue", "#ABCD upper"} {
+		if ref, rest := takeRef(in); ref != "" || rest != in {
+			t.Errorf("takeRef(%q) took %q", in, ref)
+		}
+	}
+	if ref, _ := takeBareRef("abc234"); ref != "abc234" {
+		t.Errorf("takeBareRef = %q", ref)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	pos, vals, unk := flags("DB is down --severity S1 --summary users see 500s", "severity", "summary")
+	want := map[string]string{"severity": "S1", "summary": "users see 500s"}
+	if pos != "DB is down" || !reflect.DeepEqual(vals, want) || unk != "" {
+		t.Errorf("flags = %q %v %q", pos, vals, unk)
+	}
+	if _, _, unk := flags("x --sev S1", "severity"); unk != "--sev" {
+		t.Errorf("unknown flag not reported: %q", unk)
+	}
+	if _, vals, _ := flags("x --summary", "summary"); vals["summary"] != "" || len(vals) != 1 {
+		t.Errorf("empty flag value: %v", vals)
+	}
+}
+
+func TestTableDrivesAutocompleteAndHelp(t *testing.T) {
+	ac := AutocompleteData()
+	if err := ac.IsValid(); err != nil {
+		t.Fatalf("autocomplete invalid: %v", err)
+	}
+	help := helpText()
+	if len(ac.SubCommands) != len(table) {
+		t.Fatalf("%d autocomplete entries for %d commands", len(ac.SubCommands), len(table))
+	}
+	for i, s := range table {
+		if ac.SubCommands[i].Trigger != s.name {
+			t.Errorf("autocomplete %d = %q, want %q", i, ac.SubCommands[i].Trigger, s.name)
+		}
+		if !strings.Contains(help, "/incident "+s.name) {
+			t.Errorf("help lacks %q", s.name)
+		}
+		if got, ok := lookup(s.name); !ok || got != s {
+			t.Errorf("dispatch lacks %q", s.name)
+		}
+	}
+}

@@ -1,0 +1,309 @@
+package kvstore_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/pluginapi"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
+)
+
+var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
+func newIncident(id, channelID string) *incident.Incident {
+	inc := &incident.Incident{ID: id, Title: "Checkout down", Severity: incident.S2, TeamID: "t", ChannelID: channelID}
+	inc.Start(t0, "alice")
+	return inc
+}
+
+func mustCreate(t *testing.T, s *kvstore.Store, id, channelID string) {
+	t.Helper()
+	if err := s.CreateIncident(t.Context(), newIncident(id, channelID)); err != nil {
+		t.Fatalf("CreateIncident: %v", err)
+	}
+}
+
+func fill(t *testing.T, s *kvstore.Store, id string, n int) {
+	t.Helper()
+	for i := range n {
+		e := incident.NewEvent(t0.Add(time.Duration(i)*time.Second), "bob", incident.EventNote, fmt.Sprintf("note %05d: checked the dashboards", i))
+		if _, err := s.AppendEvent(t.Context(), id, e); err != nil {
+			t.Fatalf("AppendEvent %d: %v", i, err)
+		}
+	}
+}
+
+func rawGet(t *testing.T, kv kvstore.KV, key string) string {
+	t.Helper()
+	var b []byte
+	if err := kv.Get(key, &b); err != nil {
+		t.Fatalf("Get(%s): %v", key, err)
+	}
+	return string(b)
+}
+
+// Every Store is stateless, so two "nodes" on one KV see each other's
+// writes at once and share claims.
+func TestNodesShareOneKV(t *testing.T) {
+	kv := &pluginapi.MemoryStore{}
+	a, b := kvstore.New(kv), kvstore.New(kv)
+	mustCreate(t, a, "inc1", "ch1")
+	if id, err := b.IncidentIDForChannel(t.Context(), "ch1"); err != nil || id != "inc1" {
+		t.Fatalf("node b sees channel ch1 as %q, %v", id, err)
+	}
+	if won, _ := a.Claim(t.Context(), "page", 0); !won {
+		t.Fatal("node a lost the first claim")
+	}
+	if won, _ := b.Claim(t.Context(), "page", 0); won {
+		t.Fatal("node b won a claim node a holds")
+	}
+}
+
+// A crash between starting chunk k+1 and advancing the head leaves the
+// head behind; readers and appenders must step past it and the next append
+// repair it.
+func TestLaggingHead(t *testing.T) {
+	for _, lag := range []string{"1", "0", ""} { // "": no head key at all
+		t.Run("head="+lag, func(t *testing.T) {
+			kv := &pluginapi.MemoryStore{}
+			s := kvstore.New(kv)
+			mustCreate(t, s, "inc1", "ch1")
+			fill(t, s, "inc1", 70) // chunks 0 and 1 sealed, 2 open
+			if h := rawGet(t, kv, "tl/v1/inc1/h"); h != "2" {
+				t.Fatalf("head = %q, want 2", h)
+			}
+			if err := kv.Delete("tl/v1/inc1/h"); err != nil {
+				t.Fatal(err)
+			}
+			if lag != "" {
+				if _, err := kv.Set("tl/v1/inc1/h", []byte(lag)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			events, err := s.Timeline(t.Context(), "inc1")
+			if err != nil || len(events) != 70 {
+				t.Fatalf("Timeline: %d events, %v; want 70", len(events), err)
+			}
+			e, err := s.AppendEvent(t.Context(), "inc1", incident.NewEvent(t0, "bob", incident.EventNote, "after the crash"))
+			if err != nil || e.Seq != 70 {
+				t.Fatalf("AppendEvent: Seq %d, %v; want 70", e.Seq, err)
+			}
+			if h := rawGet(t, kv, "tl/v1/inc1/h"); h != "2" {
+				t.Errorf("head after an append = %q, want it repaired to 2", h)
+			}
+		})
+	}
+}
+
+// The cost of an append does not depend on the timeline's length: the same
+// calls, and bytes bounded by one chunk, at event 10 and at event 2,000.
+func TestAppendCostIsFlat(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	mustCreate(t, s, "inc1", "ch1")
+	measure := func() (calls, written int64) {
+		var worst counts
+		for range 64 { // two whole chunks, so one start of a chunk is in the window
+			before := kv.snapshot()
+			fill(t, s, "inc1", 1)
+			d := kv.since(before)
+			worst.gets, worst.sets = max(worst.gets, d.gets), max(worst.sets, d.sets)
+			worst.written = max(worst.written, d.written)
+		}
+		return worst.gets + worst.sets, worst.written
+	}
+	fill(t, s, "inc1", 10)
+	calls10, bytes10 := measure()
+	fill(t, s, "inc1", 2000)
+	calls2k, bytes2k := measure()
+	if calls10 > 5 || calls2k > 5 {
+		t.Errorf("worst append cost %d KV calls at 10 events and %d at 2,000; want at most 5", calls10, calls2k)
+	}
+	if bytes2k > bytes10+bytes10/10 {
+		t.Errorf("worst append wrote %d bytes at 2,000 events, %d at 10", bytes2k, bytes10)
+	}
+}
+
+func TestTimelineReadCost(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	mustCreate(t, s, "inc1", "ch1")
+	have := 0
+	for _, n := range []int{0, 1, 32, 33, 200} {
+		fill(t, s, "inc1", n-have)
+		have = n
+		before := kv.snapshot()
+		events, err := s.Timeline(t.Context(), "inc1")
+		if err != nil || len(events) != n {
+			t.Fatalf("Timeline: %d events, %v; want %d", len(events), err, n)
+		}
+		// head + each chunk + a probe past a sealed last chunk; an empty
+		// timeline reads the incident instead, to tell empty from unknown.
+		chunks := max(int64((n+31)/32), 1)
+		if gets := kv.since(before).gets; gets > chunks+2 {
+			t.Errorf("reading %d events (%d chunks) took %d reads, want at most %d", n, chunks, gets, chunks+2)
+		}
+	}
+}
+
+func TestUpdateGivesUpWithConflict(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv, kvstore.WithRetries(7, time.Microsecond, time.Microsecond))
+	mustCreate(t, s, "inc1", "ch1")
+	kv.intercept = func(key string, o pluginapi.KVSetOptions) (bool, bool, error) {
+		return key == "inc/v1/inc1", false, nil // every compare-and-set loses
+	}
+	before := kv.snapshot()
+	calls := 0
+	_, err := s.UpdateIncident(t.Context(), "inc1", func(*incident.Incident) error { calls++; return nil })
+	if !errors.Is(err, incident.ErrConflict) {
+		t.Fatalf("UpdateIncident = %v, want a conflict", err)
+	}
+	if calls != 7 || kv.since(before).sets != 7 {
+		t.Errorf("mutate ran %d times and %d writes were tried; want 7 of each", calls, kv.since(before).sets)
+	}
+}
+
+func TestInfrastructureErrorsAreWrapped(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	mustCreate(t, s, "inc1", "ch1")
+	errDown := errors.New("database is down")
+	kv.getErr = func(string) error { return errDown }
+	_, err := s.GetIncident(t.Context(), "inc1")
+	if !errors.Is(err, errDown) || incident.KindOf(err) != incident.KindInternal || !strings.Contains(err.Error(), "inc1") {
+		t.Errorf("GetIncident with the KV down = %v", err)
+	}
+	_, err = s.AppendEvent(t.Context(), "inc1", incident.NewEvent(t0, "bob", incident.EventNote, "x"))
+	if !errors.Is(err, errDown) || incident.KindOf(err) != incident.KindInternal {
+		t.Errorf("AppendEvent with the KV down = %v", err)
+	}
+}
+
+// If the channel mapping cannot be written, the record written just before
+// it is removed again.
+func TestCreateUndoesRecordWhenChannelWriteFails(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	errDown := errors.New("connection reset")
+	kv.intercept = func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
+		if strings.HasPrefix(key, "ch/") {
+			return true, false, errDown
+		}
+		return false, false, nil
+	}
+	err := s.CreateIncident(t.Context(), newIncident("inc1", "ch1"))
+	if !errors.Is(err, errDown) {
+		t.Fatalf("CreateIncident = %v, want the KV's error", err)
+	}
+	if raw := rawGet(t, kv, "inc/v1/inc1"); raw != "" {
+		t.Errorf("record left behind: %s", raw)
+	}
+}
+
+func TestClaimRoundsTTLUp(t *testing.T) {
+	for ttl, want := range map[time.Duration]int64{
+		0:                       0,
+		time.Nanosecond:         1,
+		300 * time.Millisecond:  1,
+		time.Second:             1,
+		1500 * time.Millisecond: 2,
+		time.Hour:               3600,
+	} {
+		kv := newCountingKV()
+		var got pluginapi.KVSetOptions
+		kv.intercept = func(_ string, o pluginapi.KVSetOptions) (bool, bool, error) {
+			got = o
+			return false, false, nil
+		}
+		if ok, err := kvstore.New(kv).Claim(t.Context(), "k", ttl); !ok || err != nil {
+			t.Fatalf("Claim(%v) = %v, %v", ttl, ok, err)
+		}
+		if !got.Atomic || got.ExpireInSeconds != want {
+			t.Errorf("Claim(%v) wrote atomic=%v expiry=%ds, want atomic with %ds", ttl, got.Atomic, got.ExpireInSeconds, want)
+		}
+	}
+}
+
+func TestKeysStayValid(t *testing.T) {
+	kv := &pluginapi.MemoryStore{} // rejects keys over 150 runes and the mmi_ prefix
+	s := kvstore.New(kv)
+	id := strings.Repeat("x", 64)
+	mustCreate(t, s, id, strings.Repeat("c", 26))
+	fill(t, s, id, 40)
+	for _, key := range []string{"k", strings.Repeat("ключ", 100)} {
+		if ok, err := s.Claim(t.Context(), key, 0); !ok || err != nil {
+			t.Errorf("Claim(%d runes) = %v, %v", len([]rune(key)), ok, err)
+		}
+	}
+	keys, err := kv.ListKeys(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		for _, reserved := range []string{"mmi_", "once_", "mutex_", "cron_"} {
+			if strings.HasPrefix(k, reserved) {
+				t.Errorf("key %q uses the reserved prefix %s", k, reserved)
+			}
+		}
+	}
+	if err := s.CreateIncident(t.Context(), newIncident("a/h", "ch9")); !errors.Is(err, incident.ErrInvalid) {
+		t.Errorf("CreateIncident(id with a slash) = %v, want invalid", err)
+	}
+	if err := s.CreateIncident(t.Context(), newIncident(strings.Repeat("y", 65), "ch9")); !errors.Is(err, incident.ErrInvalid) {
+		t.Errorf("CreateIncident(65-rune id) = %v, want invalid", err)
+	}
+}
+
+// A resolve and a reopen race: the resolve's index write is held back until
+// the reopen has finished. The index must still end up naming the (open)
+// incident, which only holds if the reopen's sync writes even though the
+// index already listed the incident, so that the held-back write, decided on
+// the resolved record, loses its compare-and-set.
+func TestActiveIndexSurvivesRacingStatusChanges(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	mustCreate(t, s, "inc1", "ch1")
+
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	kv.mu.Lock()
+	kv.intercept = func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
+		if key == "idx/v1/active" {
+			once.Do(func() { close(held); <-release })
+		}
+		return false, false, nil
+	}
+	kv.mu.Unlock()
+
+	resolved := make(chan error)
+	go func() {
+		_, err := s.UpdateIncident(t.Context(), "inc1", func(inc *incident.Incident) error {
+			_, err := inc.Resolve(t0, "bob", "")
+			return err
+		})
+		resolved <- err
+	}()
+	<-held // the resolve is about to write the index, having seen "resolved"
+	if _, err := s.UpdateIncident(t.Context(), "inc1", func(inc *incident.Incident) error {
+		_, err := inc.Reopen(t0, "carol", "")
+		return err
+	}); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	close(release)
+	if err := <-resolved; err != nil {
+		t.Fatalf("resolve: %v", err)
+	}
+
+	list, err := s.ListActive(t.Context())
+	if err != nil || len(list) != 1 || list[0].ID != "inc1" {
+		t.Fatalf("ListActive after resolve+reopen = %v, %v; want the reopened incident", list, err)
+	}
+}

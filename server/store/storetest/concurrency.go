@@ -1,0 +1,142 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+func testConcurrentAppends(t *testing.T, s incident.Store) {
+	create(t, s, "inc1", "ch1", t0)
+	const writers, each = 16, 50
+	seqs := make([][]int, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				e, err := s.AppendEvent(t.Context(), "inc1", note(i, fmt.Sprintf("w%d-%d", w, i)))
+				if err != nil {
+					t.Errorf("writer %d append %d: %v", w, i, err)
+					return
+				}
+				seqs[w] = append(seqs[w], e.Seq)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	const n = writers * each
+	events := timeline(t, s, "inc1")
+	if len(events) != n {
+		t.Fatalf("Timeline has %d events, want %d", len(events), n)
+	}
+	textAt := make(map[string]int, n)
+	for i, e := range events {
+		if e.Seq != i {
+			t.Fatalf("event %d has Seq %d", i, e.Seq)
+		}
+		if _, dup := textAt[e.Text]; dup {
+			t.Fatalf("event %q stored twice", e.Text)
+		}
+		textAt[e.Text] = i
+	}
+	for w := range writers {
+		// Each writer's events landed where AppendEvent said, in its order.
+		if !slices.IsSorted(seqs[w]) {
+			t.Errorf("writer %d got Seqs out of order: %v", w, seqs[w])
+		}
+		for i, seq := range seqs[w] {
+			if at, ok := textAt[fmt.Sprintf("w%d-%d", w, i)]; !ok || at != seq {
+				t.Fatalf("writer %d event %d: AppendEvent said Seq %d, timeline has it at %d (found %v)", w, i, seq, at, ok)
+			}
+		}
+	}
+}
+
+func testConcurrentClaims(t *testing.T, s incident.Store) {
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			ok, err := s.Claim(t.Context(), "handover/2026-03-10", 0)
+			if err != nil {
+				t.Errorf("Claim: %v", err)
+			}
+			if ok {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := won.Load(); n != 1 {
+		t.Fatalf("%d of 32 concurrent claims won, want exactly 1", n)
+	}
+}
+
+func testConcurrentUpdates(t *testing.T, s incident.Store) {
+	create(t, s, "inc1", "ch1", t0)
+	const writers = 20
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			_, err := s.UpdateIncident(t.Context(), "inc1", func(inc *incident.Incident) error {
+				inc.Summary += fmt.Sprintf("[%d]", w)
+				return nil
+			})
+			if err != nil {
+				t.Errorf("writer %d: %v", w, err)
+			}
+		})
+	}
+	wg.Wait()
+	got := get(t, s, "inc1")
+	for w := range writers {
+		if n := strings.Count(got.Summary, fmt.Sprintf("[%d]", w)); n != 1 {
+			t.Errorf("update %d is in the summary %d times: %q", w, n, got.Summary)
+		}
+	}
+	if got.Revision != 1+writers {
+		t.Errorf("Revision = %d, want %d", got.Revision, 1+writers)
+	}
+}
+
+// testConcurrentStatusChanges races resolves against reopens: whatever
+// order they land in, the active list must agree with the final status.
+func testConcurrentStatusChanges(t *testing.T, s incident.Store) {
+	create(t, s, "inc1", "ch1", t0)
+	create(t, s, "inc2", "ch2", t0.Add(-1))
+	toggle := func(inc *incident.Incident) error {
+		var err error
+		if inc.Status == incident.StatusResolved {
+			_, err = inc.Reopen(t0, "bob", "")
+		} else {
+			_, err = inc.Resolve(t0, "bob", "")
+		}
+		return err
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 6 + w%3 {
+				if _, err := s.UpdateIncident(t.Context(), "inc1", toggle); err != nil {
+					t.Errorf("toggle %d.%d: %v", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if get(t, s, "inc1").Status.Active() {
+		listActive(t, s, "inc1", "inc2")
+	} else {
+		listActive(t, s, "inc2")
+	}
+}
