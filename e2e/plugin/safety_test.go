@@ -22,6 +22,15 @@ func TestUserTextCannotMentionEveryone(t *testing.T) {
 		}
 		return m.MentionCount
 	}
+	// A bot outside a channel lacks the use_channel_mentions permission there,
+	// which would hide a failure; make it a member so only the sanitiser
+	// stands between user text and a channel-wide notification.
+	if _, _, err := srv.Admin.Client.AddTeamMember(ctx, srv.Team.Id, botUser.Id); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srv.Admin.Client.AddChannelMember(ctx, broadcast.Id, botUser.Id); err != nil {
+		t.Fatal(err)
+	}
 	// Control: the counter does move for a real @channel in the broadcast channel.
 	base := mentions(broadcast.Id)
 	if _, _, err := alice.Client.CreatePost(ctx, &model.Post{ChannelId: broadcast.Id, Message: "control @channel"}); err != nil {
@@ -38,6 +47,9 @@ func TestUserTextCannotMentionEveryone(t *testing.T) {
 
 	evil := "@channel @all @here \\@channel **@all** [@here](http://x)"
 	s := start(t, alice, "Outage "+evil+" --severity S1 --summary summary "+evil)
+	if _, _, err := srv.Admin.Client.AddChannelMember(ctx, s.Channel.Id, botUser.Id); err != nil {
+		t.Fatal(err)
+	}
 	// The watcher joins by themselves: being added by someone else is a
 	// mention of its own, which would muddle the count.
 	if _, _, err := watcher.Client.AddChannelMember(ctx, s.Channel.Id, watcher.Id); err != nil {
