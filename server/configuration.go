@@ -38,16 +38,16 @@ func (c *configuration) IsValid(channelExists func(id string) bool) error {
 	var errs []error
 	if id := c.BroadcastChannelID; id != "" {
 		if !model.IsValidId(id) {
-			errs = append(errs, fmt.Errorf("Broadcast channel ID %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
+			errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
 		} else if channelExists != nil && !channelExists(id) {
-			errs = append(errs, fmt.Errorf("Broadcast channel ID %q does not name an existing channel", id))
+			errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q does not name an existing channel", id))
 		}
 	}
 	if _, err := incident.ParseSeverity(c.DefaultSeverity); err != nil {
-		errs = append(errs, fmt.Errorf("Default severity: %s", incident.UserMessage(err)))
+		errs = append(errs, fmt.Errorf("setting \"Default severity\": %s", incident.UserMessage(err)))
 	}
 	if _, err := zerolog.ParseLevel(c.LogLevel); err != nil || c.LogLevel == "" {
-		errs = append(errs, fmt.Errorf("Log level %q: use debug, info, warn or error", c.LogLevel))
+		errs = append(errs, fmt.Errorf("setting \"Log level\": %q: use debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
 }

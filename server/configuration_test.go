@@ -1,0 +1,71 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin/plugintest"
+)
+
+func TestConfigurationValidation(t *testing.T) {
+	known := model.NewId()
+	exists := func(id string) bool { return id == known }
+	cases := []struct {
+		name string
+		cfg  configuration
+		want string // "" = valid
+	}{
+		{"defaults", configuration{}, ""},
+		{"known channel", configuration{BroadcastChannelID: known}, ""},
+		{"not an id", configuration{BroadcastChannelID: "town-square"}, "is not a channel ID"},
+		{"unknown channel", configuration{BroadcastChannelID: model.NewId()}, "does not name an existing channel"},
+		{"bad severity", configuration{DefaultSeverity: "S5"}, `"Default severity"`},
+		{"bad log level", configuration{LogLevel: "loud"}, `"Log level"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := c.cfg
+			cfg.SetDefaults()
+			err := cfg.IsValid(exists)
+			if c.want == "" && err != nil {
+				t.Fatalf("valid settings refused: %v", err)
+			}
+			if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("err = %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// On servers 8.0+, ConfigurationWillBeSaved stops bad values in the System
+// Console before they are saved.
+func TestConfigurationWillBeSavedRejectsBadValues(t *testing.T) {
+	api := &plugintest.API{}
+	missing := model.NewId()
+	api.On("GetChannel", missing).Return(nil, model.NewAppError("GetChannel", "missing", nil, "", http.StatusNotFound))
+	p := &Plugin{}
+	p.SetAPI(api)
+
+	cfg := &model.Config{}
+	cfg.PluginSettings.Plugins = map[string]map[string]any{manifestID: {"broadcastchannelid": missing, "defaultseverity": "S2"}}
+	if _, err := p.ConfigurationWillBeSaved(cfg); err == nil || !strings.Contains(err.Error(), "does not name an existing channel") {
+		t.Fatalf("err = %v", err)
+	}
+	cfg.PluginSettings.Plugins[manifestID] = map[string]any{"defaultseverity": "S2", "privatechannels": true}
+	if _, err := p.ConfigurationWillBeSaved(cfg); err != nil {
+		t.Fatalf("valid settings refused: %v", err)
+	}
+}
+
+func TestShortIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := newShortID()
+		if len(id) != 6 || strings.Trim(id, idAlphabet) != "" || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+}
