@@ -19,6 +19,9 @@ import (
 	"github.com/mattermost/mattermost/server/public/plugin"
 )
 
+// id must match plugin.json, which the harness test writes into the bundle.
+const id = "io.incidentbot.e2e-fixture"
+
 type fixture struct {
 	plugin.MattermostPlugin
 }
@@ -27,8 +30,8 @@ func (p *fixture) OnActivate() error {
 	return p.API.RegisterCommand(&model.Command{Trigger: "fixture", AutoComplete: true})
 }
 
-func (p *fixture) route(path string) string {
-	return "/plugins/" + p.API.GetManifest().Id + path
+func route(path string) string {
+	return "/plugins/" + id + path
 }
 
 func (p *fixture) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
@@ -38,7 +41,7 @@ func (p *fixture) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*m
 			Id:          "ack",
 			Name:        "Ack",
 			Type:        model.PostActionTypeButton,
-			Integration: &model.PostActionIntegration{URL: p.route("/action")},
+			Integration: &model.PostActionIntegration{URL: route("/action")},
 		}},
 	}})
 	if _, err := p.API.CreatePost(post); err != nil {
@@ -59,7 +62,7 @@ func (p *fixture) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Re
 		result := "opened"
 		if err := p.API.OpenInteractiveDialog(model.OpenDialogRequest{
 			TriggerId: req.TriggerId,
-			URL:       p.route("/dialog"),
+			URL:       route("/dialog"),
 			Dialog: model.Dialog{
 				CallbackId: "reason",
 				Title:      "Reason",

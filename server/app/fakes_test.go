@@ -1,0 +1,162 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
+)
+
+// fakeChat records what the app asked of the chat platform and can be told
+// to fail at one step.
+type fakeChat struct {
+	mu        sync.Mutex
+	channels  map[string]string // id -> name
+	archived  []string
+	members   map[string][]string
+	cards     map[string]*incident.Incident // post id -> last rendering
+	deleted   []string
+	failAt    string // "channel", "member", "card"
+	takenOnce bool   // the first channel name is taken
+	published []incident.Event
+	announced []string
+	n         int
+}
+
+func newFakeChat() *fakeChat {
+	return &fakeChat{channels: map[string]string{}, members: map[string][]string{}, cards: map[string]*incident.Incident{}}
+}
+
+func (f *fakeChat) CreateIncidentChannel(_ context.Context, inc *incident.Incident, _ bool) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAt == "channel" {
+		return "", errors.New("channel service down")
+	}
+	if f.takenOnce {
+		f.takenOnce = false
+		return "", &incident.Error{Kind: incident.KindConflict, Msg: "name taken"}
+	}
+	f.n++
+	id := fmt.Sprintf("ch%d", f.n)
+	f.channels[id] = "incident-" + inc.ID
+	return id, nil
+}
+
+func (f *fakeChat) ArchiveChannel(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.archived = append(f.archived, id)
+	return nil
+}
+
+func (f *fakeChat) AddToChannel(_ context.Context, ch, user string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAt == "member" {
+		return errors.New("cannot add")
+	}
+	f.members[ch] = append(f.members[ch], user)
+	return nil
+}
+
+func (f *fakeChat) PostCard(_ context.Context, inc *incident.Incident) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAt == "card" {
+		return "", errors.New("post failed")
+	}
+	f.n++
+	id := fmt.Sprintf("post%d", f.n)
+	f.cards[id] = inc.Clone()
+	return id, nil
+}
+
+func (f *fakeChat) UpdateCard(_ context.Context, inc *incident.Incident) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cards[inc.CardPostID] = inc.Clone()
+	return nil
+}
+
+func (f *fakeChat) DeletePost(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deleted = append(f.deleted, id)
+	delete(f.cards, id)
+	return nil
+}
+
+func (f *fakeChat) Announce(_ context.Context, inc *incident.Incident, ch string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.announced = append(f.announced, inc.ID+"@"+ch)
+	return nil
+}
+
+func (f *fakeChat) Publish(_ context.Context, _ *incident.Incident, ev incident.Event, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.published = append(f.published, ev)
+	return nil
+}
+
+// access lets everyone read every channel except those listed as private
+// to other users.
+type access map[string]string // channel -> the only user who may read it
+
+func (a access) CanAccessChannel(_ context.Context, user, ch string) bool {
+	only, ok := a[ch]
+	return !ok || only == user
+}
+
+// env is an App over a real bbolt store in a temp dir and fake chat.
+type env struct {
+	app   *App
+	store incident.Store
+	chat  *fakeChat
+	acc   access
+	now   time.Time
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "incidents.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{store: st, chat: newFakeChat(), acc: access{}, now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	ids := 0
+	var mu sync.Mutex
+	a, err := New(Deps{
+		Store: st, Chat: e.chat, Notifier: e.chat, Access: e.acc,
+		Settings: func() Settings { return Settings{BroadcastChannelID: "bc"} },
+		Clock: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			e.now = e.now.Add(time.Second)
+			return e.now
+		},
+		IDs: func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			ids++
+			return fmt.Sprintf("inc%03d", ids)
+		},
+		Log: zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.app = a
+	return e
+}
