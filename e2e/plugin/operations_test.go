@@ -106,3 +106,35 @@ func TestLogsReachTheServerLog(t *testing.T) {
 		return false, nil
 	})
 }
+
+func TestBotHasItsIcon(t *testing.T) {
+	if botUser.LastPictureUpdate == 0 {
+		t.Errorf("bot profile image was never set")
+	}
+	img, _, err := srv.Users[0].Client.GetProfileImage(ctxT(t), botUser.Id, "")
+	if err != nil || len(img) < 8 || string(img[1:4]) != "PNG" {
+		t.Errorf("bot image: %v, %d bytes", err, len(img))
+	}
+}
+
+func TestAutocompleteComesFromTheTable(t *testing.T) {
+	alice := srv.Users[0]
+	s := start(t, alice, "Autocomplete target")
+	suggest := func(input string) []string {
+		list, _, err := alice.Client.ListCommandAutocompleteSuggestions(ctxT(t), input, srv.Team.Id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range list {
+			out = append(out, s.Suggestion)
+		}
+		return out
+	}
+	verbs := strings.Join(suggest("/incident "), " ")
+	mustContain(t, "verbs", verbs, "start", "update", "note", "severity", "mitigate", "resolve", "reopen", "list", "timeline", "help")
+	mustContain(t, "severities", strings.Join(suggest("/incident severity "), " "), "S1", "S4")
+	mustContain(t, "start flags", strings.Join(suggest("/incident start --"), " "), "--severity", "--summary")
+	// The incident list is fetched from the plugin as the user types.
+	mustContain(t, "incident ids", strings.Join(suggest("/incident timeline "), " "), s.ID)
+}

@@ -44,7 +44,8 @@ func EnsureAccount(api plugin.API, client *pluginapi.Client) (string, error) {
 
 func ensure(api plugin.API, client *pluginapi.Client) (string, error) {
 	if atLeast(api.GetServerVersion(), 7, 1) {
-		id, err := client.Bot.EnsureBot(&Account)
+		b := Account // EnsureBot may write to its argument; keep the template pristine
+		id, err := client.Bot.EnsureBot(&b)
 		if err != nil {
 			return "", fmt.Errorf("ensure bot: %w", err)
 		}
