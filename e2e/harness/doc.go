@@ -12,7 +12,7 @@
 //
 // The server binary is built once per machine (see EnsureServerBinary) from the
 // nested module in e2e/mmserver and cached under the user cache directory.
-// Every process the harness starts binds to 127.0.0.1 only and is killed with
-// the test process (parent-death signal), so an aborted run leaks nothing but
-// its temp directory.
+// Every process the harness starts binds to 127.0.0.1 only and goes down with
+// the test process (parent-death signals), plugin processes included. An
+// aborted run leaves only its temp directory, which the next Start removes.
 package harness

@@ -32,8 +32,9 @@ func TestPluginInteractions(t *testing.T) {
 	alice, bob := srv.Users[0], srv.Users[1]
 
 	binary := buildFixture(t)
+	bundle := fixtureBundle(t, binary, fixtureID, "")
 	start := time.Now()
-	if err := srv.InstallPlugin(ctx, fixtureBundle(t, binary, fixtureID, ""), fixtureID); err != nil {
+	if err := srv.InstallPlugin(ctx, bundle, fixtureID); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("fixture installed and running in %s", time.Since(start).Round(time.Millisecond))
@@ -97,8 +98,9 @@ func TestPluginInteractions(t *testing.T) {
 
 	t.Run("failed activation is an error with the log", func(t *testing.T) {
 		const brokenID = "io.incidentbot.e2e-broken"
+		bundle := fixtureBundle(t, binary, brokenID, "99.0.0")
 		start := time.Now()
-		err := srv.InstallPlugin(ctx, fixtureBundle(t, binary, brokenID, "99.0.0"), brokenID)
+		err := srv.InstallPlugin(ctx, bundle, brokenID)
 		if err == nil {
 			t.Fatal("a plugin needing server 99.0.0 reached running")
 		}
@@ -160,7 +162,12 @@ func fixtureBundle(t *testing.T, binary, id, minServer string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gz := gzip.NewWriter(f)
+	// BestSpeed: under -race, default compression of the ~20 MB binary
+	// takes seconds.
+	gz, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tw := tar.NewWriter(gz)
 	for _, file := range []struct {
 		name string

@@ -21,10 +21,11 @@ type process struct {
 	err  error         // Wait's result, valid after done
 }
 
-func startProcess(cmd *exec.Cmd) (*process, error) {
-	// Pdeathsig: if the test binary dies (panic, timeout, ^C), the kernel
-	// kills the server too rather than leaving it bound to its port.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+// startProcess starts cmd as the leader of a new process group. deathSig is
+// what the kernel sends it if the test process dies (panic, timeout, ^C), so
+// that it never outlives the test bound to its port.
+func startProcess(cmd *exec.Cmd, deathSig syscall.Signal) (*process, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSig}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -101,25 +102,40 @@ func liveGroupMembers(pgid int) []int {
 }
 
 // procStat reads the state and process group of pid from /proc/<pid>/stat.
-// The command name is parenthesised and may itself contain spaces and
-// parentheses, so fields are counted from the last ')'.
 func procStat(pid int) (state byte, pgrp int, ok bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	fields := strings.Fields(s[i+1:])
+	fields := procStatFields(pid)
 	if len(fields) < 3 || len(fields[0]) != 1 {
 		return 0, 0, false
 	}
-	pgrp, err = strconv.Atoi(fields[2])
+	pgrp, err := strconv.Atoi(fields[2])
 	if err != nil {
 		return 0, 0, false
 	}
 	return fields[0][0], pgrp, true
+}
+
+// procStartTime returns when pid started (clock ticks since boot), which
+// tells a process from a later one that reused its pid; "" if pid is gone.
+func procStartTime(pid int) string {
+	fields := procStatFields(pid)
+	if len(fields) < 20 {
+		return ""
+	}
+	return fields[19]
+}
+
+// procStatFields returns the fields of /proc/<pid>/stat after the command
+// name, which is parenthesised and may itself contain spaces and
+// parentheses: fields are counted from the last ')'. The first is the state.
+func procStatFields(pid int) []string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
 }

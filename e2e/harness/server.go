@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,9 +92,14 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		inst = &built
 	}
 
-	dir, err := os.MkdirTemp("", "incident-bot-e2e-")
+	removeStaleDirs()
+	dir, err := os.MkdirTemp("", tempPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("create temp dir: %w", err)
+	}
+	if err := writeOwner(dir); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
 	}
 	// As root, PostgreSQL runs as the postgres user and must reach its data
 	// directory inside this one.
@@ -200,7 +206,10 @@ func (s *Server) startMattermost(ctx context.Context, inst *Install, opts Option
 	cmd.Dir = work
 	cmd.Env = serverEnv()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if s.mm, err = startProcess(cmd); err != nil {
+	// SIGTERM, not SIGKILL, on the test's death: a killed server would
+	// orphan its plugin processes. mmserver's watchdog turns a stop that
+	// hangs into a SIGKILL of its whole process group.
+	if s.mm, err = startProcess(cmd, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("run %s: %w", inst.Binary, err)
 	}
 
@@ -268,6 +277,8 @@ func (s *Server) stop() error {
 		errs = append(errs, fmt.Errorf("stop postgres: %w", err))
 	}
 	if s.keep {
+		// Without its owner file the janitor leaves the dir alone.
+		_ = os.Remove(filepath.Join(s.Dir, ownerFile))
 		progressf("kept server files in %s", s.Dir)
 	} else if err := os.RemoveAll(s.Dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove %s: %w", s.Dir, err))
