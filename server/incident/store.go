@@ -9,20 +9,27 @@ import (
 // for concurrent use by several processes sharing one backend where they say
 // so (the plugin KV store is shared by every node of a cluster).
 //
+// Reads may be slightly stale on a cluster whose database has read
+// replicas; every write that can race is a compare-and-set on the primary,
+// so correctness never depends on a fresh read.
+//
 // Errors: ErrNotFound (via errors.Is) for a missing incident, ErrConflict
 // when an insert finds the key taken or compare-and-set retries run out;
 // anything else is an infrastructure failure.
 type Store interface {
-	// CreateIncident stores a new incident (Revision 1) and indexes it by
-	// channel, as active, and by creation time. ErrConflict if the id or the
-	// channel is taken.
+	// CreateIncident stores a new incident and indexes it by channel, as
+	// active, and by creation time. It sets inc.Revision to 1. ErrConflict if
+	// the id or the channel is taken; then nothing is left behind.
 	CreateIncident(ctx context.Context, inc *Incident) error
 	// GetIncident returns the incident with id.
 	GetIncident(ctx context.Context, id string) (*Incident, error)
 	// UpdateIncident applies mutate to the current record and stores it with
 	// compare-and-set, re-reading and re-applying mutate on a concurrent
-	// write. An error from mutate aborts without writing and is returned as
-	// is. Active-index membership follows the new status.
+	// write. mutate may therefore run more than once: it must have no side
+	// effects, must not call the Store, and must not change ID, ChannelID or
+	// CreatedAt (the indexes depend on them). An error from mutate aborts
+	// without writing and is returned as is. Active-index membership follows
+	// the new status.
 	UpdateIncident(ctx context.Context, id string, mutate func(*Incident) error) (*Incident, error)
 	// DeleteIncident removes an incident, its indexes and its timeline. It
 	// exists to undo a half-made start; nothing else deletes incidents.
@@ -36,13 +43,17 @@ type Store interface {
 	ListSince(ctx context.Context, since time.Time) ([]*Incident, error)
 
 	// AppendEvent adds e to the end of an incident's timeline and returns it
-	// with its Seq. Concurrent appends all land, each exactly once, and the
-	// cost does not grow with the timeline's length.
+	// with its Seq; ErrNotFound for an unknown incident. Concurrent appends
+	// all land, each exactly once, and the cost does not grow with the
+	// timeline's length. (A retry after an error that struck after the write
+	// landed can add the event twice; callers prefer that to losing it.)
 	AppendEvent(ctx context.Context, incidentID string, e Event) (Event, error)
-	// Timeline returns every event of an incident in Seq order (empty if none).
+	// Timeline returns every event of an incident in Seq order (empty if
+	// none; ErrNotFound for an unknown incident).
 	Timeline(ctx context.Context, incidentID string) ([]Event, error)
 
-	// Claim takes key if nobody holds it, for ttl (0 = forever), and reports
+	// Claim takes key if nobody holds it, for ttl (0 = forever; the KV store
+	// rounds a non-zero ttl up to whole seconds), and reports
 	// whether this caller got it. Exactly one of any number of concurrent
 	// callers wins: the basis of "do it once per cluster".
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -118,7 +119,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, mutate func(*inci
 		out = cur
 		return putIncident(tx, cur)
 	})
-	if me, ok := err.(mutateError); ok {
+	if me := (mutateError{}); errors.As(err, &me) {
 		return nil, me.err
 	}
 	if err != nil {

@@ -10,7 +10,8 @@
 // month, the months that have incidents) and, per incident, a chunked
 // append-only timeline. Appending an event reads the timeline head and the
 // last chunk and rewrites that chunk only, so it costs the same at event 10
-// and at event 10,000; reading a timeline costs one read per chunk plus two.
+// and at event 10,000; reading a timeline costs one read per chunk plus one
+// or two.
 //
 // The KV has no multi-key transactions. Multi-key operations are ordered so
 // that a crash between two writes leaves nothing a reader can trip over:

@@ -59,18 +59,17 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) erro
 		return incident.Conflictf("incident %s already exists", ref)
 	}
 	ok, err = s.swap(channelKey(rec.ChannelID), nil, []byte(rec.ID))
-	if err != nil || !ok {
-		cause := err
-		if cause == nil {
-			cause = incident.Conflictf("this channel already has an incident; start a new one from another channel")
-		}
+	if err == nil && !ok {
+		err = incident.Conflictf("this channel already has an incident; start a new one from another channel")
+	}
+	if err != nil {
 		if _, uerr := s.deleteIf(incidentKey(rec.ID), raw); uerr != nil {
-			return fmt.Errorf("create incident %s: remove the record after %v: %w", ref, cause, uerr)
+			return fmt.Errorf("create incident %s: remove the record after %v: %w", ref, err, uerr)
 		}
-		if err != nil {
+		if incident.KindOf(err) == incident.KindInternal {
 			return fmt.Errorf("create incident %s: %w", ref, err)
 		}
-		return cause
+		return err
 	}
 
 	month := monthOf(rec.CreatedAt)

@@ -44,9 +44,11 @@ func chunkKey(id string, chunk int) string {
 	return timelinePrefix + id + "/" + strconv.Itoa(chunk)
 }
 
-// monthKey indexes the incidents created in t's calendar month (UTC).
+// monthKey indexes the incidents created in a month, as monthOf names it.
 func monthKey(month string) string { return monthPrefix + month }
 
+// monthOf names t's calendar month in UTC ("2026-03"); the names sort as
+// the months do.
 func monthOf(t time.Time) string { return t.UTC().Format("2006-01") }
 
 // claimKey uses the caller's key as is when it fits and its SHA-256 under a

@@ -67,8 +67,6 @@ func (c *countingKV) Delete(key string) error {
 	return c.kv.Delete(key)
 }
 
-func (c *countingKV) calls() int64 { return c.gets.Load() + c.sets.Load() + c.deletes.Load() }
-
 type counts struct{ gets, sets, deletes, written int64 }
 
 func (c *countingKV) snapshot() counts {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,14 +22,14 @@ func newIncident(id, channelID string) *incident.Incident {
 	return inc
 }
 
-func mustCreate(t *testing.T, s *kvstore.Store, id, channelID string) {
+func mustCreate(t testing.TB, s *kvstore.Store, id, channelID string) {
 	t.Helper()
 	if err := s.CreateIncident(t.Context(), newIncident(id, channelID)); err != nil {
 		t.Fatalf("CreateIncident: %v", err)
 	}
 }
 
-func fill(t *testing.T, s *kvstore.Store, id string, n int) {
+func fill(t testing.TB, s *kvstore.Store, id string, n int) {
 	t.Helper()
 	for i := range n {
 		e := incident.NewEvent(t0.Add(time.Duration(i)*time.Second), "bob", incident.EventNote, fmt.Sprintf("note %05d: checked the dashboards", i))
@@ -272,11 +272,12 @@ func TestActiveIndexSurvivesRacingStatusChanges(t *testing.T) {
 	mustCreate(t, s, "inc1", "ch1")
 
 	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
+	var first atomic.Bool
 	kv.mu.Lock()
 	kv.intercept = func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
-		if key == "idx/v1/active" {
-			once.Do(func() { close(held); <-release })
+		if key == "idx/v1/active" && first.CompareAndSwap(false, true) {
+			close(held)
+			<-release
 		}
 		return false, false, nil
 	}

@@ -41,10 +41,10 @@ type chunk struct {
 
 func (c *chunk) next() int { return c.Base + len(c.Events) }
 
-func decodeChunk(id string, k int, raw []byte) (*chunk, error) {
+func decodeChunk(k int, raw []byte) (*chunk, error) {
 	var c chunk
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("decode chunk %d of the timeline of #%s: %w", k, id, err)
+		return nil, fmt.Errorf("decode chunk %d: %w", k, err)
 	}
 	return &c, nil
 }
@@ -64,6 +64,17 @@ func (c *chunk) withEvent(e incident.Event, oldSize int) ([]byte, incident.Event
 		return nil, e, fmt.Errorf("encode chunk: %w", err)
 	}
 	return raw, e, nil
+}
+
+// put writes c plus e as chunk k, if chunk k still holds old exactly (nil:
+// if it is absent), and returns e with its Seq.
+func (s *Store) put(id string, k int, old []byte, c *chunk, e incident.Event) (bool, incident.Event, error) {
+	value, e, err := c.withEvent(e, len(old))
+	if err != nil {
+		return false, e, err
+	}
+	ok, err := s.swap(chunkKey(id, k), old, value)
+	return ok, e, err
 }
 
 // head tracks what this process knows of a timeline's head key, so that it
@@ -128,39 +139,13 @@ func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.E
 		if err != nil {
 			return false, err
 		}
-		for {
-			if raw == nil {
-				if k != 0 {
-					return false, fmt.Errorf("chunk %d is missing", k)
-				}
-				if !checked {
-					inc, _, err := s.readIncident(id)
-					if err != nil {
-						return false, err
-					}
-					if inc == nil {
-						return false, notFound(id)
-					}
-					checked = true
-				}
-				value, ev, err := (&chunk{}).withEvent(e, 0)
-				if err != nil {
-					return false, err
-				}
-				ok, err := s.swap(chunkKey(id, 0), nil, value)
-				out = ev
-				return ok, err
-			}
-			c, err := decodeChunk(id, k, raw)
+		for raw != nil {
+			c, err := decodeChunk(k, raw)
 			if err != nil {
 				return false, err
 			}
 			if !c.Sealed {
-				value, ev, err := c.withEvent(e, len(raw))
-				if err != nil {
-					return false, err
-				}
-				ok, err := s.swap(chunkKey(id, k), raw, value)
+				ok, ev, err := s.put(id, k, raw, c, e)
 				out = ev
 				return ok, err
 			}
@@ -169,11 +154,7 @@ func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.E
 				return false, err
 			}
 			if next == nil {
-				value, ev, err := (&chunk{Base: c.next()}).withEvent(e, 0)
-				if err != nil {
-					return false, err
-				}
-				ok, err := s.swap(chunkKey(id, k+1), nil, value)
+				ok, ev, err := s.put(id, k+1, nil, &chunk{Base: c.next()}, e)
 				if err != nil {
 					return false, err
 				}
@@ -188,6 +169,23 @@ func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.E
 			s.advance(id, &h, k)
 			raw = next
 		}
+		// Only chunk 0 can be absent, and only while the timeline is empty.
+		if k != 0 {
+			return false, fmt.Errorf("chunk %d is missing", k)
+		}
+		if !checked {
+			inc, _, err := s.readIncident(id)
+			if err != nil {
+				return false, err
+			}
+			if inc == nil {
+				return false, notFound(id)
+			}
+			checked = true
+		}
+		ok, ev, err := s.put(id, 0, nil, &chunk{}, e)
+		out = ev
+		return ok, err
 	}
 	err = s.retry(ctx, what, func() (bool, error) {
 		done, err := try()
@@ -249,12 +247,12 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Eve
 		if raws[k] == nil {
 			return nil, fmt.Errorf("%s: chunk %d is missing", what, k)
 		}
-		c, err := decodeChunk(id, k, raws[k])
+		c, err := decodeChunk(k, raws[k])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		if prev != nil && (!prev.Sealed || c.Base != prev.next()) {
-			return nil, fmt.Errorf("%s: chunk %d starts at seq %d after %d events", what, k, c.Base, prev.next())
+			return nil, fmt.Errorf("%s: chunk %d (from seq %d) does not follow chunk %d (sealed %t, %d events)", what, k, c.Base, k-1, prev.Sealed, prev.next())
 		}
 		for i, raw := range c.Events {
 			var e incident.Event

@@ -158,7 +158,7 @@ func wantIDs(t *testing.T, what string, list []*incident.Incident, err error, wa
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	if got := ids(list); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+	if got := ids(list); !slices.Equal(got, want) {
 		t.Fatalf("%s = %q, want %q", what, got, want)
 	}
 }
