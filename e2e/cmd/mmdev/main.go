@@ -74,6 +74,13 @@ func serve(ctx context.Context, srv *harness.Server, bundle, pluginID string, sm
 	}
 	fmt.Printf("log:      %s\n", srv.LogPath)
 	fmt.Printf("database: %s\n", srv.DataSource)
+	if len(srv.Users) > 0 {
+		// There is no web app in this build: show how to act as a user.
+		u := srv.Users[0]
+		fmt.Printf("\ntry it as %s (the server has no web app here; any REST client works):\n", u.Username)
+		fmt.Printf("  curl -s -H 'Authorization: Bearer %s' -d '{\"channel_id\":\"%s\",\"team_id\":\"%s\",\"command\":\"/incident start Checkout is down --severity S2\"}' %s/api/v4/commands/execute\n\n",
+			u.Client.AuthToken, srv.TownSquare.Id, srv.Team.Id, srv.URL)
+	}
 	if smoke {
 		return nil
 	}
