@@ -52,9 +52,41 @@ type Store interface {
 	// none; ErrNotFound for an unknown incident).
 	Timeline(ctx context.Context, incidentID string) ([]Event, error)
 
+	// Docs holds the small shared documents besides incidents (the rota,
+	// handoff records, pending timers).
+	Docs
+
 	// Claim takes key if nobody holds it, for ttl (0 = forever; the KV store
 	// rounds a non-zero ttl up to whole seconds), and reports
 	// whether this caller got it. Exactly one of any number of concurrent
 	// callers wins: the basis of "do it once per cluster".
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Docs keeps small JSON documents under short names with compare-and-set:
+// the primitive that every other piece of shared state (rota, handoffs,
+// timers) is built on, so that each store implements it once and the
+// contract suite proves it once.
+//
+// Names are 1..100 characters of a-z, 0-9, '/', '-', '_' and '.'.
+type Docs interface {
+	// GetDoc returns the document's bytes, or nil if there is none.
+	GetDoc(ctx context.Context, name string) ([]byte, error)
+	// CompareAndSetDoc replaces the document old with next and reports
+	// whether it did: old nil means "only if absent", next nil deletes. A
+	// false answer means another writer got there first: read and retry.
+	CompareAndSetDoc(ctx context.Context, name string, old, next []byte) (bool, error)
+}
+
+// ValidDocName reports whether name may name a document.
+func ValidDocName(name string) bool {
+	if name == "" || len(name) > 100 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '/' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentStatusChanges", testConcurrentStatusChanges},
+		{"Docs", testDocs},
+		{"ConcurrentDocUpdates", testConcurrentDocUpdates},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// docAttempts bounds the read-modify-write loop on one document; the store's
+// compare-and-set makes each try safe, the bound only stops a livelock.
+const docAttempts = 50
+
+// errUnchanged, returned by a mutate function, ends an update without
+// writing: the document already says what the caller wanted.
+var errUnchanged = errors.New("unchanged")
+
+// loadDoc reads the document name into a new T; ok is false if absent.
+func loadDoc[T any](ctx context.Context, d incident.Docs, name string) (v *T, ok bool, err error) {
+	b, err := d.GetDoc(ctx, name)
+	if err != nil {
+		return nil, false, err
+	}
+	v = new(T)
+	if b == nil {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return nil, false, fmt.Errorf("decode %s: %w", name, err)
+	}
+	return v, true, nil
+}
+
+// updateDoc applies mutate to the current document (a zero T if absent) and
+// writes it back with compare-and-set, re-reading and re-applying on a
+// concurrent write. mutate may run more than once and must have no side
+// effects. It returns the document as stored (or as found, when mutate
+// returned errUnchanged) and whether this call wrote it.
+func updateDoc[T any](ctx context.Context, d incident.Docs, name string, mutate func(v *T, exists bool) error) (*T, bool, error) {
+	for attempt := 0; attempt < docAttempts; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(1+rand.IntN(2<<min(attempt, 6))) * time.Millisecond)
+		}
+		old, err := d.GetDoc(ctx, name)
+		if err != nil {
+			return nil, false, err
+		}
+		v := new(T)
+		if old != nil {
+			if err := json.Unmarshal(old, v); err != nil {
+				return nil, false, fmt.Errorf("decode %s: %w", name, err)
+			}
+		}
+		if err := mutate(v, old != nil); errors.Is(err, errUnchanged) {
+			return v, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		next, err := json.Marshal(v)
+		if err != nil {
+			return nil, false, fmt.Errorf("encode %s: %w", name, err)
+		}
+		ok, err := d.CompareAndSetDoc(ctx, name, old, next)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			return v, true, nil
+		}
+	}
+	return nil, false, incident.Conflictf("%s: too many concurrent changes, try again", name)
+}
