@@ -11,6 +11,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 )
 
 // configuration is the plugin's System Console settings. A value is never
@@ -20,6 +21,19 @@ type configuration struct {
 	PrivateChannels    bool
 	DefaultSeverity    string
 	LogLevel           string
+	// RotaAdmins lists usernames (comma or space separated, @ optional)
+	// who may edit the rota besides system admins.
+	RotaAdmins string
+	// RolePriority orders the roles for exclusive assignment, e.g.
+	// "im,l1,l2,l3,rm": a person on duty for two roles keeps the earlier.
+	RolePriority string
+	// CombinableRoles lists role pairs one person may hold together, e.g.
+	// "l2+l3, l3+rm". IM with any line role is never allowed.
+	CombinableRoles string
+
+	// Resolved by load: the parsed policy and the rota admins' user ids.
+	policy       rota.Policy
+	rotaAdminIDs []string
 }
 
 // SetDefaults fills unset fields.
@@ -31,11 +45,33 @@ func (c *configuration) SetDefaults() {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if strings.TrimSpace(c.RolePriority) == "" {
+		c.RolePriority = "im,l1,l2,l3,rm"
+	}
 }
 
-// IsValid checks every field; channelExists may be nil to skip the lookup.
-func (c *configuration) IsValid(channelExists func(id string) bool) error {
+// IsValid checks every field and resolves the derived ones; channelExists
+// and userID may be nil to skip lookups.
+func (c *configuration) IsValid(channelExists func(id string) bool, userID func(username string) (string, bool)) error {
 	var errs []error
+	policy, err := parsePolicy(c.RolePriority, c.CombinableRoles)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.policy = policy
+	c.rotaAdminIDs = nil
+	for _, name := range splitList(c.RotaAdmins) {
+		name = strings.TrimPrefix(name, "@")
+		if userID == nil {
+			continue
+		}
+		id, ok := userID(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("setting \"Rota admins\": no user @%s", name))
+			continue
+		}
+		c.rotaAdminIDs = append(c.rotaAdminIDs, id)
+	}
 	if id := c.BroadcastChannelID; id != "" {
 		if !model.IsValidId(id) {
 			errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
@@ -61,7 +97,8 @@ func (c *configuration) severity() incident.Severity {
 }
 
 func (c *configuration) appSettings() app.Settings {
-	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels}
+	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels,
+		Policy: c.policy, RotaAdmins: c.rotaAdminIDs}
 }
 
 func (p *Plugin) getConfiguration() *configuration {
@@ -70,7 +107,47 @@ func (p *Plugin) getConfiguration() *configuration {
 	}
 	c := &configuration{}
 	c.SetDefaults()
+	_ = c.IsValid(nil, nil)
 	return c
+}
+
+// splitList splits a setting on commas and white space.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\t' })
+}
+
+// parsePolicy reads the role priority ("im,l1,l2,l3,rm") and the pairs that
+// may be combined ("l2+l3").
+func parsePolicy(priority, combinable string) (rota.Policy, error) {
+	var p rota.Policy
+	for _, s := range splitList(priority) {
+		r, err := incident.ParseRole(s)
+		if err != nil {
+			return rota.Policy{}, fmt.Errorf("setting \"Role priority\": %s", incident.UserMessage(err))
+		}
+		p.Priority = append(p.Priority, r)
+	}
+	for _, pair := range splitList(combinable) {
+		a, b, ok := strings.Cut(pair, "+")
+		ra, errA := incident.ParseRole(a)
+		rb, errB := incident.ParseRole(b)
+		if !ok || errA != nil || errB != nil {
+			return rota.Policy{}, fmt.Errorf("setting \"Combinable roles\": %q is not a pair such as l2+l3", pair)
+		}
+		p.Combinable = append(p.Combinable, [2]incident.Role{ra, rb})
+	}
+	if err := p.Validate(); err != nil {
+		return rota.Policy{}, fmt.Errorf("role settings: %s", incident.UserMessage(err))
+	}
+	return p, nil
+}
+
+func (p *Plugin) userIDByName(username string) (string, bool) {
+	u, appErr := p.API.GetUserByUsername(username)
+	if appErr != nil {
+		return "", false
+	}
+	return u.Id, true
 }
 
 func (p *Plugin) channelExists(id string) bool {
@@ -79,13 +156,13 @@ func (p *Plugin) channelExists(id string) bool {
 }
 
 // loadConfiguration reads, defaults and validates the saved settings.
-func loadConfiguration(api plugin.API, channelExists func(string) bool) (*configuration, error) {
+func loadConfiguration(api plugin.API, channelExists func(string) bool, userID func(string) (string, bool)) (*configuration, error) {
 	c := &configuration{}
 	if err := api.LoadPluginConfiguration(c); err != nil {
 		return nil, fmt.Errorf("load plugin configuration: %w", err)
 	}
 	c.SetDefaults()
-	return c, c.IsValid(channelExists)
+	return c, c.IsValid(channelExists, userID)
 }
 
 // OnConfigurationChange swaps in a new valid configuration. It also runs
@@ -93,7 +170,7 @@ func loadConfiguration(api plugin.API, channelExists func(string) bool) (*config
 // saving bad values, so an invalid configuration is refused here: the last
 // valid one stays in force, and the error is logged and sent to admins.
 func (p *Plugin) OnConfigurationChange() error {
-	c, err := loadConfiguration(p.API, p.channelExists)
+	c, err := loadConfiguration(p.API, p.channelExists, p.userIDByName)
 	if err != nil {
 		msg := "Incident bot: the new settings were not applied, the previous ones stay in force: " + err.Error()
 		p.API.LogError(msg)
@@ -118,7 +195,7 @@ func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, 
 		return nil, fmt.Errorf("read incident bot settings: %w", err)
 	}
 	c.SetDefaults()
-	if err := c.IsValid(p.channelExists); err != nil {
+	if err := c.IsValid(p.channelExists, p.userIDByName); err != nil {
 		return nil, err
 	}
 	return nil, nil

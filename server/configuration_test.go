@@ -23,12 +23,19 @@ func TestConfigurationValidation(t *testing.T) {
 		{"unknown channel", configuration{BroadcastChannelID: model.NewId()}, "does not name an existing channel"},
 		{"bad severity", configuration{DefaultSeverity: "S5"}, `"Default severity"`},
 		{"bad log level", configuration{LogLevel: "loud"}, `"Log level"`},
+		{"rota admin", configuration{RotaAdmins: "@alice"}, ""},
+		{"unknown rota admin", configuration{RotaAdmins: "alice, @bob"}, "no user @bob"},
+		{"priority incomplete", configuration{RolePriority: "im,l1"}, "role settings"},
+		{"priority unknown role", configuration{RolePriority: "im,l1,l2,l3,qa"}, `"Role priority"`},
+		{"combinable pair", configuration{CombinableRoles: "l2+l3"}, ""},
+		{"im never combined", configuration{CombinableRoles: "im+l1"}, "role settings"},
+		{"bad pair", configuration{CombinableRoles: "l2-l3"}, `"Combinable roles"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := c.cfg
 			cfg.SetDefaults()
-			err := cfg.IsValid(exists)
+			err := cfg.IsValid(exists, func(n string) (string, bool) { return "id-" + n, n == "alice" })
 			if c.want == "" && err != nil {
 				t.Fatalf("valid settings refused: %v", err)
 			}

@@ -20,6 +20,8 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/command"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
 )
 
@@ -54,10 +56,18 @@ func (p *Plugin) OnActivate() error {
 	p.bot = bot.New(p.API, manifestID, botID)
 
 	core, err := app.New(app.Deps{
-		Store:    kvstore.New(&client.KV),
-		Chat:     p.bot,
-		Notifier: p.bot,
-		Access:   p.bot,
+		Store:     kvstore.New(&client.KV),
+		Chat:      p.bot,
+		Notifier:  p.bot,
+		Access:    p.bot,
+		Directory: p.bot,
+		Schedules: func(spec string) (rota.Schedule, *time.Location, error) {
+			s, err := schedule.Parse(spec)
+			if err != nil {
+				return nil, nil, err
+			}
+			return s, s.Location, nil
+		},
 		Settings: func() app.Settings { return p.getConfiguration().appSettings() },
 		Clock:    time.Now,
 		IDs:      newShortID,

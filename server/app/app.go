@@ -16,6 +16,8 @@ type App struct {
 	chat     Chat
 	notifier Notifier
 	access   Access
+	dir      Directory
+	parse    Schedules
 	settings func() Settings
 	now      Clock
 	newID    IDs
@@ -24,23 +26,26 @@ type App struct {
 
 // Deps are App's collaborators.
 type Deps struct {
-	Store    incident.Store
-	Chat     Chat
-	Notifier Notifier
-	Access   Access
-	Settings func() Settings
-	Clock    Clock
-	IDs      IDs
-	Log      zerolog.Logger
+	Store     incident.Store
+	Chat      Chat
+	Notifier  Notifier
+	Access    Access
+	Directory Directory
+	Schedules Schedules
+	Settings  func() Settings
+	Clock     Clock
+	IDs       IDs
+	Log       zerolog.Logger
 }
 
 // New builds an App; every dependency is required.
 func New(d Deps) (*App, error) {
-	if d.Store == nil || d.Chat == nil || d.Notifier == nil || d.Access == nil || d.Settings == nil || d.Clock == nil || d.IDs == nil {
+	if d.Store == nil || d.Chat == nil || d.Notifier == nil || d.Access == nil || d.Settings == nil || d.Clock == nil || d.IDs == nil ||
+		d.Directory == nil || d.Schedules == nil {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		settings: d.Settings, now: d.Clock, newID: d.IDs, log: d.Log}, nil
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, log: d.Log}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

@@ -12,6 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
 )
 
@@ -118,6 +120,11 @@ func (a access) CanAccessChannel(_ context.Context, user, ch string) bool {
 	return !ok || only == user
 }
 
+// admins is a Directory whose system admins are the listed users.
+type admins map[string]bool
+
+func (a admins) IsSystemAdmin(_ context.Context, user string) bool { return a[user] }
+
 // env is an App over a real bbolt store in a temp dir and fake chat.
 type env struct {
 	app   *App
@@ -138,7 +145,14 @@ func newEnv(t *testing.T) *env {
 	ids := 0
 	var mu sync.Mutex
 	a, err := New(Deps{
-		Store: st, Chat: e.chat, Notifier: e.chat, Access: e.acc,
+		Store: st, Chat: e.chat, Notifier: e.chat, Access: e.acc, Directory: admins{"root": true},
+		Schedules: func(spec string) (rota.Schedule, *time.Location, error) {
+			s, err := schedule.Parse(spec)
+			if err != nil {
+				return nil, nil, err
+			}
+			return s, s.Location, nil
+		},
 		Settings: func() Settings { return Settings{BroadcastChannelID: "bc"} },
 		Clock: func() time.Time {
 			mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 )
 
 // Chat is what the use cases need from the chat platform: the incident's
@@ -47,10 +48,23 @@ type Access interface {
 	CanAccessChannel(ctx context.Context, userID, channelID string) bool
 }
 
+// Directory answers questions about people.
+type Directory interface {
+	// IsSystemAdmin reports whether userID is a system admin.
+	IsSystemAdmin(ctx context.Context, userID string) bool
+}
+
+// Schedules parses a rota handoff spec ("CRON_TZ=Europe/Berlin 0 9 * * MON")
+// into a schedule and the time zone its dates are read in.
+type Schedules func(spec string) (rota.Schedule, *time.Location, error)
+
 // Settings are the parts of the plugin configuration the use cases read.
 type Settings struct {
 	BroadcastChannelID string // "" = no broadcast
 	PrivateChannels    bool   // incident channels are private
+	Policy             rota.Policy
+	// RotaAdmins may edit the rota besides system admins (user ids).
+	RotaAdmins []string
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.

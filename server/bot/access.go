@@ -21,3 +21,8 @@ func (b *Bot) CanAccessChannel(_ context.Context, userID, channelID string) bool
 	}
 	return b.api.HasPermissionToTeam(userID, ch.TeamId, model.PermissionReadPublicChannel)
 }
+
+// IsSystemAdmin reports whether userID may manage the system.
+func (b *Bot) IsSystemAdmin(_ context.Context, userID string) bool {
+	return userID != "" && b.api.HasPermissionTo(userID, model.PermissionManageSystem)
+}

@@ -15,9 +15,10 @@ type Bot struct {
 }
 
 var (
-	_ app.Chat     = (*Bot)(nil)
-	_ app.Notifier = (*Bot)(nil)
-	_ app.Access   = (*Bot)(nil)
+	_ app.Chat      = (*Bot)(nil)
+	_ app.Notifier  = (*Bot)(nil)
+	_ app.Access    = (*Bot)(nil)
+	_ app.Directory = (*Bot)(nil)
 )
 
 // New returns a Bot acting as userID (the bot account) for plugin pluginID.

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+)
+
+// rotaDoc names the one rota document.
+const rotaDoc = "rota/v1"
+
+// DefaultHandoff is the handoff of a rota nobody has set one for: Monday
+// 09:00 UTC.
+const DefaultHandoff = "CRON_TZ=UTC 0 9 * * MON"
+
+// RotaView is the rota with its parsed schedule, for reading.
+type RotaView struct {
+	Rota     *rota.Rota
+	Schedule rota.Schedule
+	Location *time.Location
+}
+
+// Rota returns the rota (an empty one with the default handoff if none was
+// configured) and its schedule.
+func (a *App) Rota(ctx context.Context) (*RotaView, error) {
+	r, _, err := loadDoc[rota.Rota](ctx, a.store, rotaDoc)
+	if err != nil {
+		return nil, err
+	}
+	return a.view(r)
+}
+
+func (a *App) view(r *rota.Rota) (*RotaView, error) {
+	spec := r.Handoff
+	if spec == "" {
+		spec = DefaultHandoff
+	}
+	s, loc, err := a.parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	if r.Handoff == "" {
+		// A rota without a handoff starts its weeks at the last default handoff.
+		if _, err := r.SetHandoff(DefaultHandoff, nil, s, a.now()); err != nil {
+			return nil, err
+		}
+	}
+	return &RotaView{Rota: r, Schedule: s, Location: loc}, nil
+}
+
+// RotaEdit changes the rota; it gets the rota's current schedule and the
+// time of the edit, and may return warnings to show the editor.
+type RotaEdit func(v *RotaView, now time.Time) (warnings []string, err error)
+
+// EditRota applies edit with compare-and-set, after checking that actor may
+// edit the rota (a system admin or a configured rota admin). It returns the
+// stored rota, the edit's own warnings, and the substitutions the new rota
+// would need this week and next: one person on duty for two roles is
+// accepted, but the editor is told what will happen.
+func (a *App) EditRota(ctx context.Context, actor string, edit RotaEdit) (*RotaView, []string, []rota.Substitution, error) {
+	if !a.mayEditRota(ctx, actor) {
+		return nil, nil, nil, incident.Forbiddenf("only system admins and rota admins may edit the rota; ask one of them, or see `/incident rota` for who is on duty")
+	}
+	now := a.now()
+	var warnings []string
+	var view *RotaView
+	_, _, err := updateDoc(ctx, a.store, rotaDoc, func(r *rota.Rota, _ bool) error {
+		v, err := a.view(r)
+		if err != nil {
+			return err
+		}
+		w, err := edit(v, now)
+		if err != nil {
+			return err
+		}
+		r.Prune(v.Schedule, now.AddDate(0, 0, -60))
+		r.Revision++
+		warnings, view = w, v
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	conflicts := a.upcomingConflicts(view, now)
+	a.log.Info().Str("actor", actor).Int64("revision", view.Rota.Revision).Msg("rota edited")
+	return view, warnings, conflicts, nil
+}
+
+// upcomingConflicts lists the substitutions the rota needs in the current
+// week and the next.
+func (a *App) upcomingConflicts(v *RotaView, now time.Time) []rota.Substitution {
+	p := a.settings().Policy
+	_, start, end := rota.WeekOf(v.Schedule, v.Rota.Anchor, now)
+	out := v.Rota.Conflicts(v.Schedule, start, p)
+	if !end.IsZero() {
+		out = append(out, v.Rota.Conflicts(v.Schedule, end, p)...)
+	}
+	return out
+}
+
+func (a *App) mayEditRota(ctx context.Context, actor string) bool {
+	for _, id := range a.settings().RotaAdmins {
+		if id == actor {
+			return true
+		}
+	}
+	return a.dir.IsSystemAdmin(ctx, actor)
+}
+
+// Staffing computes who holds each role at t under the current policy.
+func (a *App) Staffing(ctx context.Context, t time.Time) (*RotaView, rota.Staffing, error) {
+	v, err := a.Rota(ctx)
+	if err != nil {
+		return nil, rota.Staffing{}, err
+	}
+	return v, v.Rota.Assign(v.Schedule, t, a.settings().Policy), nil
+}
