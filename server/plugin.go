@@ -82,9 +82,17 @@ func (p *Plugin) OnActivate() error {
 		DefaultSeverity: func() incident.Severity { return p.getConfiguration().severity() },
 		ChannelURL:      p.channelURL,
 		UserName:        p.bot.Mention,
-		Log:             p.log,
+		UserID:          p.userIDByName,
+		Render:          p.bot.Render,
+		ChannelName: func(id string) string {
+			if ch, appErr := p.API.GetChannel(id); appErr == nil {
+				return ch.Name
+			}
+			return id
+		},
+		Log: p.log,
 	}
-	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Log: p.log}).Handler()
+	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Log: p.log}).Handler()
 
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
 		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)

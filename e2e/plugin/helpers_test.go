@@ -90,12 +90,26 @@ func cardField(p *model.Post, title string) string {
 	return ""
 }
 
+// cardActions lists the card's action ids except the "Take role" buttons,
+// which depend on the rota state other tests leave behind.
 func cardActions(p *model.Post) []string {
 	var ids []string
 	for _, a := range p.Attachments()[0].Actions {
-		ids = append(ids, a.Id)
+		if !strings.HasPrefix(a.Id, "take") {
+			ids = append(ids, a.Id)
+		}
 	}
 	return ids
+}
+
+// hasAction reports whether the card offers action id.
+func hasAction(p *model.Post, id string) bool {
+	for _, a := range p.Attachments()[0].Actions {
+		if a.Id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // waitCard polls until the card, as u sees it, satisfies ok.

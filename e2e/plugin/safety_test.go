@@ -137,7 +137,8 @@ func TestPrivateIncidentInvisibleToOutsiders(t *testing.T) {
 	t.Cleanup(func() {
 		_ = srv.PatchPluginConfig(ctxT(t), pluginID, map[string]any{"BroadcastChannelID": broadcast.Id, "PrivateChannels": false})
 	})
-	owner, outsider := srv.Users[1], srv.Users[2]
+	// user8 is in no rota, so no rota staffing makes them a member.
+	owner, outsider := srv.Users[1], srv.Users[7]
 	s := start(t, owner, "Security review")
 	if s.Channel.Type != model.ChannelTypePrivate {
 		t.Fatalf("channel type %q, want private", s.Channel.Type)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -25,42 +26,61 @@ func (a *API) serveAction(w http.ResponseWriter, r *http.Request, actor string) 
 		return
 	}
 	ctx := r.Context()
-	inc, err := a.cardIncident(ctx, actor, &req)
+	name := r.PathValue("name")
+	inc, post, err := a.postIncident(ctx, actor, &req)
+	if err == nil {
+		err = checkPostFor(name, inc, post)
+	}
 	if err != nil {
 		a.logInternal(ctx, err, "action", actor)
-		http.Error(w, incident.UserMessage(err), status(err))
+		http.Error(w, a.Render(incident.UserMessage(err)), status(err))
 		return
 	}
-	msg, err := a.act(ctx, r.PathValue("name"), actor, inc, &req)
+	msg, err := a.act(ctx, name, actor, inc, &req)
 	if err != nil {
 		a.logInternal(ctx, err, "action", actor)
 		msg = incident.UserMessage(err)
 	}
-	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: msg})
+	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: a.Render(msg)})
 }
 
-// cardIncident checks that the clicked post is our card for the incident
-// and returns the incident.
-func (a *API) cardIncident(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (*incident.Incident, error) {
+// postIncident checks that the clicked post is the bot's and belongs to the
+// incident named in the button's context, and returns both.
+func (a *API) postIncident(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (*incident.Incident, *model.Post, error) {
 	id, _ := req.Context[bot.ContextIncidentID].(string)
 	if id == "" || req.PostId == "" {
-		return nil, incident.Invalidf("not an incident button")
+		return nil, nil, incident.Invalidf("not an incident button")
 	}
 	post, appErr := a.Platform.GetPost(req.PostId)
 	if appErr != nil {
-		return nil, incident.NotFoundf("that post no longer exists")
+		return nil, nil, incident.NotFoundf("that post no longer exists")
 	}
 	if post.UserId != a.BotID || post.GetProp(bot.PropIncidentID) != id {
-		return nil, incident.Forbiddenf("that button does not belong to an incident card")
+		return nil, nil, errNotOurs
 	}
 	inc, err := a.App.Locate(ctx, actor, "", id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	return inc, post, nil
+}
+
+var errNotOurs = incident.Forbiddenf("that button does not belong to an incident post of the bot")
+
+// checkPostFor: card actions act only from the incident's card, a handover
+// acceptance only from that handover's own post.
+func checkPostFor(action string, inc *incident.Incident, post *model.Post) error {
+	if code, ok := strings.CutPrefix(action, bot.ActionAcceptPrefix); ok {
+		h, pending := inc.Handovers[incident.Role(code)]
+		if post.GetProp(bot.PropHandoverRole) != code || (pending && h.PostID != "" && h.PostID != post.Id) {
+			return errNotOurs
+		}
+		return nil
 	}
 	if inc.CardPostID != post.Id {
-		return nil, incident.Forbiddenf("that button does not belong to an incident card")
+		return errNotOurs
 	}
-	return inc, nil
+	return nil
 }
 
 func (a *API) act(ctx context.Context, name, actor string, inc *incident.Incident, req *model.PostActionIntegrationRequest) (string, error) {
@@ -83,6 +103,22 @@ func (a *API) act(ctx context.Context, name, actor string, inc *incident.Inciden
 		}
 		_, err = a.App.ChangeSeverity(ctx, actor, inc, sev)
 		return fmt.Sprintf("%s is now %s.", inc.ShortRef(), sev), err
+	}
+	if code, ok := strings.CutPrefix(name, bot.ActionTakePrefix); ok {
+		role, err := incident.ParseRole(code)
+		if err != nil {
+			return "", err
+		}
+		_, err = a.App.AssignRole(ctx, actor, inc, role, actor)
+		return fmt.Sprintf("You are now %s on %s.", role.Title(), inc.ShortRef()), err
+	}
+	if code, ok := strings.CutPrefix(name, bot.ActionAcceptPrefix); ok {
+		role, err := incident.ParseRole(code)
+		if err != nil {
+			return "", err
+		}
+		_, err = a.App.AcceptHandover(ctx, actor, inc, role)
+		return fmt.Sprintf("You are now %s on %s.", role.Title(), inc.ShortRef()), err
 	}
 	return "", incident.Invalidf("unknown action %q", name)
 }

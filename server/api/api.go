@@ -41,7 +41,9 @@ type API struct {
 	Dialogs  Dialogs
 	Platform Platform
 	BotID    string
-	Log      zerolog.Logger
+	// Render turns the domain's <@id> user references into names.
+	Render func(string) string
+	Log    zerolog.Logger
 }
 
 // Handler builds the router.

@@ -21,6 +21,7 @@ type App struct {
 	settings func() Settings
 	now      Clock
 	newID    IDs
+	handoffs Handoffs // nil: rota handoffs are not announced
 	log      zerolog.Logger
 }
 
@@ -35,17 +36,20 @@ type Deps struct {
 	Settings  func() Settings
 	Clock     Clock
 	IDs       IDs
-	Log       zerolog.Logger
+	// Handoffs posts rota handoff announcements. Optional: without it
+	// Tick announces no handoffs (use-case tests need not fake it).
+	Handoffs Handoffs
+	Log      zerolog.Logger
 }
 
-// New builds an App; every dependency is required.
+// New builds an App; every dependency is required except Handoffs.
 func New(d Deps) (*App, error) {
 	if d.Store == nil || d.Chat == nil || d.Notifier == nil || d.Access == nil || d.Settings == nil || d.Clock == nil || d.IDs == nil ||
 		d.Directory == nil || d.Schedules == nil {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, log: d.Log}, nil
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, log: d.Log}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

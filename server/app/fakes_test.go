@@ -30,6 +30,7 @@ type fakeChat struct {
 	takenOnce bool   // the first channel name is taken
 	published []incident.Event
 	announced []string
+	closed    []string // handover posts closed, "postID@acceptor"
 	n         int
 }
 

@@ -30,6 +30,11 @@ type Chat interface {
 	UpdateCard(ctx context.Context, inc *incident.Incident) error
 	// DeletePost removes a post the bot made (undo of a half-made start).
 	DeletePost(ctx context.Context, postID string) error
+	// PostHandover asks the handover's new holder, in the incident channel,
+	// to accept the role with a button; it returns the post id.
+	PostHandover(ctx context.Context, inc *incident.Incident, role incident.Role) (string, error)
+	// CloseHandover marks a handover post accepted and removes its button.
+	CloseHandover(ctx context.Context, inc *incident.Incident, role incident.Role, postID, acceptedBy string) error
 }
 
 // Notifier tells people what happened: in the incident channel and, for

@@ -117,3 +117,8 @@ func (a *App) Staffing(ctx context.Context, t time.Time) (*RotaView, rota.Staffi
 	}
 	return v, v.Rota.Assign(v.Schedule, t, a.settings().Policy), nil
 }
+
+// ParseHandoff checks a handoff spec and returns its schedule and zone.
+func (a *App) ParseHandoff(spec string) (rota.Schedule, *time.Location, error) {
+	return a.parse(spec)
+}

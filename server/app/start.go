@@ -34,6 +34,7 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		return nil, incident.Invalidf("incidents are started inside a team: run the command from a team channel")
 	}
 	ev := inc.Start(a.now(), req.ActorID)
+	staffing := a.staff(ctx, inc)
 	settings := a.settings()
 
 	var undo undoStack
@@ -53,6 +54,11 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 
 	if err := a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID); err != nil {
 		return nil, fmt.Errorf("start incident: add starter to channel: %w", err)
+	}
+	for _, role := range incident.Roles {
+		if u := inc.Roles[role]; u != "" && u != req.ActorID {
+			a.join(ctx, inc, u)
+		}
 	}
 	if err := a.store.CreateIncident(ctx, inc); err != nil {
 		return nil, fmt.Errorf("start incident: store: %w", err)
@@ -79,7 +85,9 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	if err := a.chat.UpdateCard(ctx, stored); err != nil {
 		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("re-render new card")
 	}
-	_, _ = a.record(ctx, inc.ID, ev)
+	for _, e := range append([]incident.Event{ev}, staffing...) {
+		_, _ = a.record(ctx, inc.ID, e)
+	}
 	if bc := settings.BroadcastChannelID; bc != "" {
 		if err := a.notifier.Announce(ctx, stored, bc); err != nil {
 			a.log.Warn().Err(err).Str("incident", inc.ID).Msg("announce incident")

@@ -66,11 +66,17 @@ func (b *Bot) cardAttachment(inc *incident.Incident) *model.MessageAttachment {
 func (b *Bot) rolesText(inc *incident.Incident) string {
 	var lines []string
 	for _, r := range incident.Roles {
-		holder := "_open_"
+		line := r.Title() + ": **open**, nobody available: use Take role or `/incident role " + string(r) + " @someone`"
 		if u := inc.Roles[r]; u != "" {
-			holder = b.mention(u)
+			line = r.Title() + ": " + b.mention(u)
+			if n := inc.RoleNotes[r]; n != "" {
+				line += " (" + b.Render(n) + ")"
+			}
 		}
-		lines = append(lines, fmt.Sprintf("%s: %s", r.Title(), holder))
+		if h, ok := inc.Handovers[r]; ok {
+			line += " → handover to " + b.mention(h.To) + " awaiting acceptance"
+		}
+		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -89,6 +95,11 @@ func (b *Bot) cardActions(inc *incident.Incident) []*model.PostAction {
 		add(ActionMitigate, "Mitigate", "warning")
 	}
 	if inc.Status.Active() {
+		for _, r := range incident.Roles {
+			if inc.Roles[r] == "" {
+				add(ActionTakePrefix+string(r), "Take role: "+r.Title(), "default")
+			}
+		}
 		add(ActionResolve, "Resolve", "good")
 		opts := make([]*model.PostActionOptions, 0, len(incident.Severities))
 		for _, s := range incident.Severities {

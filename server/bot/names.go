@@ -27,3 +27,20 @@ const (
 	// ContextIncidentID is the key of the incident id in a button's context.
 	ContextIncidentID = "incident_id"
 )
+
+// Role actions. "take" + role code (e.g. "takel2") on the card claims an
+// open role; "accept" + role code on a handover post accepts it.
+const (
+	ActionTakePrefix   = "take"
+	ActionAcceptPrefix = "accept"
+	// PropHandoverRole marks a handover post with the role it hands over.
+	PropHandoverRole = "handover_role"
+)
+
+// The rota handoff announcement: its Acknowledge button, and the post prop
+// and button context that carry the handoff's key (app.HandoffKey).
+const (
+	ActionAckHandoff  = "ackhandoff"
+	PropHandoffKey    = "handoff_key"
+	ContextHandoffKey = "handoff_key"
+)

@@ -27,7 +27,7 @@ func (b *Bot) Announce(_ context.Context, inc *incident.Incident, broadcastChann
 // Publish posts ev in the incident channel and, for events stakeholders
 // follow (status updates and lifecycle changes), in the broadcast channel.
 func (b *Bot) Publish(_ context.Context, inc *incident.Incident, ev incident.Event, broadcastChannelID string) error {
-	local, broadcast := b.render(inc, ev)
+	local, broadcast := b.renderEvent(inc, ev)
 	if local == "" {
 		return nil
 	}
@@ -43,9 +43,9 @@ func (b *Bot) Publish(_ context.Context, inc *incident.Incident, ev incident.Eve
 	return nil
 }
 
-// render returns the incident-channel message and the broadcast message
+// renderEvent returns the incident-channel message and the broadcast message
 // ("" = not broadcast) for an event.
-func (b *Bot) render(inc *incident.Incident, ev incident.Event) (local, broadcast string) {
+func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event) (local, broadcast string) {
 	who := b.mention(ev.Actor)
 	head := fmt.Sprintf("**Incident %s: %s**", inc.ShortRef(), Inline(inc.Title))
 	switch ev.Type {
@@ -67,6 +67,15 @@ func (b *Bot) render(inc *incident.Incident, ev incident.Event) (local, broadcas
 			local += "\n" + Quote(ev.Text)
 			broadcast += "\n" + Quote(ev.Text)
 		}
+	case incident.EventRoleAssigned:
+		role := incident.Role(ev.Data[incident.DataRole])
+		local = fmt.Sprintf(":bust_in_silhouette: %s is now **%s** (assigned by %s)", b.mention(ev.Data[incident.DataTo]), role.Title(), who)
+		if ev.Data[incident.DataWhy] == "take" {
+			local = fmt.Sprintf(":bust_in_silhouette: %s took the open role **%s**", who, role.Title())
+		}
+	case incident.EventHandoverDone:
+		role := incident.Role(ev.Data[incident.DataRole])
+		local = fmt.Sprintf(":handshake: %s handed **%s** over to %s", b.mention(ev.Data[incident.DataFrom]), role.Title(), who)
 	case incident.EventReopened:
 		local = fmt.Sprintf(":arrows_counterclockwise: %s **reopened** the incident", who)
 		broadcast = fmt.Sprintf(":arrows_counterclockwise: %s was **reopened** by %s · %s", head, who, b.channelLink(inc))

@@ -35,7 +35,13 @@ type Handler struct {
 	// UserName renders a user for replies ("@alice"); replies are ephemeral,
 	// so this notifies nobody.
 	UserName func(userID string) string
-	Log      zerolog.Logger
+	// UserID resolves a username (without @) to a user id.
+	UserID func(username string) (string, bool)
+	// Render turns the domain's <@id> user references into @usernames.
+	Render func(string) string
+	// ChannelName returns a channel's name for ~links.
+	ChannelName func(channelID string) string
+	Log         zerolog.Logger
 }
 
 // Reply is what the user sees: ephemeral text, optionally a channel to go to.
@@ -66,7 +72,7 @@ func (h *Handler) errorText(sub *subcommand, c Call, err error) string {
 		return fmt.Sprintf("This is not an incident channel: run it in the incident's channel, or name the incident: `/%s %s #<id> %s` (`/%s list` shows ids).",
 			Trigger, sub.name, sub.hintAfterRef(), Trigger)
 	}
-	msg := incident.UserMessage(err)
+	msg := h.Render(incident.UserMessage(err))
 	switch incident.KindOf(err) {
 	case incident.KindInternal:
 		h.Log.Error().Err(err).Str("verb", c.Verb).Str("user", c.UserID).Str("channel", c.ChannelID).Msg("command failed")

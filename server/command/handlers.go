@@ -169,7 +169,7 @@ func runTimeline(ctx context.Context, h *Handler, c Call) (Reply, error) {
 		start = len(events) - timelineLimit
 	}
 	for _, e := range events[start:] {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), names.get(e.Actor), eventCell(e))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), names.get(e.Actor), h.Render(eventCell(e)))
 	}
 	if start > 0 {
 		fmt.Fprintf(&b, "\n_Showing the last %d of %d events._", timelineLimit, len(events))
@@ -201,6 +201,21 @@ func eventCell(e incident.Event) string {
 		desc = fmt.Sprintf("severity changed %s → %s", e.Data[incident.DataFrom], e.Data[incident.DataTo])
 	default:
 		desc = strings.ReplaceAll(string(e.Type), "_", " ")
+	}
+	if role := incident.Role(e.Data[incident.DataRole]); role != "" {
+		switch e.Type {
+		case incident.EventRoleAssigned:
+			desc = fmt.Sprintf("%s: <@%s> (%s)", role.Title(), e.Data[incident.DataTo], e.Data[incident.DataWhy])
+		case incident.EventRoleOpen:
+			desc = role.Title() + " open"
+		case incident.EventHandoverAsked:
+			desc = fmt.Sprintf("handover of %s from <@%s> to <@%s> requested", role.Title(), e.Data[incident.DataFrom], e.Data[incident.DataTo])
+		case incident.EventHandoverDone:
+			desc = fmt.Sprintf("handover of %s from <@%s> to <@%s> accepted", role.Title(), e.Data[incident.DataFrom], e.Data[incident.DataTo])
+			e.Text = ""
+		case incident.EventRoleSubstituted:
+			desc = "substitution, " + role.Title()
+		}
 	}
 	if e.Text != "" {
 		desc += ": " + e.Text

@@ -48,6 +48,12 @@ func init() {
 			help: "Resolve the incident, with an optional summary of cause and fix.", run: runResolve},
 		{name: "reopen", hint: "[#id] [reason]", takesRef: true,
 			help: "Reopen a resolved incident.", run: runReopen},
+		{name: "role", hint: "[#id] <role> @user", takesRef: true,
+			help: "Give an open role to someone (roles: im, l1, l2, l3, rm). Nobody gets a second role.", args: roleArg, run: runRole},
+		{name: "handover", hint: "[#id] <role> @user", takesRef: true,
+			help: "Hand a role over; it completes when the new holder presses I have it.", args: roleArg, run: runHandover},
+		{name: "rota", hint: "[show|set|add|remove|override|swap|away|handoff|channel]",
+			help: "The weekly delivery rota: who is on duty, and (admins) editing it.", args: rotaArgs, run: runRota},
 		{name: "list", hint: "",
 			help: "List open and mitigated incidents, newest first.", run: runList},
 		{name: "timeline", hint: "[id]", takesRef: true,
@@ -105,6 +111,9 @@ func helpText() string {
 	b.WriteString("#### /incident commands\n")
 	for _, s := range table {
 		fmt.Fprintf(&b, "- `/%s %s` %s\n", Trigger, strings.TrimSpace(s.name+" "+s.hint), s.help)
+		if s.name == "rota" {
+			b.WriteString(rotaHelp()[1:] + "\n")
+		}
 	}
 	b.WriteString("\nInside an incident channel, commands act on that incident; elsewhere, name it with `#<id>` right after the command.")
 	return b.String()

@@ -18,6 +18,9 @@ const (
 	EventTitleChanged    EventType = "title_changed"
 	EventRoleAssigned    EventType = "role_assigned"
 	EventRoleSubstituted EventType = "role_substituted"
+	EventRoleOpen        EventType = "role_open"
+	EventHandoverAsked   EventType = "handover_requested"
+	EventHandoverDone    EventType = "handover_accepted"
 )
 
 // Data keys used by typed events.
@@ -25,6 +28,7 @@ const (
 	DataFrom = "from" // previous value (severity, status, holder)
 	DataTo   = "to"   // new value
 	DataRole = "role" // the role concerned
+	DataWhy  = "why"  // how a role was filled: rota, override, swap, cover, substitute, manual, take
 )
 
 // ActorSystem is the actor of events the bot causes on its own (timers,

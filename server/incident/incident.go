@@ -34,6 +34,12 @@ type Incident struct {
 	ResolvedAt      time.Time       `json:"resolved_at,omitzero"`
 	LastUpdateAt    time.Time       `json:"last_update_at,omitzero"` // last status update
 	Roles           map[Role]string `json:"roles,omitempty"`         // role -> user id
+	// Handovers are requested role changes waiting for the new holder to
+	// accept; until then the current holder stays responsible.
+	Handovers map[Role]Handover `json:"handovers,omitempty"`
+	// RoleNotes say why a role went to its holder when it was not the
+	// rota's first choice (substitutions), in domain text with <@id> refs.
+	RoleNotes map[Role]string `json:"role_notes,omitempty"`
 	// Revision counts successful writes; stores bump it on every update so
 	// that compare-and-set detects a concurrent writer.
 	Revision int64 `json:"revision"`
@@ -47,6 +53,18 @@ func (inc *Incident) Clone() *Incident {
 		c.Roles = make(map[Role]string, len(inc.Roles))
 		for r, u := range inc.Roles {
 			c.Roles[r] = u
+		}
+	}
+	if inc.RoleNotes != nil {
+		c.RoleNotes = make(map[Role]string, len(inc.RoleNotes))
+		for r, n := range inc.RoleNotes {
+			c.RoleNotes[r] = n
+		}
+	}
+	if inc.Handovers != nil {
+		c.Handovers = make(map[Role]Handover, len(inc.Handovers))
+		for r, h := range inc.Handovers {
+			c.Handovers[r] = h
 		}
 	}
 	return &c

@@ -1,0 +1,136 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+)
+
+func (a *App) combinable() incident.Combinable { return a.settings().Policy.CanCombine }
+
+// AssignRole gives role to user on the incident ("/incident role"). It is
+// refused when user already holds a role it may not be combined with, or
+// when someone else holds the role (that needs a handover).
+func (a *App) AssignRole(ctx context.Context, actor string, inc *incident.Incident, role incident.Role, user string) (*incident.Incident, error) {
+	why := "manual"
+	if user == actor {
+		why = "take"
+	}
+	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
+		return i.AssignRole(now, actor, role, user, why, a.combinable())
+	})
+	if err == nil {
+		a.join(ctx, out, user)
+	}
+	return out, err
+}
+
+// RequestHandover asks user to take role over; the handover completes only
+// when user accepts with the button on the handover post.
+func (a *App) RequestHandover(ctx context.Context, actor string, inc *incident.Incident, role incident.Role, user string) (*incident.Incident, error) {
+	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
+		return i.RequestHandover(now, actor, role, user, a.combinable())
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.join(ctx, out, user)
+	postID, err := a.chat.PostHandover(ctx, out, role)
+	if err != nil {
+		return out, err
+	}
+	return a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
+		if h, ok := i.Handovers[role]; ok && h.To == user {
+			h.PostID = postID
+			i.Handovers[role] = h
+		}
+		return nil
+	})
+}
+
+// AcceptHandover completes a pending handover of role; only its named new
+// holder may accept.
+func (a *App) AcceptHandover(ctx context.Context, actor string, inc *incident.Incident, role incident.Role) (*incident.Incident, error) {
+	postID := inc.Handovers[role].PostID
+	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
+		postID = i.Handovers[role].PostID
+		return i.AcceptHandover(now, actor, role, a.combinable())
+	})
+	if err != nil {
+		return nil, err
+	}
+	if postID != "" {
+		if err := a.chat.CloseHandover(ctx, out, role, postID, actor); err != nil {
+			a.log.Warn().Err(err).Str("incident", inc.ID).Msg("close handover post")
+		}
+	}
+	return out, nil
+}
+
+// join adds a role holder to the incident channel; a failure is logged, the
+// role stands.
+func (a *App) join(ctx context.Context, inc *incident.Incident, user string) {
+	if err := a.chat.AddToChannel(ctx, inc.ChannelID, user); err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Str("user", user).Msg("add role holder to channel")
+	}
+}
+
+// staff fills a new incident's roles from the rota at its start and returns
+// the events that explain who got what and why. A rota that cannot be read
+// leaves every role open, so an incident can always start.
+func (a *App) staff(ctx context.Context, inc *incident.Incident) []incident.Event {
+	v, st, err := a.Staffing(ctx, inc.CreatedAt)
+	if err != nil {
+		a.log.Error().Err(err).Msg("read rota for staffing; roles stay open")
+		v, st = &RotaView{Rota: &rota.Rota{}}, rota.Staffing{}
+	}
+	at := inc.CreatedAt
+	inc.Roles = map[incident.Role]string{}
+	inc.RoleNotes = map[incident.Role]string{}
+	subs := map[incident.Role]rota.Substitution{}
+	for _, s := range st.Substitutions {
+		subs[s.Role] = s
+	}
+	var events []incident.Event
+	for _, role := range incident.Roles {
+		user := st.Holders[role]
+		if s, ok := subs[role]; ok {
+			ev := incident.NewEvent(at, incident.ActorSystem, incident.EventRoleSubstituted, s.String()).
+				With(incident.DataRole, string(role)).With(incident.DataFrom, s.Scheduled).With(incident.DataWhy, string(s.Reason))
+			if user != "" {
+				ev = ev.With(incident.DataTo, user)
+			}
+			events = append(events, ev)
+			inc.RoleNotes[role] = roleNote(s)
+		}
+		if user == "" {
+			if len(v.Rota.Members[role]) == 0 {
+				continue // no rota for this role: nothing to explain
+			}
+			events = append(events, incident.NewEvent(at, incident.ActorSystem, incident.EventRoleOpen, "nobody in the rota is available").
+				With(incident.DataRole, string(role)))
+			continue
+		}
+		inc.Roles[role] = user
+		why := "substitute"
+		if _, sub := subs[role]; !sub {
+			why = string(st.Duties[role].Source)
+		}
+		events = append(events, incident.NewEvent(at, incident.ActorSystem, incident.EventRoleAssigned, "").
+			With(incident.DataRole, string(role)).With(incident.DataTo, user).With(incident.DataWhy, why))
+	}
+	return events
+}
+
+// roleNote is the short note the card shows beside a substitute.
+func roleNote(s rota.Substitution) string {
+	switch s.Reason {
+	case rota.ReasonDoubleDuty:
+		return "substitute: " + rota.UserRef(s.Scheduled) + " keeps " + s.Kept.Title()
+	case rota.ReasonAway:
+		return "covering: " + rota.UserRef(s.Scheduled) + " is away"
+	}
+	return "substitute for " + rota.UserRef(s.Scheduled)
+}

@@ -1,0 +1,344 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+)
+
+// rotaVerb is one `/incident rota <verb>`: the sub-table drives dispatch,
+// autocomplete and help for the rota like the main table does.
+type rotaVerb struct {
+	name, hint, help string
+	args             func(*model.AutocompleteData)
+	run              func(ctx context.Context, h *Handler, c Call, args string) (Reply, error)
+}
+
+// WhenFormat documents how commands take dates and times.
+const WhenFormat = "`2026-11-23` or `2026-11-23 14:30` in the rota's time zone, or RFC 3339"
+
+var rotaVerbs []*rotaVerb
+
+func init() {
+	rotaVerbs = []*rotaVerb{
+		{"show", "[date]", "Who is on duty this week and next, or on a date (" + WhenFormat + ").", nil, rotaShow},
+		{"set", "<role> @a @b ...", "Set a role's members, in rotation order.", roleArg, rotaSet},
+		{"add", "<role> @user", "Add a member at the end of a role's rotation.", roleArg, rotaAdd},
+		{"remove", "<role> @user", "Remove a member from a role's rotation.", roleArg, rotaRemove},
+		{"override", "<role> @user <from> <to>", "Put someone on a role for a period.", roleArg, rotaOverride},
+		{"swap", "<role> @a @b <week>", "@a's week (the week containing the date) goes to @b, and @a takes @b's next week.", roleArg, rotaSwap},
+		{"away", "@user <from> <to>", "Mark someone unavailable; the next member of each of their rotas covers.", nil, rotaAway},
+		{"handoff", "\"<cron spec>\"", "When the week changes, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * MON\".", nil, rotaHandoff},
+		{"channel", "", "Page and announce the rota in this channel.", nil, rotaChannel},
+	}
+}
+
+func rotaArgs(a *model.AutocompleteData) {
+	for _, v := range rotaVerbs {
+		sub := model.NewAutocompleteData(v.name, v.hint, v.help)
+		if v.args != nil {
+			v.args(sub)
+		}
+		a.AddCommand(sub)
+	}
+}
+
+func roleArg(a *model.AutocompleteData) {
+	items := make([]model.AutocompleteListItem, 0, len(incident.Roles))
+	for _, r := range incident.Roles {
+		items = append(items, model.AutocompleteListItem{Item: string(r), HelpText: r.Title()})
+	}
+	a.AddStaticListArgument("Role", true, items)
+}
+
+func rotaHelp() string {
+	var b strings.Builder
+	for _, v := range rotaVerbs {
+		fmt.Fprintf(&b, "\n  - `/incident rota %s` %s", strings.TrimSpace(v.name+" "+v.hint), v.help)
+	}
+	return b.String()
+}
+
+func runRota(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	verb, args, _ := cutSpace(c.Rest)
+	if verb == "" {
+		return rotaShow(ctx, h, c, "")
+	}
+	for _, v := range rotaVerbs {
+		if v.name == strings.ToLower(verb) {
+			r, err := v.run(ctx, h, c, args)
+			if incident.KindOf(err) == incident.KindInvalid {
+				err = &incident.Error{Kind: incident.KindInvalid, Msg: incident.UserMessage(err) + fmt.Sprintf("\nUsage: `/incident rota %s %s`", v.name, v.hint)}
+			}
+			return r, err
+		}
+	}
+	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, set, add, remove, override, swap, away, handoff or channel", verb)
+}
+
+func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	v, err := h.App.Rota(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	now := time.Now()
+	if strings.TrimSpace(args) != "" {
+		at, err := rota.ParseWhen(args, v.Location)
+		if err != nil {
+			return Reply{}, err
+		}
+		_, st, err := h.App.Staffing(ctx, at)
+		if err != nil {
+			return Reply{}, err
+		}
+		return Reply{Text: h.Render(h.staffingTable(v, "On "+at.In(v.Location).Format("Mon 2006-01-02 15:04 MST"), st))}, nil
+	}
+	_, start, end := rota.WeekOf(v.Schedule, v.Rota.Anchor, now)
+	_, this, err := h.App.Staffing(ctx, now)
+	if err != nil {
+		return Reply{}, err
+	}
+	out := h.staffingTable(v, "This week (since "+start.In(v.Location).Format("Mon 2006-01-02 15:04 MST")+")", this)
+	if !end.IsZero() {
+		_, next, err := h.App.Staffing(ctx, end)
+		if err != nil {
+			return Reply{}, err
+		}
+		out += "\n" + h.staffingTable(v, "Next week (from "+end.In(v.Location).Format("Mon 2006-01-02 15:04 MST")+")", next)
+	}
+	ch := "not set: run `/incident rota channel` in the channel to page"
+	if v.Rota.ChannelID != "" {
+		ch = "~" + h.ChannelName(v.Rota.ChannelID)
+	}
+	out += fmt.Sprintf("\nHandoff: `%s` · Rota channel: %s", v.Rota.Handoff, ch)
+	return Reply{Text: h.Render(out)}, nil
+}
+
+func (h *Handler) staffingTable(v *app.RotaView, title string, st rota.Staffing) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#### %s\n| Role | Rota | Members | Incident staffing |\n|---|---|---|---|\n", title)
+	for _, r := range incident.Roles {
+		duty := "-"
+		if d, ok := st.Duties[r]; ok {
+			duty = rota.UserRef(d.UserID)
+			if d.Source != rota.SourceRota {
+				duty += " (" + string(d.Source) + ")"
+			}
+		}
+		holder := "**open**"
+		if u := st.Holders[r]; u != "" {
+			holder = rota.UserRef(u)
+		}
+		var members []string
+		for _, m := range v.Rota.Members[r] {
+			members = append(members, rota.UserRef(m))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Title(), duty, strings.Join(members, " "), holder)
+	}
+	for _, s := range st.Substitutions {
+		b.WriteString("- " + s.String() + "\n")
+	}
+	return b.String()
+}
+
+// users resolves every @name in tokens.
+func (h *Handler) users(tokens []string) ([]string, error) {
+	ids := make([]string, 0, len(tokens))
+	for _, t := range tokens {
+		id, err := h.user(t)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// editRota runs an edit and reports it with its warnings and the
+// substitutions the rota now needs this week and next.
+func (h *Handler) editRota(ctx context.Context, c Call, done string, edit app.RotaEdit) (Reply, error) {
+	_, warnings, conflicts, err := h.App.EditRota(ctx, c.UserID, edit)
+	if err != nil {
+		return Reply{}, err
+	}
+	out := done
+	for _, w := range warnings {
+		out += "\n:warning: " + w
+	}
+	if len(conflicts) > 0 {
+		out += "\n:warning: Accepted, but one person is on duty for two roles; incidents will substitute:"
+		for _, s := range conflicts {
+			out += "\n- " + s.String()
+		}
+	}
+	return Reply{Text: h.Render(out)}, nil
+}
+
+func droppedSwaps(dropped []rota.Swap) []string {
+	var w []string
+	for _, sw := range dropped {
+		w = append(w, fmt.Sprintf("the %s swap between %s and %s no longer fits and was dropped", sw.Role.Title(), rota.UserRef(sw.A), rota.UserRef(sw.B)))
+	}
+	return w
+}
+
+func rotaSet(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	f := strings.Fields(args)
+	if len(f) < 2 {
+		return Reply{}, incident.Invalidf("give a role and its members in order, e.g. `l1 @alice @bob`")
+	}
+	role, err := incident.ParseRole(f[0])
+	if err != nil {
+		return Reply{}, err
+	}
+	ids, err := h.users(f[1:])
+	if err != nil {
+		return Reply{}, err
+	}
+	return h.editRota(ctx, c, fmt.Sprintf("%s rota set: %d members.", role.Title(), len(ids)), func(v *app.RotaView, now time.Time) ([]string, error) {
+		dropped, err := v.Rota.SetMembers(role, ids, v.Schedule, now)
+		return droppedSwaps(dropped), err
+	})
+}
+
+func rotaAdd(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	role, id, err := h.roleAndUser(args)
+	if err != nil {
+		return Reply{}, err
+	}
+	return h.editRota(ctx, c, fmt.Sprintf("%s added to the %s rota.", rota.UserRef(id), role.Title()), func(v *app.RotaView, now time.Time) ([]string, error) {
+		dropped, err := v.Rota.AddMember(role, id, v.Schedule, now)
+		return droppedSwaps(dropped), err
+	})
+}
+
+func rotaRemove(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	role, id, err := h.roleAndUser(args)
+	if err != nil {
+		return Reply{}, err
+	}
+	return h.editRota(ctx, c, fmt.Sprintf("%s removed from the %s rota.", rota.UserRef(id), role.Title()), func(v *app.RotaView, now time.Time) ([]string, error) {
+		dropped, err := v.Rota.RemoveMember(role, id, v.Schedule, now)
+		return droppedSwaps(dropped), err
+	})
+}
+
+// period reads "<from> <to>", each a date or a date and a time.
+func period(tokens []string, loc *time.Location) (from, to time.Time, err error) {
+	var a, b string
+	switch {
+	case len(tokens) == 2:
+		a, b = tokens[0], tokens[1]
+	case len(tokens) == 4:
+		a, b = tokens[0]+" "+tokens[1], tokens[2]+" "+tokens[3]
+	case len(tokens) == 3 && strings.Contains(tokens[1], ":"):
+		a, b = tokens[0]+" "+tokens[1], tokens[2]
+	case len(tokens) == 3:
+		a, b = tokens[0], tokens[1]+" "+tokens[2]
+	default:
+		return from, to, incident.Invalidf("give a start and an end: %s", WhenFormat)
+	}
+	if from, err = rota.ParseWhen(a, loc); err != nil {
+		return
+	}
+	to, err = rota.ParseWhen(b, loc)
+	return
+}
+
+func rotaOverride(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	f := strings.Fields(args)
+	if len(f) < 4 {
+		return Reply{}, incident.Invalidf("give a role, a person, a start and an end")
+	}
+	role, id, err := h.roleAndUser(f[0] + " " + f[1])
+	if err != nil {
+		return Reply{}, err
+	}
+	return h.editRota(ctx, c, fmt.Sprintf("%s covers %s for that period.", rota.UserRef(id), role.Title()), func(v *app.RotaView, _ time.Time) ([]string, error) {
+		from, to, err := period(f[2:], v.Location)
+		if err != nil {
+			return nil, err
+		}
+		ws, err := v.Rota.AddOverride(rota.Override{Role: role, UserID: id, From: from, To: to, By: c.UserID})
+		return warningTexts(ws), err
+	})
+}
+
+func warningTexts(ws []rota.Warning) []string {
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, w.String())
+	}
+	return out
+}
+
+func rotaSwap(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	f := strings.Fields(args)
+	if len(f) != 4 {
+		return Reply{}, incident.Invalidf("give a role, two people and a date in the first one's week")
+	}
+	role, err := incident.ParseRole(f[0])
+	if err != nil {
+		return Reply{}, err
+	}
+	ids, err := h.users(f[1:3])
+	if err != nil {
+		return Reply{}, err
+	}
+	return h.editRota(ctx, c, fmt.Sprintf("%s swap: %s and %s exchange weeks.", role.Title(), rota.UserRef(ids[0]), rota.UserRef(ids[1])), func(v *app.RotaView, now time.Time) ([]string, error) {
+		day, err := rota.ParseWhen(f[3], v.Location)
+		if err != nil {
+			return nil, err
+		}
+		_, week, _ := rota.WeekOf(v.Schedule, v.Rota.Anchor, day)
+		return nil, v.Rota.AddSwap(rota.Swap{Role: role, A: ids[0], B: ids[1], Week: week, By: c.UserID}, v.Schedule, now)
+	})
+}
+
+func rotaAway(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	f := strings.Fields(args)
+	if len(f) < 3 {
+		return Reply{}, incident.Invalidf("give a person, a start and an end")
+	}
+	id, err := h.user(f[0])
+	if err != nil {
+		return Reply{}, err
+	}
+	return h.editRota(ctx, c, fmt.Sprintf("%s is away for that period; their rotas' next members cover.", rota.UserRef(id)), func(v *app.RotaView, _ time.Time) ([]string, error) {
+		from, to, err := period(f[1:], v.Location)
+		if err != nil {
+			return nil, err
+		}
+		ws, err := v.Rota.AddAway(rota.Away{UserID: id, From: from, To: to, By: c.UserID})
+		return warningTexts(ws), err
+	})
+}
+
+func rotaHandoff(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	spec := strings.Trim(strings.TrimSpace(args), "\"'“”")
+	next, _, err := h.App.ParseHandoff(spec)
+	if err != nil {
+		return Reply{}, err
+	}
+	return h.editRota(ctx, c, fmt.Sprintf("Handoff set to `%s`; whoever is on duty now stays on duty until the next handoff.", spec), func(v *app.RotaView, now time.Time) ([]string, error) {
+		dropped, err := v.Rota.SetHandoff(spec, v.Schedule, next, now)
+		return droppedSwaps(dropped), err
+	})
+}
+
+func rotaChannel(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	if strings.TrimSpace(args) != "" {
+		return Reply{}, incident.Invalidf("run it in the channel the rota should use; it takes no arguments")
+	}
+	return h.editRota(ctx, c, "This channel is now the rota channel: handoffs are announced and pages posted here.", func(v *app.RotaView, _ time.Time) ([]string, error) {
+		v.Rota.ChannelID = c.ChannelID
+		return nil, nil
+	})
+}
