@@ -39,6 +39,7 @@ type Plugin struct {
 	bot      *bot.Bot
 	commands *command.Handler
 	router   http.Handler
+	tick     *schedule.Job // the once-per-cluster periodic work; nil until activated
 
 	adminNotices sync.Map // messages already sent to admins, to avoid repeats
 }
@@ -71,6 +72,7 @@ func (p *Plugin) OnActivate() error {
 		Settings: func() app.Settings { return p.getConfiguration().appSettings() },
 		Clock:    time.Now,
 		IDs:      newShortID,
+		Handoffs: p.bot,
 		Log:      p.log,
 	})
 	if err != nil {
@@ -97,7 +99,33 @@ func (p *Plugin) OnActivate() error {
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
 		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)
 	}
+	// Last: a tick may run at once and post as the bot, so everything it
+	// uses must be in place, and a failed activation must leave no job.
+	if p.tick, err = schedule.StartTick(p.API, tickInterval, core.Tick, p.log); err != nil {
+		return fmt.Errorf("activate: %w", err)
+	}
 	p.log.Info().Str("server_version", p.API.GetServerVersion()).Msg("incident bot activated")
+	return nil
+}
+
+// tickInterval is how often the periodic work (rota handoffs, later due
+// timers) runs across the cluster.
+const tickInterval = schedule.DefaultTickInterval
+
+// deactivateTimeout bounds the wait for a running tick when the plugin is
+// disabled: the server gives OnDeactivate no limit on disable (the System
+// Console would hang) and 10 seconds on shutdown.
+const deactivateTimeout = 5 * time.Second
+
+// OnDeactivate stops the periodic work on this node; other nodes carry on.
+func (p *Plugin) OnDeactivate() error {
+	if p.tick == nil {
+		return nil
+	}
+	if err := p.tick.Close(deactivateTimeout); err != nil {
+		p.log.Warn().Err(err).Msg("deactivate: tick job still running; it ends with the plugin process")
+	}
+	p.tick = nil
 	return nil
 }
 

@@ -50,6 +50,9 @@ type API struct {
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+bot.ActionsPath+"{name}", a.authed(a.serveAction))
+	// More specific than {name}, so the handoff button never reaches the
+	// card's handler.
+	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckHandoff, a.authed(a.serveAckHandoff))
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	return mux

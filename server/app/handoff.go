@@ -278,8 +278,11 @@ func (a *App) deliverHandoff(ctx context.Context, fresh *Handoff, st *handoffSta
 
 	postID, err := a.handoffs.PostHandoff(ctx, h)
 	if err != nil {
-		return fmt.Errorf("announce handoff %s: post (attempt %d of %d; retried after %s): %w",
-			h.Key, h.Attempts, handoffAttempts, handoffTakeover, err)
+		next := fmt.Sprintf("a tick retries after %s", handoffTakeover)
+		if h.Attempts >= handoffAttempts {
+			next = "giving up"
+		}
+		return fmt.Errorf("announce handoff %s: post, attempt %d of %d, %s: %w", h.Key, h.Attempts, handoffAttempts, next, err)
 	}
 	var dup string
 	_, _, err = updateDoc(ctx, a.store, name, func(h *Handoff, _ bool) error {
@@ -329,13 +332,18 @@ func (a *App) Handoff(ctx context.Context, key string) (*Handoff, error) {
 	return h, nil
 }
 
-// validHandoffKey accepts what HandoffKey makes: decimal Unix seconds.
+// validHandoffKey accepts what HandoffKey makes for instants after 1970:
+// decimal digits, which also keeps the document name valid.
 func validHandoffKey(key string) bool {
-	if key == "" || len(key) > 20 {
+	if key == "" || len(key) > 19 {
 		return false
 	}
-	_, err := strconv.ParseInt(key, 10, 64)
-	return err == nil
+	for _, c := range key {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // AcknowledgeHandoff records that actor has seen the handoff with key and
