@@ -134,6 +134,9 @@ func TestAutocompleteComesFromTheTable(t *testing.T) {
 	verbs := strings.Join(suggest("/incident "), " ")
 	mustContain(t, "verbs", verbs, "start", "update", "note", "severity", "mitigate", "resolve", "reopen", "list", "timeline", "help")
 	mustContain(t, "severities", strings.Join(suggest("/incident severity "), " "), "S1", "S4")
+	mustContain(t, "rota verbs", strings.Join(suggest("/incident rota "), " "), "show", "set", "override", "swap", "away", "handoff", "channel")
+	mustContain(t, "roles", strings.Join(suggest("/incident rota set "), " "), "im", "l1", "rm")
+	mustContain(t, "role verbs", verbs, "role", "handover", "rota")
 	mustContain(t, "start flags", strings.Join(suggest("/incident start --"), " "), "--severity", "--summary")
 	// The incident list is fetched from the plugin as the user types.
 	mustContain(t, "incident ids", strings.Join(suggest("/incident timeline "), " "), s.ID)
