@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
@@ -30,10 +31,22 @@ type configuration struct {
 	// CombinableRoles lists role pairs one person may hold together, e.g.
 	// "l2+l3, l3+rm". IM with any line role is never allowed.
 	CombinableRoles string
+	// EscalationTimeouts: time to wait for an acknowledgement at each level,
+	// per severity, e.g. "S1=5m, S2=10m, S3=30m, S4=off".
+	EscalationTimeouts string
+	// RenotifyInterval: how often an unacknowledged page notifies again.
+	RenotifyInterval string
+	// AnyRotaMemberMayAck: any rota member may acknowledge a page.
+	AnyRotaMemberMayAck bool
+	// UpdateCadence: how often the IM owes a status update, per severity.
+	UpdateCadence string
 
 	// Resolved by load: the parsed policy and the rota admins' user ids.
 	policy       rota.Policy
 	rotaAdminIDs []string
+	ackTimeout   map[incident.Severity]time.Duration
+	renotify     time.Duration
+	cadence      map[incident.Severity]time.Duration
 }
 
 // SetDefaults fills unset fields.
@@ -48,6 +61,15 @@ func (c *configuration) SetDefaults() {
 	if strings.TrimSpace(c.RolePriority) == "" {
 		c.RolePriority = "im,l1,l2,l3,rm"
 	}
+	if strings.TrimSpace(c.EscalationTimeouts) == "" {
+		c.EscalationTimeouts = "S1=5m, S2=10m, S3=30m, S4=off"
+	}
+	if strings.TrimSpace(c.RenotifyInterval) == "" {
+		c.RenotifyInterval = "2m"
+	}
+	if strings.TrimSpace(c.UpdateCadence) == "" {
+		c.UpdateCadence = "S1=30m, S2=1h, S3=4h, S4=off"
+	}
 }
 
 // IsValid checks every field and resolves the derived ones; channelExists
@@ -59,6 +81,15 @@ func (c *configuration) IsValid(channelExists func(id string) bool, userID func(
 		errs = append(errs, err)
 	}
 	c.policy = policy
+	if c.ackTimeout, err = perSeverity("Escalation timeouts", c.EscalationTimeouts); err != nil {
+		errs = append(errs, err)
+	}
+	if c.cadence, err = perSeverity("Status update cadence", c.UpdateCadence); err != nil {
+		errs = append(errs, err)
+	}
+	if c.renotify, err = duration("Re-notify interval", c.RenotifyInterval); err != nil {
+		errs = append(errs, err)
+	}
 	c.rotaAdminIDs = nil
 	for _, name := range splitList(c.RotaAdmins) {
 		name = strings.TrimPrefix(name, "@")
@@ -98,7 +129,8 @@ func (c *configuration) severity() incident.Severity {
 
 func (c *configuration) appSettings() app.Settings {
 	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels,
-		Policy: c.policy, RotaAdmins: c.rotaAdminIDs}
+		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, Renotify: c.renotify,
+		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence}
 }
 
 func (p *Plugin) getConfiguration() *configuration {
@@ -109,6 +141,44 @@ func (p *Plugin) getConfiguration() *configuration {
 	c.SetDefaults()
 	_ = c.IsValid(nil, nil)
 	return c
+}
+
+// duration reads a setting like "5m", "90s", "1h30m" or "off" (0).
+func duration(setting, s string) (time.Duration, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "off" || s == "never" || s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("setting %q: %q is not a duration such as 90s, 5m or 1h (or off)", setting, s)
+	}
+	return d, nil
+}
+
+// perSeverity reads "S1=5m, S2=10m, S3=30m, S4=off"; every severity must be
+// given once.
+func perSeverity(setting, s string) (map[incident.Severity]time.Duration, error) {
+	out := map[incident.Severity]time.Duration{}
+	for _, part := range splitList(s) {
+		k, v, ok := strings.Cut(part, "=")
+		sev, err := incident.ParseSeverity(k)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("setting %q: %q is not like S1=5m", setting, part)
+		}
+		if _, dup := out[sev]; dup {
+			return nil, fmt.Errorf("setting %q: %s is given twice", setting, sev)
+		}
+		if out[sev], err = duration(setting, v); err != nil {
+			return nil, err
+		}
+	}
+	for _, sev := range incident.Severities {
+		if _, ok := out[sev]; !ok {
+			return nil, fmt.Errorf("setting %q: give a value for %s too (off for none)", setting, sev)
+		}
+	}
+	return out, nil
 }
 
 // splitList splits a setting on commas and white space.

@@ -30,6 +30,11 @@ func TestConfigurationValidation(t *testing.T) {
 		{"combinable pair", configuration{CombinableRoles: "l2+l3"}, ""},
 		{"im never combined", configuration{CombinableRoles: "im+l1"}, "role settings"},
 		{"bad pair", configuration{CombinableRoles: "l2-l3"}, `"Combinable roles"`},
+		{"escalation", configuration{EscalationTimeouts: "S1=1m,S2=2m,S3=3m,S4=off"}, ""},
+		{"escalation missing S4", configuration{EscalationTimeouts: "S1=1m,S2=2m,S3=3m"}, "give a value for S4"},
+		{"escalation bad duration", configuration{EscalationTimeouts: "S1=soon,S2=2m,S3=3m,S4=off"}, `"soon" is not a duration`},
+		{"renotify too small", configuration{RenotifyInterval: "10ms"}, `"Re-notify interval"`},
+		{"cadence twice", configuration{UpdateCadence: "S1=1m,S1=2m,S2=1h,S3=1h,S4=off"}, "given twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -160,15 +160,6 @@ func (h *Handoff) AllAcknowledged() bool {
 	return true
 }
 
-// Tick runs the periodic work: the one entry point of the cluster job,
-// called once per cluster every few seconds. Each step logs its own
-// errors; a panic in one step is logged and does not stop the others or
-// the plugin.
-func (a *App) Tick(ctx context.Context) {
-	now := a.now()
-	a.tickStep(ctx, "announce handoff", func(ctx context.Context) error { return a.announceHandoff(ctx, now) })
-}
-
 // tickStep runs one step of Tick, turning an error or a panic into a log
 // line.
 func (a *App) tickStep(ctx context.Context, what string, step func(context.Context) error) {

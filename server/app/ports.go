@@ -70,6 +70,18 @@ type Settings struct {
 	Policy             rota.Policy
 	// RotaAdmins may edit the rota besides system admins (user ids).
 	RotaAdmins []string
+	// AckTimeout is how long a page waits for an acknowledgement at each
+	// escalation level, per severity; 0 = no paging for that severity.
+	AckTimeout map[incident.Severity]time.Duration
+	// Renotify is how often an unacknowledged page notifies its current
+	// target again; 0 = never.
+	Renotify time.Duration
+	// AnyRotaMemberMayAck lets any rota member acknowledge any page, not
+	// only the paged person.
+	AnyRotaMemberMayAck bool
+	// UpdateCadence is how often the incident manager owes a status update,
+	// per severity; 0 = never remind.
+	UpdateCadence map[incident.Severity]time.Duration
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.
