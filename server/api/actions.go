@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -70,6 +72,12 @@ var errNotOurs = incident.Forbiddenf("that button does not belong to an incident
 // checkPostFor: card actions act only from the incident's card, a handover
 // acceptance only from that handover's own post.
 func checkPostFor(action string, inc *incident.Incident, post *model.Post) error {
+	if action == bot.ActionRemindUpdate || strings.HasPrefix(action, bot.ActionSnoozePrefix) {
+		if post.GetProp(bot.PropReminder) != true {
+			return errNotOurs
+		}
+		return nil
+	}
 	if code, ok := strings.CutPrefix(action, bot.ActionAcceptPrefix); ok {
 		h, pending := inc.Handovers[incident.Role(code)]
 		if post.GetProp(bot.PropHandoverRole) != code || (pending && h.PostID != "" && h.PostID != post.Id) {
@@ -103,6 +111,20 @@ func (a *API) act(ctx context.Context, name, actor string, inc *incident.Inciden
 		}
 		_, err = a.App.ChangeSeverity(ctx, actor, inc, sev)
 		return fmt.Sprintf("%s is now %s.", inc.ShortRef(), sev), err
+	}
+	if name == bot.ActionRemindUpdate {
+		return "", a.Dialogs.OpenUpdateDialog(req.TriggerId, inc)
+	}
+	if mins, ok := strings.CutPrefix(name, bot.ActionSnoozePrefix); ok {
+		m, err := strconv.Atoi(mins)
+		if err != nil {
+			return "", incident.Invalidf("unknown snooze %q", mins)
+		}
+		d := time.Duration(m) * time.Minute
+		if _, err := a.App.SnoozeReminders(ctx, actor, inc, d); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Update reminders for %s snoozed for %s.", inc.ShortRef(), d), nil
 	}
 	if code, ok := strings.CutPrefix(name, bot.ActionTakePrefix); ok {
 		role, err := incident.ParseRole(code)

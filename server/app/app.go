@@ -12,17 +12,18 @@ import (
 
 // App runs the use cases. Build it with New; it is safe for concurrent use.
 type App struct {
-	store    incident.Store
-	chat     Chat
-	notifier Notifier
-	access   Access
-	dir      Directory
-	parse    Schedules
-	settings func() Settings
-	now      Clock
-	newID    IDs
-	handoffs Handoffs // nil: rota handoffs are not announced
-	log      zerolog.Logger
+	store     incident.Store
+	chat      Chat
+	notifier  Notifier
+	access    Access
+	dir       Directory
+	parse     Schedules
+	settings  func() Settings
+	now       Clock
+	newID     IDs
+	handoffs  Handoffs  // nil: rota handoffs are not announced
+	reminders Reminders // nil: no status update reminders
+	log       zerolog.Logger
 }
 
 // Deps are App's collaborators.
@@ -39,7 +40,10 @@ type Deps struct {
 	// Handoffs posts rota handoff announcements. Optional: without it
 	// Tick announces no handoffs (use-case tests need not fake it).
 	Handoffs Handoffs
-	Log      zerolog.Logger
+	// Reminders sends overdue status update reminders. Optional, like
+	// Handoffs.
+	Reminders Reminders
+	Log       zerolog.Logger
 }
 
 // New builds an App; every dependency is required except Handoffs.
@@ -49,7 +53,7 @@ func New(d Deps) (*App, error) {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, log: d.Log}, nil
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, log: d.Log}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

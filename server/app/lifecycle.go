@@ -32,8 +32,15 @@ func (a *App) PostUpdate(ctx context.Context, actor string, inc *incident.Incide
 	if err != nil {
 		return nil, err
 	}
+	cadence := a.settings().UpdateCadence[inc.Severity]
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
-		return i.PostUpdate(now, actor, text)
+		due := i.UpdateDue(cadence)
+		ev, err := i.PostUpdate(now, actor, text)
+		if err == nil && !due.IsZero() && now.After(due) {
+			// The postmortem compares updates with the cadence target.
+			ev = ev.With(incident.DataOverdue, now.Sub(due).Round(time.Second).String())
+		}
+		return ev, err
 	})
 	return out, err
 }

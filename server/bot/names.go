@@ -44,3 +44,11 @@ const (
 	PropHandoffKey    = "handoff_key"
 	ContextHandoffKey = "handoff_key"
 )
+
+// Status update reminders: "Post update" and one snooze button per period
+// ("snooze15" = 15 minutes). PropReminder marks a reminder post.
+const (
+	ActionRemindUpdate = "remindupdate"
+	ActionSnoozePrefix = "snooze"
+	PropReminder       = "update_reminder"
+)

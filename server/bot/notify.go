@@ -73,6 +73,8 @@ func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event) (local, bro
 		if ev.Data[incident.DataWhy] == "take" {
 			local = fmt.Sprintf(":bust_in_silhouette: %s took the open role **%s**", who, role.Title())
 		}
+	case incident.EventUpdateSnoozed:
+		local = fmt.Sprintf(":zzz: %s snoozed status update reminders (%s)", who, ev.Text)
 	case incident.EventHandoverDone:
 		role := incident.Role(ev.Data[incident.DataRole])
 		local = fmt.Sprintf(":handshake: %s handed **%s** over to %s", b.mention(ev.Data[incident.DataFrom]), role.Title(), who)

@@ -21,6 +21,8 @@ const (
 	EventRoleOpen        EventType = "role_open"
 	EventHandoverAsked   EventType = "handover_requested"
 	EventHandoverDone    EventType = "handover_accepted"
+	EventUpdateReminder  EventType = "update_reminder"
+	EventUpdateSnoozed   EventType = "update_snoozed"
 )
 
 // Data keys used by typed events.
@@ -29,6 +31,9 @@ const (
 	DataTo   = "to"   // new value
 	DataRole = "role" // the role concerned
 	DataWhy  = "why"  // how a role was filled: rota, override, swap, cover, substitute, manual, take
+	// DataOverdue is how late a status update or reminder is, as a Go
+	// duration ("12m30s").
+	DataOverdue = "overdue"
 )
 
 // ActorSystem is the actor of events the bot causes on its own (timers,

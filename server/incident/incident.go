@@ -33,6 +33,8 @@ type Incident struct {
 	MitigatedAt     time.Time       `json:"mitigated_at,omitzero"`
 	ResolvedAt      time.Time       `json:"resolved_at,omitzero"`
 	LastUpdateAt    time.Time       `json:"last_update_at,omitzero"` // last status update
+	RemindedAt      time.Time       `json:"reminded_at,omitzero"`    // last overdue-update reminder
+	SnoozedUntil    time.Time       `json:"snoozed_until,omitzero"`  // reminders paused until then
 	Roles           map[Role]string `json:"roles,omitempty"`         // role -> user id
 	// Handovers are requested role changes waiting for the new holder to
 	// accept; until then the current holder stays responsible.

@@ -1,0 +1,41 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// SnoozeMinutes are the snooze periods offered on a reminder, in minutes.
+var SnoozeMinutes = []int{15, 30, 60}
+
+// RemindUpdate sends the incident manager a direct message: the status
+// update is overdue, with buttons to post one or to snooze.
+func (b *Bot) RemindUpdate(_ context.Context, inc *incident.Incident, to string, overdueBy, cadence time.Duration) error {
+	dm, appErr := b.api.GetDirectChannel(b.userID, to)
+	if appErr != nil {
+		return fmt.Errorf("reminder DM channel: %w", appErr)
+	}
+	acts := []*model.PostAction{{Id: ActionRemindUpdate, Type: model.PostActionTypeButton, Name: "Post update", Style: "primary",
+		Integration: b.integration(ActionRemindUpdate, inc.ID)}}
+	for _, m := range SnoozeMinutes {
+		id := ActionSnoozePrefix + strconv.Itoa(m)
+		acts = append(acts, &model.PostAction{Id: id, Type: model.PostActionTypeButton, Name: "Snooze " + (time.Duration(m) * time.Minute).String(),
+			Integration: b.integration(id, inc.ID)})
+	}
+	p := &model.Post{UserId: b.userID, ChannelId: dm.Id,
+		Message: fmt.Sprintf(":alarm_clock: The status update for **Incident %s: %s** (%s) is overdue by %s; stakeholders expect one every %s. Post one now, or snooze. %s",
+			inc.ShortRef(), Inline(inc.Title), inc.Severity, overdueBy, cadence, b.channelLink(inc))}
+	p.AddProp(PropIncidentID, inc.ID)
+	p.AddProp(PropReminder, true)
+	p.AddProp("attachments", []*model.MessageAttachment{{Actions: acts}})
+	if _, appErr := b.api.CreatePost(p); appErr != nil {
+		return fmt.Errorf("post update reminder: %w", appErr)
+	}
+	return nil
+}
