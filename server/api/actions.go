@@ -18,18 +18,13 @@ import (
 // request body, is the authority: it must be the bot's card of the incident
 // named in the context, and the actor must be able to see the incident.
 func (a *API) serveAction(w http.ResponseWriter, r *http.Request, actor string) {
-	var req model.PostActionIntegrationRequest
-	if err := decode(r, &req); err != nil {
-		http.Error(w, incident.UserMessage(err), http.StatusBadRequest)
-		return
-	}
-	if req.UserId != "" && req.UserId != actor {
-		http.Error(w, "user mismatch", http.StatusForbidden)
+	req, ok := actionRequest(w, r, actor)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
 	name := r.PathValue("name")
-	inc, post, err := a.postIncident(ctx, actor, &req)
+	inc, post, err := a.postIncident(ctx, actor, req)
 	if err == nil {
 		err = checkPostFor(name, inc, post)
 	}
@@ -38,7 +33,7 @@ func (a *API) serveAction(w http.ResponseWriter, r *http.Request, actor string) 
 		http.Error(w, a.Render(incident.UserMessage(err)), status(err))
 		return
 	}
-	msg, err := a.act(ctx, name, actor, inc, &req)
+	msg, err := a.act(ctx, name, actor, inc, req)
 	if err != nil {
 		a.logInternal(ctx, err, "action", actor)
 		msg = incident.UserMessage(err)

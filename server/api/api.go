@@ -87,6 +87,22 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
+// actionRequest decodes a button click. The body's user_id, when present,
+// must be the header's user: a mismatch is a forged request. On failure it
+// has already answered and returns false.
+func actionRequest(w http.ResponseWriter, r *http.Request, actor string) (*model.PostActionIntegrationRequest, bool) {
+	var req model.PostActionIntegrationRequest
+	if err := decode(r, &req); err != nil {
+		http.Error(w, incident.UserMessage(err), http.StatusBadRequest)
+		return nil, false
+	}
+	if req.UserId != "" && req.UserId != actor {
+		http.Error(w, "user mismatch", http.StatusForbidden)
+		return nil, false
+	}
+	return &req, true
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)

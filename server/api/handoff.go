@@ -19,17 +19,12 @@ import (
 // must be the bot's announcement of the handoff named in the context. The
 // app decides whether the actor (from the header) may acknowledge.
 func (a *API) serveAckHandoff(w http.ResponseWriter, r *http.Request, actor string) {
-	var req model.PostActionIntegrationRequest
-	if err := decode(r, &req); err != nil {
-		http.Error(w, incident.UserMessage(err), http.StatusBadRequest)
-		return
-	}
-	if req.UserId != "" && req.UserId != actor {
-		http.Error(w, "user mismatch", http.StatusForbidden)
+	req, ok := actionRequest(w, r, actor)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	key, err := a.handoffPost(ctx, &req)
+	key, err := a.handoffPost(ctx, req)
 	if err != nil {
 		a.logInternal(ctx, err, "ackhandoff", actor)
 		http.Error(w, incident.UserMessage(err), status(err))
