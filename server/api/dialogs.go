@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -69,7 +68,7 @@ func (a *API) submitStart(ctx context.Context, actor string, req *model.SubmitDi
 	}
 	title, err := incident.CleanTitle(str(req.Submission, bot.FieldTitle))
 	if err != nil {
-		return bot.FieldTitle, "", incident.Invalidf("%s", strings.SplitN(incident.UserMessage(err), ":", 2)[0])
+		return bot.FieldTitle, "", err
 	}
 	sev, err := incident.ParseSeverity(str(req.Submission, bot.FieldSeverity))
 	if err != nil {

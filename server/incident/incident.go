@@ -79,10 +79,10 @@ func (inc *Incident) ShortRef() string { return "#" + inc.ID }
 func CleanTitle(s string) (string, error) {
 	s = collapseSpace(s)
 	if s == "" {
-		return "", Invalidf("the title is empty: type `/incident start <title>` or `/incident start` for the dialog")
+		return "", Invalidf("the title is empty: say in a few words what is broken")
 	}
 	if n := utf8.RuneCountInString(s); n > MaxTitleRunes {
-		return "", Invalidf("the title is %d characters long; keep it under %d and put details in the summary (`--summary`)", n, MaxTitleRunes+1)
+		return "", Invalidf("the title is %d characters long; keep it to %d and put details in the summary", n, MaxTitleRunes)
 	}
 	return s, nil
 }
