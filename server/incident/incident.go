@@ -34,6 +34,7 @@ type Incident struct {
 	ResolvedAt      time.Time       `json:"resolved_at,omitzero"`
 	LastUpdateAt    time.Time       `json:"last_update_at,omitzero"` // last status update
 	RemindedAt      time.Time       `json:"reminded_at,omitzero"`    // last overdue-update reminder
+	ReopenedAt      time.Time       `json:"reopened_at,omitzero"`    // last reopen
 	SnoozedUntil    time.Time       `json:"snoozed_until,omitzero"`  // reminders paused until then
 	Roles           map[Role]string `json:"roles,omitempty"`         // role -> user id
 	// Handovers are requested role changes waiting for the new holder to
@@ -152,7 +153,7 @@ func (inc *Incident) Reopen(at time.Time, actor, reason string) (Event, error) {
 		return Event{}, Conflictf("incident %s is %s, not resolved; only a resolved incident can be reopened", inc.ShortRef(), inc.Status)
 	}
 	at = at.UTC()
-	inc.Status, inc.UpdatedAt = StatusOpen, at
+	inc.Status, inc.UpdatedAt, inc.ReopenedAt = StatusOpen, at, at
 	inc.MitigatedAt, inc.ResolvedAt, inc.Resolution = time.Time{}, time.Time{}, ""
 	return NewEvent(at, actor, EventReopened, reason).With(DataFrom, string(StatusResolved)).With(DataTo, string(StatusOpen)), nil
 }

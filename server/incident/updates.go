@@ -3,15 +3,18 @@ package incident
 import "time"
 
 // UpdateDue returns when the next status update is owed under cadence (0:
-// never, the zero time). It counts from the last update, or the start, and
+// never, the zero time). It counts from the last update, the start or the
+// last reopen, whichever is latest (a resolved period owes no updates), and
 // a snooze pushes it later.
 func (inc *Incident) UpdateDue(cadence time.Duration) time.Time {
 	if cadence <= 0 || !inc.Status.Active() {
 		return time.Time{}
 	}
 	base := inc.CreatedAt
-	if inc.LastUpdateAt.After(base) {
-		base = inc.LastUpdateAt
+	for _, t := range []time.Time{inc.LastUpdateAt, inc.ReopenedAt} {
+		if t.After(base) {
+			base = t
+		}
 	}
 	due := base.Add(cadence)
 	if inc.SnoozedUntil.After(due) {
