@@ -40,6 +40,10 @@ type configuration struct {
 	AnyRotaMemberMayAck bool
 	// UpdateCadence: how often the IM owes a status update, per severity.
 	UpdateCadence string
+	// PostmortemChannelID also receives every postmortem.
+	PostmortemChannelID string
+	// DisplayTimeZone is the IANA zone postmortems show beside UTC.
+	DisplayTimeZone string
 
 	// Resolved by load: the parsed policy and the rota admins' user ids.
 	policy       rota.Policy
@@ -47,6 +51,7 @@ type configuration struct {
 	ackTimeout   map[incident.Severity]time.Duration
 	renotify     time.Duration
 	cadence      map[incident.Severity]time.Duration
+	location     *time.Location
 }
 
 // SetDefaults fills unset fields.
@@ -66,6 +71,10 @@ func (c *configuration) SetDefaults() {
 	}
 	if strings.TrimSpace(c.RenotifyInterval) == "" {
 		c.RenotifyInterval = "2m"
+	}
+	c.PostmortemChannelID = strings.TrimSpace(c.PostmortemChannelID)
+	if c.DisplayTimeZone = strings.TrimSpace(c.DisplayTimeZone); c.DisplayTimeZone == "" {
+		c.DisplayTimeZone = "UTC"
 	}
 	if strings.TrimSpace(c.UpdateCadence) == "" {
 		c.UpdateCadence = "S1=30m, S2=1h, S3=4h, S4=off"
@@ -89,6 +98,17 @@ func (c *configuration) IsValid(channelExists func(id string) bool, userID func(
 	}
 	if c.renotify, err = duration("Re-notify interval", c.RenotifyInterval); err != nil {
 		errs = append(errs, err)
+	}
+	if c.location, err = time.LoadLocation(c.DisplayTimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Display time zone\": %q is not a time zone such as Europe/Berlin", c.DisplayTimeZone))
+		c.location = time.UTC
+	}
+	if id := c.PostmortemChannelID; id != "" {
+		if !model.IsValidId(id) {
+			errs = append(errs, fmt.Errorf("setting \"Postmortems channel ID\": %q is not a channel ID", id))
+		} else if channelExists != nil && !channelExists(id) {
+			errs = append(errs, fmt.Errorf("setting \"Postmortems channel ID\": %q does not name an existing channel", id))
+		}
 	}
 	c.rotaAdminIDs = nil
 	for _, name := range splitList(c.RotaAdmins) {
@@ -130,7 +150,8 @@ func (c *configuration) severity() incident.Severity {
 func (c *configuration) appSettings() app.Settings {
 	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels,
 		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, Renotify: c.renotify,
-		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence}
+		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence,
+		PostmortemChannelID: c.PostmortemChannelID, Location: c.location}
 }
 
 func (p *Plugin) getConfiguration() *configuration {

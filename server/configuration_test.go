@@ -34,6 +34,9 @@ func TestConfigurationValidation(t *testing.T) {
 		{"escalation missing S4", configuration{EscalationTimeouts: "S1=1m,S2=2m,S3=3m"}, "give a value for S4"},
 		{"escalation bad duration", configuration{EscalationTimeouts: "S1=soon,S2=2m,S3=3m,S4=off"}, `"soon" is not a duration`},
 		{"renotify too small", configuration{RenotifyInterval: "10ms"}, `"Re-notify interval"`},
+		{"display zone", configuration{DisplayTimeZone: "Europe/Berlin"}, ""},
+		{"bad display zone", configuration{DisplayTimeZone: "Mars/Base"}, `"Display time zone"`},
+		{"bad postmortem channel", configuration{PostmortemChannelID: "postmortems"}, `"Postmortems channel ID"`},
 		{"cadence twice", configuration{UpdateCadence: "S1=1m,S1=2m,S2=1h,S3=1h,S4=off"}, "given twice"},
 	}
 	for _, c := range cases {

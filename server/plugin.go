@@ -69,12 +69,14 @@ func (p *Plugin) OnActivate() error {
 			}
 			return s, s.Location, nil
 		},
-		Settings:  func() app.Settings { return p.getConfiguration().appSettings() },
-		Clock:     time.Now,
-		IDs:       newShortID,
-		Reminders: p.bot,
-		Handoffs:  p.bot,
-		Log:       p.log,
+		Settings:    func() app.Settings { return p.getConfiguration().appSettings() },
+		Clock:       time.Now,
+		IDs:         newShortID,
+		Reminders:   p.bot,
+		Postmortems: p.bot,
+		Handoffs:    p.bot,
+		Pager:       p.bot,
+		Log:         p.log,
 	})
 	if err != nil {
 		return fmt.Errorf("activate: %w", err)

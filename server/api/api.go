@@ -53,6 +53,7 @@ func (a *API) Handler() http.Handler {
 	// More specific than {name}, so the handoff button never reaches the
 	// card's handler.
 	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckHandoff, a.authed(a.serveAckHandoff))
+	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckPage, a.authed(a.serveAckPage))
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	return mux

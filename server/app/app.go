@@ -12,18 +12,20 @@ import (
 
 // App runs the use cases. Build it with New; it is safe for concurrent use.
 type App struct {
-	store     incident.Store
-	chat      Chat
-	notifier  Notifier
-	access    Access
-	dir       Directory
-	parse     Schedules
-	settings  func() Settings
-	now       Clock
-	newID     IDs
-	handoffs  Handoffs  // nil: rota handoffs are not announced
-	reminders Reminders // nil: no status update reminders
-	log       zerolog.Logger
+	store       incident.Store
+	chat        Chat
+	notifier    Notifier
+	access      Access
+	dir         Directory
+	parse       Schedules
+	settings    func() Settings
+	now         Clock
+	newID       IDs
+	handoffs    Handoffs    // nil: rota handoffs are not announced
+	reminders   Reminders   // nil: no status update reminders
+	postmortems Postmortems // nil: postmortems are not posted
+	pager       Pager       // nil: nobody is paged
+	log         zerolog.Logger
 }
 
 // Deps are App's collaborators.
@@ -43,17 +45,23 @@ type Deps struct {
 	// Reminders sends overdue status update reminders. Optional, like
 	// Handoffs.
 	Reminders Reminders
-	Log       zerolog.Logger
+	// Pager delivers pages. Optional, like Handoffs: without it nobody is
+	// paged.
+	Pager Pager
+	// Postmortems posts postmortems. Optional, like Handoffs.
+	Postmortems Postmortems
+	Log         zerolog.Logger
 }
 
-// New builds an App; every dependency is required except Handoffs.
+// New builds an App; every dependency is required except Handoffs,
+// Reminders and Pager.
 func New(d Deps) (*App, error) {
 	if d.Store == nil || d.Chat == nil || d.Notifier == nil || d.Access == nil || d.Settings == nil || d.Clock == nil || d.IDs == nil ||
 		d.Directory == nil || d.Schedules == nil {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, log: d.Log}, nil
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, log: d.Log}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

@@ -105,7 +105,7 @@ func TestLifecycleRecordsEveryEvent(t *testing.T) {
 	inc := e.start(t, "x")
 	steps := []func() error{
 		func() error { _, err := e.app.PostUpdate(ctx, "bob", inc, "looking"); return err },
-		func() error { _, err := e.app.AddNote(ctx, "bob", inc, "a clue"); return err },
+		func() error { _, err := e.app.AddNote(ctx, "bob", inc, "a clue", false); return err },
 		func() error { _, err := e.app.ChangeSeverity(ctx, "bob", inc, incident.S1); return err },
 		func() error { _, err := e.app.Mitigate(ctx, "bob", inc); return err },
 		func() error { _, err := e.app.Resolve(ctx, "bob", inc, "fixed"); return err },

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/postmortem"
 )
 
 // change applies one validated transition to the stored incident, records
@@ -47,12 +48,18 @@ func (a *App) PostUpdate(ctx context.Context, actor string, inc *incident.Incide
 
 // AddNote puts a note on the timeline; notes are allowed in every status,
 // so that a resolved incident can still collect findings.
-func (a *App) AddNote(ctx context.Context, actor string, inc *incident.Incident, text string) (incident.Event, error) {
+// A lesson is a note tagged for the postmortem's lessons and contributing
+// factors.
+func (a *App) AddNote(ctx context.Context, actor string, inc *incident.Incident, text string, lesson bool) (incident.Event, error) {
 	text, err := incident.CleanText("note", text, incident.MaxTextRunes, true)
 	if err != nil {
 		return incident.Event{}, err
 	}
-	ev, err := a.record(ctx, inc.ID, incident.NewEvent(a.now(), actor, incident.EventNote, text))
+	ev := incident.NewEvent(a.now(), actor, incident.EventNote, text)
+	if lesson {
+		ev = ev.With(postmortem.DataLesson, "true")
+	}
+	ev, err = a.record(ctx, inc.ID, ev)
 	if err != nil {
 		return ev, err
 	}
@@ -87,6 +94,13 @@ func (a *App) Resolve(ctx context.Context, actor string, inc *incident.Incident,
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
 		return i.Resolve(now, actor, summary)
 	})
+	if err == nil && a.postmortems != nil {
+		// Leads read the postmortem as soon as it is resolved; a failure is
+		// logged, and `/incident postmortem` can post it again.
+		if perr := a.PublishPostmortem(ctx, actor, out); perr != nil {
+			a.log.Error().Err(perr).Str("incident", inc.ID).Msg("publish postmortem on resolve")
+		}
+	}
 	return out, err
 }
 

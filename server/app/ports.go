@@ -82,6 +82,12 @@ type Settings struct {
 	// UpdateCadence is how often the incident manager owes a status update,
 	// per severity; 0 = never remind.
 	UpdateCadence map[incident.Severity]time.Duration
+	// PostmortemChannelID also receives every postmortem ("" = only the
+	// incident channel).
+	PostmortemChannelID string
+	// Location is the display time zone of postmortems (UTC is always
+	// shown too).
+	Location *time.Location
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.

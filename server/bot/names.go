@@ -52,3 +52,11 @@ const (
 	ActionSnoozePrefix = "snooze"
 	PropReminder       = "update_reminder"
 )
+
+// A page: its Acknowledge button, and the post prop and button context
+// that carry the page's id.
+const (
+	ActionAckPage = "ackpage"
+	PropPageID    = "page_id"
+	ContextPageID = "page_id"
+)

@@ -68,8 +68,15 @@ func runNote(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	if _, err := h.App.AddNote(ctx, c.UserID, inc, text); err != nil {
+	lesson := false
+	if rest, ok := strings.CutPrefix(text, "--lesson"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\n') {
+		lesson, text = true, strings.TrimSpace(rest)
+	}
+	if _, err := h.App.AddNote(ctx, c.UserID, inc, text, lesson); err != nil {
 		return Reply{}, err
+	}
+	if lesson {
+		return Reply{Text: fmt.Sprintf("Lesson added to the timeline of %s; the postmortem lists it.", inc.ShortRef())}, nil
 	}
 	return Reply{Text: fmt.Sprintf("Note added to the timeline of %s.", inc.ShortRef())}, nil
 }

@@ -23,6 +23,10 @@ const (
 	EventHandoverDone    EventType = "handover_accepted"
 	EventUpdateReminder  EventType = "update_reminder"
 	EventUpdateSnoozed   EventType = "update_snoozed"
+	EventImpactSet       EventType = "impact_set"
+	EventActionAdded     EventType = "action_added"
+	EventActionDone      EventType = "action_done"
+	EventPostmortem      EventType = "postmortem_posted"
 )
 
 // Data keys used by typed events.

@@ -24,6 +24,7 @@ type Incident struct {
 	HighestSeverity Severity        `json:"highest_severity"`
 	Status          Status          `json:"status"`
 	Resolution      string          `json:"resolution,omitempty"`
+	Impact          string          `json:"impact,omitempty"` // who or what was affected, set by the IM
 	TeamID          string          `json:"team_id"`
 	ChannelID       string          `json:"channel_id"`
 	CardPostID      string          `json:"card_post_id,omitempty"`

@@ -1,7 +1,8 @@
 // Command latency measures, on a real Mattermost server started for the
 // purpose, how long users wait for the incident bot: /incident start,
-// /incident update and a card button click, beside the built-in /echo in
-// the same run as the server's own baseline. It prints median and p99.
+// /incident update, a card button click and a page's Acknowledge click,
+// beside the built-in /echo in the same run as the server's own baseline.
+// It prints median and p99.
 package main
 
 import (
@@ -59,7 +60,19 @@ func run(n int, bundle string) error {
 		return err
 	}
 
-	var echo, start, update, click []time.Duration
+	// The page target acknowledges in their direct channel with the bot.
+	target := srv.Users[1]
+	botUser, _, err := srv.Admin.Client.GetUserByUsername(ctx, "incident", "")
+	if err != nil {
+		return fmt.Errorf("find bot user: %w", err)
+	}
+	targetDM, err := srv.DirectChannel(ctx, target, &harness.User{User: botUser})
+	if err != nil {
+		return err
+	}
+	acked := map[string]bool{}
+
+	var echo, start, update, click, ack []time.Duration
 	timeIt := func(into *[]time.Duration, f func() error) error {
 		t0 := time.Now()
 		if err := f(); err != nil {
@@ -118,8 +131,21 @@ func run(n int, bundle string) error {
 		}); err != nil {
 			return err
 		}
+		if r, err := srv.ExecuteCommand(ctx, u, lastChannel, "/incident page @"+target.Username+" probing latency"); err != nil || !strings.Contains(r.Text, "Paged") {
+			return fmt.Errorf("page failed: %v %v", r, err)
+		}
+		pagePost, err := newPagePost(ctx, srv, target, targetDM.Id, acked)
+		if err != nil {
+			return err
+		}
+		if err := timeIt(&ack, func() error {
+			_, err := srv.ClickButton(ctx, target, pagePost, "ackpage")
+			return err
+		}); err != nil {
+			return err
+		}
 		if i == -1 {
-			echo, start, update, click = nil, nil, nil, nil
+			echo, start, update, click, ack = nil, nil, nil, nil, nil
 		}
 	}
 	fmt.Printf("Real Mattermost 6.7.2 on this machine, %d sequential calls each (ms)\n\n", n)
@@ -127,7 +153,7 @@ func run(n int, bundle string) error {
 	for _, r := range []struct {
 		name string
 		d    []time.Duration
-	}{{"/echo (built-in baseline)", echo}, {"/incident start", start}, {"/incident update", update}, {"card click (change severity)", click}} {
+	}{{"/echo (built-in baseline)", echo}, {"/incident start", start}, {"/incident update", update}, {"card click (change severity)", click}, {"page Acknowledge click", ack}} {
 		sort.Slice(r.d, func(i, j int) bool { return r.d[i] < r.d[j] })
 		fmt.Printf("| %s | %.1f | %.1f | %.1f |\n", r.name, ms(pct(r.d, 50)), ms(pct(r.d, 99)), ms(r.d[len(r.d)-1]))
 	}
@@ -149,6 +175,26 @@ func cardID(ctx context.Context, srv *harness.Server, u *harness.User, channelID
 		time.Sleep(20 * time.Millisecond)
 	}
 	return "", fmt.Errorf("no card in channel %s", channelID)
+}
+
+// newPagePost waits for a page post in the target's direct channel that is
+// not in seen, marks it seen and returns its id.
+func newPagePost(ctx context.Context, srv *harness.Server, target *harness.User, channelID string, seen map[string]bool) (string, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		posts, err := srv.Posts(ctx, target, channelID)
+		if err != nil {
+			return "", err
+		}
+		for _, p := range posts {
+			if id, _ := p.GetProp("page_id").(string); id != "" && p.RootId == "" && !seen[p.Id] {
+				seen[p.Id] = true
+				return p.Id, nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "", fmt.Errorf("no new page post in channel %s", channelID)
 }
 
 // pct returns the p-th percentile of sorted durations (nearest rank).

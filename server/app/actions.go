@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+func actionsDoc(incidentID string) string { return "actions/v1/" + incidentID }
+
+// ActionItems returns the incident's action items.
+func (a *App) ActionItems(ctx context.Context, inc *incident.Incident) (*incident.ActionItems, error) {
+	l, _, err := loadDoc[incident.ActionItems](ctx, a.store, actionsDoc(inc.ID))
+	return l, err
+}
+
+// AddActionItem adds a follow-up task, owned by owner ("" = nobody yet).
+func (a *App) AddActionItem(ctx context.Context, actor string, inc *incident.Incident, text, owner string, due time.Time) (incident.ActionItem, error) {
+	now := a.now()
+	var item incident.ActionItem
+	_, _, err := updateDoc(ctx, a.store, actionsDoc(inc.ID), func(l *incident.ActionItems, _ bool) error {
+		var err error
+		item, err = l.Add(now, actor, text, owner, due)
+		return err
+	})
+	if err != nil {
+		return item, err
+	}
+	ev := incident.NewEvent(now, actor, incident.EventActionAdded, item.Text).With("n", strconv.Itoa(item.N))
+	if owner != "" {
+		ev = ev.With("owner", owner)
+	}
+	if !due.IsZero() {
+		ev = ev.With("due", item.Due.Format(time.RFC3339))
+	}
+	_, _ = a.record(ctx, inc.ID, ev)
+	return item, nil
+}
+
+// CompleteActionItem marks item n done.
+func (a *App) CompleteActionItem(ctx context.Context, actor string, inc *incident.Incident, n int) (incident.ActionItem, error) {
+	now := a.now()
+	var item incident.ActionItem
+	_, _, err := updateDoc(ctx, a.store, actionsDoc(inc.ID), func(l *incident.ActionItems, _ bool) error {
+		var err error
+		item, err = l.Done(now, actor, n)
+		return err
+	})
+	if err != nil {
+		return item, err
+	}
+	_, _ = a.record(ctx, inc.ID, incident.NewEvent(now, actor, incident.EventActionDone, item.Text).With("n", strconv.Itoa(n)))
+	return item, nil
+}
+
+// SetImpact records who or what the incident affected.
+func (a *App) SetImpact(ctx context.Context, actor string, inc *incident.Incident, text string) (*incident.Incident, error) {
+	text, err := incident.CleanImpact(text)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
+		i.Impact, i.UpdatedAt = text, now.UTC()
+		return incident.NewEvent(now, actor, incident.EventImpactSet, text), nil
+	})
+	return out, err
+}

@@ -1,0 +1,269 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
+	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
+)
+
+// sent is one notification a fakePager delivered.
+type sent struct {
+	page   string
+	notice Notice
+	target string
+	at     time.Time // the claim time (the app's clock)
+	node   string
+}
+
+// fakePager records notifications and post renderings. With store set, it
+// checks at every send that the page is not acknowledged in the store: a
+// notification after a recorded acknowledgement is a violation.
+type fakePager struct {
+	mu         sync.Mutex
+	node       string
+	store      incident.Store
+	sent       []sent
+	renders    map[string]*Page // post id -> last rendering
+	violations []string
+	failNext   int           // fail this many notifications entirely
+	jitter     time.Duration // each send takes up to this long, to widen races
+	onSend     func(*Page, Notice)
+	n          int
+}
+
+func newFakePager(node string) *fakePager { return &fakePager{node: node, renders: map[string]*Page{}} }
+
+func copyPage(p *Page) *Page {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err)
+	}
+	var c Page
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(err)
+	}
+	return &c
+}
+
+func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Incident, n Notice) (Delivery, error) {
+	if f.store != nil {
+		rec, ok, err := loadDoc[Page](ctx, f.store, pageDoc(p.ID))
+		f.mu.Lock()
+		if err != nil || !ok || !rec.AckedAt.IsZero() || rec.Sending == nil || rec.Sending.Notice != n {
+			f.violations = append(f.violations, fmt.Sprintf("page %s notice %d sent on record %+v (found %v, %v)", p.ID, n.Number, rec, ok, err))
+		}
+		f.mu.Unlock()
+	}
+	if f.jitter > 0 {
+		time.Sleep(time.Duration(time.Now().UnixNano() % int64(f.jitter)))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.onSend != nil {
+		f.onSend(p, n)
+	}
+	if f.failNext > 0 {
+		f.failNext--
+		return Delivery{}, errors.New("channel not found")
+	}
+	f.sent = append(f.sent, sent{page: p.ID, notice: n, target: p.Targets[n.Level-1].UserID, at: p.Sending.At, node: f.node})
+	var d Delivery
+	has := false
+	for _, pp := range p.Posts {
+		has = has || pp.Level == n.Level
+	}
+	if n.Kind == NoticeRenotify && has {
+		d.Sent = 2
+		return d, nil
+	}
+	for _, dm := range []bool{false, true} {
+		f.n++
+		d.Posts = append(d.Posts, PagePost{ID: fmt.Sprintf("%s-post%d", f.node, f.n), ChannelID: p.ChannelID, Level: n.Level, DM: dm})
+		d.Sent++
+	}
+	return d, nil
+}
+
+func (f *fakePager) UpdatePage(_ context.Context, p *Page, _ *incident.Incident) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, pp := range p.Posts {
+		f.renders[pp.ID] = copyPage(p)
+	}
+	return nil
+}
+
+// sends returns a copy of what was sent so far.
+func (f *fakePager) sends() []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sent(nil), f.sent...)
+}
+
+// pageSettings are the paging settings of the tests: S1 waits 5 minutes
+// per level, S2 10, S3 30, S4 never escalates; re-notify every 2 minutes.
+func pageSettings() Settings {
+	return Settings{
+		AckTimeout: map[incident.Severity]time.Duration{incident.S1: 5 * time.Minute, incident.S2: 10 * time.Minute, incident.S3: 30 * time.Minute, incident.S4: 0},
+		Renotify:   2 * time.Minute,
+	}
+}
+
+// pageEnv is one or more plugin instances over one real bbolt store and
+// one settable clock, each with its own recording pager.
+type pageEnv struct {
+	store    incident.Store
+	clk      *clock
+	chat     *fakeChat
+	settings Settings
+	mu       sync.Mutex // guards settings
+	nodes    []*App
+	pagers   []*fakePager
+	incs     int
+}
+
+// t0 is when the paging tests begin: a Monday 10:00 UTC.
+var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+
+func newPageEnv(t testing.TB, nodes int) *pageEnv {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "incidents.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &pageEnv{store: st, clk: &clock{t: t0}, chat: newFakeChat(), settings: pageSettings()}
+	for i := range nodes {
+		e.addNode(t, fmt.Sprintf("node%d", i))
+	}
+	return e
+}
+
+// addNode adds a plugin instance, as a restart or another cluster node.
+func (e *pageEnv) addNode(t testing.TB, name string) *App {
+	t.Helper()
+	pager := newFakePager(name)
+	var mu sync.Mutex
+	ids := 0
+	a, err := New(Deps{
+		Store: e.store, Chat: e.chat, Notifier: e.chat, Access: access{}, Directory: admins{"root": true},
+		Schedules: func(spec string) (rota.Schedule, *time.Location, error) {
+			s, err := schedule.Parse(spec)
+			if err != nil {
+				return nil, nil, err
+			}
+			return s, s.Location, nil
+		},
+		Settings: func() Settings {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			return e.settings
+		},
+		Clock: e.clk.now,
+		IDs: func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			ids++
+			return fmt.Sprintf("%s%d", name, ids)
+		},
+		Pager: pager,
+		Log:   zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.nodes = append(e.nodes, a)
+	e.pagers = append(e.pagers, pager)
+	return a
+}
+
+func (e *pageEnv) setSettings(f func(*Settings)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f(&e.settings)
+}
+
+// incident stores an open incident of severity sev with roles as given.
+func (e *pageEnv) incident(t testing.TB, sev incident.Severity, roles map[incident.Role]string) *incident.Incident {
+	t.Helper()
+	e.incs++
+	inc := &incident.Incident{ID: fmt.Sprintf("i%04d", e.incs), Title: "Database down", Severity: sev, TeamID: "team",
+		ChannelID: fmt.Sprintf("incch%d", e.incs), Roles: roles}
+	inc.Start(e.clk.now(), "starter")
+	if err := e.store.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+// chain is the usual staffing: a first line, second line, third line and
+// incident manager.
+func chain() map[incident.Role]string {
+	return map[incident.Role]string{incident.RoleL1: "ann", incident.RoleL2: "bob", incident.RoleL3: "cat", incident.RoleIM: "dan", incident.RoleRM: "rex"}
+}
+
+// tickAt sets the clock and ticks the first instance.
+func (e *pageEnv) tickAt(t time.Time) {
+	e.clk.set(t)
+	e.nodes[0].Tick(ctx)
+}
+
+// record reads page id from the store.
+func (e *pageEnv) record(t testing.TB, id string) *Page {
+	t.Helper()
+	p, ok, err := loadDoc[Page](ctx, e.store, pageDoc(id))
+	if err != nil || !ok {
+		t.Fatalf("page %s: found %v, %v", id, ok, err)
+	}
+	return p
+}
+
+// entry returns page id's entry in the due index.
+func (e *pageEnv) entry(t testing.TB, id string) (time.Time, bool) {
+	t.Helper()
+	d, _, err := loadDoc[dueIndex](ctx, e.store, dueDoc(dueShard(id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, ok := d.Due[id]
+	return time.UnixMilli(ms).UTC(), ok
+}
+
+// events returns the incident's events of the given types.
+func (e *pageEnv) events(t testing.TB, incID string, types ...incident.EventType) []incident.Event {
+	t.Helper()
+	tl, err := e.store.Timeline(ctx, incID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []incident.Event
+	for _, ev := range tl {
+		for _, typ := range types {
+			if ev.Type == typ {
+				out = append(out, ev)
+			}
+		}
+	}
+	return out
+}
+
+// allSends returns every pager's sends.
+func (e *pageEnv) allSends() []sent {
+	var out []sent
+	for _, p := range e.pagers {
+		out = append(out, p.sends()...)
+	}
+	return out
+}

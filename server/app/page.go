@@ -1,0 +1,364 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Paging: a page asks someone to respond to an incident, in the rota
+// channel (or the incident channel) and by direct message, until someone
+// acknowledges it. Unacknowledged, it escalates along
+// incident.EscalationChain (L1, L2, L3, IM: the incident's current holders,
+// skipping open roles and people already paged) every AckTimeout of the
+// incident's severity, and notifies its current target again every
+// Renotify.
+//
+// The page record (a document, written only by compare-and-set) is the one
+// source of truth, and every notification follows claim-then-send:
+//
+//  1. The timer (or the command that opens the page) claims the next
+//     notification on the record: it moves the record on (new level,
+//     notice number, times) and sets Sending, all in one compare-and-set
+//     that succeeds only on a record that is neither acknowledged nor
+//     closed nor claimed by someone else. Only the instance whose write
+//     lands sends.
+//  2. It sends, then completes the claim (records the posts, clears
+//     Sending, sets the next due time).
+//
+// An acknowledgement is a compare-and-set that sets AckedAt; it waits while
+// a fresh claim is in flight (sends take milliseconds). So every
+// notification is sent while the record is not acknowledged, and once an
+// acknowledgement is recorded no claim can succeed: nothing more is sent
+// for the page, even when an escalation was due in the same instant.
+//
+// Pending timers live in the store too (see page_due.go), so they fire after
+// a restart and, with Tick running once per cluster and the claim deciding
+// who sends, once across a cluster.
+const (
+	// MaxPageMessageRunes bounds a page's message.
+	MaxPageMessageRunes = 1000
+	// claimStale is how long a claim may go unfinished before a later tick
+	// assumes its instance died and sends the notification again (delivery
+	// is at-least-once only in that case). Sends take milliseconds; a tick
+	// is cut off after 10 seconds.
+	claimStale = 15 * time.Second
+	// sendRetry is how soon a notification that reached nobody (no post
+	// could be made) is tried again.
+	sendRetry = 30 * time.Second
+	// pageRenders bounds the re-renders of a page's posts; see renderPage.
+	pageRenders = 5
+)
+
+// Pager delivers pages as the bot.
+type Pager interface {
+	// NotifyPage delivers notice n of page p to its target,
+	// p.Targets[n.Level-1]. A page or an escalation is a post in
+	// p.ChannelID mentioning the target plus a direct message, both with an
+	// Acknowledge button; a re-notification is a reminder in reply to the
+	// target's earlier posts (or new posts if there are none). It returns
+	// what it delivered, also when it returns an error for a part that
+	// failed.
+	NotifyPage(ctx context.Context, p *Page, inc *incident.Incident, n Notice) (Delivery, error)
+	// UpdatePage re-renders every post in p.Posts to show p's state: the
+	// escalation so far, or who acknowledged it and when, without a button.
+	// Editing a post notifies nobody.
+	UpdatePage(ctx context.Context, p *Page, inc *incident.Incident) error
+}
+
+// Delivery is what a notification delivered.
+type Delivery struct {
+	// Posts are the new posts with an Acknowledge button.
+	Posts []PagePost
+	// Sent counts every post made, reminders in reply included; 0 means
+	// the notification reached nobody.
+	Sent int
+}
+
+// NoticeKind says what a notification of a page is.
+type NoticeKind string
+
+// Kinds of notification.
+const (
+	NoticePage     NoticeKind = "page"     // the page's first notification
+	NoticeEscalate NoticeKind = "escalate" // a new target at the next level
+	NoticeRenotify NoticeKind = "renotify" // the current target, again
+)
+
+// Notice is one notification of a page.
+type Notice struct {
+	// Number counts the page's notifications from 1; a number is claimed
+	// once, so (page, number) identifies a notification.
+	Number int        `json:"number"`
+	Kind   NoticeKind `json:"kind"`
+	// Level is the level notified, from 1: the target is Targets[Level-1].
+	Level int `json:"level"`
+}
+
+// Page is the record of one page.
+type Page struct {
+	ID         string `json:"id"`
+	IncidentID string `json:"incident_id"`
+	// ChannelID is where the page is posted: the rota channel, or the
+	// incident channel when the rota has none.
+	ChannelID string `json:"channel_id"`
+	// By is who paged: a user, or incident.ActorSystem for the page at
+	// the start of an incident.
+	By        string    `json:"by"`
+	Message   string    `json:"message,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	// Targets are the people paged, one per level in order; the last is
+	// the current target.
+	Targets []PageTarget `json:"targets"`
+	// WaitFrom is when the current wait for an acknowledgement began: the
+	// page escalates AckTimeout after it.
+	WaitFrom time.Time `json:"wait_from"`
+	// NotifiedAt is the current target's last notification: the next is
+	// due Renotify after it.
+	NotifiedAt time.Time `json:"notified_at"`
+	// LastFailed is set when the last notification reached nobody; it is
+	// then retried after sendRetry.
+	LastFailed bool `json:"last_failed,omitempty"`
+	// Notices counts the notifications claimed.
+	Notices int `json:"notices"`
+	// Due is when the timer next has work on the page; zero when it has
+	// none (acknowledged, closed, or nothing left but to wait).
+	Due time.Time `json:"due,omitzero"`
+	// Sending is the claimed notification being sent, if any.
+	Sending *Sending `json:"sending,omitempty"`
+	// Posts are the page's posts with an Acknowledge button.
+	Posts     []PagePost `json:"posts,omitempty"`
+	AckedAt   time.Time  `json:"acked_at,omitzero"`
+	AckedBy   string     `json:"acked_by,omitempty"`
+	ClosedAt  time.Time  `json:"closed_at,omitzero"`
+	ClosedWhy string     `json:"closed_why,omitempty"`
+	// Revision counts writes of the record; see renderPage.
+	Revision int64 `json:"revision"`
+}
+
+// PageTarget is one person a page went to.
+type PageTarget struct {
+	UserID string `json:"user_id"`
+	// Role is the role they were paged for; "" for someone paged by name
+	// who holds no role on the incident.
+	Role incident.Role `json:"role,omitempty"`
+	// Pos is Role's position in incident.EscalationChain, -1 outside it.
+	Pos int       `json:"pos"`
+	At  time.Time `json:"at"`
+}
+
+// PagePost is a post of a page that carries an Acknowledge button.
+type PagePost struct {
+	ID        string `json:"id"`
+	ChannelID string `json:"channel_id"`
+	// Level is the level whose target the post went to, from 1.
+	Level int  `json:"level"`
+	DM    bool `json:"dm,omitempty"` // a direct message to the target
+}
+
+// Sending is a claimed notification: Token names the claimant.
+type Sending struct {
+	Token  string    `json:"token"`
+	At     time.Time `json:"at"`
+	Notice Notice    `json:"notice"`
+}
+
+// Target is the current target.
+func (p *Page) Target() PageTarget { return p.Targets[len(p.Targets)-1] }
+
+// Level is the current level, from 1.
+func (p *Page) Level() int { return len(p.Targets) }
+
+// Pending reports whether the page still waits for an acknowledgement.
+func (p *Page) Pending() bool { return p.AckedAt.IsZero() && p.ClosedAt.IsZero() }
+
+// Paged reports whether the page went to userID at any level.
+func (p *Page) Paged(userID string) bool {
+	return slices.ContainsFunc(p.Targets, func(t PageTarget) bool { return t.UserID == userID })
+}
+
+// HasPost reports whether postID is one of the page's posts.
+func (p *Page) HasPost(postID string) bool {
+	return postID != "" && slices.ContainsFunc(p.Posts, func(pp PagePost) bool { return pp.ID == postID })
+}
+
+// pageDoc names the record of the page with id.
+func pageDoc(id string) string { return "page/v1/" + id }
+
+// ValidPageID reports whether id can be a page id: what newPageID makes
+// (an incident id, "-", a short id), which also keeps document names valid.
+func ValidPageID(id string) bool {
+	if len(id) < 3 || len(id) > 80 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// PageRequest is a page asked for by command.
+type PageRequest struct {
+	Actor string
+	// Role pages the incident's holder of the role; otherwise User is
+	// paged.
+	Role    incident.Role
+	User    string
+	Message string
+}
+
+// Page pages someone on an active incident: the holder of req.Role, or
+// req.User. The page escalates from the target's place in the chain (the
+// incident manager follows someone outside it). On a severity whose
+// AckTimeout is 0 it never escalates, but still re-notifies.
+func (a *App) Page(ctx context.Context, inc *incident.Incident, req PageRequest) (*Page, error) {
+	if a.pager == nil {
+		return nil, errors.New("page: no pager configured")
+	}
+	msg, err := incident.CleanText("page message", req.Message, MaxPageMessageRunes, false)
+	if err != nil {
+		return nil, err
+	}
+	if !inc.Status.Active() {
+		return nil, incident.Conflictf("incident %s is resolved; nobody needs paging for it", inc.ShortRef())
+	}
+	t := PageTarget{UserID: req.User, Role: req.Role, Pos: incident.ChainPos(req.Role)}
+	if req.Role != "" {
+		if t.UserID = inc.Roles[req.Role]; t.UserID == "" {
+			return nil, incident.Conflictf("nobody holds %s on %s: assign it with `/incident role %s @someone`, or page a person with `/incident page @username`",
+				req.Role.Title(), inc.ShortRef(), req.Role)
+		}
+	} else if req.User != "" {
+		t.Role, t.Pos = roleForPage(inc, req.User)
+	} else {
+		return nil, incident.Invalidf("say whom to page: a role (l1, l2, l3, im, rm) or @username")
+	}
+	return a.openPage(ctx, inc, req.Actor, msg, t)
+}
+
+// roleForPage returns the role someone paged by name is paged for: their
+// first role in the chain, else any role they hold, else none.
+func roleForPage(inc *incident.Incident, userID string) (incident.Role, int) {
+	roles := inc.RoleOf(userID)
+	for _, r := range incident.EscalationChain {
+		if slices.Contains(roles, r) {
+			return r, incident.ChainPos(r)
+		}
+	}
+	if len(roles) > 0 {
+		return roles[0], -1
+	}
+	return "", -1
+}
+
+// pageOnStart pages the first line of a new incident: the first holder
+// along the chain (normally L1), unless its severity is not paged.
+// Failures are logged: the incident itself has started.
+func (a *App) pageOnStart(ctx context.Context, inc *incident.Incident) {
+	if a.pager == nil || a.settings().AckTimeout[inc.Severity] <= 0 {
+		return
+	}
+	for pos, role := range incident.EscalationChain {
+		if u := inc.Roles[role]; u != "" {
+			if _, err := a.openPage(ctx, inc, incident.ActorSystem, "", PageTarget{UserID: u, Role: role, Pos: pos}); err != nil {
+				a.log.Error().Err(err).Str("incident", inc.ID).Str("user", u).Msg("page first line at start")
+			}
+			return
+		}
+	}
+	a.log.Warn().Str("incident", inc.ID).Msg("nobody to page at start: every role of the escalation chain is open")
+}
+
+// pageIDTries bounds retries with a fresh id when a page id is taken.
+const pageIDTries = 3
+
+// openPage creates a page claimed for its first notification and sends it.
+func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg string, t PageTarget) (*Page, error) {
+	channel := inc.ChannelID
+	if v, err := a.Rota(ctx); err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read rota for the page channel; paging in the incident channel")
+	} else if v.Rota.ChannelID != "" {
+		channel = v.Rota.ChannelID
+	}
+	now := a.now()
+	t.At = now
+	n := Notice{Number: 1, Kind: NoticePage, Level: 1}
+	p := &Page{IncidentID: inc.ID, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
+		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
+		Due: now.Add(claimStale), Sending: &Sending{Token: newToken(), At: now, Notice: n}, Revision: 1}
+	for try := 1; ; try++ {
+		p.ID = inc.ID + "-" + a.newID()
+		// The timer entry comes first: should this instance die before
+		// the page is sent, a tick takes the stale claim over. An entry
+		// without a record is dropped by the tick.
+		if err := a.scheduleDue(ctx, p.ID, p.Due); err != nil {
+			return nil, fmt.Errorf("page: schedule: %w", err)
+		}
+		created, err := createDoc(ctx, a.store, pageDoc(p.ID), p)
+		if err != nil {
+			return nil, fmt.Errorf("page: store: %w", err)
+		}
+		if created {
+			break
+		}
+		if try == pageIDTries {
+			return nil, fmt.Errorf("page: %d page ids taken in a row", try)
+		}
+	}
+	done, err := a.deliver(ctx, p, inc, p.Sending.Token)
+	if err != nil {
+		return nil, fmt.Errorf("page: %w", err) // the claim stands; a tick takes it over
+	}
+	next := done.Due
+	if !done.Pending() {
+		next = time.Time{}
+	}
+	if err := a.scheduleDue(ctx, done.ID, next); err != nil {
+		// The entry stays at the claim's takeover time, which is earlier:
+		// the tick moves it on then.
+		a.log.Warn().Err(err).Str("page", done.ID).Msg("move page timer")
+	}
+	a.log.Info().Str("page", done.ID).Str("user", t.UserID).Str("role", string(t.Role)).Str("by", by).Msg("paged")
+	return done, nil
+}
+
+// pageEvent is the timeline event of notice n of p, claimed at at.
+func pageEvent(p *Page, n Notice, at time.Time) incident.Event {
+	t := p.Targets[n.Level-1]
+	as := "by name"
+	if t.Role != "" {
+		as = "as " + t.Role.Title()
+	}
+	var ev incident.Event
+	switch n.Kind {
+	case NoticeEscalate:
+		waited := t.At.Sub(p.Targets[n.Level-2].At).Round(time.Second)
+		ev = incident.NewEvent(at, incident.ActorSystem, incident.EventPageEscalated,
+			fmt.Sprintf("to <@%s> %s (level %d): <@%s> did not acknowledge within %s", t.UserID, as, n.Level, p.Targets[n.Level-2].UserID, waited))
+	case NoticeRenotify:
+		ev = incident.NewEvent(at, incident.ActorSystem, incident.EventPageRenotified,
+			fmt.Sprintf("<@%s> again (level %d, notice %d)", t.UserID, n.Level, n.Number))
+	default:
+		text := fmt.Sprintf("<@%s> %s (level 1)", t.UserID, as)
+		if p.Message != "" {
+			text += ": " + p.Message
+		}
+		ev = incident.NewEvent(at, p.By, incident.EventPaged, text)
+	}
+	return withPageData(ev, p.ID, t, n.Level)
+}
+
+func withPageData(ev incident.Event, pageID string, t PageTarget, level int) incident.Event {
+	ev = ev.With(incident.DataPage, pageID).With(incident.DataTarget, t.UserID).With(incident.DataLevel, strconv.Itoa(level))
+	if t.Role != "" {
+		ev = ev.With(incident.DataRole, string(t.Role))
+	}
+	return ev
+}

@@ -1,0 +1,197 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+var _ app.Pager = (*Bot)(nil)
+
+// Colours of a page's acknowledgement attachment.
+const (
+	pagePendingColor = "#d0021b"
+	pageDoneColor    = resolvedColor
+	pageClosedColor  = "#9b9b9b"
+)
+
+// NotifyPage delivers one notification of a page: for the page itself or
+// an escalation, a post in the page's channel that mentions the target
+// and a direct message, both with an Acknowledge button; for a
+// re-notification, a reminder in reply to each of the target's page posts.
+// It returns an error only when nothing reached the target; a part that
+// failed is logged.
+func (b *Bot) NotifyPage(_ context.Context, p *app.Page, inc *incident.Incident, n app.Notice) (app.Delivery, error) {
+	target := p.Targets[n.Level-1].UserID
+	var roots []app.PagePost
+	for _, pp := range p.Posts {
+		if pp.Level == n.Level {
+			roots = append(roots, pp)
+		}
+	}
+	var d app.Delivery
+	var errs []error
+	names := b.pageNames(inc)
+	if n.Kind == app.NoticeRenotify && len(roots) > 0 {
+		msg := fmt.Sprintf("%s :bell: **Reminder** (notice %d): you are still paged for incident %s and nobody has acknowledged yet. Acknowledge on the post above.",
+			names.mention(target), n.Number, incRef(inc, p))
+		for _, r := range roots {
+			if _, appErr := b.api.CreatePost(&model.Post{UserId: b.userID, ChannelId: r.ChannelID, RootId: r.ID, Message: msg}); appErr != nil {
+				errs = append(errs, fmt.Errorf("remind in reply to %s: %w", r.ID, appErr))
+				continue
+			}
+			d.Sent++
+		}
+	} else {
+		dests := []app.PagePost{{ChannelID: p.ChannelID, Level: n.Level}}
+		if dm, appErr := b.api.GetDirectChannel(b.userID, target); appErr != nil {
+			errs = append(errs, fmt.Errorf("direct channel with %s: %w", target, appErr))
+		} else {
+			dests = append(dests, app.PagePost{ChannelID: dm.Id, Level: n.Level, DM: true})
+		}
+		for _, pp := range dests {
+			created, appErr := b.api.CreatePost(b.pagePost(p, inc, pp, names))
+			if appErr != nil {
+				errs = append(errs, fmt.Errorf("post page in channel %s: %w", pp.ChannelID, appErr))
+				continue
+			}
+			pp.ID = created.Id
+			d.Posts = append(d.Posts, pp)
+			d.Sent++
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil && d.Sent > 0 {
+		b.api.LogWarn("page notification partly failed", "page", p.ID, "notice", n.Number, "error", err.Error())
+		err = nil
+	}
+	if err != nil {
+		return d, fmt.Errorf("notify page %s, notice %d: %w", p.ID, n.Number, err)
+	}
+	return d, nil
+}
+
+// UpdatePage re-renders every post of the page with a button to show its
+// state; inc may be nil when the incident is gone.
+func (b *Bot) UpdatePage(_ context.Context, p *app.Page, inc *incident.Incident) error {
+	var errs []error
+	names := b.pageNames(inc)
+	for _, pp := range p.Posts {
+		post := b.pagePost(p, inc, pp, names)
+		post.Id = pp.ID
+		if _, appErr := b.api.UpdatePost(post); appErr != nil {
+			errs = append(errs, fmt.Errorf("update page post %s: %w", pp.ID, appErr))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// incRef names the page's incident: "#id: title".
+func incRef(inc *incident.Incident, p *app.Page) string {
+	if inc == nil {
+		return "#" + p.IncidentID
+	}
+	return inc.ShortRef() + " **" + Inline(inc.Title) + "**"
+}
+
+// pageNames looks each user and the incident channel up once per
+// rendering: a page's posts name the same few people many times.
+type pageNames struct {
+	lookup  func(userID string) string
+	m       map[string]string
+	channel string // link to the incident channel, "" if unknown
+}
+
+func (b *Bot) pageNames(inc *incident.Incident) *pageNames {
+	n := &pageNames{lookup: b.mention, m: map[string]string{}}
+	if inc != nil {
+		n.channel = b.channelLink(inc)
+	}
+	return n
+}
+
+// mention renders a user as @username.
+func (n *pageNames) mention(userID string) string {
+	s, ok := n.m[userID]
+	if !ok {
+		s = n.lookup(userID)
+		n.m[userID] = s
+	}
+	return s
+}
+
+// quiet renders a user as @username without notifying them: the zero
+// width space after "@" keeps the server's mention parser off. Only the
+// target of a post is really mentioned, so that a page notifies exactly
+// the people it is for.
+func (n *pageNames) quiet(userID string) string {
+	return strings.Replace(n.mention(userID), "@", "@"+zeroWidthSpace, 1)
+}
+
+// pagePost renders the page post pp (for its level's target, in its
+// channel).
+func (b *Bot) pagePost(p *app.Page, inc *incident.Incident, pp app.PagePost, names *pageNames) *model.Post {
+	t := p.Targets[pp.Level-1]
+	var m strings.Builder
+	fmt.Fprintf(&m, "#### :rotating_light: Page: incident %s\n", incRef(inc, p))
+	as := "by name"
+	if t.Role != "" {
+		as = "as **" + t.Role.Title() + "**"
+	}
+	fmt.Fprintf(&m, "%s, please respond: you are paged %s", names.mention(t.UserID), as)
+	if inc != nil {
+		fmt.Fprintf(&m, " · %s (%s) · %s", inc.Severity, inc.Severity.Label(), names.channel)
+	}
+	if pp.Level > 1 {
+		fmt.Fprintf(&m, "\nEscalated: %s did not acknowledge.", names.quiet(p.Targets[pp.Level-2].UserID))
+	} else if p.By != incident.ActorSystem {
+		fmt.Fprintf(&m, "\nPaged by %s.", names.quiet(p.By))
+	}
+	if p.Message != "" {
+		m.WriteString("\n" + Quote(p.Message))
+	}
+	post := &model.Post{UserId: b.userID, ChannelId: pp.ChannelID, Message: m.String()}
+	post.AddProp(PropPageID, p.ID)
+	post.AddProp("attachments", []*model.MessageAttachment{b.pageAttachment(p, names)})
+	return post
+}
+
+// pageAttachment shows the page's state: who was paged when, and who
+// acknowledged; the button while it waits.
+func (b *Bot) pageAttachment(p *app.Page, names *pageNames) *model.MessageAttachment {
+	var lines []string
+	switch {
+	case !p.AckedAt.IsZero():
+		lines = append(lines, "✅ Acknowledged by "+names.quiet(p.AckedBy)+" at "+formatTime(p.AckedAt))
+	case !p.ClosedAt.IsZero():
+		lines = append(lines, "⏹ Closed unacknowledged at "+formatTime(p.ClosedAt)+": "+p.ClosedWhy)
+	default:
+		lines = append(lines, "⏳ Not acknowledged yet")
+	}
+	for i, t := range p.Targets {
+		lines = append(lines, fmt.Sprintf("Level %d: %s paged %s", i+1, names.quiet(t.UserID), formatTime(t.At)))
+	}
+	att := &model.MessageAttachment{Fallback: "Page", Title: "Acknowledgement", Text: strings.Join(lines, "\n")}
+	switch {
+	case !p.AckedAt.IsZero():
+		att.Color = pageDoneColor
+	case !p.ClosedAt.IsZero():
+		att.Color = pageClosedColor
+	default:
+		att.Color = pagePendingColor
+		att.Actions = []*model.PostAction{{
+			Id: ActionAckPage, Type: model.PostActionTypeButton, Name: "Acknowledge", Style: "primary",
+			Integration: &model.PostActionIntegration{
+				URL:     "/plugins/" + b.pluginID + ActionsPath + ActionAckPage,
+				Context: map[string]any{ContextPageID: p.ID},
+			},
+		}}
+	}
+	return att
+}

@@ -1,0 +1,47 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// QuietName shows a user as @name without notifying them: postmortems
+// name everyone involved, and nobody should be pinged by reading history.
+func (b *Bot) QuietName(userID string) string {
+	u, appErr := b.api.GetUser(userID)
+	if appErr != nil {
+		return "a former user"
+	}
+	return "@" + zeroWidthSpace + u.Username
+}
+
+// PublishPostmortem posts the parts in each channel, in order, and attaches
+// the whole Markdown to the last part as postmortem-<id>.md. A file must be
+// uploaded per channel: an upload belongs to the channel it was made in.
+func (b *Bot) PublishPostmortem(_ context.Context, inc *incident.Incident, parts []string, markdown string, channelIDs []string) error {
+	name := fmt.Sprintf("postmortem-%s.md", inc.ID)
+	for _, ch := range channelIDs {
+		var fileIDs model.StringArray
+		info, appErr := b.api.UploadFile([]byte(markdown), ch, name)
+		if appErr != nil {
+			return fmt.Errorf("upload %s: %w", name, appErr)
+		}
+		fileIDs = append(fileIDs, info.Id)
+		for i, part := range parts {
+			p := &model.Post{UserId: b.userID, ChannelId: ch, Message: part}
+			p.AddProp(PropIncidentID, inc.ID)
+			p.AddProp("postmortem_part", fmt.Sprintf("%d/%d", i+1, len(parts)))
+			if i == len(parts)-1 {
+				p.FileIds = fileIDs
+			}
+			if _, appErr := b.api.CreatePost(p); appErr != nil {
+				return fmt.Errorf("post postmortem part %d: %w", i+1, appErr)
+			}
+		}
+	}
+	return nil
+}
