@@ -14,141 +14,6 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
 )
 
-// The paging tests put their own people on the (global) rota for L1, L2,
-// L3 and IM, with their own rota channel, and take them off again.
-
-// pagingRota is a rota of fresh users, one per chain role.
-type pagingRota struct {
-	channel *model.Channel
-	holder  map[string]*harness.User // role code -> holder
-	starter *harness.User
-}
-
-// setPaging sets short paging settings for a test and restores the
-// defaults after it. The settings map is replaced whole, so the broadcast
-// channel is always included.
-func setPaging(t *testing.T, ctx context.Context, timeouts, renotify string) {
-	t.Helper()
-	if err := srv.PatchPluginConfig(ctx, pluginID, map[string]any{"BroadcastChannelID": broadcast.Id,
-		"EscalationTimeouts": timeouts, "RenotifyInterval": renotify, "UpdateCadence": "S1=off, S2=off, S3=off, S4=off"}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.PatchPluginConfig(context.Background(), pluginID, map[string]any{"BroadcastChannelID": broadcast.Id}); err != nil {
-			t.Error(err)
-		}
-	})
-}
-
-// newPagingRota creates users prefix-l1 ... prefix-im and puts them on the
-// rota, in a new rota channel.
-func newPagingRota(t *testing.T, ctx context.Context, prefix string) *pagingRota {
-	t.Helper()
-	r := &pagingRota{holder: map[string]*harness.User{}}
-	var members []*harness.User
-	for _, role := range []string{"l1", "l2", "l3", "im"} {
-		r.holder[role] = newUser(t, ctx, prefix+"-"+role)
-		members = append(members, r.holder[role])
-	}
-	r.starter = newUser(t, ctx, prefix+"-starter")
-	var err error
-	if r.channel, err = srv.NewChannel(ctx, prefix+"-rota", false, append(members, r.starter)...); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for role, u := range r.holder {
-			if _, err := srv.ExecuteCommand(context.Background(), srv.Admin, r.channel.Id, "/incident rota remove "+role+" @"+u.Username); err != nil {
-				t.Error(err)
-			}
-		}
-	})
-	for role, u := range r.holder {
-		mustContain(t, "rota set "+role, cmd(t, srv.Admin, r.channel.Id, "/incident rota set "+role+" @"+u.Username).Text, "rota set")
-	}
-	mustContain(t, "rota channel", cmd(t, srv.Admin, r.channel.Id, "/incident rota channel").Text, "now the rota channel")
-	return r
-}
-
-// dm returns the direct channel between u and the bot.
-func dm(t *testing.T, ctx context.Context, u *harness.User) *model.Channel {
-	t.Helper()
-	ch, err := srv.DirectChannel(ctx, u, &harness.User{User: botUser})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch
-}
-
-// pagePosts returns the bot's page posts (not reminders) in channelID as u
-// sees them, oldest first; with pageID set, only that page's.
-func pagePosts(t *testing.T, ctx context.Context, u *harness.User, channelID, pageID string) []*model.Post {
-	t.Helper()
-	posts, err := srv.Posts(ctx, u, channelID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*model.Post
-	for _, p := range posts {
-		id, _ := p.GetProp("page_id").(string)
-		if p.UserId == botUser.Id && id != "" && p.RootId == "" && (pageID == "" || id == pageID) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// waitPagePost waits for the bot's page post in channelID that mentions
-// u, and returns it.
-func waitPagePost(t *testing.T, ctx context.Context, reader *harness.User, channelID string, u *harness.User) *model.Post {
-	t.Helper()
-	var found *model.Post
-	harness.Eventually(t, wait, "page post for @"+u.Username, func() (bool, error) {
-		for _, p := range pagePosts(t, ctx, reader, channelID, "") {
-			if strings.Contains(p.Message, "@"+u.Username+", please respond") {
-				found = p
-			}
-		}
-		return found != nil, nil
-	})
-	return found
-}
-
-// waitPostAs polls, as u, until the post shows want, and returns it.
-func waitPostAs(t *testing.T, ctx context.Context, u *harness.User, postID, want string) *model.Post {
-	t.Helper()
-	var p *model.Post
-	harness.Eventually(t, wait, "post showing "+want, func() (bool, error) {
-		var err error
-		p, _, err = u.Client.GetPost(ctx, postID, "")
-		return err == nil && strings.Contains(postText(p), want), err
-	})
-	return p
-}
-
-func postTextNowAs(t *testing.T, ctx context.Context, u *harness.User, postID string) string {
-	t.Helper()
-	p, _, err := u.Client.GetPost(ctx, postID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return postText(p)
-}
-
-func hasButton(p *model.Post, id string) bool {
-	for _, a := range p.Attachments() {
-		for _, act := range a.Actions {
-			if act.Id == id {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// acked is what a page post says once u acknowledged it: their name with a
-// zero width space after the @, which shows the same but notifies nobody.
-func acked(u *harness.User) string { return "✅ Acknowledged by @\u200b" + u.Username }
-
 // TestStartPagesFirstLineAcknowledgementStopsIt: starting an incident pages
 // the on-duty first line in the rota channel and by DM, each with an
 // Acknowledge button; acknowledging from the DM updates both posts, and
@@ -428,8 +293,14 @@ func TestPageAndAcknowledgeLatency(t *testing.T) {
 	targetDM := dm(t, ctx, target)
 	seen := map[string]bool{}
 	var took []time.Duration
+	mustContain(t, "bad target", cmd(t, r.starter, s.Channel.Id, "/incident page nobody help").Text,
+		`"nobody" is neither a role`, "Usage: `/incident page [#id] <role|@user> [message]`")
 	for i := range 50 {
-		reply := cmd(t, r.starter, s.Channel.Id, fmt.Sprintf("/incident page @%s probe %d @channel", target.Username, i)).Text
+		who := "@" + target.Username
+		if i == 0 {
+			who = "l3" // the role's holder on this incident
+		}
+		reply := cmd(t, r.starter, s.Channel.Id, fmt.Sprintf("/incident page %s probe %d @channel", who, i)).Text
 		mustContain(t, "page reply", reply, "Paged @"+target.Username)
 		var post *model.Post
 		harness.Eventually(t, wait, "the page's DM", func() (bool, error) {
