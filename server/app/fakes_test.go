@@ -135,7 +135,7 @@ type env struct {
 	now   time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "incidents.db"))
 	if err != nil {
