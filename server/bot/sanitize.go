@@ -2,62 +2,18 @@ package bot
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 )
 
-// massMentions are the words that notify a whole channel. The server also
-// honours them after a backslash, in bold, and inside links, so escaping with
-// markdown is not enough.
-var massMentions = []string{"channel", "all", "here"}
-
-// zeroWidthSpace after "@" stops the server's mention parser without
-// changing what readers see.
-const zeroWidthSpace = "\u200b"
+// zeroWidthSpace hides a mention from the server's parser (see package
+// mention).
+const zeroWidthSpace = mention.ZeroWidthSpace
 
 // Sanitize makes user text safe to post as the bot: "@channel", "@all" and
 // "@here" (any case, any surrounding markup) can no longer notify anyone,
-// while "@alice" still mentions Alice and "@allison" is left alone.
-func Sanitize(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '@' {
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		b.WriteByte(c)
-		i++
-		if isMassMention(s[i:]) {
-			b.WriteString(zeroWidthSpace)
-		}
-	}
-	return b.String()
-}
-
-// isMassMention reports whether rest (the text after an "@") starts with a
-// mass-mention word that is not merely the start of a longer name.
-func isMassMention(rest string) bool {
-	// Skip characters that render as nothing and could be used to sneak a
-	// word past a naive check ("@\u200dhere" is not a mention, but cheap to
-	// cover).
-	rest = strings.TrimLeft(rest, "\u200b\u200c\u200d\ufeff")
-	for _, w := range massMentions {
-		if len(rest) < len(w) || !strings.EqualFold(rest[:len(w)], w) {
-			continue
-		}
-		next, _ := utf8.DecodeRuneInString(rest[len(w):])
-		if next == utf8.RuneError || !(unicode.IsLetter(next) || unicode.IsDigit(next)) {
-			return true
-		}
-	}
-	return false
-}
+// while "@alice" still mentions Alice.
+func Sanitize(s string) string { return mention.Neutralise(s) }
 
 // Quote renders user text as a markdown block quote, sanitised.
 func Quote(s string) string {

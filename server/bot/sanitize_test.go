@@ -38,7 +38,7 @@ func TestQuoteAndInlineSanitise(t *testing.T) {
 // mass-mention word.
 func bareMassMention(s string) bool {
 	l := strings.ToLower(s)
-	for _, w := range massMentions {
+	for _, w := range []string{"channel", "all", "here"} {
 		if strings.Contains(l, "@"+w) {
 			return true
 		}

@@ -2,62 +2,17 @@ package postmortem
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 )
 
 // This file keeps user text from doing harm in a post: mass mentions are
 // neutralised, table cells cannot break their row, and multi-line text is
-// fenced in block quotes. It mirrors server/bot's sanitiser, which this pure
-// package may not import.
+// fenced in block quotes.
 
-// zeroWidthSpace after "@" stops Mattermost's mention parser without
-// changing what readers see.
-const zeroWidthSpace = "\u200b"
-
-// massMentions are the words that notify a whole channel.
-var massMentions = []string{"channel", "all", "here"}
-
-// neutralise inserts a zero-width space after every "@" that starts a mass
-// mention ("@channel", "@all", "@here", any case, as a whole word), so that
-// posting s can notify nobody at large. "@alice" and "@allison" are left
-// alone.
-func neutralise(s string) string {
-	if !strings.Contains(s, "@") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 16)
-	for {
-		i := strings.IndexByte(s, '@')
-		if i < 0 {
-			break
-		}
-		b.WriteString(s[:i+1])
-		s = s[i+1:]
-		if isMassMention(s) {
-			b.WriteString(zeroWidthSpace)
-		}
-	}
-	b.WriteString(s)
-	return b.String()
-}
-
-// isMassMention reports whether rest (the text after an "@") starts with a
-// mass-mention word that is not merely the start of a longer word.
-func isMassMention(rest string) bool {
-	rest = strings.TrimLeft(rest, "\u200b\u200c\u200d\ufeff")
-	for _, w := range massMentions {
-		if len(rest) < len(w) || !strings.EqualFold(rest[:len(w)], w) {
-			continue
-		}
-		next, _ := utf8.DecodeRuneInString(rest[len(w):])
-		if next == utf8.RuneError || !(unicode.IsLetter(next) || unicode.IsDigit(next)) {
-			return true
-		}
-	}
-	return false
-}
+// neutralise stops mass mentions (see package mention).
+func neutralise(s string) string { return mention.Neutralise(s) }
 
 // oneLine collapses every run of white space, newlines included, to a single
 // space and trims the ends.
@@ -118,32 +73,5 @@ func quote(s string) string {
 }
 
 // renderUsers replaces each user reference "<@id>" in domain text with
-// name(id), as rota.RenderUsers does; anything that is not a well-formed
-// reference is kept as it is.
-func renderUsers(text string, name func(string) string) string {
-	if !strings.Contains(text, "<@") {
-		return text
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(text, "<@")
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(text[i:], '>')
-		id := ""
-		if j > 2 {
-			id = text[i+2 : i+j]
-		}
-		if id == "" || strings.ContainsAny(id, " <@") {
-			b.WriteString(text[:i+2])
-			text = text[i+2:]
-			continue
-		}
-		b.WriteString(text[:i])
-		b.WriteString(name(id))
-		text = text[i+j+1:]
-	}
-	b.WriteString(text)
-	return b.String()
-}
+// name(id).
+func renderUsers(text string, name func(string) string) string { return rota.RenderUsers(text, name) }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 )
 
 func TestNeutraliseMassMentions(t *testing.T) {
@@ -12,10 +14,10 @@ func TestNeutraliseMassMentions(t *testing.T) {
 		"[@all](http://x)", "@here,@channel", "(@all)", "@channel\n", "@all-hands", "@\u200dhere", "@@here",
 	} {
 		out := neutralise(in)
-		if !strings.Contains(out, "@"+zeroWidthSpace) {
+		if !strings.Contains(out, "@"+mention.ZeroWidthSpace) {
 			t.Errorf("neutralise(%q) = %q: a mass mention survives", in, out)
 		}
-		if strings.ReplaceAll(out, zeroWidthSpace, "") != strings.ReplaceAll(in, zeroWidthSpace, "") {
+		if strings.ReplaceAll(out, mention.ZeroWidthSpace, "") != strings.ReplaceAll(in, mention.ZeroWidthSpace, "") {
 			t.Errorf("neutralise(%q) = %q: changed more than it had to", in, out)
 		}
 	}
