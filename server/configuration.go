@@ -10,6 +10,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/plugin"
 	"github.com/rs/zerolog"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/alert"
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
@@ -44,6 +45,17 @@ type configuration struct {
 	PostmortemChannelID string
 	// DisplayTimeZone is the IANA zone postmortems show beside UTC.
 	DisplayTimeZone string
+	// AlertmanagerToken and GrafanaToken authenticate alert webhooks, one
+	// secret per source; empty disables that source.
+	AlertmanagerToken string
+	GrafanaToken      string
+	// AlertTeamName is the team (URL name) whose incidents alerts open;
+	// empty means the broadcast channel's team.
+	AlertTeamName string
+	// AlertSeverityLabel names the alert label mapped to a severity by
+	// AlertSeverityMap ("critical=S1, high=S2, ...").
+	AlertSeverityLabel string
+	AlertSeverityMap   string
 
 	// Resolved by load: the parsed policy and the rota admins' user ids.
 	policy       rota.Policy
@@ -52,6 +64,7 @@ type configuration struct {
 	renotify     time.Duration
 	cadence      map[incident.Severity]time.Duration
 	location     *time.Location
+	severityMap  alert.SeverityMap
 }
 
 // SetDefaults fills unset fields.
@@ -78,6 +91,15 @@ func (c *configuration) SetDefaults() {
 	}
 	if strings.TrimSpace(c.UpdateCadence) == "" {
 		c.UpdateCadence = "S1=30m, S2=1h, S3=4h, S4=off"
+	}
+	c.AlertmanagerToken = strings.TrimSpace(c.AlertmanagerToken)
+	c.GrafanaToken = strings.TrimSpace(c.GrafanaToken)
+	c.AlertTeamName = strings.ToLower(strings.TrimSpace(c.AlertTeamName))
+	if c.AlertSeverityLabel = strings.TrimSpace(c.AlertSeverityLabel); c.AlertSeverityLabel == "" {
+		c.AlertSeverityLabel = "severity"
+	}
+	if strings.TrimSpace(c.AlertSeverityMap) == "" {
+		c.AlertSeverityMap = alert.DefaultSeverityMap
 	}
 }
 
@@ -130,6 +152,9 @@ func (c *configuration) IsValid(channelExists func(id string) bool, userID func(
 			errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q does not name an existing channel", id))
 		}
 	}
+	if c.severityMap, err = alert.ParseSeverityMap(c.AlertSeverityMap); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Alert severity map\": %s", incident.UserMessage(err)))
+	}
 	if _, err := incident.ParseSeverity(c.DefaultSeverity); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Default severity\": %s", incident.UserMessage(err)))
 	}
@@ -151,7 +176,12 @@ func (c *configuration) appSettings() app.Settings {
 	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels,
 		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, Renotify: c.renotify,
 		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence,
-		PostmortemChannelID: c.PostmortemChannelID, Location: c.location}
+		PostmortemChannelID: c.PostmortemChannelID, Location: c.location,
+		Alerts: app.AlertSettings{
+			Tokens:   map[alert.Source]string{alert.SourceAlertmanager: c.AlertmanagerToken, alert.SourceGrafana: c.GrafanaToken},
+			TeamName: c.AlertTeamName, SeverityLabel: c.AlertSeverityLabel, SeverityMap: c.severityMap,
+			DefaultSeverity: c.severity(),
+		}}
 }
 
 func (p *Plugin) getConfiguration() *configuration {

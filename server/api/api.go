@@ -27,6 +27,7 @@ type Platform interface {
 	GetPost(postID string) (*model.Post, *model.AppError)
 	HasPermissionToTeam(userID, teamID string, permission *model.Permission) bool
 	SendEphemeralPost(userID string, post *model.Post) *model.Post
+	AlertPlatform
 }
 
 // Dialogs opens the dialogs buttons lead to.
@@ -56,6 +57,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckPage, a.authed(a.serveAckPage))
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
+	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts
 	return mux
 }
 

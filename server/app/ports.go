@@ -88,6 +88,8 @@ type Settings struct {
 	// Location is the display time zone of postmortems (UTC is always
 	// shown too).
 	Location *time.Location
+	// Alerts configures alert intake from monitoring.
+	Alerts AlertSettings
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.
