@@ -121,6 +121,9 @@ func TestAlertWebhookOpensAttachesAndNotes(t *testing.T) {
 	mustContain(t, "timeline after resolved", tl, "alert resolved", "Alert resolved")
 	// Noted, not resolved: people decide when the incident is over.
 	mustContain(t, "still listed", cmd(t, u, srv.TownSquare.Id, "/incident list").Text, id)
+	// Both are told in the incident channel too.
+	waitPost(t, srv.Admin, ch.Id, "alertmanager fired again")
+	waitPost(t, srv.Admin, ch.Id, "alertmanager reports the alert resolved", "stays open")
 
 	// Refusals: each leaves incidents and the timeline as they were.
 	rows := strings.Count(tl, "\n|")

@@ -73,6 +73,11 @@ func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event) (local, bro
 		if ev.Data[incident.DataWhy] == "take" {
 			local = fmt.Sprintf(":bust_in_silhouette: %s took the open role **%s**", who, role.Title())
 		}
+	case incident.EventAlertRepeated:
+		local = fmt.Sprintf(":repeat: %s fired again: %s", ev.Data[incident.DataAlertSource], Inline(ev.Text))
+	case incident.EventAlertResolved:
+		local = fmt.Sprintf(":green_heart: %s reports the alert resolved: %s. The incident stays open until someone resolves it.",
+			ev.Data[incident.DataAlertSource], Inline(ev.Text))
 	case incident.EventUpdateSnoozed:
 		local = fmt.Sprintf(":zzz: %s snoozed status update reminders (%s)", who, ev.Text)
 	case incident.EventHandoverDone:

@@ -196,6 +196,10 @@ func (r *renderer) describe(e incident.Event, update int) string {
 		return with("Update reminder", users(e.Text))
 	case incident.EventUpdateSnoozed:
 		return with("Reminders snoozed", users(e.Text))
+	case incident.EventAlertRepeated:
+		return with("Alert fired again ("+e.Data[incident.DataAlertSource]+")", e.Text)
+	case incident.EventAlertResolved:
+		return with("Alert resolved by "+e.Data[incident.DataAlertSource], e.Text)
 	case incident.EventPaged, incident.EventPageRenotified, incident.EventPageEscalated,
 		incident.EventPageAcknowledged, incident.EventPageClosed:
 		return r.describePage(e)
