@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,7 +145,7 @@ func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettin
 			}
 			continue
 		}
-		claim, err := json.Marshal(alertLink{Claim: nonce(), ClaimedAt: time.Now().UTC()})
+		claim, err := json.Marshal(alertLink{Claim: claimToken(), ClaimedAt: time.Now().UTC()})
 		if err != nil {
 			return "", false, err
 		}
@@ -243,25 +241,6 @@ func (a *App) alertEvent(ctx context.Context, req AlertRequest, inc *incident.In
 		a.log.Warn().Err(err).Str("incident", inc.ID).Str("event_type", string(typ)).Msg("publish alert event")
 	}
 	return nil
-}
-
-// nonce makes each claim's bytes unique, so that a compare-and-set on a
-// claim only ever matches the delivery that wrote it.
-func nonce() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // BroadcastChannelID returns the configured broadcast channel ("" = none).

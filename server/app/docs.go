@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +45,9 @@ func loadDoc[T any](ctx context.Context, d incident.Docs, name string) (v *T, ok
 func updateDoc[T any](ctx context.Context, d incident.Docs, name string, mutate func(v *T, exists bool) error) (*T, bool, error) {
 	for attempt := 0; attempt < docAttempts; attempt++ {
 		if attempt > 0 {
-			time.Sleep(time.Duration(1+rand.IntN(2<<min(attempt, 6))) * time.Millisecond)
+			if err := sleep(ctx, time.Duration(1+rand.IntN(2<<min(attempt, 6)))*time.Millisecond); err != nil {
+				return nil, false, err
+			}
 		}
 		old, err := d.GetDoc(ctx, name)
 		if err != nil {
@@ -73,4 +77,25 @@ func updateDoc[T any](ctx context.Context, d incident.Docs, name string, mutate 
 		}
 	}
 	return nil, false, incident.Conflictf("%s: too many concurrent changes, try again", name)
+}
+
+// claimToken returns a random token that makes a claim's bytes unique, so
+// that a compare-and-set on a claim only ever matches the writer that made
+// it (page sends, alert claims).
+func claimToken() string {
+	var b [12]byte
+	_, _ = crand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -32,18 +31,6 @@ type fakeHandoffs struct {
 
 func newFakeHandoffs() *fakeHandoffs { return &fakeHandoffs{updates: map[string]*Handoff{}} }
 
-func copyHandoff(h *Handoff) *Handoff {
-	b, err := json.Marshal(h)
-	if err != nil {
-		panic(err)
-	}
-	var c Handoff
-	if err := json.Unmarshal(b, &c); err != nil {
-		panic(err)
-	}
-	return &c
-}
-
 func (f *fakeHandoffs) PostHandoff(_ context.Context, h *Handoff) (string, error) {
 	f.mu.Lock()
 	hold, held := f.hold, f.held
@@ -66,7 +53,7 @@ func (f *fakeHandoffs) PostHandoff(_ context.Context, h *Handoff) (string, error
 		prefix = "handoffpost"
 	}
 	id := fmt.Sprintf("%s%d", prefix, f.n)
-	f.posts = append(f.posts, copyHandoff(h))
+	f.posts = append(f.posts, jsonCopy(h))
 	f.ids = append(f.ids, id)
 	return id, nil
 }
@@ -74,7 +61,7 @@ func (f *fakeHandoffs) PostHandoff(_ context.Context, h *Handoff) (string, error
 func (f *fakeHandoffs) UpdateHandoff(_ context.Context, h *Handoff) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.updates[h.PostID] = copyHandoff(h)
+	f.updates[h.PostID] = jsonCopy(h)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -44,18 +43,6 @@ type fakePager struct {
 }
 
 func newFakePager(node string) *fakePager { return &fakePager{node: node, renders: map[string]*Page{}} }
-
-func copyPage(p *Page) *Page {
-	b, err := json.Marshal(p)
-	if err != nil {
-		panic(err)
-	}
-	var c Page
-	if err := json.Unmarshal(b, &c); err != nil {
-		panic(err)
-	}
-	return &c
-}
 
 func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Incident, n Notice) (Delivery, error) {
 	if f.store != nil {
@@ -100,7 +87,7 @@ func (f *fakePager) UpdatePage(_ context.Context, p *Page, _ *incident.Incident)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, pp := range p.Posts {
-		f.renders[pp.ID] = copyPage(p)
+		f.renders[pp.ID] = jsonCopy(p)
 	}
 	return nil
 }

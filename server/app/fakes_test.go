@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -174,4 +175,18 @@ func newEnv(t testing.TB) *env {
 	}
 	e.app = a
 	return e
+}
+
+// jsonCopy deep-copies v through JSON, as the store would hand it back, so
+// a fake keeps what it was given, not a pointer the caller may change.
+func jsonCopy[T any](v *T) *T {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	var c T
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(err)
+	}
+	return &c
 }

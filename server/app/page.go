@@ -292,7 +292,7 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 	n := Notice{Number: 1, Kind: NoticePage, Level: 1}
 	p := &Page{IncidentID: inc.ID, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
 		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
-		Due: now.Add(claimStale), Sending: &Sending{Token: newToken(), At: now, Notice: n}, Revision: 1}
+		Due: now.Add(claimStale), Sending: &Sending{Token: claimToken(), At: now, Notice: n}, Revision: 1}
 	for try := 1; ; try++ {
 		p.ID = inc.ID + "-" + a.newID()
 		// The timer entry comes first: should this instance die before

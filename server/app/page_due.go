@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -158,7 +157,3 @@ func createDoc[T any](ctx context.Context, d incident.Docs, name string, v *T) (
 	}
 	return d.CompareAndSetDoc(ctx, name, nil, b)
 }
-
-// newToken names a claimant: unique enough among the instances of a
-// cluster, and never shown to anyone.
-func newToken() string { return strconv.FormatUint(rand.Uint64(), 36) }

@@ -140,7 +140,7 @@ func entryChange(e dueEntry, p *Page) *dueChange {
 func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, now time.Time) (*Page, string, error) {
 	s := a.settings()
 	timeout := s.AckTimeout[inc.Severity]
-	token := newToken()
+	token := claimToken()
 	var claimed bool
 	p, _, err := updateDoc(ctx, a.store, pageDoc(id), func(p *Page, exists bool) error {
 		claimed = false
