@@ -12,6 +12,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 )
@@ -56,6 +57,10 @@ type configuration struct {
 	// AlertSeverityMap ("critical=S1, high=S2, ...").
 	AlertSeverityLabel string
 	AlertSeverityMap   string
+	// HotfixSignoffGroups names the sign-off groups every hotfix needs, in
+	// order ("product, qa, support"); the groups' members are set with
+	// /incident signoff-group.
+	HotfixSignoffGroups string
 
 	// Resolved by load: the parsed policy and the rota admins' user ids.
 	policy       rota.Policy
@@ -65,6 +70,7 @@ type configuration struct {
 	cadence      map[incident.Severity]time.Duration
 	location     *time.Location
 	severityMap  alert.SeverityMap
+	hotfixGroups []string
 }
 
 // SetDefaults fills unset fields.
@@ -155,6 +161,9 @@ func (c *configuration) IsValid(channelExists func(id string) bool, userID func(
 	if c.severityMap, err = alert.ParseSeverityMap(c.AlertSeverityMap); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Alert severity map\": %s", incident.UserMessage(err)))
 	}
+	if c.hotfixGroups, err = hotfix.ParseGroupList(c.HotfixSignoffGroups); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Hotfix sign-off groups\": %s", incident.UserMessage(err)))
+	}
 	if _, err := incident.ParseSeverity(c.DefaultSeverity); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Default severity\": %s", incident.UserMessage(err)))
 	}
@@ -176,7 +185,7 @@ func (c *configuration) appSettings() app.Settings {
 	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels,
 		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, Renotify: c.renotify,
 		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence,
-		PostmortemChannelID: c.PostmortemChannelID, Location: c.location,
+		PostmortemChannelID: c.PostmortemChannelID, Location: c.location, HotfixGroups: c.hotfixGroups,
 		Alerts: app.AlertSettings{
 			Tokens:   map[alert.Source]string{alert.SourceAlertmanager: c.AlertmanagerToken, alert.SourceGrafana: c.GrafanaToken},
 			TeamName: c.AlertTeamName, SeverityLabel: c.AlertSeverityLabel, SeverityMap: c.severityMap,

@@ -16,6 +16,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/command"
+	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -34,6 +35,7 @@ type Platform interface {
 type Dialogs interface {
 	OpenUpdateDialog(triggerID string, inc *incident.Incident) error
 	OpenResolveDialog(triggerID string, inc *incident.Incident) error
+	OpenRejectDialog(triggerID string, inc *incident.Incident, h *hotfix.Hotfix, group string) error
 }
 
 // API is the plugin's HTTP handler.
@@ -55,6 +57,9 @@ func (a *API) Handler() http.Handler {
 	// card's handler.
 	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckHandoff, a.authed(a.serveAckHandoff))
 	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckPage, a.authed(a.serveAckPage))
+	for _, name := range []string{bot.ActionHotfixApprove, bot.ActionHotfixReject, bot.ActionHotfixDeployed} {
+		mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveHotfixAction))
+	}
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts

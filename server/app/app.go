@@ -25,6 +25,7 @@ type App struct {
 	reminders   Reminders   // nil: no status update reminders
 	postmortems Postmortems // nil: postmortems are not posted
 	pager       Pager       // nil: nobody is paged
+	releases    Releases    // nil: no hotfix sign-off, freezes not announced
 	log         zerolog.Logger
 }
 
@@ -50,18 +51,21 @@ type Deps struct {
 	Pager Pager
 	// Postmortems posts postmortems. Optional, like Handoffs.
 	Postmortems Postmortems
-	Log         zerolog.Logger
+	// Releases shows hotfix sign-off and release freezes. Optional, like
+	// Handoffs: without it hotfixes cannot be requested.
+	Releases Releases
+	Log      zerolog.Logger
 }
 
 // New builds an App; every dependency is required except Handoffs,
-// Reminders and Pager.
+// Reminders, Pager, Postmortems and Releases.
 func New(d Deps) (*App, error) {
 	if d.Store == nil || d.Chat == nil || d.Notifier == nil || d.Access == nil || d.Settings == nil || d.Clock == nil || d.IDs == nil ||
 		d.Directory == nil || d.Schedules == nil {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, log: d.Log}, nil
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, log: d.Log}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

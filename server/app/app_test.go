@@ -123,7 +123,7 @@ func TestLifecycleRecordsEveryEvent(t *testing.T) {
 		t.Errorf("empty update: %v", err)
 	}
 	tl, _ := e.store.Timeline(ctx, inc.ID)
-	if got := types(tl); got != "started,status_update,note,severity_changed,mitigated,resolved,reopened" {
+	if got := types(tl); got != "started,status_update,note,severity_changed,release_freeze_started,mitigated,resolved,release_freeze_ended,reopened,release_freeze_started" {
 		t.Fatalf("timeline = %s", got)
 	}
 	for i := 1; i < len(tl); i++ {

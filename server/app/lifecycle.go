@@ -24,6 +24,7 @@ func (a *App) change(ctx context.Context, id string, apply func(*incident.Incide
 	}
 	ev, err = a.record(ctx, id, ev)
 	a.afterChange(ctx, inc, ev)
+	a.afterFreezeChange(ctx, ev)
 	return inc, ev, err
 }
 

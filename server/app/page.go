@@ -104,6 +104,9 @@ type Notice struct {
 type Page struct {
 	ID         string `json:"id"`
 	IncidentID string `json:"incident_id"`
+	// Hotfix is the hotfix the page calls the release manager for, from 1;
+	// 0 for other pages. The page closes when that hotfix ends.
+	Hotfix int `json:"hotfix,omitempty"`
 	// ChannelID is where the page is posted: the rota channel, or the
 	// incident channel when the rota has none.
 	ChannelID string `json:"channel_id"`
@@ -240,7 +243,7 @@ func (a *App) Page(ctx context.Context, inc *incident.Incident, req PageRequest)
 	} else {
 		return nil, incident.Invalidf("say whom to page: a role (l1, l2, l3, im, rm) or @username")
 	}
-	return a.openPage(ctx, inc, req.Actor, msg, t)
+	return a.openPage(ctx, inc, req.Actor, msg, t, 0)
 }
 
 // roleForPage returns the role someone paged by name is paged for: their
@@ -267,7 +270,7 @@ func (a *App) pageOnStart(ctx context.Context, inc *incident.Incident) {
 	}
 	for pos, role := range incident.EscalationChain {
 		if u := inc.Roles[role]; u != "" {
-			if _, err := a.openPage(ctx, inc, incident.ActorSystem, "", PageTarget{UserID: u, Role: role, Pos: pos}); err != nil {
+			if _, err := a.openPage(ctx, inc, incident.ActorSystem, "", PageTarget{UserID: u, Role: role, Pos: pos}, 0); err != nil {
 				a.log.Error().Err(err).Str("incident", inc.ID).Str("user", u).Msg("page first line at start")
 			}
 			return
@@ -279,8 +282,9 @@ func (a *App) pageOnStart(ctx context.Context, inc *incident.Incident) {
 // pageIDTries bounds retries with a fresh id when a page id is taken.
 const pageIDTries = 3
 
-// openPage creates a page claimed for its first notification and sends it.
-func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg string, t PageTarget) (*Page, error) {
+// openPage creates a page claimed for its first notification and sends it;
+// hotfixN is the hotfix it calls the release manager for (0: none).
+func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg string, t PageTarget, hotfixN int) (*Page, error) {
 	channel := inc.ChannelID
 	if v, err := a.Rota(ctx); err != nil {
 		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read rota for the page channel; paging in the incident channel")
@@ -290,7 +294,7 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 	now := a.now()
 	t.At = now
 	n := Notice{Number: 1, Kind: NoticePage, Level: 1}
-	p := &Page{IncidentID: inc.ID, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
+	p := &Page{IncidentID: inc.ID, Hotfix: hotfixN, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
 		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
 		Due: now.Add(claimStale), Sending: &Sending{Token: claimToken(), At: now, Notice: n}, Revision: 1}
 	for try := 1; ; try++ {

@@ -104,6 +104,11 @@ func (a *App) firePage(ctx context.Context, e dueEntry, now time.Time) (*dueChan
 	if !inc.Status.Active() {
 		return a.closePage(ctx, e, inc, now, "the incident was resolved")
 	}
+	if why, ended, err := a.releasePageEnded(ctx, p); err != nil {
+		return nil, err
+	} else if ended {
+		return a.closePage(ctx, e, inc, now, why)
+	}
 	claimed, token, err := a.claimPage(ctx, e.id, inc, now)
 	if err != nil {
 		return nil, err

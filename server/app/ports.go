@@ -90,6 +90,8 @@ type Settings struct {
 	Location *time.Location
 	// Alerts configures alert intake from monitoring.
 	Alerts AlertSettings
+	// HotfixGroups are the sign-off groups every hotfix needs, in order.
+	HotfixGroups []string
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.

@@ -95,6 +95,7 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	}
 	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).Msg("incident started")
 	a.pageOnStart(ctx, stored)
+	a.afterFreezeChange(ctx, ev)
 	return stored, nil
 }
 

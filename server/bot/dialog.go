@@ -2,9 +2,11 @@ package bot
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -57,6 +59,20 @@ func (b *Bot) OpenResolveDialog(triggerID string, inc *incident.Incident) error 
 		Elements: []model.DialogElement{
 			{DisplayName: "Summary", Name: FieldSummary, Type: "textarea", Optional: true, MaxLength: incident.MaxSummaryRunes,
 				Placeholder: "Cause and fix, in a few sentences"},
+		},
+	})
+}
+
+// OpenRejectDialog asks a group member why they reject a hotfix stage.
+func (b *Bot) OpenRejectDialog(triggerID string, inc *incident.Incident, h *hotfix.Hotfix, group string) error {
+	stage := h.Stage()
+	return b.openDialog(triggerID, DialogHotfixReject, fmt.Sprintf("%s/%d/%s/%s", inc.ID, h.N, stage, group), model.Dialog{
+		Title:            fmt.Sprintf("Reject hotfix %d for %s", h.N, group),
+		IntroductionText: fmt.Sprintf("Incident %s: %s. Rejecting %s ends this hotfix; the fixer and the release manager are told why.", inc.ShortRef(), Sanitize(inc.Title), strings.ToLower(stage.Title())),
+		SubmitLabel:      "Reject",
+		Elements: []model.DialogElement{
+			{DisplayName: "Reason", Name: FieldReason, Type: "textarea", MaxLength: hotfix.MaxReasonRunes,
+				Placeholder: "What failed, and how to reproduce it"},
 		},
 	})
 }

@@ -60,3 +60,24 @@ const (
 	PropPageID    = "page_id"
 	ContextPageID = "page_id"
 )
+
+// The hotfix sign-off post: per required group of the current stage an
+// Approve and a Reject button (the group and stage ride in the context as
+// the choice made, never as authority: the app checks membership), and
+// the release manager's Deployed button. PropHotfix carries the hotfix's
+// number on the post, as a decimal string, beside PropIncidentID.
+// Button ids are the action plus the group's index ("hotfixapprove0"): ids
+// must be letters and digits and unique within the post.
+const (
+	ActionHotfixApprove  = "hotfixapprove"
+	ActionHotfixReject   = "hotfixreject"
+	ActionHotfixDeployed = "hotfixdeployed"
+	PropHotfix           = "hotfix"
+	ContextHotfix        = "hotfix"
+	ContextGroup         = "group"
+	ContextStage         = "stage"
+	// DialogHotfixReject asks for a rejection's reason; its state is
+	// "<incident id>/<hotfix>/<stage>/<group>".
+	DialogHotfixReject = "hotfixreject"
+	FieldReason        = "reason"
+)

@@ -2,9 +2,9 @@
 // postmortem: a header with the key times in UTC and a display time zone,
 // the summary and impact, computed metrics (time to acknowledge, mitigate
 // and resolve; pages; status updates against their cadence), the role
-// ledger, lessons, action items, participants, the status updates in full
-// and the timeline as a table. An incident still in progress renders as a
-// draft.
+// ledger, the release freezes and hotfixes (when there were any), lessons,
+// action items, participants, the status updates in full and the timeline
+// as a table. An incident still in progress renders as a draft.
 //
 // The package is pure: it imports the standard library and the incident
 // package only (a test keeps it so), does no I/O and reads no clock; the

@@ -21,6 +21,7 @@ func Render(in Input) string {
 	r.summary()
 	r.metrics()
 	r.roles()
+	r.release()
 	r.lessons()
 	r.actions()
 	r.participants()

@@ -76,6 +76,11 @@ func TestRenderRichGolden(t *testing.T) {
 		"| 4 | Re-enable carol's paging app notifications | @carol | 2026-06-11 09:00:00 |",
 		"- @grace: Release manager; paged once",
 		"### Update 2: 2026-06-10 23:52:00 UTC, @alice",
+		"- From 2026-06-10 22:50:00 UTC to 2026-06-11 00:30:00 UTC: 1h 40m\n- From 2026-06-11 00:50:00 UTC to 2026-06-11 01:20:00 UTC: 30m\n- In total: 2h 10m\n",
+		"- **Release manager:** @frank\n- **Release manager substitution:** @grace has not acknowledged her page; @frank is next available in the Release manager rota\n",
+		"- **Deployed:** by @frank at 2026-06-10 23:42:00 UTC\n- **Time from request to deploy:** 17m\n- **Outcome:** signed off after deploy at 2026-06-11 00:05:00 UTC\n",
+		"- **Outcome:** rejected in staging by @heidi at 2026-06-11 01:05:00 UTC: Schema check fails on the EU file | needs the new validator",
+		"| 2026-06-11 01:05:00 | @heidi | qa rejected staging (hotfix 2): Schema check fails on the EU file \\| needs the new validator |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the postmortem lacks %q", want)

@@ -15,7 +15,7 @@ import (
 // names maps the test user ids to display names.
 var names = map[string]string{
 	"ualice": "@alice", "ubob": "@bob", "ucarol": "@carol", "udave": "@dave",
-	"uerin": "@erin", "ufrank": "@frank", "ugrace": "@grace",
+	"uerin": "@erin", "ufrank": "@frank", "ugrace": "@grace", "uheidi": "@heidi",
 }
 
 func name(id string) string {
@@ -71,7 +71,9 @@ var richStart = time.Date(2026, 6, 10, 22, 40, 0, 0, time.UTC)
 // escalated L1 -> L2 and acknowledged, a second page closed on resolution,
 // an IM handover, four status updates (two late) and a reminder, a
 // mitigation, a resolution, a reopen and a second resolution, lessons and
-// plain notes, hostile user text, and action items open and done.
+// plain notes, a release freeze while it was S1 and open, a hotfix with a
+// substitute release manager signed off and one rejected, hostile user
+// text, and action items open and done.
 func richScenario(t *testing.T) Input {
 	t.Helper()
 	at := func(h, m, s int) time.Time {
@@ -100,6 +102,7 @@ func richScenario(t *testing.T) Input {
 	tl.add(pageEv(at(0, 1, 0), sys, incident.EventPaged, "abc234-p1", "ucarol", incident.RoleL1, 1, "<@ucarol> paged as First line (level 1)"))
 	tl.add(pageEv(at(0, 6, 0), sys, incident.EventPageRenotified, "abc234-p1", "ucarol", incident.RoleL1, 1, "<@ucarol> notified again (level 1, notice 2)"))
 	tl.must(inc.ChangeSeverity(at(0, 10, 0), "ualice", incident.S1))
+	tl.add(ev(at(0, 10, 0), sys, incident.EventFreezeStarted, "S1 incident open: releases are frozen"))
 	tl.add(pageEv(at(0, 11, 0), sys, incident.EventPageRenotified, "abc234-p1", "ucarol", incident.RoleL1, 1, "<@ucarol> notified again (level 1, notice 3)"))
 	tl.add(pageEv(at(0, 16, 0), sys, incident.EventPageEscalated, "abc234-p1", "udave", incident.RoleL2, 2,
 		"escalated to <@udave> as Second line (level 2): <@ucarol> did not acknowledge within 15m0s"))
@@ -110,29 +113,46 @@ func richScenario(t *testing.T) Input {
 	// Page 2, for the release manager, never acknowledged.
 	tl.add(pageEv(at(0, 40, 0), "ualice", incident.EventPaged, "abc234-p2", "ugrace", incident.RoleRM, 1, "<@ugrace> paged as Release manager (level 1): can we freeze the 4.2.2 release? @here FYI"))
 
+	// Hotfix 1: the rollback, deployed by a substitute release manager.
+	tl.add(hotfixRequested(at(0, 45, 0), "udave", "1", "ucarol", "ufrank", "qa",
+		"<@ugrace> has not acknowledged her page; <@ufrank> is next available in the Release manager rota",
+		"Roll back release 4.2.1 to 4.2.0.\nThe config change cannot be reverted on its own."))
+	tl.add(hotfixSigned(at(0, 55, 0), "uheidi", "1", incident.StageStaging, "qa", incident.VerdictApproved, ""))
+	tl.add(hotfixStageDone(at(0, 55, 0), "1", incident.StageStaging))
+
 	// The second update is late: a reminder, then the update.
 	if e, ok := inc.RemindUpdate(at(1, 0, 0), 30*time.Minute); !ok {
 		t.Fatal("no reminder")
 	} else {
 		tl.add(e)
 	}
+	tl.add(ev(at(1, 2, 0), "ufrank", incident.EventHotfixDeployed, "", incident.DataHotfix, "1"))
 	tl.must(inc.RequestHandover(at(1, 5, 0), "ualice", incident.RoleIM, "uerin", nil))
 	tl.must(inc.AcceptHandover(at(1, 10, 0), "uerin", incident.RoleIM, nil))
 	e, err := inc.PostUpdate(at(1, 12, 0), "ualice", "Rolled back release 4.2.1 | error rate falling.\nIM handed over to @erin.")
 	tl.must(e.With(incident.DataOverdue, "17m0s"), err)
+	tl.add(hotfixSigned(at(1, 25, 0), "uheidi", "1", incident.StageAfterDeploy, "qa", incident.VerdictApproved, ""))
+	tl.add(hotfixStageDone(at(1, 25, 0), "1", incident.StageAfterDeploy))
 	tl.must(inc.Mitigate(at(1, 30, 0), "uerin"))
 	tl.must(inc.PostUpdate(at(1, 35, 0), "uerin", "Error rate back to baseline.\nMonitoring for 30 minutes."))
 	tl.must(inc.Resolve(at(1, 50, 0), "uerin", "Bad config in release 4.2.1; rolled back."))
 	tl.add(pageEv(at(1, 50, 0), sys, incident.EventPageClosed, "abc234-p2", "ugrace", incident.RoleRM, 1, "page to <@ugrace> closed unacknowledged: incident resolved"))
+	tl.add(ev(at(1, 50, 0), sys, incident.EventFreezeEnded, "incident resolved"))
 
 	// It comes back.
 	tl.must(inc.Reopen(at(2, 10, 0), "uerin", "Errors returned in the EU region."))
+	tl.add(ev(at(2, 10, 0), sys, incident.EventFreezeStarted, "S1 incident open: releases are frozen"))
 	e, err = inc.PostUpdate(at(2, 12, 0), "uerin", "Reopened: EU checkout failing again; the EU override file still has the bad value.")
 	tl.must(e.With(incident.DataOverdue, "7m0s"), err)
+	// Hotfix 2 fails staging; a config push fixes it instead.
+	tl.add(hotfixRequested(at(2, 15, 0), "udave", "2", "udave", "ugrace", "qa,support", "", "Drop the EU override value from the release config"))
+	tl.add(hotfixSigned(at(2, 25, 0), "uheidi", "2", incident.StageStaging, "qa", incident.VerdictRejected,
+		"Schema check fails on the EU file | needs the new validator"))
 	tl.add(ev(at(2, 30, 0), "udave", incident.EventNote, "Config validation does not cover the EU override file | it needs a schema check.", DataLesson, "true"))
 	tl.add(ev(at(2, 32, 0), "ucarol", incident.EventNote, "Dashboards lagged by 5 minutes; @here is not how we page."))
 	tl.add(ev(at(2, 35, 0), "ufrank", incident.EventNote, "Paging L1 took three notifications:\ncarol's phone was on silent after an OS update.", DataLesson, "true"))
 	tl.must(inc.Resolve(at(2, 40, 0), "uerin", "Removed the stale EU override (release 4.2.1's bad value).\nConfig validation now runs in CI for every override file."))
+	tl.add(ev(at(2, 40, 0), sys, incident.EventFreezeEnded, "incident resolved"))
 	tl.add(ev(at(2, 50, 0), "ualice", incident.EventNote, "We need a runbook for rolling back config separately from code.", DataLesson, "true"))
 
 	loc, err := time.LoadLocation("Europe/Berlin")

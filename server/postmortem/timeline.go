@@ -200,11 +200,56 @@ func (r *renderer) describe(e incident.Event, update int) string {
 		return with("Alert fired again ("+e.Data[incident.DataAlertSource]+")", e.Text)
 	case incident.EventAlertResolved:
 		return with("Alert resolved by "+e.Data[incident.DataAlertSource], e.Text)
+	case incident.EventHotfixRequested:
+		return with(hotfixRef(d)+" requested", preview(e.Text))
+	case incident.EventHotfixSigned:
+		group := oneLine(d[incident.DataGroup])
+		if group == "" {
+			group = "A group"
+		}
+		verdict := oneLine(d[incident.DataVerdict])
+		if verdict == "" {
+			verdict = "signed"
+		}
+		return with(fmt.Sprintf("%s %s %s (%s)", group, verdict, stageName(d[incident.DataStage]), strings.ToLower(hotfixRef(d))), e.Text)
+	case incident.EventHotfixStageDone:
+		if d[incident.DataStage] == incident.StageAfterDeploy {
+			return hotfixRef(d) + " signed off after deploy"
+		}
+		return fmt.Sprintf("%s signed off (%s)", hotfixStageTitle(d[incident.DataStage]), strings.ToLower(hotfixRef(d)))
+	case incident.EventHotfixDeployed:
+		return hotfixRef(d) + " deployed"
+	case incident.EventHotfixCancelled:
+		return with(hotfixRef(d)+" cancelled", e.Text)
+	case incident.EventFreezeStarted:
+		return with("Release freeze started", users(e.Text))
+	case incident.EventFreezeEnded:
+		return with("Release freeze ended", users(e.Text))
 	case incident.EventPaged, incident.EventPageRenotified, incident.EventPageEscalated,
 		incident.EventPageAcknowledged, incident.EventPageClosed:
 		return r.describePage(e)
 	}
 	return with(strings.ReplaceAll(string(e.Type), "_", " "), e.Text)
+}
+
+// hotfixRef names the hotfix of a hotfix event: "Hotfix 2", or "Hotfix"
+// when the event has no number.
+func hotfixRef(d map[string]string) string {
+	if n := oneLine(d[incident.DataHotfix]); n != "" {
+		return "Hotfix " + n
+	}
+	return "Hotfix"
+}
+
+// hotfixStageTitle is a stage's name at the start of a sentence.
+func hotfixStageTitle(key string) string {
+	if i := stageIndex(key); i >= 0 {
+		return hotfixStages[i].title
+	}
+	if s := stageName(key); s != "" {
+		return "Stage " + s
+	}
+	return "Stage"
 }
 
 // describePage says what a paging event is: "Page 2: " and the event's own

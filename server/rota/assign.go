@@ -201,3 +201,21 @@ func (r *Rota) Conflicts(s Schedule, weekStart time.Time, p Policy) []Substituti
 	}
 	return out
 }
+
+// NextEligible returns who stands in for role at t when the person on duty
+// may not take it on some occasion (the release manager who made the hotfix
+// to release): the next member of the role's rota, cyclically after the
+// member on duty (from the top when the holder has no place in it), who is
+// not away at t and not excluded. ok is false when nobody is.
+func (r *Rota) NextEligible(s Schedule, t time.Time, role incident.Role, excluded func(userID string) bool) (userID string, ok bool) {
+	week, hasWeeks := r.weekIndex(s, t)
+	sl := r.slot(s, role, t, week, hasWeeks)
+	ms := r.members(role)
+	for i := range len(ms) {
+		c := ms[(sl.pos+1+i)%len(ms)]
+		if !r.isAway(c, t) && !excluded(c) {
+			return c, true
+		}
+	}
+	return "", false
+}

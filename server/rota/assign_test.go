@@ -310,3 +310,27 @@ func TestPolicyOrderIsRobust(t *testing.T) {
 		t.Errorf("default order = %v", got)
 	}
 }
+
+func TestNextEligible(t *testing.T) {
+	r := newRota(map[incident.Role][]string{rm: {"ann", "bob", "cat", "dan"}})
+	onDuty := r.OnDuty(mon, in(1))[rm].UserID
+	if onDuty != "bob" {
+		t.Fatalf("setup: week 1 rm on duty = %q, want bob", onDuty)
+	}
+	none := func(string) bool { return false }
+	if got, ok := r.NextEligible(mon, in(1), rm, none); !ok || got != "cat" {
+		t.Errorf("next after the member on duty = %q %v, want cat", got, ok)
+	}
+	r.Away = []Away{{UserID: "cat", From: in(1), To: in(2)}}
+	notDan := func(u string) bool { return u == "dan" }
+	if got, ok := r.NextEligible(mon, in(1), rm, notDan); !ok || got != "ann" {
+		t.Errorf("skipping away and excluded members, wrapping = %q %v, want ann", got, ok)
+	}
+	all := func(string) bool { return true }
+	if got, ok := r.NextEligible(mon, in(1), rm, all); ok {
+		t.Errorf("everyone excluded: got %q", got)
+	}
+	if got, ok := newRota(nil).NextEligible(mon, in(1), rm, none); ok {
+		t.Errorf("empty rota: got %q", got)
+	}
+}

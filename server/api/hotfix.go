@@ -1,0 +1,149 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// serveHotfixAction handles the buttons of a hotfix sign-off post. The
+// post is the authority for which incident and hotfix are meant: it must be
+// the bot's, name the incident and hotfix of the context, and be that
+// hotfix's sign-off post. The group and stage in the context are only the
+// choice the button stands for; the app checks that the actor (from the
+// header) may sign for that group.
+func (a *API) serveHotfixAction(w http.ResponseWriter, r *http.Request, actor string) {
+	req, ok := actionRequest(w, r, actor)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	inc, h, err := a.hotfixPost(ctx, actor, req)
+	if err != nil {
+		a.logInternal(ctx, err, "hotfix", actor)
+		http.Error(w, a.Render(incident.UserMessage(err)), status(err))
+		return
+	}
+	group, _ := req.Context[bot.ContextGroup].(string)
+	stage, _ := req.Context[bot.ContextStage].(string)
+	var msg string
+	switch path.Base(r.URL.Path) {
+	case bot.ActionHotfixApprove:
+		msg, err = a.approve(ctx, actor, inc, h, group, stage)
+	case bot.ActionHotfixReject:
+		err = a.rejectDialog(ctx, actor, req.TriggerId, inc, h, group, stage)
+	case bot.ActionHotfixDeployed:
+		if _, err = a.App.MarkDeployed(ctx, actor, inc, h.N); err == nil {
+			msg = fmt.Sprintf("Hotfix %d marked deployed; the groups now sign it off after deploy.", h.N)
+		}
+	default:
+		err = incident.Invalidf("unknown hotfix action")
+	}
+	if err != nil {
+		a.logInternal(ctx, err, "hotfix", actor)
+		msg = incident.UserMessage(err)
+	}
+	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: a.Render(msg)})
+}
+
+func (a *API) approve(ctx context.Context, actor string, inc *incident.Incident, h *hotfix.Hotfix, group, stage string) (string, error) {
+	st, err := hotfix.ParseStage(stage)
+	if err != nil {
+		return "", err
+	}
+	out, err := a.App.SignHotfix(ctx, inc, app.SignRequest{Actor: actor, N: h.N, Stage: st, Group: group, Approve: true})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("You approved %s of hotfix %d for %s. It is now %s.", strings.ToLower(st.Title()), h.N, group, out.Status.Label()), nil
+}
+
+// rejectDialog asks for the reason of a rejection. Membership is checked
+// first, so that nobody types a reason only to be refused; the submission
+// is checked again.
+func (a *API) rejectDialog(ctx context.Context, actor, triggerID string, inc *incident.Incident, h *hotfix.Hotfix, group, stage string) error {
+	st, err := hotfix.ParseStage(stage)
+	if err != nil {
+		return err
+	}
+	if h.Stage() != st {
+		return incident.Conflictf("%s moved on meanwhile: it is now %s", h.Ref(), h.Status.Label())
+	}
+	groups, err := a.App.SignoffGroups(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case actor == h.Author:
+		return incident.Forbiddenf("you made this fix, so you may not sign it off (four eyes): another member of %s signs", group)
+	case !groups.IsMember(group, actor):
+		return incident.Forbiddenf("only members of %s sign for it", group)
+	}
+	return a.Dialogs.OpenRejectDialog(triggerID, inc, h, group)
+}
+
+// hotfixPost checks the clicked post and returns its incident and hotfix.
+func (a *API) hotfixPost(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (*incident.Incident, *hotfix.Hotfix, error) {
+	inc, post, err := a.postIncident(ctx, actor, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, _ := req.Context[bot.ContextHotfix].(string)
+	if n == "" || post.GetProp(bot.PropHotfix) != n {
+		return nil, nil, errNotOurs
+	}
+	num, err := strconv.Atoi(n)
+	if err != nil || num < 1 {
+		return nil, nil, errNotOurs
+	}
+	b, err := a.App.Hotfixes(ctx, inc)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := b.Get(num)
+	if err != nil {
+		return nil, nil, err
+	}
+	if h.PostID != post.Id {
+		return nil, nil, errNotOurs
+	}
+	return inc, h, nil
+}
+
+// submitReject records a rejection typed into the dialog. The state names
+// the incident, hotfix, stage and group the button stood for; access and
+// membership are checked again, and a hotfix that moved on meanwhile is
+// not rejected at its next stage.
+func (a *API) submitReject(ctx context.Context, actor string, req *model.SubmitDialogRequest) (string, string, error) {
+	parts := strings.Split(req.State, "/")
+	if len(parts) != 4 {
+		return "", "", incident.Invalidf("malformed dialog")
+	}
+	n, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return "", "", incident.Invalidf("malformed dialog")
+	}
+	st, err := hotfix.ParseStage(parts[2])
+	if err != nil {
+		return "", "", err
+	}
+	inc, err := a.App.Locate(ctx, actor, "", parts[0])
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := a.App.SignHotfix(ctx, inc, app.SignRequest{Actor: actor, N: n, Stage: st, Group: parts[3],
+		Reason: str(req.Submission, bot.FieldReason)}); err != nil {
+		return bot.FieldReason, "", err
+	}
+	return "", fmt.Sprintf("You rejected %s of hotfix %d on %s for %s.", strings.ToLower(st.Title()), n, inc.ShortRef(), parts[3]), nil
+}
