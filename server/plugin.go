@@ -76,6 +76,7 @@ func (p *Plugin) OnActivate() error {
 		Postmortems: p.bot,
 		Handoffs:    p.bot,
 		Pager:       p.bot,
+		Releases:    p.bot,
 		Log:         p.log,
 	})
 	if err != nil {

@@ -103,7 +103,7 @@ func (a *App) RequestHotfix(ctx context.Context, inc *incident.Incident, req Hot
 	}
 	ev, _ := a.record(ctx, inc.ID, h.Requested())
 	a.hotfixNotices(ctx, inc, h, groups, ev)
-	a.pageReleaseManager(ctx, inc, h)
+	h = a.pageReleaseManager(ctx, inc, h)
 	a.log.Info().Str("incident", inc.ID).Int("hotfix", h.N).Str("rm", h.ReleaseManager).Str("author", h.Author).Msg("hotfix requested")
 	return h, nil
 }
@@ -149,10 +149,11 @@ func (a *App) hotfixRM(ctx context.Context, inc *incident.Incident, fixer, named
 
 // pageReleaseManager pages the hotfix's release manager with the paging
 // machinery (escalating to the incident manager when unacknowledged). A
-// failure is logged: the request stands and its post names them.
-func (a *App) pageReleaseManager(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix) {
+// failure is logged: the request stands and its post names them. It
+// returns the hotfix with its page linked.
+func (a *App) pageReleaseManager(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix) *hotfix.Hotfix {
 	if a.pager == nil {
-		return
+		return h
 	}
 	msg := fmt.Sprintf("Hotfix %d to release: %s", h.N, h.Description)
 	if utf8.RuneCountInString(msg) > MaxPageMessageRunes {
@@ -161,14 +162,18 @@ func (a *App) pageReleaseManager(ctx context.Context, inc *incident.Incident, h 
 	p, err := a.openPage(ctx, inc, h.RequestedBy, msg, PageTarget{UserID: h.ReleaseManager, Role: incident.RoleRM, Pos: -1}, h.N)
 	if err != nil {
 		a.log.Error().Err(err).Str("incident", inc.ID).Int("hotfix", h.N).Msg("page the release manager")
-		return
+		return h
 	}
-	if _, err := a.updateHotfix(ctx, inc.ID, h.N, func(x *hotfix.Hotfix) error {
+	linked, err := a.updateHotfix(ctx, inc.ID, h.N, func(x *hotfix.Hotfix) error {
 		x.PageID = p.ID
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
+		// The page still closes with the hotfix: the tick finds it by number.
 		a.log.Warn().Err(err).Str("incident", inc.ID).Str("page", p.ID).Msg("link the release manager's page to the hotfix")
+		return h
 	}
+	return linked
 }
 
 // dropHotfix undoes a request whose post could not be made or linked.

@@ -1,0 +1,369 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// fakeReleases records sign-off posts, notices and freeze announcements.
+type fakeReleases struct {
+	mu       sync.Mutex
+	posts    map[string]*hotfix.Hotfix // post id -> last rendering
+	notices  []string                  // event types, in order
+	freezes  []string                  // "started:ids" / "ended:ids"
+	failPost bool
+	n        int
+}
+
+func newFakeReleases() *fakeReleases { return &fakeReleases{posts: map[string]*hotfix.Hotfix{}} }
+
+func (f *fakeReleases) PostHotfix(_ context.Context, _ *incident.Incident, h *hotfix.Hotfix, _ *hotfix.Groups) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failPost {
+		return "", errors.New("channel archived")
+	}
+	f.n++
+	id := fmt.Sprintf("hfpost%d", f.n)
+	f.posts[id] = jsonCopy(h)
+	return id, nil
+}
+
+func (f *fakeReleases) UpdateHotfix(_ context.Context, _ *incident.Incident, h *hotfix.Hotfix, _ *hotfix.Groups) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.posts[h.PostID] = jsonCopy(h)
+	return nil
+}
+
+func (f *fakeReleases) HotfixNotice(_ context.Context, _ *incident.Incident, _ *hotfix.Hotfix, _ *hotfix.Groups, ev incident.Event, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notices = append(f.notices, string(ev.Type))
+	return nil
+}
+
+func (f *fakeReleases) AnnounceFreeze(_ context.Context, fr *Freeze, started bool, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	what := "ended"
+	if started {
+		what = "started"
+	}
+	f.freezes = append(f.freezes, what+":"+strings.Join(fr.Incidents, ","))
+	return nil
+}
+
+func (f *fakeReleases) freezeLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.freezes...)
+}
+
+// withReleases returns another App on e's store and clock (as another
+// cluster node would be) that shows hotfixes on r, pages on p, and needs
+// sign-off from qa and support.
+func (e *env) withReleases(r *fakeReleases, p *fakePager) *App {
+	a := *e.app
+	a.releases = r
+	if p != nil {
+		a.pager = p
+	}
+	base := a.settings
+	a.settings = func() Settings {
+		s := base()
+		s.HotfixGroups = []string{"qa", "support"}
+		return s
+	}
+	return &a
+}
+
+// hotfixEnv: a rota whose release managers are rob then rita, and groups
+// qa (quinn, quentin, dev) and support (sam).
+func hotfixEnv(t *testing.T) (*env, *App, *fakeReleases, *fakePager) {
+	t.Helper()
+	e := newEnv(t)
+	e.setRota(t, map[incident.Role][]string{incident.RoleIM: {"ian"}, incident.RoleL1: {"lea"}, incident.RoleRM: {"rob", "rita"}})
+	if _, err := e.app.SetSignoffGroup(ctx, "root", "QA", []string{"quinn", "quentin", "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.SetSignoffGroup(ctx, "root", "support", []string{"sam"}); err != nil {
+		t.Fatal(err)
+	}
+	rel, pager := newFakeReleases(), newFakePager("n1")
+	return e, e.withReleases(rel, pager), rel, pager
+}
+
+func sign(a *App, inc *incident.Incident, who, group string, approve bool, reason string) (*hotfix.Hotfix, error) {
+	return a.SignHotfix(ctx, inc, SignRequest{Actor: who, Group: group, Approve: approve, Reason: reason})
+}
+
+func TestHotfixGoesThroughBothStages(t *testing.T) {
+	e, a, rel, pager := hotfixEnv(t)
+	inc := e.start(t, "payments down")
+	h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "raise the pool size"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.N != 1 || h.ReleaseManager != "rob" || h.Author != "dev" || h.PostID == "" || h.Status != hotfix.StatusStaging {
+		t.Fatalf("request: %+v", h)
+	}
+	if s := pager.sends(); len(s) != 1 || s[0].target != "rob" {
+		t.Fatalf("the release manager must be paged once: %+v", s)
+	}
+	members := e.chat.members[inc.ChannelID]
+	for _, u := range []string{"rob", "quinn", "quentin", "sam"} {
+		if !strings.Contains(strings.Join(members, ","), u) {
+			t.Errorf("%s was not added to the incident channel (members %v)", u, members)
+		}
+	}
+
+	refusals := []struct {
+		who, group string
+		kind       incident.Kind
+	}{
+		{"dev", "qa", incident.KindForbidden},   // the fixer, though a member
+		{"sam", "qa", incident.KindForbidden},   // not a member of qa
+		{"quinn", "ops", incident.KindInvalid},  // not a required group
+		{"quinn", "bad!", incident.KindInvalid}, // not a group name
+	}
+	for _, r := range refusals {
+		if _, err := sign(a, inc, r.who, r.group, true, ""); incident.KindOf(err) != r.kind {
+			t.Errorf("%s signing %s: %v, want kind %v", r.who, r.group, err, r.kind)
+		}
+	}
+	if _, err := sign(a, inc, "quinn", "qa", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign(a, inc, "quentin", "qa", true, ""); incident.KindOf(err) != incident.KindConflict {
+		t.Errorf("a second approval of qa in staging: %v", err)
+	}
+	if _, err := a.MarkDeployed(ctx, "rob", inc, 0); incident.KindOf(err) != incident.KindConflict || !strings.Contains(err.Error(), "support") {
+		t.Errorf("deploy before staging is signed off: %v", err)
+	}
+	if h, err = sign(a, inc, "sam", "support", true, ""); err != nil || h.Status != hotfix.StatusReady {
+		t.Fatalf("last staging approval: %+v %v", h, err)
+	}
+	if _, err := a.MarkDeployed(ctx, "quinn", inc, 0); incident.KindOf(err) != incident.KindForbidden {
+		t.Errorf("deploy by someone else than the release manager: %v", err)
+	}
+	if h, err = a.MarkDeployed(ctx, "rob", inc, 0); err != nil || h.Status != hotfix.StatusVerifying {
+		t.Fatalf("deploy: %+v %v", h, err)
+	}
+	if p, _ := a.PageRecord(ctx, h.PageID); p == nil || p.AckedBy != "rob" {
+		t.Errorf("deploying must acknowledge the release manager's page: %+v", p)
+	}
+	if _, err := sign(a, inc, "quentin", "qa", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if h, err = sign(a, inc, "sam", "support", true, ""); err != nil || h.Status != hotfix.StatusDone {
+		t.Fatalf("last after-deploy approval: %+v %v", h, err)
+	}
+	if got := rel.posts[h.PostID]; got == nil || got.Status != hotfix.StatusDone {
+		t.Errorf("the sign-off post must show the final state: %+v", got)
+	}
+
+	tl, _ := e.store.Timeline(ctx, inc.ID)
+	var hf []string
+	for _, ev := range tl {
+		if strings.HasPrefix(string(ev.Type), "hotfix_") {
+			hf = append(hf, string(ev.Type)+"/"+ev.Data[incident.DataStage]+"/"+ev.Data[incident.DataGroup])
+		}
+	}
+	want := "hotfix_requested//,hotfix_signed/staging/qa,hotfix_signed/staging/support,hotfix_stage_done/staging/," +
+		"hotfix_deployed//,hotfix_signed/after_deploy/qa,hotfix_signed/after_deploy/support,hotfix_stage_done/after_deploy/"
+	if got := strings.Join(hf, ","); got != want {
+		t.Errorf("hotfix timeline:\n got %s\nwant %s", got, want)
+	}
+	md, err := a.Postmortem(ctx, inc)
+	if err != nil || !strings.Contains(md, "## Release and hotfix") || !strings.Contains(md, "raise the pool size") {
+		t.Errorf("postmortem lacks the release section: %v\n%s", err, md)
+	}
+}
+
+func TestHotfixFourEyesOnTheReleaseManager(t *testing.T) {
+	e, a, _, pager := hotfixEnv(t)
+	inc := e.start(t, "x")
+	h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "rob", Description: "fix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.ReleaseManager != "rita" || !strings.Contains(h.RMNote, "<@rob> made the fix") {
+		t.Fatalf("the fixer cannot release: rm %q note %q", h.ReleaseManager, h.RMNote)
+	}
+	if s := pager.sends(); len(s) != 1 || s[0].target != "rita" {
+		t.Errorf("the substitute must be paged: %+v", s)
+	}
+	if _, err := a.CancelHotfix(ctx, "quinn", inc, ""); incident.KindOf(err) != incident.KindForbidden {
+		t.Errorf("a bystander cancelled: %v", err)
+	}
+	if _, err := a.CancelHotfix(ctx, "rob", inc, "wrong branch"); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := a.PageRecord(ctx, h.PageID); p == nil || p.ClosedAt.IsZero() {
+		t.Errorf("cancelling must close the release manager's page: %+v", p)
+	}
+
+	// A named author is the fixer, whoever asks; naming the fixer as
+	// release manager is refused.
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "ian", Author: "rob", ReleaseManager: "rob", Description: "fix"}); incident.KindOf(err) != incident.KindForbidden {
+		t.Errorf("the author named as release manager: %v", err)
+	}
+	h, err = a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "ian", Author: "quinn", Description: "fix 2"})
+	if err != nil || h.N != 2 || h.Author != "quinn" || h.ReleaseManager != "rob" {
+		t.Fatalf("second request: %+v %v", h, err)
+	}
+	if _, err := sign(a, inc, "quinn", "qa", true, ""); incident.KindOf(err) != incident.KindForbidden {
+		t.Errorf("the named author signed: %v", err)
+	}
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "ian", Description: "fix 3"}); incident.KindOf(err) != incident.KindConflict {
+		t.Errorf("a second active hotfix: %v", err)
+	}
+}
+
+func TestHotfixRefusedRequestsLeaveNothing(t *testing.T) {
+	e, a, rel, pager := hotfixEnv(t)
+	inc := e.start(t, "x")
+	if _, err := e.app.SetSignoffGroup(ctx, "root", "support", []string{"quinn"}); err != nil {
+		t.Fatal(err)
+	}
+	// qa {quinn, quentin, dev} and support {quinn}: by quentin, only quinn
+	// is left for support and dev for qa, fine; by dev, fine too. With
+	// support {dev}, dev cannot sign his own fix.
+	if _, err := e.app.SetSignoffGroup(ctx, "root", "support", []string{"dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); incident.KindOf(err) != incident.KindConflict {
+		t.Fatalf("support cannot sign without its only member, the fixer: %v", err)
+	}
+	if _, err := e.app.SetSignoffGroup(ctx, "quinn", "support", []string{"sam"}); incident.KindOf(err) != incident.KindForbidden {
+		t.Errorf("a non-admin edited the groups: %v", err)
+	}
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "  "}); incident.KindOf(err) != incident.KindInvalid {
+		t.Errorf("empty description: %v", err)
+	}
+	if _, err := e.app.SetSignoffGroup(ctx, "root", "support", []string{"sam"}); err != nil {
+		t.Fatal(err)
+	}
+	rel.failPost = true
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err == nil {
+		t.Fatal("a request whose post failed succeeded")
+	}
+	b, _ := a.Hotfixes(ctx, inc)
+	tl, _ := e.store.Timeline(ctx, inc.ID)
+	if len(b.Hotfixes) != 0 || len(pager.sends()) != 0 || strings.Contains(types(tl), "hotfix") {
+		t.Errorf("a refused request left something: %d hotfixes, %d pages, timeline %s", len(b.Hotfixes), len(pager.sends()), types(tl))
+	}
+	rel.failPost = false
+	if h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err != nil || h.N != 1 {
+		t.Errorf("after the refusals the first hotfix is number 1: %+v %v", h, err)
+	}
+}
+
+func TestHotfixConcurrentApprovalsOfOneGroup(t *testing.T) {
+	e, a, rel, pager := hotfixEnv(t)
+	inc := e.start(t, "x")
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err != nil {
+		t.Fatal(err)
+	}
+	nodes := []*App{a, e.withReleases(rel, pager)}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, who := range []string{"quinn", "quentin"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = sign(nodes[i], inc, who, "qa", true, "")
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("exactly one approval must win: %v / %v", errs[0], errs[1])
+	}
+	tl, _ := e.store.Timeline(ctx, inc.ID)
+	if n := strings.Count(types(tl), "hotfix_signed"); n != 1 {
+		t.Errorf("%d sign-off events, want 1", n)
+	}
+}
+
+func TestRejectionNeedsAReasonAndEndsTheHotfix(t *testing.T) {
+	e, a, _, _ := hotfixEnv(t)
+	inc := e.start(t, "x")
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign(a, inc, "sam", "support", false, " "); incident.KindOf(err) != incident.KindInvalid {
+		t.Errorf("rejection without a reason: %v", err)
+	}
+	h, err := sign(a, inc, "sam", "support", false, "checkout still fails")
+	if err != nil || h.Status != hotfix.StatusRejected || h.ClosedWhy != "checkout still fails" {
+		t.Fatalf("rejection: %+v %v", h, err)
+	}
+	if _, err := a.SignHotfix(ctx, inc, SignRequest{Actor: "quinn", N: 1, Stage: hotfix.StageStaging, Group: "qa", Approve: true}); incident.KindOf(err) != incident.KindConflict {
+		t.Errorf("approving a rejected hotfix: %v", err)
+	}
+	tl, _ := e.store.Timeline(ctx, inc.ID)
+	last := tl[len(tl)-1]
+	for _, ev := range tl {
+		if ev.Type == incident.EventHotfixSigned {
+			last = ev
+		}
+	}
+	if last.Data[incident.DataVerdict] != incident.VerdictRejected || last.Text != "checkout still fails" || last.Actor != "sam" {
+		t.Errorf("rejection event: %+v", last)
+	}
+}
+
+func TestReleaseFreezeIsAnnouncedOncePerStartAndEnd(t *testing.T) {
+	e := newEnv(t)
+	rel := newFakeReleases()
+	a1, a2 := e.withReleases(rel, nil), e.withReleases(rel, nil)
+	s1, err := a1.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "down", Severity: incident.S1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := a2.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "also down", Severity: incident.S2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1.Tick(ctx)
+	a2.Tick(ctx)
+	if got := strings.Join(rel.freezeLog(), " "); got != "started:"+s1.ID {
+		t.Fatalf("after one S1 start and ticks on two nodes: %q", got)
+	}
+	if _, err := a2.ChangeSeverity(ctx, "bob", s2, incident.S1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.Resolve(ctx, "bob", s1, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rel.freezeLog()); n != 1 {
+		t.Fatalf("the freeze continues while another S1 is open: %v", rel.freezeLog())
+	}
+	v, err := a1.ReleaseFreeze(ctx, "bob")
+	if err != nil || !v.Active || len(v.Holding) != 1 || v.Holding[0].ID != s2.ID {
+		t.Fatalf("freeze view: %+v %v", v, err)
+	}
+	if _, err := a2.ChangeSeverity(ctx, "bob", s2, incident.S2); err != nil {
+		t.Fatal(err)
+	}
+	a1.Tick(ctx)
+	a2.Tick(ctx)
+	if got := strings.Join(rel.freezeLog(), " "); got != "started:"+s1.ID+" ended:"+s2.ID {
+		t.Fatalf("freeze log: %q", got)
+	}
+	if v, _ := a1.ReleaseFreeze(ctx, "bob"); v.Active || v.Until.IsZero() {
+		t.Errorf("after the end: %+v", v)
+	}
+	tl, _ := e.store.Timeline(ctx, s2.ID)
+	if n := strings.Count(types(tl), "release_freeze_ended"); n != 1 {
+		t.Errorf("the incident that ended the freeze has %d end events: %s", n, types(tl))
+	}
+}
