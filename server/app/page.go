@@ -356,11 +356,17 @@ func pageEvent(p *Page, n Notice, at time.Time) incident.Event {
 		}
 		ev = incident.NewEvent(at, p.By, incident.EventPaged, text)
 	}
-	return withPageData(ev, p.ID, t, n.Level)
+	return withPageData(ev, p, t, n.Level)
 }
 
-func withPageData(ev incident.Event, pageID string, t PageTarget, level int) incident.Event {
-	ev = ev.With(incident.DataPage, pageID).With(incident.DataTarget, t.UserID).With(incident.DataLevel, strconv.Itoa(level))
+// withPageData adds the page's data to ev; a release manager's page for a
+// hotfix also names the hotfix, so that the postmortem keeps it out of the
+// incident's time to acknowledge.
+func withPageData(ev incident.Event, p *Page, t PageTarget, level int) incident.Event {
+	ev = ev.With(incident.DataPage, p.ID).With(incident.DataTarget, t.UserID).With(incident.DataLevel, strconv.Itoa(level))
+	if p.Hotfix != 0 {
+		ev = ev.With(incident.DataHotfix, strconv.Itoa(p.Hotfix))
+	}
 	if t.Role != "" {
 		ev = ev.With(incident.DataRole, string(t.Role))
 	}

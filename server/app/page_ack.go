@@ -110,7 +110,7 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 	t := p.Target()
 	ev := incident.NewEvent(now, actor, incident.EventPageAcknowledged,
 		fmt.Sprintf("page to <@%s> (level %d), %s after it was opened", t.UserID, p.Level(), now.Sub(p.CreatedAt).Round(time.Second)))
-	_, _ = a.record(ctx, p.IncidentID, withPageData(ev, id, t, p.Level()))
+	_, _ = a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level()))
 	if err := a.scheduleDue(ctx, id, time.Time{}); err != nil {
 		// Harmless: the tick drops entries of acknowledged pages.
 		a.log.Warn().Err(err).Str("page", id).Msg("drop timer of acknowledged page")

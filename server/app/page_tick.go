@@ -336,7 +336,7 @@ func (a *App) closePage(ctx context.Context, e dueEntry, inc *incident.Incident,
 	if inc != nil {
 		t := p.Target()
 		ev := incident.NewEvent(now, incident.ActorSystem, incident.EventPageClosed, fmt.Sprintf("page to <@%s>, unacknowledged: %s", t.UserID, why))
-		_, _ = a.record(ctx, p.IncidentID, withPageData(ev, p.ID, t, p.Level()))
+		_, _ = a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level()))
 	}
 	a.renderPage(ctx, p, inc)
 	a.log.Info().Str("page", p.ID).Str("why", why).Msg("page closed")

@@ -206,6 +206,13 @@ func eventCell(e incident.Event) string {
 		desc = fmt.Sprintf("started as %s: %s", e.Data[incident.DataTo], e.Data["title"])
 	case incident.EventSeverityChanged:
 		desc = fmt.Sprintf("severity changed %s → %s", e.Data[incident.DataFrom], e.Data[incident.DataTo])
+	case incident.EventHotfixRequested, incident.EventHotfixDeployed, incident.EventHotfixCancelled:
+		desc = fmt.Sprintf("hotfix %s %s", e.Data[incident.DataHotfix], strings.TrimPrefix(string(e.Type), "hotfix_"))
+	case incident.EventHotfixSigned:
+		desc = fmt.Sprintf("%s %s %s (hotfix %s)", e.Data[incident.DataGroup], e.Data[incident.DataVerdict],
+			stageName(e.Data[incident.DataStage]), e.Data[incident.DataHotfix])
+	case incident.EventHotfixStageDone:
+		desc = fmt.Sprintf("%s signed off (hotfix %s)", stageName(e.Data[incident.DataStage]), e.Data[incident.DataHotfix])
 	default:
 		desc = strings.ReplaceAll(string(e.Type), "_", " ")
 	}
@@ -229,6 +236,9 @@ func eventCell(e incident.Event) string {
 	}
 	return tableCell(desc)
 }
+
+// stageName names a sign-off stage as the timeline shows it.
+func stageName(stage string) string { return strings.ReplaceAll(stage, "_", " ") }
 
 // tableCell keeps user text inside one markdown table cell.
 func tableCell(s string) string {

@@ -20,7 +20,9 @@ type Metrics struct {
 	// without acknowledgement.
 	Pages, Renotifications, Escalations, PagesClosed int
 	// FirstPageAt is the first page, FirstAckAt the first acknowledgement
-	// of any page.
+	// of any page, leaving out pages for a hotfix (the release manager's,
+	// marked with incident.DataHotfix): those measure the release, not the
+	// response to the incident.
 	FirstPageAt, FirstAckAt time.Time
 	// Acknowledged reports whether any page was acknowledged; TimeToAck is
 	// then FirstAckAt - FirstPageAt (0 when there was no page).
@@ -103,7 +105,7 @@ func ComputeAt(inc *incident.Incident, events []incident.Event, cadence time.Dur
 		switch e.Type {
 		case incident.EventPaged:
 			m.Pages++
-			if m.FirstPageAt.IsZero() {
+			if m.FirstPageAt.IsZero() && e.Data[incident.DataHotfix] == "" {
 				m.FirstPageAt = e.At
 			}
 		case incident.EventPageRenotified:
@@ -113,7 +115,7 @@ func ComputeAt(inc *incident.Incident, events []incident.Event, cadence time.Dur
 		case incident.EventPageClosed:
 			m.PagesClosed++
 		case incident.EventPageAcknowledged:
-			if m.FirstAckAt.IsZero() {
+			if m.FirstAckAt.IsZero() && e.Data[incident.DataHotfix] == "" {
 				m.FirstAckAt = e.At
 			}
 		case incident.EventMitigated:

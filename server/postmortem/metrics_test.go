@@ -261,3 +261,25 @@ func TestComputeTakesEventsByTime(t *testing.T) {
 		t.Error("Compute reordered the caller's slice")
 	}
 }
+
+// A release manager's page for a hotfix is part of the release, not of the
+// response: it neither starts nor stops the time to acknowledge.
+func TestHotfixPagesStayOutOfTimeToAcknowledge(t *testing.T) {
+	t0 := time.Date(2026, 3, 12, 9, 0, 0, 0, time.UTC)
+	inc := &incident.Incident{ID: "h1", Status: incident.StatusOpen, CreatedAt: t0}
+	hf := func(e incident.Event) incident.Event { return e.With(incident.DataHotfix, "1") }
+	evs := []incident.Event{
+		ev(t0, "alice", incident.EventStarted, ""),
+		hf(pageEv(t0.Add(time.Minute), "dev", incident.EventPaged, "h1-a", "rob", incident.RoleRM, 1, "")),
+		hf(pageEv(t0.Add(2*time.Minute), "rob", incident.EventPageAcknowledged, "h1-a", "rob", incident.RoleRM, 1, "")),
+		pageEv(t0.Add(3*time.Minute), incident.ActorSystem, incident.EventPaged, "h1-b", "lea", incident.RoleL1, 1, ""),
+	}
+	m := ComputeAt(inc, evs, 0, t0.Add(time.Hour))
+	if m.Pages != 2 || !m.FirstPageAt.Equal(t0.Add(3*time.Minute)) || m.Acknowledged {
+		t.Fatalf("pages %d, first page %v, acknowledged %v: the hotfix page must not count for the response", m.Pages, m.FirstPageAt, m.Acknowledged)
+	}
+	evs = append(evs, pageEv(t0.Add(8*time.Minute), "lea", incident.EventPageAcknowledged, "h1-b", "lea", incident.RoleL1, 1, ""))
+	if m := ComputeAt(inc, evs, 0, t0.Add(time.Hour)); !m.Acknowledged || m.TimeToAck != 5*time.Minute {
+		t.Errorf("time to acknowledge = %v (acknowledged %v), want 5m from the first line's page", m.TimeToAck, m.Acknowledged)
+	}
+}
