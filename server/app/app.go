@@ -27,6 +27,9 @@ type App struct {
 	pager       Pager       // nil: nobody is paged
 	releases    Releases    // nil: no hotfix sign-off, freezes not announced
 	log         zerolog.Logger
+	// lastFreezeCheck paces the tick's freeze check (Unix ns, accessed
+	// atomically); see freezeCheckDue.
+	lastFreezeCheck int64
 }
 
 // Deps are App's collaborators.

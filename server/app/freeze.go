@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
@@ -157,6 +158,24 @@ func (a *App) freezeChanged(ctx context.Context, f *Freeze, started bool, ids []
 			a.log.Warn().Err(err).Bool("started", started).Msg("announce release freeze")
 		}
 	}
+}
+
+// freezeCheckEvery is how often the tick re-derives the freeze. Every
+// change that can start or end a freeze derives it at once; the tick only
+// catches up after an instance died between a change and its announcement,
+// so it need not read every active incident every few seconds.
+const freezeCheckEvery = time.Minute
+
+// freezeCheckDue reports whether this instance's tick should re-derive the
+// freeze now. The last check is remembered per instance, in memory: it
+// only paces a safety net, and losing it on a restart costs one extra
+// check.
+func (a *App) freezeCheckDue(now time.Time) bool {
+	last := atomic.LoadInt64(&a.lastFreezeCheck)
+	if last != 0 && now.Sub(time.Unix(0, last)) < freezeCheckEvery {
+		return false
+	}
+	return atomic.CompareAndSwapInt64(&a.lastFreezeCheck, last, now.UnixNano())
 }
 
 // afterFreezeChange re-derives the freeze after a change that can start or

@@ -11,5 +11,7 @@ func (a *App) Tick(ctx context.Context) {
 	a.tickStep(ctx, "announce handoff", func(ctx context.Context) error { return a.announceHandoff(ctx, now) })
 	a.tickStep(ctx, "escalate pages", func(ctx context.Context) error { return a.escalatePages(ctx, now) })
 	a.tickStep(ctx, "remind status updates", func(ctx context.Context) error { return a.remindUpdates(ctx, now) })
-	a.tickStep(ctx, "release freeze", func(ctx context.Context) error { _, err := a.syncFreeze(ctx); return err })
+	if a.freezeCheckDue(now) {
+		a.tickStep(ctx, "release freeze", func(ctx context.Context) error { _, err := a.syncFreeze(ctx); return err })
+	}
 }
