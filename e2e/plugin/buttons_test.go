@@ -21,7 +21,7 @@ func TestCardButtonsDriveTheLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := waitCard(t, dave, s, "mitigated on card", func(p *model.Post) bool { return cardField(p, "Status") == "Mitigated" })
-	if got := strings.Join(cardActions(c), ","); got != "update,resolve,severity" {
+	if got := strings.Join(cardActions(c), ","); got != "update,hotfix,resolve,severity" {
 		t.Errorf("actions after mitigate = %s", got)
 	}
 

@@ -200,6 +200,22 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 	mustContain(t, "timeline", tl, "hotfix 1 requested: Raise the connection pool", "support rejected staging (hotfix 1): Checkout still fails",
 		"qa approved after deploy (hotfix 2)", "hotfix 2 deployed", "after deploy signed off (hotfix 2)")
 
+	// The card's Request hotfix button opens the dialog; its submission
+	// (with someone else as the author) opens hotfix 3, which its
+	// requester withdraws.
+	click(t, ctx, dev, s.Card.Id, "Request hotfix")
+	resp, err := srv.SubmitDialog(ctx, dev, model.SubmitDialogRequest{URL: "/plugins/" + pluginID + "/api/v1/dialogs/hotfix",
+		CallbackId: "hotfix", State: s.ID, ChannelId: s.Channel.Id, Submission: map[string]any{"description": "Tune the retry budget", "author": qa1.Id}})
+	if err != nil || resp.Error != "" || len(resp.Errors) > 0 {
+		t.Fatalf("hotfix dialog: %+v %v", resp, err)
+	}
+	post3 := signoffPost(t, ctx, qa2, s.Channel.Id, "3")
+	mustContain(t, "hotfix 3 post", postText(post3), "Tune the retry budget", "fix by "+quiet(qa1))
+	mustContain(t, "author signs", cmd(t, qa1, srv.TownSquare.Id, "/incident signoff"+ref+"qa approve").Text, "you made this fix")
+	mustContain(t, "outsider cancels", cmd(t, outsider, srv.TownSquare.Id, "/incident hotfix-cancel"+ref+"not mine").Text, "only the requester")
+	mustContain(t, "cancel", cmd(t, dev, srv.TownSquare.Id, "/incident hotfix-cancel"+ref+"superseded by a config change").Text, "Hotfix 3 on #"+s.ID+" cancelled")
+	waitPostAs(t, ctx, qa2, post3.Id, "superseded by a config change")
+
 	// The postmortem has the Release and hotfix section.
 	cmd(t, r.holder["im"], s.Channel.Id, "/incident resolve Pool raised, cache rolled back")
 	pm := waitPost(t, sup, s.Channel.Id, "Release and hotfix")

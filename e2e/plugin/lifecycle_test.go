@@ -27,7 +27,7 @@ func TestStartCreatesChannelCardAndAnnouncement(t *testing.T) {
 		t.Errorf("card status = %q", got)
 	}
 	mustContain(t, "card roles", cardField(s.Card, "Roles"), "Incident manager", "Release manager")
-	if got := strings.Join(cardActions(s.Card), ","); got != "update,mitigate,resolve,severity" {
+	if got := strings.Join(cardActions(s.Card), ","); got != "update,mitigate,hotfix,resolve,severity" {
 		t.Errorf("card actions = %s", got)
 	}
 

@@ -92,6 +92,8 @@ func (a *API) act(ctx context.Context, name, actor string, inc *incident.Inciden
 		return "", a.Dialogs.OpenUpdateDialog(req.TriggerId, inc)
 	case bot.ActionResolve:
 		return "", a.Dialogs.OpenResolveDialog(req.TriggerId, inc)
+	case bot.ActionHotfix:
+		return "", a.Dialogs.OpenHotfixDialog(req.TriggerId, inc)
 	case bot.ActionMitigate:
 		_, err := a.App.Mitigate(ctx, actor, inc)
 		return fmt.Sprintf("%s marked mitigated.", inc.ShortRef()), err

@@ -35,6 +35,7 @@ type Platform interface {
 type Dialogs interface {
 	OpenUpdateDialog(triggerID string, inc *incident.Incident) error
 	OpenResolveDialog(triggerID string, inc *incident.Incident) error
+	OpenHotfixDialog(triggerID string, inc *incident.Incident) error
 	OpenRejectDialog(triggerID string, inc *incident.Incident, h *hotfix.Hotfix, group string) error
 }
 

@@ -36,6 +36,8 @@ func (a *API) serveDialog(w http.ResponseWriter, r *http.Request, actor string) 
 		field, done, err = a.submitUpdate(ctx, actor, &req)
 	case bot.DialogResolve:
 		field, done, err = a.submitResolve(ctx, actor, &req)
+	case bot.DialogHotfix:
+		field, done, err = a.submitHotfix(ctx, actor, &req)
 	case bot.DialogHotfixReject:
 		field, done, err = a.submitReject(ctx, actor, &req)
 	default:

@@ -147,3 +147,22 @@ func (a *API) submitReject(ctx context.Context, actor string, req *model.SubmitD
 	}
 	return "", fmt.Sprintf("You rejected %s of hotfix %d on %s for %s.", strings.ToLower(st.Title()), n, inc.ShortRef(), parts[3]), nil
 }
+
+// submitHotfix opens the hotfix request typed into the card's dialog. The
+// author is a user the requester picked: it names who made the fix, it
+// grants nobody anything.
+func (a *API) submitHotfix(ctx context.Context, actor string, req *model.SubmitDialogRequest) (string, string, error) {
+	inc, err := a.App.Locate(ctx, actor, "", req.State)
+	if err != nil {
+		return "", "", err
+	}
+	h, err := a.App.RequestHotfix(ctx, inc, app.HotfixRequest{Actor: actor,
+		Description: str(req.Submission, bot.FieldDescription), Author: str(req.Submission, bot.FieldAuthor)})
+	switch {
+	case incident.KindOf(err) == incident.KindForbidden:
+		return bot.FieldAuthor, "", err
+	case err != nil:
+		return bot.FieldDescription, "", err
+	}
+	return "", fmt.Sprintf("Hotfix %d requested on %s; the release manager is paged.", h.N, inc.ShortRef()), nil
+}

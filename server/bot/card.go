@@ -100,6 +100,7 @@ func (b *Bot) cardActions(inc *incident.Incident) []*model.PostAction {
 				add(ActionTakePrefix+string(r), "Take role: "+r.Title(), "default")
 			}
 		}
+		add(ActionHotfix, "Request hotfix", "default")
 		add(ActionResolve, "Resolve", "good")
 		opts := make([]*model.PostActionOptions, 0, len(incident.Severities))
 		for _, s := range incident.Severities {

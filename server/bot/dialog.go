@@ -63,6 +63,22 @@ func (b *Bot) OpenResolveDialog(triggerID string, inc *incident.Incident) error 
 	})
 }
 
+// OpenHotfixDialog asks for a hotfix request: what the fix changes and,
+// when someone else made it, who (the four-eyes rule needs the author).
+func (b *Bot) OpenHotfixDialog(triggerID string, inc *incident.Incident) error {
+	return b.openDialog(triggerID, DialogHotfix, inc.ID, model.Dialog{
+		Title:            "Request hotfix",
+		IntroductionText: fmt.Sprintf("Incident %s: %s. The release manager is paged; the sign-off groups approve the fix in staging and again after deploy.", inc.ShortRef(), Sanitize(inc.Title)),
+		SubmitLabel:      "Request",
+		Elements: []model.DialogElement{
+			{DisplayName: "What the fix changes", Name: FieldDescription, Type: "textarea", MaxLength: hotfix.MaxDescriptionRunes,
+				Placeholder: "Change, version or branch, and how to test it"},
+			{DisplayName: "Made by", Name: FieldAuthor, Type: "select", DataSource: "users", Optional: true,
+				HelpText: "Leave empty if you made it. Whoever made the fix may neither release nor sign it off."},
+		},
+	})
+}
+
 // OpenRejectDialog asks a group member why they reject a hotfix stage.
 func (b *Bot) OpenRejectDialog(triggerID string, inc *incident.Incident, h *hotfix.Hotfix, group string) error {
 	stage := h.Stage()

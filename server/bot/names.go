@@ -16,10 +16,12 @@ const (
 	ActionResolve  = "resolve"
 	ActionReopen   = "reopen"
 	ActionSeverity = "severity"
+	ActionHotfix   = "hotfix" // the card's Request hotfix: opens DialogHotfix
 
 	DialogStart   = "start"
 	DialogUpdate  = "update"
 	DialogResolve = "resolve"
+	DialogHotfix  = "hotfix"
 
 	// PropIncidentID marks a bot post as belonging to an incident; buttons
 	// only act when the post's own prop names the incident.
@@ -80,4 +82,6 @@ const (
 	// "<incident id>/<hotfix>/<stage>/<group>".
 	DialogHotfixReject = "hotfixreject"
 	FieldReason        = "reason"
+	FieldDescription   = "description"
+	FieldAuthor        = "author"
 )
