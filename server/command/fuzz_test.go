@@ -16,6 +16,8 @@ func FuzzCommandParse(f *testing.F) {
 		"/incident timeline abcd",
 		"/incident note --lesson Alert threshold too high",
 		"/incident action add Lower the threshold @bob --due 2030-01-15",
+		"/incident hotfix #abc123 --author @bob Raise the pool --rm @rita",
+		"/incident hotfix --rm", "/incident hotfix --author bob x",
 		"   /INCIDENT   Help  ", "#", "--", "-- --x", "/incident \u00a0start\u2028x", "",
 	} {
 		f.Add(s)
@@ -36,6 +38,22 @@ func FuzzCommandParse(f *testing.F) {
 		}
 		if ref, _ := takeBareRef(rest); ref != "" && !isID(ref) {
 			t.Fatalf("takeBareRef(%q) = %q, not an id", rest, ref)
+		}
+		if desc, named, err := userFlags(rest, "author", "rm"); err == nil {
+			for name, v := range named {
+				if (name != "author" && name != "rm") || !strings.HasPrefix(v, "@") {
+					t.Fatalf("userFlags(%q): %s = %q", rest, name, v)
+				}
+			}
+			if len(named) > 0 {
+				for _, f := range strings.Fields(desc) {
+					if f == "--author" || f == "--rm" {
+						t.Fatalf("userFlags(%q) left flag %q in the text %q", rest, f, desc)
+					}
+				}
+			}
+		} else if !strings.Contains(rest, "--") {
+			t.Fatalf("userFlags(%q) failed without a flag: %v", rest, err)
 		}
 		pos, values, unknown := flags(rest, known...)
 		if unknown != "" {

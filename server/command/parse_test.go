@@ -69,3 +69,29 @@ func TestTableDrivesAutocompleteAndHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestUserFlags(t *testing.T) {
+	cases := []struct {
+		in, desc, author, rm, err string
+	}{
+		{in: "Raise the pool", desc: "Raise the pool"},
+		{in: "Raise\nthe pool", desc: "Raise\nthe pool"},
+		{in: "--author @bob Raise the pool --rm @rita", desc: "Raise the pool", author: "@bob", rm: "@rita"},
+		{in: "Raise the pool --AUTHOR @bob", desc: "Raise the pool", author: "@bob"},
+		{in: "Raise --author bob", err: "needs a @username"},
+		{in: "Raise --rm", err: "needs a @username"},
+		{in: "Raise --sev S1", err: "unknown option"},
+	}
+	for _, c := range cases {
+		desc, named, err := userFlags(c.in, "author", "rm")
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("userFlags(%q): err %v, want %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || desc != c.desc || named["author"] != c.author || named["rm"] != c.rm {
+			t.Errorf("userFlags(%q) = %q %v %v", c.in, desc, named, err)
+		}
+	}
+}
