@@ -3,8 +3,10 @@ package plugin_test
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -85,9 +87,11 @@ func quiet(u *harness.User) string { return "@\u200b" + u.Username }
 func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 	ctx := ctxT(t)
 	setHotfixSettings(t, ctx)
-	r := newPagingRota(t, ctx, "hf")
-	rm1, rm2 := newUser(t, ctx, "hf-rm1"), newUser(t, ctx, "hf-rm2")
-	qa1, qa2, sup, dev, outsider := newUser(t, ctx, "hf-qa1"), newUser(t, ctx, "hf-qa2"), newUser(t, ctx, "hf-sup"), newUser(t, ctx, "hf-dev"), newUser(t, ctx, "hf-out")
+	// Unique names, so that the test can run again on the same server.
+	p := "hf" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	r := newPagingRota(t, ctx, p)
+	rm1, rm2 := newUser(t, ctx, p+"-rm1"), newUser(t, ctx, p+"-rm2")
+	qa1, qa2, sup, dev, outsider := newUser(t, ctx, p+"-qa1"), newUser(t, ctx, p+"-qa2"), newUser(t, ctx, p+"-sup"), newUser(t, ctx, p+"-dev"), newUser(t, ctx, p+"-out")
 	for _, u := range []*harness.User{rm1, rm2} {
 		if _, _, err := srv.Admin.Client.AddChannelMember(ctx, r.channel.Id, u.Id); err != nil {
 			t.Fatal(err)
