@@ -83,11 +83,8 @@ func (a *API) rejectDialog(ctx context.Context, actor, triggerID string, inc *in
 	if err != nil {
 		return err
 	}
-	switch {
-	case actor == h.Author:
-		return incident.Forbiddenf("you made this fix, so you may not sign it off (four eyes): another member of %s signs", group)
-	case !groups.IsMember(group, actor):
-		return incident.Forbiddenf("only members of %s sign for it", group)
+	if err := h.MaySign(actor, group, groups); err != nil {
+		return err
 	}
 	return a.Dialogs.OpenRejectDialog(triggerID, inc, h, group)
 }

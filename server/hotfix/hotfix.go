@@ -175,38 +175,50 @@ func (h *Hotfix) Waiting(stage Stage) []string {
 	return out
 }
 
+// MaySign reports, as a domain error that says what to do instead, why
+// userID may not sign group off on the current stage now; nil if they
+// may. Sign applies it; adapters ask it first so that nobody types a
+// rejection's reason only to be refused.
+func (h *Hotfix) MaySign(userID, group string, groups *Groups) error {
+	stage := h.Stage()
+	switch {
+	case stage == "" && h.Status == StatusReady:
+		return incident.Conflictf("%s is signed off in staging and waits for <@%s> to deploy it; after-deploy sign-off opens then", h.Ref(), h.ReleaseManager)
+	case stage == "":
+		return incident.Conflictf("%s is %s; nothing is left to sign", h.Ref(), h.Status.Label())
+	case !slices.Contains(h.Groups, group):
+		return incident.Invalidf("%s needs sign-off from %s, not %s", h.Ref(), strings.Join(h.Groups, ", "), group)
+	case userID == h.Author:
+		return incident.Forbiddenf("you made this fix, so you may not sign it off (four eyes): another member of %s signs", group)
+	case !groups.IsMember(group, userID):
+		who := "nobody"
+		if ms := groups.Members[group]; len(ms) > 0 {
+			who = describe(ms)
+		}
+		return incident.Forbiddenf("only members of %s sign for it (%s); ask one of them", group, who)
+	}
+	if s, ok := h.Signoff(stage, group); ok {
+		return incident.Conflictf("%s already signed %s off for %s: <@%s> at %s", group, strings.ToLower(stage.Title()), h.Ref(), s.UserID, s.At.UTC().Format("15:04 UTC"))
+	}
+	for _, s := range h.Signoffs {
+		if s.Stage == stage && s.UserID == userID {
+			return incident.Forbiddenf("you already signed %s off for %s; one person signs for one group per stage, so another member of %s signs",
+				strings.ToLower(stage.Title()), s.Group, group)
+		}
+	}
+	return nil
+}
+
 // Sign records userID's verdict for group on the current stage. groups is
 // the current group configuration: membership is checked when signing, so
 // a member added during a hotfix can sign at once. It returns the events
 // to record: the sign-off, plus the stage's completion when it was the
 // last approval. Errors are domain errors that say what to do instead.
 func (h *Hotfix) Sign(at time.Time, userID, group string, approve bool, reason string, groups *Groups) ([]incident.Event, error) {
+	if err := h.MaySign(userID, group, groups); err != nil {
+		return nil, err
+	}
 	stage := h.Stage()
-	switch {
-	case stage == "" && h.Status == StatusReady:
-		return nil, incident.Conflictf("%s is signed off in staging and waits for <@%s> to deploy it; after-deploy sign-off opens then", h.Ref(), h.ReleaseManager)
-	case stage == "":
-		return nil, incident.Conflictf("%s is %s; nothing is left to sign", h.Ref(), h.Status.Label())
-	case !slices.Contains(h.Groups, group):
-		return nil, incident.Invalidf("%s needs sign-off from %s, not %s", h.Ref(), strings.Join(h.Groups, ", "), group)
-	case userID == h.Author:
-		return nil, incident.Forbiddenf("you made this fix, so you may not sign it off (four eyes): another member of %s signs", group)
-	case !groups.IsMember(group, userID):
-		who := "nobody"
-		if ms := groups.Members[group]; len(ms) > 0 {
-			who = describe(ms)
-		}
-		return nil, incident.Forbiddenf("only members of %s sign for it (%s); ask one of them", group, who)
-	}
-	if s, ok := h.Signoff(stage, group); ok {
-		return nil, incident.Conflictf("%s already signed %s off for %s: <@%s> at %s", group, strings.ToLower(stage.Title()), h.Ref(), s.UserID, s.At.UTC().Format("15:04 UTC"))
-	}
-	for _, s := range h.Signoffs {
-		if s.Stage == stage && s.UserID == userID {
-			return nil, incident.Forbiddenf("you already signed %s off for %s; one person signs for one group per stage, so another member of %s signs",
-				strings.ToLower(stage.Title()), s.Group, group)
-		}
-	}
 	if approve {
 		reason = "" // only a rejection has a reason
 	} else {
