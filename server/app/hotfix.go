@@ -90,7 +90,7 @@ func (a *App) RequestHotfix(ctx context.Context, inc *incident.Incident, req Hot
 		a.dropHotfix(ctx, inc.ID, h.N)
 		return nil, fmt.Errorf("request hotfix: post sign-off: %w", err)
 	}
-	h, err = a.updateHotfix(ctx, inc.ID, h.N, func(x *hotfix.Hotfix) error {
+	linked, err := a.updateHotfix(ctx, inc.ID, h.N, func(x *hotfix.Hotfix) error {
 		x.PostID = postID
 		return nil
 	})
@@ -101,6 +101,7 @@ func (a *App) RequestHotfix(ctx context.Context, inc *incident.Incident, req Hot
 		}
 		return nil, fmt.Errorf("request hotfix: link post: %w", err)
 	}
+	h = linked
 	ev, _ := a.record(ctx, inc.ID, h.Requested())
 	a.hotfixNotices(ctx, inc, h, groups, ev)
 	h = a.pageReleaseManager(ctx, inc, h)

@@ -19,6 +19,7 @@ type fakeReleases struct {
 	notices  []string                  // event types, in order
 	freezes  []string                  // "started:ids" / "ended:ids"
 	failPost bool
+	onPost   func() // runs after a post is made, e.g. to break the next step
 	n        int
 }
 
@@ -33,6 +34,9 @@ func (f *fakeReleases) PostHotfix(_ context.Context, _ *incident.Incident, h *ho
 	f.n++
 	id := fmt.Sprintf("hfpost%d", f.n)
 	f.posts[id] = jsonCopy(h)
+	if f.onPost != nil {
+		f.onPost()
+	}
 	return id, nil
 }
 
@@ -262,6 +266,20 @@ func TestHotfixRefusedRequestsLeaveNothing(t *testing.T) {
 		t.Errorf("a refused request left something: %d hotfixes, %d pages, timeline %s", len(b.Hotfixes), len(pager.sends()), types(tl))
 	}
 	rel.failPost = false
+	// The record vanishes between the post and linking it: the post is
+	// deleted again and the request fails cleanly.
+	rel.onPost = func() {
+		if _, err := e.store.CompareAndSetDoc(ctx, hotfixDoc(inc.ID), mustDoc(t, e.store, hotfixDoc(inc.ID)), nil); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err == nil {
+		t.Fatal("a request whose post could not be linked succeeded")
+	}
+	if d := e.chat.deleted; len(d) == 0 || d[len(d)-1] != "hfpost1" {
+		t.Errorf("the unlinked sign-off post was not deleted: %v", d)
+	}
+	rel.onPost = nil
 	if h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err != nil || h.N != 1 {
 		t.Errorf("after the refusals the first hotfix is number 1: %+v %v", h, err)
 	}
@@ -398,4 +416,14 @@ func TestTickCatchesUpAMissedFreeze(t *testing.T) {
 	if got := strings.Join(rel.freezeLog(), " "); got != "started:crash1 ended:crash1" {
 		t.Fatalf("a minute later: %q", got)
 	}
+}
+
+// mustDoc returns the bytes of document name, which must exist.
+func mustDoc(t *testing.T, d incident.Docs, name string) []byte {
+	t.Helper()
+	b, err := d.GetDoc(ctx, name)
+	if err != nil || b == nil {
+		t.Fatalf("document %s: %v (found %v)", name, err, b != nil)
+	}
+	return b
 }
