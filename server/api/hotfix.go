@@ -76,8 +76,8 @@ func (a *API) rejectDialog(ctx context.Context, actor, triggerID string, inc *in
 	if err != nil {
 		return err
 	}
-	if h.Stage() != st {
-		return incident.Conflictf("%s moved on meanwhile: it is now %s", h.Ref(), h.Status.Label())
+	if err := h.AtStage(st); err != nil {
+		return err
 	}
 	groups, err := a.App.SignoffGroups(ctx)
 	if err != nil {

@@ -237,8 +237,8 @@ func (a *App) SignHotfix(ctx context.Context, inc *incident.Incident, req SignRe
 	}
 	var evs []incident.Event
 	h, err := a.updateHotfix(ctx, inc.ID, req.N, func(h *hotfix.Hotfix) error {
-		if req.Stage != "" && h.Stage() != req.Stage {
-			return incident.Conflictf("%s moved on meanwhile: it is now %s", h.Ref(), h.Status.Label())
+		if err := h.AtStage(req.Stage); err != nil {
+			return err
 		}
 		evs, err = h.Sign(a.now(), req.Actor, group, req.Approve, req.Reason, groups)
 		return err

@@ -62,7 +62,7 @@ func (b *Bot) UpdateHotfix(_ context.Context, inc *incident.Incident, h *hotfix.
 // the event calls for. Every post is tried; the failures are returned
 // together.
 func (b *Bot) HotfixNotice(_ context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups, ev incident.Event, broadcastChannelID string) error {
-	n := b.hotfixNames()
+	n := b.pageNames(nil) // the channel link only when broadcasting: it costs a lookup
 	// The incident channel has the thread; a broadcast there would say it
 	// twice.
 	toBroadcast := broadcastChannelID != "" && broadcastChannelID != inc.ChannelID
@@ -102,11 +102,6 @@ func (b *Bot) AnnounceFreeze(_ context.Context, f *app.Freeze, started bool, bro
 	return nil
 }
 
-// hotfixNames names users for one rendering, each looked up once.
-func (b *Bot) hotfixNames() *pageNames {
-	return &pageNames{lookup: b.mention, m: map[string]string{}}
-}
-
 // hotfixChannel is where the sign-off post is.
 func hotfixChannel(inc *incident.Incident, h *hotfix.Hotfix) string {
 	if h.ChannelID != "" {
@@ -116,7 +111,7 @@ func hotfixChannel(inc *incident.Incident, h *hotfix.Hotfix) string {
 }
 
 func (b *Bot) hotfixPost(inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups) *model.Post {
-	n := b.hotfixNames()
+	n := b.pageNames(nil)
 	p := &model.Post{UserId: b.userID, ChannelId: hotfixChannel(inc, h), Message: hotfixMessage(inc, h, groups, n)}
 	// An edit replaces all props, so both renderings carry them.
 	p.AddProp(PropIncidentID, inc.ID)

@@ -175,6 +175,17 @@ func (h *Hotfix) Waiting(stage Stage) []string {
 	return out
 }
 
+// AtStage refuses, as a conflict, a verdict given on seen while the
+// hotfix has moved on to another stage (or out of sign-off): a rejection
+// typed into a dialog must not land on the next stage. An empty seen
+// means the current stage, whatever it is.
+func (h *Hotfix) AtStage(seen Stage) error {
+	if seen != "" && h.Stage() != seen {
+		return incident.Conflictf("%s moved on meanwhile: it is now %s", h.Ref(), h.Status.Label())
+	}
+	return nil
+}
+
 // MaySign reports, as a domain error that says what to do instead, why
 // userID may not sign group off on the current stage now; nil if they
 // may. Sign applies it; adapters ask it first so that nobody types a

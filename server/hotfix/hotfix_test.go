@@ -975,3 +975,19 @@ func TestStageAndStatusNames(t *testing.T) {
 		t.Errorf("SubstituteNote = %q", got)
 	}
 }
+
+func TestAtStage(t *testing.T) {
+	g := stdGroups(t)
+	_, h := opened(t)
+	if err := h.AtStage(StageStaging); err != nil {
+		t.Errorf("at its own stage: %v", err)
+	}
+	if err := h.AtStage(""); err != nil {
+		t.Errorf("no stage seen: %v", err)
+	}
+	wantKind(t, h.AtStage(StageAfterDeploy), incident.KindConflict, "moved on meanwhile", "waiting for staging sign-off")
+	if _, err := h.Sign(t0, alice, qa, false, "broken", g); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, h.AtStage(StageStaging), incident.KindConflict, "moved on meanwhile", "rejected")
+}
