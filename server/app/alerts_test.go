@@ -165,7 +165,7 @@ func TestConcurrentDuplicateAlertsOpenOneIncident(t *testing.T) {
 func TestAlertStartFailureReleasesTheClaim(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.chat.failAt = "card"
+	e.chat.failAt = "channel"
 	res, err := e.app.IngestAlerts(ctx, alertReq(t, "firing", "eeee5555"))
 	if err == nil || res.Opened != 0 {
 		t.Fatalf("want a failure: %+v, %v", res, err)

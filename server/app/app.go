@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -27,9 +29,16 @@ type App struct {
 	pager       Pager       // nil: nobody is paged
 	releases    Releases    // nil: no hotfix sign-off, freezes not announced
 	log         zerolog.Logger
-	// lastFreezeCheck paces the tick's freeze check (Unix ns, accessed
-	// atomically); see freezeCheckDue.
-	lastFreezeCheck int64
+	// inline does follow-up work before a use case returns instead of in
+	// the background (tests).
+	inline bool
+	// wall is the wall clock that leases are measured with: they bound
+	// real work on other instances, whatever the app's clock says.
+	wall Clock
+	wakers *wakers
+	// seeded is set once this instance saw the work timers seeded for
+	// incidents from before they existed; see seedTimers.
+	seeded *atomic.Bool
 }
 
 // Deps are App's collaborators.
@@ -57,7 +66,12 @@ type Deps struct {
 	// Releases shows hotfix sign-off and release freezes. Optional, like
 	// Handoffs: without it hotfixes cannot be requested.
 	Releases Releases
-	Log      zerolog.Logger
+	// Inline makes every use case finish its follow-up work (card, posts,
+	// pages, timeline events) before it returns, as far as it can now;
+	// without it the work runs in the background, right after the change
+	// is stored. Tests use it for determinism.
+	Inline bool
+	Log    zerolog.Logger
 }
 
 // New builds an App; every dependency is required except Handoffs,
@@ -68,7 +82,8 @@ func New(d Deps) (*App, error) {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, log: d.Log}, nil
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, inline: d.Inline, log: d.Log, wall: time.Now,
+		wakers: &wakers{running: map[string]bool{}}, seeded: new(atomic.Bool)}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an
@@ -77,12 +92,17 @@ const appendRetries = 3
 
 // record appends ev to the timeline. The incident record is already
 // written, so a failure here must not be silent: retry, then log the whole
-// event so that it can be recovered from the server log.
+// event so that it can be recovered from the server log. Within a
+// follow-up step the event is keyed, so a retried step appends it once.
 func (a *App) record(ctx context.Context, incidentID string, ev incident.Event) (incident.Event, error) {
+	retry, since := false, time.Time{}
+	if ev.Key == "" {
+		ev.Key, retry, since, _ = Once(ctx, "")
+	}
 	var err error
 	for i := 0; i < appendRetries; i++ {
 		var out incident.Event
-		if out, err = a.store.AppendEvent(ctx, incidentID, ev); err == nil {
+		if out, err = a.appendOnce(ctx, incidentID, ev, retry || i > 0, since); err == nil {
 			return out, nil
 		}
 	}
@@ -90,16 +110,4 @@ func (a *App) record(ctx context.Context, incidentID string, ev incident.Event) 
 		Str("actor", ev.Actor).Time("at", ev.At).Str("text", ev.Text).Interface("data", ev.Data).
 		Msg("timeline append failed; event kept only in this log line")
 	return ev, fmt.Errorf("append %s event to incident %s: %w", ev.Type, incidentID, err)
-}
-
-// afterChange re-renders the card and tells people about ev. Both are
-// best effort: the change itself is stored, so a chat hiccup is logged, not
-// returned.
-func (a *App) afterChange(ctx context.Context, inc *incident.Incident, ev incident.Event) {
-	if err := a.chat.UpdateCard(ctx, inc); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("update incident card")
-	}
-	if err := a.notifier.Publish(ctx, inc, ev, a.settings().BroadcastChannelID); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Str("event_type", string(ev.Type)).Msg("publish event")
-	}
 }

@@ -21,6 +21,9 @@ const docAttempts = 50
 // writing: the document already says what the caller wanted.
 var errUnchanged = errors.New("unchanged")
 
+// errDelete, returned by a mutate function, deletes the document.
+var errDelete = errors.New("delete")
+
 // loadDoc reads the document name into a new T; ok is false if absent.
 func loadDoc[T any](ctx context.Context, d incident.Docs, name string) (v *T, ok bool, err error) {
 	b, err := d.GetDoc(ctx, name)
@@ -39,7 +42,7 @@ func loadDoc[T any](ctx context.Context, d incident.Docs, name string) (v *T, ok
 
 // updateDoc applies mutate to the current document (a zero T if absent) and
 // writes it back with compare-and-set, re-reading and re-applying on a
-// concurrent write. mutate may run more than once and must have no side
+// concurrent write; errDelete from mutate deletes it instead. mutate may run more than once and must have no side
 // effects. It returns the document as stored (or as found, when mutate
 // returned errUnchanged) and whether this call wrote it.
 func updateDoc[T any](ctx context.Context, d incident.Docs, name string, mutate func(v *T, exists bool) error) (*T, bool, error) {
@@ -59,13 +62,14 @@ func updateDoc[T any](ctx context.Context, d incident.Docs, name string, mutate 
 				return nil, false, fmt.Errorf("decode %s: %w", name, err)
 			}
 		}
-		if err := mutate(v, old != nil); errors.Is(err, errUnchanged) {
+		var next []byte
+		if err := mutate(v, old != nil); errors.Is(err, errUnchanged) || errors.Is(err, errDelete) && old == nil {
 			return v, false, nil
+		} else if errors.Is(err, errDelete) {
+			next = nil
 		} else if err != nil {
 			return nil, false, err
-		}
-		next, err := json.Marshal(v)
-		if err != nil {
+		} else if next, err = json.Marshal(v); err != nil {
 			return nil, false, fmt.Errorf("encode %s: %w", name, err)
 		}
 		ok, err := d.CompareAndSetDoc(ctx, name, old, next)

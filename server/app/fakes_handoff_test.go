@@ -94,7 +94,8 @@ func (c *clock) set(t time.Time) {
 func newNode(t *testing.T, store incident.Store, clk *clock, chat *fakeChat, posts *fakeHandoffs) *App {
 	t.Helper()
 	a, err := New(Deps{
-		Store: store, Chat: chat, Notifier: chat, Access: access{}, Directory: admins{"root": true},
+		Inline: true,
+		Store:  store, Chat: chat, Notifier: chat, Access: access{}, Directory: admins{"root": true},
 		Schedules: func(spec string) (rota.Schedule, *time.Location, error) {
 			s, err := schedule.Parse(spec)
 			if err != nil {

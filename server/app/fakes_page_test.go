@@ -145,7 +145,8 @@ func (e *pageEnv) addNode(t testing.TB, name string) *App {
 	var mu sync.Mutex
 	ids := 0
 	a, err := New(Deps{
-		Store: e.store, Chat: e.chat, Notifier: e.chat, Access: access{}, Directory: admins{"root": true},
+		Inline: true,
+		Store:  e.store, Chat: e.chat, Notifier: e.chat, Access: access{}, Directory: admins{"root": true},
 		Schedules: func(spec string) (rota.Schedule, *time.Location, error) {
 			s, err := schedule.Parse(spec)
 			if err != nil {
@@ -220,7 +221,7 @@ func (e *pageEnv) record(t testing.TB, id string) *Page {
 // entry returns page id's entry in the due index.
 func (e *pageEnv) entry(t testing.TB, id string) (time.Time, bool) {
 	t.Helper()
-	d, _, err := loadDoc[dueIndex](ctx, e.store, dueDoc(dueShard(id)))
+	d, _, err := loadDoc[timerShard](ctx, e.store, pageTimers.doc(pageTimers.shard(id)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,7 +147,8 @@ func newEnv(t testing.TB) *env {
 	ids := 0
 	var mu sync.Mutex
 	a, err := New(Deps{
-		Store: st, Chat: e.chat, Notifier: e.chat, Access: e.acc, Directory: admins{"root": true},
+		Inline: true,
+		Store:  st, Chat: e.chat, Notifier: e.chat, Access: e.acc, Directory: admins{"root": true},
 		Schedules: func(spec string) (rota.Schedule, *time.Location, error) {
 			s, err := schedule.Parse(spec)
 			if err != nil {

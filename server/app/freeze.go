@@ -2,10 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
@@ -13,13 +13,14 @@ import (
 )
 
 // Release freeze: while an S1 incident is open or mitigated, releases other
-// than its hotfixes are frozen. The freeze is derived from the incidents,
-// and the one document freeze/v1 remembers what was last announced: every
-// change that can start or end a freeze (start, severity change, resolve,
-// reopen) and every tick re-derive it and write it with compare-and-set,
-// and only the writer that flips it announces. So the broadcast channel
-// hears once per start and once per end across a cluster, and a change a
-// crashed instance did not finish is caught up by the next tick.
+// than its hotfixes are frozen. The one document freeze/v1 holds the open
+// S1 incidents and the freeze they make: every change that can start or
+// end a freeze (start, severity change, resolve, reopen) owes a freeze
+// step, which adds or removes its incident with compare-and-set. Only the
+// write that flips the freeze records a notice in the same write, so the
+// broadcast channel hears once per start and once per end across a
+// cluster, and a notice whose announcer died is announced by the next
+// tick. No path reads the incidents to derive it.
 
 const freezeDoc = "freeze/v1"
 
@@ -36,7 +37,26 @@ type Freeze struct {
 	Until time.Time `json:"until,omitzero"`
 	// Incidents are the open S1 incidents holding the freeze, by id.
 	Incidents []string `json:"incidents,omitempty"`
-	Revision  int64    `json:"revision"`
+	// Notices are starts and ends of the freeze still to be announced.
+	Notices  []FreezeNotice `json:"notices,omitempty"`
+	Revision int64          `json:"revision"`
+}
+
+// FreezeNotice is a start or end of the freeze to announce and to put on
+// the timelines of the incidents concerned.
+type FreezeNotice struct {
+	// N is the revision of the freeze that made it: unique.
+	N       int64     `json:"n"`
+	Started bool      `json:"started"`
+	At      time.Time `json:"at"`
+	// Since is when the freeze began (for an end: how long it lasted).
+	Since     time.Time `json:"since"`
+	Incidents []string  `json:"incidents"`
+	// Token and Until claim the notice for its announcer; Tries counts
+	// claims, so that a retry looks for what an earlier one posted.
+	Token string    `json:"token,omitempty"`
+	Until time.Time `json:"until,omitzero"`
+	Tries int       `json:"tries,omitempty"`
 }
 
 // FreezeView is the freeze as /incident freeze shows it.
@@ -53,9 +73,9 @@ type FreezeView struct {
 
 // ReleaseFreeze returns the freeze as actor may see it.
 func (a *App) ReleaseFreeze(ctx context.Context, actor string) (*FreezeView, error) {
-	f, err := a.syncFreeze(ctx)
+	f, _, err := loadDoc[Freeze](ctx, a.store, freezeDoc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read release freeze: %w", err)
 	}
 	v := &FreezeView{Freeze: *f}
 	for _, id := range f.Incidents {
@@ -80,113 +100,120 @@ func (a *App) ReleaseFreeze(ctx context.Context, actor string) (*FreezeView, err
 	return v, nil
 }
 
-// freezingIncidents returns the ids of the active S1 incidents, sorted.
-func (a *App) freezingIncidents(ctx context.Context) ([]string, error) {
-	active, err := a.store.ListActive(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list active incidents: %w", err)
+// freezeRelevant reports whether an event can start or end a freeze.
+func freezeRelevant(t incident.EventType) bool {
+	switch t {
+	case incident.EventStarted, incident.EventSeverityChanged, incident.EventResolved, incident.EventReopened:
+		return true
 	}
-	var ids []string
-	for _, inc := range active {
-		if inc.Severity == FreezeSeverity {
-			ids = append(ids, inc.ID)
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+	return false
 }
 
-// syncFreeze re-derives the freeze from the incidents and stores it; the
-// instance whose write starts or ends a freeze announces it and records it
-// on the incidents concerned. The incidents are read after the document in
-// each attempt, so the last write to land saw the latest incidents.
-func (a *App) syncFreeze(ctx context.Context) (*Freeze, error) {
-	var before Freeze
-	f, wrote, err := updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
-		before = *f
-		ids, err := a.freezingIncidents(ctx)
-		if err != nil {
-			return err
-		}
-		if slices.Equal(ids, f.Incidents) && f.Active == (len(ids) > 0) {
+// freezeFollow is the freeze step: it brings the freeze up to date with
+// inc (as it stands now, so follow-ups done late still converge), then
+// announces what that flipped.
+func (a *App) freezeFollow(ctx context.Context, inc *incident.Incident) error {
+	holds := inc.Status.Active() && inc.Severity == FreezeSeverity
+	f, _, err := updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
+		if slices.Contains(f.Incidents, inc.ID) == holds {
 			return errUnchanged
 		}
+		before := slices.Clone(f.Incidents)
+		if holds {
+			f.Incidents = append(f.Incidents, inc.ID)
+			slices.Sort(f.Incidents)
+		} else {
+			f.Incidents = slices.DeleteFunc(f.Incidents, func(id string) bool { return id == inc.ID })
+		}
+		f.Revision++
 		now := a.now().UTC()
 		switch {
-		case len(ids) > 0 && !f.Active:
+		case len(f.Incidents) > 0 && !f.Active:
 			f.Active, f.Since, f.Until = true, now, time.Time{}
-		case len(ids) == 0 && f.Active:
+			f.Notices = append(f.Notices, FreezeNotice{N: f.Revision, Started: true, At: now, Since: now, Incidents: slices.Clone(f.Incidents)})
+		case len(f.Incidents) == 0 && f.Active:
 			f.Active, f.Until = false, now
+			f.Notices = append(f.Notices, FreezeNotice{N: f.Revision, At: now, Since: f.Since, Incidents: before})
 		}
-		f.Incidents = ids
-		f.Revision++
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sync release freeze: %w", err)
+		return fmt.Errorf("update release freeze: %w", err)
 	}
-	if !wrote || f.Active == before.Active {
-		return f, nil
+	if len(f.Notices) == 0 {
+		return nil
 	}
-	if f.Active {
-		a.freezeChanged(ctx, f, true, f.Incidents, f.Since)
-	} else {
-		ended := before
-		ended.Until = f.Until
-		a.freezeChanged(ctx, &ended, false, before.Incidents, f.Until)
-	}
-	return f, nil
+	return a.announceFreeze(ctx)
 }
 
-// freezeChanged records a freeze's start or end on the incidents holding
-// it and announces it.
-func (a *App) freezeChanged(ctx context.Context, f *Freeze, started bool, ids []string, at time.Time) {
-	typ, text := incident.EventFreezeStarted, "releases other than this incident's hotfixes are frozen while it is an open S1"
-	if !started {
-		typ = incident.EventFreezeEnded
-		text = fmt.Sprintf("no S1 incident is open any more; the freeze lasted %s", at.Sub(f.Since).Round(time.Second))
+// announceFreeze announces the freeze's pending notices, each once: it
+// claims a notice, records it on the incidents concerned and posts it
+// (both keyed, so that a retry after a crash adds nothing twice), then
+// removes it. The tick calls it too, for notices whose announcer died.
+func (a *App) announceFreeze(ctx context.Context) error {
+	f, _, err := loadDoc[Freeze](ctx, a.store, freezeDoc)
+	if err != nil {
+		return fmt.Errorf("read release freeze: %w", err)
 	}
-	for _, id := range ids {
-		_, _ = a.record(ctx, id, incident.NewEvent(at, incident.ActorSystem, typ, text))
-	}
-	a.log.Info().Bool("started", started).Str("incidents", strings.Join(ids, ",")).Msg("release freeze")
-	if a.releases == nil {
-		return
-	}
-	if bc := a.settings().BroadcastChannelID; bc != "" {
-		if err := a.releases.AnnounceFreeze(ctx, f, started, bc); err != nil {
-			a.log.Warn().Err(err).Bool("started", started).Msg("announce release freeze")
+	var errs []error
+	for _, n := range f.Notices {
+		if n.Token != "" && a.wall().Before(n.Until) {
+			continue // its announcer is at work
+		}
+		if err := a.announceNotice(ctx, n.N); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
 }
 
-// freezeCheckEvery is how often the tick re-derives the freeze. Every
-// change that can start or end a freeze derives it at once; the tick only
-// catches up after an instance died between a change and its announcement,
-// so it need not read every active incident every few seconds.
-const freezeCheckEvery = time.Minute
-
-// freezeCheckDue reports whether this instance's tick should re-derive the
-// freeze now. The last check is remembered per instance, in memory: it
-// only paces a safety net, and losing it on a restart costs one extra
-// check.
-func (a *App) freezeCheckDue(now time.Time) bool {
-	last := atomic.LoadInt64(&a.lastFreezeCheck)
-	if last != 0 && now.Sub(time.Unix(0, last)) < freezeCheckEvery {
-		return false
+// announceNotice claims, announces and removes the notice number n.
+func (a *App) announceNotice(ctx context.Context, n int64) error {
+	token := claimToken()
+	var claimed *FreezeNotice
+	_, _, err := updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
+		claimed = nil
+		i := slices.IndexFunc(f.Notices, func(x FreezeNotice) bool { return x.N == n })
+		if i < 0 || f.Notices[i].Token != "" && a.wall().Before(f.Notices[i].Until) {
+			return errUnchanged
+		}
+		f.Notices[i].Token, f.Notices[i].Until = token, a.wall().Add(leaseTTL)
+		f.Notices[i].Tries++
+		c := f.Notices[i]
+		claimed = &c
+		return nil
+	})
+	if err != nil || claimed == nil {
+		return err
 	}
-	return atomic.CompareAndSwapInt64(&a.lastFreezeCheck, last, now.UnixNano())
-}
-
-// afterFreezeChange re-derives the freeze after a change that can start or
-// end one; a failure is logged, and the next tick catches up.
-func (a *App) afterFreezeChange(ctx context.Context, ev incident.Event) {
-	switch ev.Type {
-	case incident.EventStarted, incident.EventSeverityChanged, incident.EventResolved, incident.EventReopened:
-	default:
-		return
+	ctx = withOnce(ctx, fmt.Sprintf("freeze/%d", n), claimed.Tries > 1, claimed.At.Add(-clockSkew))
+	typ, text := incident.EventFreezeStarted, "releases other than this incident's hotfixes are frozen while it is an open S1"
+	if !claimed.Started {
+		typ = incident.EventFreezeEnded
+		text = fmt.Sprintf("no S1 incident is open any more; the freeze lasted %s", claimed.At.Sub(claimed.Since).Round(time.Second))
 	}
-	if _, err := a.syncFreeze(ctx); err != nil {
-		a.log.Warn().Err(err).Str("event_type", string(ev.Type)).Msg("release freeze after change")
+	for _, id := range claimed.Incidents {
+		if _, err := a.record(ctx, id, incident.NewEvent(claimed.At, incident.ActorSystem, typ, text)); err != nil && !errors.Is(err, incident.ErrNotFound) {
+			return err
+		}
 	}
+	if bc := a.settings().BroadcastChannelID; bc != "" && a.releases != nil {
+		shown := &Freeze{Active: claimed.Started, Since: claimed.Since, Incidents: claimed.Incidents}
+		if !claimed.Started {
+			shown.Until = claimed.At
+		}
+		if err := a.releases.AnnounceFreeze(ctx, shown, claimed.Started, bc); err != nil {
+			return fmt.Errorf("announce release freeze: %w", err)
+		}
+	}
+	a.log.Info().Bool("started", claimed.Started).Str("incidents", strings.Join(claimed.Incidents, ",")).Msg("release freeze")
+	_, _, err = updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
+		i := slices.IndexFunc(f.Notices, func(x FreezeNotice) bool { return x.N == n && x.Token == token })
+		if i < 0 {
+			return errUnchanged
+		}
+		f.Notices = slices.Delete(f.Notices, i, i+1)
+		return nil
+	})
+	return err
 }

@@ -160,7 +160,7 @@ func (a *App) pageReleaseManager(ctx context.Context, inc *incident.Incident, h 
 	if utf8.RuneCountInString(msg) > MaxPageMessageRunes {
 		msg = string([]rune(msg)[:MaxPageMessageRunes-1]) + "…"
 	}
-	p, err := a.openPage(ctx, inc, h.RequestedBy, msg, PageTarget{UserID: h.ReleaseManager, Role: incident.RoleRM, Pos: -1}, h.N)
+	p, err := a.openPage(ctx, inc, h.RequestedBy, msg, PageTarget{UserID: h.ReleaseManager, Role: incident.RoleRM, Pos: -1}, h.N, "")
 	if err != nil {
 		a.log.Error().Err(err).Str("incident", inc.ID).Int("hotfix", h.N).Msg("page the release manager")
 		return h
@@ -346,7 +346,7 @@ func (a *App) closeReleasePage(ctx context.Context, inc *incident.Incident, h *h
 	e := dueEntry{id: p.ID, at: dueMillis(p.Due)}
 	change, err := a.closePage(ctx, e, inc, a.now(), hotfixEndedWhy(h))
 	if err == nil && change != nil {
-		err = a.applyDue(ctx, []dueChange{*change})
+		err = a.applyTimers(ctx, pageTimers, []dueChange{*change})
 	}
 	if err != nil {
 		a.log.Warn().Err(err).Str("page", h.PageID).Msg("close the release manager's page")

@@ -386,38 +386,6 @@ func TestReleaseFreezeIsAnnouncedOncePerStartAndEnd(t *testing.T) {
 	}
 }
 
-// A change whose instance died before it derived the freeze is caught up
-// by the tick, at most once a minute per instance.
-func TestTickCatchesUpAMissedFreeze(t *testing.T) {
-	e := newEnv(t)
-	rel := newFakeReleases()
-	a := e.withReleases(rel, nil)
-	inc := &incident.Incident{ID: "crash1", Title: "down", Severity: incident.S1, TeamID: "team", ChannelID: "chx"}
-	inc.Start(e.now, "alice")
-	if err := e.store.CreateIncident(ctx, inc); err != nil { // stored, never synced: the instance died here
-		t.Fatal(err)
-	}
-	a.Tick(ctx)
-	if got := strings.Join(rel.freezeLog(), " "); got != "started:crash1" {
-		t.Fatalf("first tick: %q", got)
-	}
-	if _, err := e.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
-		_, err := i.Resolve(e.now, "alice", "")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	a.Tick(ctx) // a few seconds later: not yet
-	if n := len(rel.freezeLog()); n != 1 {
-		t.Fatalf("the tick re-derived the freeze within a minute: %v", rel.freezeLog())
-	}
-	e.now = e.now.Add(freezeCheckEvery)
-	a.Tick(ctx)
-	if got := strings.Join(rel.freezeLog(), " "); got != "started:crash1 ended:crash1" {
-		t.Fatalf("a minute later: %q", got)
-	}
-}
-
 // mustDoc returns the bytes of document name, which must exist.
 func mustDoc(t *testing.T, d incident.Docs, name string) []byte {
 	t.Helper()

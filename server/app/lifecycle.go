@@ -8,24 +8,29 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/postmortem"
 )
 
-// change applies one validated transition to the stored incident, records
-// its event and tells people. Concurrent changes are serialised by the
-// store's compare-and-set; a transition that became invalid meanwhile
-// (two people resolving at once) fails with the domain's conflict error.
-func (a *App) change(ctx context.Context, id string, apply func(*incident.Incident, time.Time) (incident.Event, error)) (*incident.Incident, incident.Event, error) {
-	var ev incident.Event
-	inc, err := a.store.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
-		e, err := apply(inc, a.now())
-		ev = e
-		return err
+// change applies one validated transition to the stored incident with its
+// follow-up: the event on the timeline, the card re-rendered, the event
+// posted where it belongs, the release freeze brought up to date, and any
+// extra steps. Concurrent changes are serialised by the store's
+// compare-and-set; a transition that became invalid meanwhile (two people
+// resolving at once) fails with the domain's conflict error. The event
+// returned has no Seq yet: the worker appends it.
+func (a *App) change(ctx context.Context, id string, apply func(*incident.Incident, time.Time) (incident.Event, error), extra ...incident.Step) (*incident.Incident, incident.Event, error) {
+	inc, f, err := a.commit(ctx, id, func(i *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error) {
+		ev, err := apply(i, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		steps := []incident.Step{{Kind: incident.StepCard}, {Kind: incident.StepPublish, Event: 0}}
+		if freezeRelevant(ev.Type) {
+			steps = append(steps, incident.Step{Kind: incident.StepFreeze})
+		}
+		return []incident.Event{ev}, append(steps, extra...), nil
 	})
 	if err != nil {
 		return nil, incident.Event{}, err
 	}
-	ev, err = a.record(ctx, id, ev)
-	a.afterChange(ctx, inc, ev)
-	a.afterFreezeChange(ctx, ev)
-	return inc, ev, err
+	return inc, f.Events[0], nil
 }
 
 // PostUpdate records a status update and broadcasts it.
@@ -56,18 +61,17 @@ func (a *App) AddNote(ctx context.Context, actor string, inc *incident.Incident,
 	if err != nil {
 		return incident.Event{}, err
 	}
-	ev := incident.NewEvent(a.now(), actor, incident.EventNote, text)
-	if lesson {
-		ev = ev.With(postmortem.DataLesson, "true")
-	}
-	ev, err = a.record(ctx, inc.ID, ev)
+	_, f, err := a.commit(ctx, inc.ID, func(_ *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error) {
+		ev := incident.NewEvent(now, actor, incident.EventNote, text)
+		if lesson {
+			ev = ev.With(postmortem.DataLesson, "true")
+		}
+		return []incident.Event{ev}, []incident.Step{{Kind: incident.StepPublish, Event: 0}}, nil
+	})
 	if err != nil {
-		return ev, err
+		return incident.Event{}, err
 	}
-	if err := a.notifier.Publish(ctx, inc, ev, a.settings().BroadcastChannelID); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("publish note")
-	}
-	return ev, nil
+	return f.Events[0], nil
 }
 
 // ChangeSeverity sets a new severity.
@@ -92,16 +96,11 @@ func (a *App) Resolve(ctx context.Context, actor string, inc *incident.Incident,
 	if err != nil {
 		return nil, err
 	}
+	// Leads read the postmortem as soon as it is resolved: it is the last
+	// step, after the resolution is on the timeline and in the summary.
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
 		return i.Resolve(now, actor, summary)
-	})
-	if err == nil && a.postmortems != nil {
-		// Leads read the postmortem as soon as it is resolved; a failure is
-		// logged, and `/incident postmortem` can post it again.
-		if perr := a.PublishPostmortem(ctx, actor, out); perr != nil {
-			a.log.Error().Err(perr).Str("incident", inc.ID).Msg("publish postmortem on resolve")
-		}
-	}
+	}, incident.Step{Kind: incident.StepSummary}, incident.Step{Kind: incident.StepPostmortem, User: actor})
 	return out, err
 }
 
@@ -113,6 +112,6 @@ func (a *App) Reopen(ctx context.Context, actor string, inc *incident.Incident, 
 	}
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
 		return i.Reopen(now, actor, reason)
-	})
+	}, incident.Step{Kind: incident.StepSummary})
 	return out, err
 }

@@ -243,7 +243,7 @@ func (a *App) Page(ctx context.Context, inc *incident.Incident, req PageRequest)
 	} else {
 		return nil, incident.Invalidf("say whom to page: a role (l1, l2, l3, im, rm) or @username")
 	}
-	return a.openPage(ctx, inc, req.Actor, msg, t, 0)
+	return a.openPage(ctx, inc, req.Actor, msg, t, 0, "")
 }
 
 // roleForPage returns the role someone paged by name is paged for: their
@@ -262,29 +262,33 @@ func roleForPage(inc *incident.Incident, userID string) (incident.Role, int) {
 }
 
 // pageOnStart pages the first line of a new incident: the first holder
-// along the chain (normally L1), unless its severity is not paged.
-// Failures are logged: the incident itself has started.
-func (a *App) pageOnStart(ctx context.Context, inc *incident.Incident) {
-	if a.pager == nil || a.settings().AckTimeout[inc.Severity] <= 0 {
-		return
+// along the chain (normally L1), unless its severity is not paged. The
+// page gets the id pageID, so that a retried follow-up opens it once.
+func (a *App) pageOnStart(ctx context.Context, inc *incident.Incident, pageID string) error {
+	if a.pager == nil || a.settings().AckTimeout[inc.Severity] <= 0 || !inc.Status.Active() {
+		return nil
 	}
 	for pos, role := range incident.EscalationChain {
 		if u := inc.Roles[role]; u != "" {
-			if _, err := a.openPage(ctx, inc, incident.ActorSystem, "", PageTarget{UserID: u, Role: role, Pos: pos}, 0); err != nil {
-				a.log.Error().Err(err).Str("incident", inc.ID).Str("user", u).Msg("page first line at start")
+			if _, err := a.openPage(ctx, inc, incident.ActorSystem, "", PageTarget{UserID: u, Role: role, Pos: pos}, 0, pageID); err != nil {
+				return fmt.Errorf("page first line at start: %w", err)
 			}
-			return
+			return nil
 		}
 	}
 	a.log.Warn().Str("incident", inc.ID).Msg("nobody to page at start: every role of the escalation chain is open")
+	return nil
 }
 
 // pageIDTries bounds retries with a fresh id when a page id is taken.
 const pageIDTries = 3
 
 // openPage creates a page claimed for its first notification and sends it;
-// hotfixN is the hotfix it calls the release manager for (0: none).
-func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg string, t PageTarget, hotfixN int) (*Page, error) {
+// hotfixN is the hotfix it calls the release manager for (0: none). id
+// names the page; "" picks a new one. A page with that id that exists
+// already is returned as it is: an earlier attempt opened it, and its own
+// claim sees its first notification through.
+func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg string, t PageTarget, hotfixN int, id string) (*Page, error) {
 	channel := inc.ChannelID
 	if v, err := a.Rota(ctx); err != nil {
 		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read rota for the page channel; paging in the incident channel")
@@ -298,7 +302,10 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
 		Due: now.Add(claimStale), Sending: &Sending{Token: claimToken(), At: now, Notice: n}, Revision: 1}
 	for try := 1; ; try++ {
-		p.ID = inc.ID + "-" + a.newID()
+		p.ID = id
+		if id == "" {
+			p.ID = inc.ID + "-" + a.newID()
+		}
 		// The timer entry comes first: should this instance die before
 		// the page is sent, a tick takes the stale claim over. An entry
 		// without a record is dropped by the tick.
@@ -311,6 +318,13 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 		}
 		if created {
 			break
+		}
+		if id != "" {
+			old, ok, err := loadDoc[Page](ctx, a.store, pageDoc(id))
+			if err != nil || !ok {
+				return nil, fmt.Errorf("page: read page %s: %v", id, err)
+			}
+			return old, nil
 		}
 		if try == pageIDTries {
 			return nil, fmt.Errorf("page: %d page ids taken in a row", try)

@@ -85,7 +85,9 @@ func TestStartPagesFirstLine(t *testing.T) {
 func TestStartWithoutFirstLinePagesNextInChain(t *testing.T) {
 	e := newPageEnv(t, 1)
 	inc := e.incident(t, incident.S1, map[incident.Role]string{incident.RoleL3: "cat", incident.RoleIM: "dan"})
-	e.nodes[0].pageOnStart(ctx, inc)
+	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
+		t.Fatal(err)
+	}
 	if ss := e.pagers[0].sends(); len(ss) != 1 || ss[0].target != "cat" {
 		t.Fatalf("sends = %+v, want cat (L3) paged", ss)
 	}
@@ -100,7 +102,9 @@ func TestStartWithoutFirstLinePagesNextInChain(t *testing.T) {
 func TestPageEscalatesAlongTheChain(t *testing.T) {
 	e := newPageEnv(t, 1)
 	inc := e.incident(t, incident.S1, chain())
-	e.nodes[0].pageOnStart(ctx, inc)
+	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
+		t.Fatal(err)
+	}
 	e.walk(t0.Add(24 * time.Minute))
 	want := []string{
 		"page:ann@0s", "renotify:ann@2m0s", "renotify:ann@4m0s",
@@ -148,7 +152,9 @@ func TestPageEscalationSkipsOpenRolesAndRepeats(t *testing.T) {
 	// L2 open, L3 is the first line again (an admin allowed it): both are
 	// skipped.
 	inc := e.incident(t, incident.S1, map[incident.Role]string{incident.RoleL1: "ann", incident.RoleL3: "ann", incident.RoleIM: "dan"})
-	e.nodes[0].pageOnStart(ctx, inc)
+	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
+		t.Fatal(err)
+	}
 	e.walk(t0.Add(20 * time.Minute))
 	if got, want := describe(e.pagers[0].sends(), t0), []string{"page:ann@0s", "escalate:dan@5m0s"}; !slices.Equal(got, want) {
 		t.Fatalf("notifications %v, want %v", got, want)
@@ -233,7 +239,9 @@ func TestPageRefusals(t *testing.T) {
 func TestAcknowledgeStopsThePage(t *testing.T) {
 	e := newPageEnv(t, 1)
 	inc := e.incident(t, incident.S1, chain())
-	e.nodes[0].pageOnStart(ctx, inc)
+	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
+		t.Fatal(err)
+	}
 	e.walk(t0.Add(6 * time.Minute)) // escalated to bob at 5m
 	id := e.pagers[0].sends()[0].page
 
@@ -319,7 +327,9 @@ func TestAcknowledgeRefusals(t *testing.T) {
 func TestPageClosedWhenTheIncidentIsResolved(t *testing.T) {
 	e := newPageEnv(t, 1)
 	inc := e.incident(t, incident.S1, chain())
-	e.nodes[0].pageOnStart(ctx, inc)
+	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
+		t.Fatal(err)
+	}
 	id := e.pagers[0].sends()[0].page
 	if _, err := e.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
 		_, err := i.Resolve(t0.Add(time.Minute), "dan", "")

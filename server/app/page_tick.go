@@ -25,12 +25,10 @@ func (a *App) escalatePages(ctx context.Context, now time.Time) error {
 	if a.pager == nil {
 		return nil
 	}
-	entries, err := a.dueEntries(ctx)
+	entries, err := a.dueBy(ctx, pageTimers, now)
 	if err != nil {
 		return fmt.Errorf("escalate pages: %w", err)
 	}
-	cut := now.UnixMilli()
-	entries = slices.DeleteFunc(entries, func(e dueEntry) bool { return e.at > cut })
 	slices.SortFunc(entries, func(x, y dueEntry) int { return cmp.Compare(x.at, y.at) })
 
 	var (
@@ -59,7 +57,7 @@ func (a *App) escalatePages(ctx context.Context, now time.Time) error {
 		})
 	}
 	wg.Wait()
-	if err := a.applyDue(ctx, changes); err != nil {
+	if err := a.applyTimers(ctx, pageTimers, changes); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -49,17 +49,18 @@ func TestOverdueUpdateRemindsTheIMOnceAcrossInstances(t *testing.T) {
 	rem := &fakeReminders{}
 	a1, a2 := e.withReminders(rem), e.withReminders(rem)
 
-	at := inc.CreatedAt.Add(20 * time.Minute)
-	if err := a1.remindUpdates(ctx, at); err != nil || rem.count() != 0 {
+	e.now = inc.CreatedAt.Add(20 * time.Minute)
+	if err := a1.serviceDue(ctx, e.now); err != nil || rem.count() != 0 {
 		t.Fatalf("reminded before due: %v %v", err, rem.got)
 	}
-	at = inc.CreatedAt.Add(31 * time.Minute)
+	e.now = inc.CreatedAt.Add(31 * time.Minute)
+	at := e.now
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func(a *App) {
 			defer wg.Done()
-			if err := a.remindUpdates(ctx, at); err != nil {
+			if err := a.serviceDue(ctx, at); err != nil {
 				t.Error(err)
 			}
 		}([]*App{a1, a2}[i%2])
@@ -73,7 +74,8 @@ func TestOverdueUpdateRemindsTheIMOnceAcrossInstances(t *testing.T) {
 	if _, err := a1.SnoozeReminders(ctx, "ian", inc, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	_ = a2.remindUpdates(ctx, inc.CreatedAt.Add(70*time.Minute))
+	e.now = inc.CreatedAt.Add(70 * time.Minute)
+	_ = a2.serviceDue(ctx, e.now)
 	if rem.count() != 1 {
 		t.Fatalf("reminded while snoozed: %v", rem.got)
 	}

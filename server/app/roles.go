@@ -20,10 +20,7 @@ func (a *App) AssignRole(ctx context.Context, actor string, inc *incident.Incide
 	}
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
 		return i.AssignRole(now, actor, role, user, why, a.combinable())
-	})
-	if err == nil {
-		a.join(ctx, out, user)
-	}
+	}, incident.Step{Kind: incident.StepJoin, User: user})
 	return out, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
@@ -21,10 +22,13 @@ type StartRequest struct {
 // taken (a leftover channel from an earlier id collision or by hand).
 const channelNameTries = 3
 
-// Start opens an incident: validates the input, creates the incident's
-// channel, stores the incident, posts its card, records the start and
-// announces it. Either all of channel, record and card exist afterwards, or
-// none of them do.
+// Start opens an incident: it validates the input, staffs the roles from
+// the rota, creates the incident's channel with the starter in it and
+// stores the incident, whose follow-up owes the rest: the timeline events,
+// the card, the role holders in the channel, the first line's page, the
+// announcement and the release freeze. It returns as soon as the incident
+// is stored; the worker does the follow-up right after. Either channel and
+// record both exist afterwards, or neither does.
 func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, error) {
 	inc, err := newIncident(req)
 	if err != nil {
@@ -55,48 +59,36 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	if err := a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID); err != nil {
 		return nil, fmt.Errorf("start incident: add starter to channel: %w", err)
 	}
-	for _, role := range incident.Roles {
-		if u := inc.Roles[role]; u != "" && u != req.ActorID {
-			a.join(ctx, inc, u)
-		}
+	if _, err := inc.Owe(inc.CreatedAt, append([]incident.Event{ev}, staffing...), startSteps(inc)...); err != nil {
+		return nil, fmt.Errorf("start incident: %w", err)
+	}
+	if err := a.touchTimer(ctx, workTimers, inc.ID, a.now()); err != nil {
+		return nil, fmt.Errorf("start incident: %w", err)
 	}
 	if err := a.store.CreateIncident(ctx, inc); err != nil {
 		return nil, fmt.Errorf("start incident: store: %w", err)
 	}
-	undo.push("delete incident", func(ctx context.Context) error { return a.store.DeleteIncident(ctx, inc.ID) })
-
-	postID, err := a.chat.PostCard(ctx, inc)
-	if err != nil {
-		return nil, fmt.Errorf("start incident: post card: %w", err)
-	}
-	undo.push("delete card", func(ctx context.Context) error { return a.chat.DeletePost(ctx, postID) })
-
-	stored, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
-		i.CardPostID = postID
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start incident: link card: %w", err)
-	}
 	undo.clear() // the incident is whole from here on
+	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).Msg("incident started")
+	a.wake(inc.ID)
+	return inc, nil
+}
 
-	// The card was rendered before it had its own post id; render it again
-	// so its buttons carry the final state.
-	if err := a.chat.UpdateCard(ctx, stored); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("re-render new card")
-	}
-	for _, e := range append([]incident.Event{ev}, staffing...) {
-		_, _ = a.record(ctx, inc.ID, e)
-	}
-	if bc := settings.BroadcastChannelID; bc != "" {
-		if err := a.notifier.Announce(ctx, stored, bc); err != nil {
-			a.log.Warn().Err(err).Str("incident", inc.ID).Msg("announce incident")
+// startSteps are the steps a new incident owes after its events: the card
+// first (the starter is looking at the channel), the role holders into
+// the channel, the first line's page, then the announcement and the
+// freeze.
+func startSteps(inc *incident.Incident) []incident.Step {
+	steps := []incident.Step{{Kind: incident.StepCard}}
+	var joined []string
+	for _, role := range incident.Roles {
+		if u := inc.Roles[role]; u != "" && u != inc.CreatedBy && !slices.Contains(joined, u) {
+			joined = append(joined, u)
+			steps = append(steps, incident.Step{Kind: incident.StepJoin, User: u})
 		}
 	}
-	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).Msg("incident started")
-	a.pageOnStart(ctx, stored)
-	a.afterFreezeChange(ctx, ev)
-	return stored, nil
+	return append(steps, incident.Step{Kind: incident.StepPageStart}, incident.Step{Kind: incident.StepAnnounce},
+		incident.Step{Kind: incident.StepFreeze})
 }
 
 func newIncident(req StartRequest) (*incident.Incident, error) {

@@ -74,7 +74,7 @@ func (a *App) Stats(ctx context.Context, actor string, since time.Time) (*Stats,
 		if !a.access.CanAccessChannel(ctx, actor, inc.ChannelID) {
 			continue
 		}
-		events, err := a.store.Timeline(ctx, inc.ID)
+		sum, err := a.incidentSummary(ctx, inc)
 		if err != nil {
 			return nil, err
 		}
@@ -89,27 +89,20 @@ func (a *App) Stats(ctx context.Context, actor string, since time.Time) (*Stats,
 		}
 		st.Incidents++
 		ss.Incidents++
-		m := postmortem.ComputeAt(inc, events, 0, now)
-		if m.Acknowledged {
-			acks[sev] = append(acks[sev], m.TimeToAck)
+		if sum.Acknowledged {
+			acks[sev] = append(acks[sev], sum.TimeToAck)
 		}
-		if !m.MitigatedAt.IsZero() {
-			mits[sev] = append(mits[sev], m.TimeToMitigate)
+		if sum.Mitigated {
+			mits[sev] = append(mits[sev], sum.TimeToMitigate)
 		}
-		if m.Resolved {
-			ress[sev] = append(ress[sev], m.TimeToResolve)
+		if sum.Resolved {
+			ress[sev] = append(ress[sev], sum.TimeToResolve)
 		}
-		for _, e := range events {
-			switch e.Type {
-			case incident.EventPaged, incident.EventPageEscalated:
-				if t := e.Data[incident.DataTarget]; t != "" {
-					st.PagesPerPerson[t]++
-				}
-			case incident.EventRoleAssigned, incident.EventHandoverDone:
-				if to := e.Data[incident.DataTo]; to != "" {
-					st.StintsPerPerson[to]++
-				}
-			}
+		for u, n := range sum.Pages {
+			st.PagesPerPerson[u] += n
+		}
+		for u, n := range sum.Stints {
+			st.StintsPerPerson[u] += n
 		}
 		items, err := a.ActionItems(ctx, inc)
 		if err != nil {
@@ -125,4 +118,85 @@ func (a *App) Stats(ctx context.Context, actor string, since time.Time) (*Stats,
 		ss.ToAck, ss.ToMitigate, ss.ToResolve = summarise(acks[sev]), summarise(mits[sev]), summarise(ress[sev])
 	}
 	return st, nil
+}
+
+// Summary is what the stats need of one incident's timeline. It is stored
+// (sum/v1/<id>) when the incident resolves, so that the stats read one
+// small document per resolved incident instead of its whole timeline, and
+// dropped when it is reopened.
+type Summary struct {
+	// ResolvedAt is the resolution the summary was made for.
+	ResolvedAt     time.Time      `json:"resolved_at,omitzero"`
+	Acknowledged   bool           `json:"acknowledged,omitempty"`
+	TimeToAck      time.Duration  `json:"time_to_ack,omitempty"`
+	Mitigated      bool           `json:"mitigated,omitempty"`
+	TimeToMitigate time.Duration  `json:"time_to_mitigate,omitempty"`
+	Resolved       bool           `json:"resolved,omitempty"`
+	TimeToResolve  time.Duration  `json:"time_to_resolve,omitempty"`
+	Pages          map[string]int `json:"pages,omitempty"`  // first notifications and escalations per user
+	Stints         map[string]int `json:"stints,omitempty"` // roles taken per user
+}
+
+func summaryDoc(id string) string { return "sum/v1/" + id }
+
+// summarize computes inc's summary from its timeline.
+func summarize(inc *incident.Incident, events []incident.Event, now time.Time) *Summary {
+	m := postmortem.ComputeAt(inc, events, 0, now)
+	s := &Summary{Acknowledged: m.Acknowledged, TimeToAck: m.TimeToAck, Mitigated: !m.MitigatedAt.IsZero(), TimeToMitigate: m.TimeToMitigate,
+		Resolved: m.Resolved, TimeToResolve: m.TimeToResolve, Pages: map[string]int{}, Stints: map[string]int{}}
+	if inc.Status == incident.StatusResolved {
+		s.ResolvedAt = inc.ResolvedAt
+	}
+	for _, e := range events {
+		switch e.Type {
+		case incident.EventPaged, incident.EventPageEscalated:
+			if t := e.Data[incident.DataTarget]; t != "" {
+				s.Pages[t]++
+			}
+		case incident.EventRoleAssigned, incident.EventHandoverDone:
+			if to := e.Data[incident.DataTo]; to != "" {
+				s.Stints[to]++
+			}
+		}
+	}
+	return s
+}
+
+// incidentSummary returns inc's stored summary when it belongs to inc's
+// current resolution, else computes it from the timeline (an incident
+// still open, or one whose summary step has not run yet).
+func (a *App) incidentSummary(ctx context.Context, inc *incident.Incident) (*Summary, error) {
+	if inc.Status == incident.StatusResolved {
+		s, ok, err := loadDoc[Summary](ctx, a.store, summaryDoc(inc.ID))
+		if err != nil {
+			return nil, err
+		}
+		if ok && s.ResolvedAt.Equal(inc.ResolvedAt) {
+			return s, nil
+		}
+	}
+	events, err := a.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(inc, events, a.now()), nil
+}
+
+// storeSummary is the summary step: after a resolution it stores the
+// incident's summary, after a reopen it drops it.
+func (a *App) storeSummary(ctx context.Context, inc *incident.Incident) error {
+	if inc.Status != incident.StatusResolved {
+		_, _, err := updateDoc(ctx, a.store, summaryDoc(inc.ID), func(*Summary, bool) error { return errDelete })
+		return err
+	}
+	events, err := a.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	sum := summarize(inc, events, a.now())
+	_, _, err = updateDoc(ctx, a.store, summaryDoc(inc.ID), func(s *Summary, _ bool) error {
+		*s = *sum
+		return nil
+	})
+	return err
 }

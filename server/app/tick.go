@@ -10,8 +10,6 @@ func (a *App) Tick(ctx context.Context) {
 	now := a.now()
 	a.tickStep(ctx, "announce handoff", func(ctx context.Context) error { return a.announceHandoff(ctx, now) })
 	a.tickStep(ctx, "escalate pages", func(ctx context.Context) error { return a.escalatePages(ctx, now) })
-	a.tickStep(ctx, "remind status updates", func(ctx context.Context) error { return a.remindUpdates(ctx, now) })
-	if a.freezeCheckDue(now) {
-		a.tickStep(ctx, "release freeze", func(ctx context.Context) error { _, err := a.syncFreeze(ctx); return err })
-	}
+	a.tickStep(ctx, "incident follow-ups and reminders", func(ctx context.Context) error { return a.serviceDue(ctx, now) })
+	a.tickStep(ctx, "release freeze notices", a.announceFreeze)
 }

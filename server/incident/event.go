@@ -54,6 +54,10 @@ type Event struct {
 	Type  EventType         `json:"type"`
 	Text  string            `json:"text,omitempty"`
 	Data  map[string]string `json:"data,omitempty"`
+	// Key, when set, identifies the event across retries of its append:
+	// a worker that cannot tell whether an earlier attempt landed looks
+	// for it on the timeline before appending again.
+	Key string `json:"key,omitempty"`
 }
 
 // NewEvent builds an event at t (stored in UTC).

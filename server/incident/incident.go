@@ -44,6 +44,10 @@ type Incident struct {
 	// RoleNotes say why a role went to its holder when it was not the
 	// rota's first choice (substitutions), in domain text with <@id> refs.
 	RoleNotes map[Role]string `json:"role_notes,omitempty"`
+	// Outbox holds the follow-up work of committed changes that the worker
+	// has not finished yet (see FollowUp); OutboxSeq numbers them.
+	Outbox    []FollowUp `json:"outbox,omitempty"`
+	OutboxSeq int        `json:"outbox_seq,omitempty"`
 	// Revision counts successful writes; stores bump it on every update so
 	// that compare-and-set detects a concurrent writer.
 	Revision int64 `json:"revision"`
@@ -70,6 +74,10 @@ func (inc *Incident) Clone() *Incident {
 		for r, h := range inc.Handovers {
 			c.Handovers[r] = h
 		}
+	}
+	if inc.Outbox != nil {
+		c.Outbox = make([]FollowUp, len(inc.Outbox))
+		copy(c.Outbox, inc.Outbox) // follow-ups are never mutated in place
 	}
 	return &c
 }

@@ -51,6 +51,10 @@ type Store interface {
 	// Timeline returns every event of an incident in Seq order (empty if
 	// none; ErrNotFound for an unknown incident).
 	Timeline(ctx context.Context, incidentID string) ([]Event, error)
+	// TimelineTail returns the last n events of an incident's timeline in
+	// Seq order (fewer if it is shorter), at a cost that depends on n, not
+	// on the timeline's length; ErrNotFound for an unknown incident.
+	TimelineTail(ctx context.Context, incidentID string, n int) ([]Event, error)
 
 	// Docs holds the small shared documents besides incidents (the rota,
 	// handoff records, pending timers).

@@ -55,3 +55,14 @@ func (inc *Incident) SnoozeReminders(now time.Time, actor string, d time.Duratio
 	return NewEvent(now, actor, EventUpdateSnoozed, "reminders snoozed for "+d.String()).
 		With("until", inc.SnoozedUntil.Format(time.RFC3339)), nil
 }
+
+// NextReminder returns when a reminder of an overdue update can next be
+// due under cadence (the zero time: never): when the update falls due, or,
+// once reminded while it stays overdue, a cadence after the last reminder.
+func (inc *Incident) NextReminder(cadence time.Duration) time.Time {
+	due := inc.UpdateDue(cadence)
+	if due.IsZero() || inc.RemindedAt.Before(due) {
+		return due
+	}
+	return inc.RemindedAt.Add(cadence)
+}

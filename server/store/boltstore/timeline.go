@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -75,6 +76,40 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Eve
 	})
 	if err != nil {
 		return nil, wrap(err, "read the timeline of #"+id)
+	}
+	return events, nil
+}
+
+// TimelineTail implements incident.Store: a cursor walks back from the
+// last event.
+func (s *Store) TimelineTail(ctx context.Context, incidentID string, n int) ([]incident.Event, error) {
+	id := incidentID
+	var events []incident.Event
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(incidentsBucket).Get([]byte(id)) == nil {
+			return notFound(id)
+		}
+		tl := tx.Bucket(timelinesBucket).Bucket([]byte(id))
+		if tl == nil || n <= 0 {
+			return nil
+		}
+		c := tl.Cursor()
+		for k, raw := c.Last(); k != nil && len(events) < n; k, raw = c.Prev() {
+			var e incident.Event
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return fmt.Errorf("decode event %x: %w", k, err)
+			}
+			e.Seq = int(binary.BigEndian.Uint64(k))
+			events = append(events, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(err, "read the end of the timeline of #"+id)
+	}
+	slices.Reverse(events)
+	if events == nil {
+		events = []incident.Event{}
 	}
 	return events, nil
 }

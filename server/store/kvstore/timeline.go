@@ -319,3 +319,84 @@ func (s *Store) deleteTimeline(id string) error {
 	}
 	return s.delete(timelineHeadKey(id))
 }
+
+// TimelineTail implements incident.Store. It finds the last chunk from the
+// head (stepping past a lagging head) and reads back from there: the head,
+// plus one read per chunk it returns events from.
+func (s *Store) TimelineTail(ctx context.Context, incidentID string, n int) ([]incident.Event, error) {
+	id := incidentID
+	if checkID(id) != nil {
+		return nil, notFound(id)
+	}
+	what := "read the end of the timeline of #" + id
+	h, err := s.readHead(id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	k := h.chunk
+	raw, err := s.get(chunkKey(id, k))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if raw == nil {
+		if k != 0 {
+			return nil, fmt.Errorf("%s: chunk %d is missing", what, k)
+		}
+		if inc, _, err := s.readIncident(id); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		} else if inc == nil {
+			return nil, notFound(id)
+		}
+		return []incident.Event{}, nil
+	}
+	c, err := decodeChunk(k, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	for c.Sealed { // the head lags: step to the last chunk
+		next, err := s.get(chunkKey(id, k+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if next == nil {
+			break
+		}
+		k++
+		if c, err = decodeChunk(k, next); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	var rev []incident.Event // newest first
+	for n > 0 {
+		for i := len(c.Events) - 1; i >= 0 && len(rev) < n; i-- {
+			var e incident.Event
+			if err := json.Unmarshal(c.Events[i], &e); err != nil {
+				return nil, fmt.Errorf("%s: decode event %d: %w", what, c.Base+i, err)
+			}
+			e.Seq = c.Base + i
+			rev = append(rev, e)
+		}
+		if len(rev) >= n || k == 0 {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		k--
+		raw, err := s.get(chunkKey(id, k))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if raw == nil {
+			return nil, fmt.Errorf("%s: chunk %d is missing", what, k)
+		}
+		if c, err = decodeChunk(k, raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	slices.Reverse(rev)
+	if rev == nil {
+		rev = []incident.Event{}
+	}
+	return rev, nil
+}

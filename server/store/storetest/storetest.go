@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"TimelineManyChunks", testTimelineManyChunks},
 		{"TimelineLongEvents", testTimelineLongEvents},
 		{"TimelineEmptyAndMissing", testTimelineEmptyAndMissing},
+		{"TimelineTail", testTimelineTail},
 		{"Claim", testClaim},
 		{"ClaimExpires", testClaimExpires},
 		{"ConcurrentAppends", testConcurrentAppends},

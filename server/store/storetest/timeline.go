@@ -84,3 +84,32 @@ func testTimelineEmptyAndMissing(t *testing.T, s incident.Store) {
 	_, err = s.Timeline(ctx, "nope")
 	wantKind(t, "Timeline(unknown) after a refused append", err, incident.ErrNotFound)
 }
+
+// testTimelineTail reads the end of timelines of several lengths, across
+// chunk boundaries, and of an empty and a missing incident.
+func testTimelineTail(t *testing.T, s incident.Store) {
+	create(t, s, "empty", "ch0", t0)
+	if got, err := s.TimelineTail(t.Context(), "empty", 5); err != nil || len(got) != 0 {
+		t.Fatalf("TimelineTail of an empty timeline = %v, %v; want no events", got, err)
+	}
+	_, err := s.TimelineTail(t.Context(), "nosuch", 5)
+	wantKind(t, "TimelineTail of a missing incident", err, incident.ErrNotFound)
+
+	create(t, s, "inc1", "ch1", t0)
+	const total = 100
+	for i := range total {
+		appendEvent(t, s, "inc1", note(i, fmt.Sprintf("event %d", i)).With("k", fmt.Sprint(i)))
+	}
+	all := timeline(t, s, "inc1")
+	for _, n := range []int{0, 1, 31, 32, 33, 50, 64, 65, 99, 100, 101, 500} {
+		got, err := s.TimelineTail(t.Context(), "inc1", n)
+		if err != nil {
+			t.Fatalf("TimelineTail(%d): %v", n, err)
+		}
+		want := all[max(0, total-n):]
+		if len(want) == 0 {
+			want = []incident.Event{}
+		}
+		sameJSON(t, fmt.Sprintf("TimelineTail(%d)", n), got, want)
+	}
+}

@@ -1,0 +1,97 @@
+package incident
+
+import (
+	"strconv"
+	"time"
+)
+
+// FollowUp is the work a committed change still owes: the timeline events
+// it caused and the effects around them (the card, announcements, pages,
+// the postmortem). A change stores its follow-up in the incident record in
+// the same compare-and-set as the change itself, so that nothing a change
+// implies is lost when the process dies right after committing; the app's
+// worker then does the steps, each exactly once in effect, and removes the
+// follow-up from the record.
+type FollowUp struct {
+	// ID is unique within the incident ("1", "2", ...); with the incident
+	// id it keys every effect of the follow-up, so a retry can recognise
+	// what an earlier attempt already did.
+	ID string `json:"id"`
+	// At is when the change was committed.
+	At time.Time `json:"at"`
+	// Events go onto the timeline first, in order.
+	Events []Event `json:"events,omitempty"`
+	// Steps run after the events, in order.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// StepKind names an effect of a follow-up. Kinds are stored: their meaning
+// must stay.
+type StepKind string
+
+// Step kinds. The worker in package app knows how to do each.
+const (
+	StepCard       StepKind = "card"        // post the card if it has none, else re-render it
+	StepAnnounce   StepKind = "announce"    // announce the start in the broadcast channel
+	StepPublish    StepKind = "publish"     // post Events[Event] where its type belongs
+	StepJoin       StepKind = "join"        // add User to the incident channel
+	StepPageStart  StepKind = "page_start"  // page the first line of a new incident
+	StepFreeze     StepKind = "freeze"      // bring the release freeze up to date with this incident
+	StepPostmortem StepKind = "postmortem"  // post the postmortem, asked for by User
+	StepRemind     StepKind = "remind"      // remind User that a status update is overdue
+	StepSummary    StepKind = "summary"     // store (or drop, when reopened) the incident's stats summary
+	StepClosePages StepKind = "close_pages" // close the incident's open pages (it was resolved)
+)
+
+// Step is one effect of a follow-up.
+type Step struct {
+	Kind StepKind `json:"kind"`
+	// Event indexes the follow-up's Events (StepPublish).
+	Event int `json:"event,omitempty"`
+	// User is the person the step concerns (StepJoin, StepRemind,
+	// StepPostmortem).
+	User string `json:"user,omitempty"`
+	// Value is a step's parameter (StepRemind: the cadence, a Go duration).
+	Value string `json:"value,omitempty"`
+}
+
+// MaxOutbox bounds the follow-ups an incident may owe at once. A change
+// past it is refused (KindConflict, "try again"): the worker is stuck,
+// and the record must stay small.
+const MaxOutbox = 64
+
+// Owe adds a follow-up with events and steps to the incident's outbox and
+// returns it. The events get their idempotency keys here. It is called
+// inside a store mutate function, so it must stay free of side effects.
+func (inc *Incident) Owe(at time.Time, events []Event, steps ...Step) (FollowUp, error) {
+	if len(inc.Outbox) >= MaxOutbox {
+		return FollowUp{}, Conflictf("incident %s has %d changes still being processed; try again in a minute", inc.ShortRef(), len(inc.Outbox))
+	}
+	inc.OutboxSeq++
+	f := FollowUp{ID: strconv.Itoa(inc.OutboxSeq), At: at.UTC(), Steps: steps}
+	for i, e := range events {
+		e.Key = inc.ID + "/" + f.ID + "/" + strconv.Itoa(i)
+		f.Events = append(f.Events, e)
+	}
+	inc.Outbox = append(inc.Outbox, f)
+	return f, nil
+}
+
+// Num is the follow-up's number: follow-ups of an incident are numbered
+// in the order they were owed.
+func (f FollowUp) Num() int {
+	n, _ := strconv.Atoi(f.ID)
+	return n
+}
+
+// Settle removes the follow-up with id from the outbox; it reports whether
+// it was there.
+func (inc *Incident) Settle(id string) bool {
+	for i, f := range inc.Outbox {
+		if f.ID == id {
+			inc.Outbox = append(inc.Outbox[:i:i], inc.Outbox[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
