@@ -323,7 +323,7 @@ func (a *App) followUp(ctx context.Context, inc *incident.Incident, f incident.F
 	}
 	var card string
 	for i, s := range f.Steps {
-		sctx := withOnce(ctx, fmt.Sprintf("%s/%s/%d", inc.ID, f.ID, i), retry, since)
+		sctx := WithOnce(ctx, fmt.Sprintf("%s/%s/%d", inc.ID, f.ID, i), retry, since)
 		posted, err := a.step(sctx, inc, f, s)
 		if err != nil {
 			if !lenient {

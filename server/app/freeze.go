@@ -186,7 +186,7 @@ func (a *App) announceNotice(ctx context.Context, n int64) error {
 	if err != nil || claimed == nil {
 		return err
 	}
-	ctx = withOnce(ctx, fmt.Sprintf("freeze/%d", n), claimed.Tries > 1, claimed.At.Add(-clockSkew))
+	ctx = WithOnce(ctx, fmt.Sprintf("freeze/%d", n), claimed.Tries > 1, claimed.At.Add(-clockSkew))
 	typ, text := incident.EventFreezeStarted, "releases other than this incident's hotfixes are frozen while it is an open S1"
 	if !claimed.Started {
 		typ = incident.EventFreezeEnded

@@ -30,8 +30,9 @@ type onceScope struct {
 	n  map[string]int // effects keyed so far, per target ("" = timeline)
 }
 
-// withOnce returns ctx with a new idempotency scope.
-func withOnce(ctx context.Context, key string, retry bool, since time.Time) context.Context {
+// WithOnce returns ctx with a new idempotency scope: the worker opens one
+// per follow-up step (adapter tests open their own).
+func WithOnce(ctx context.Context, key string, retry bool, since time.Time) context.Context {
 	return context.WithValue(ctx, onceKey{}, &onceScope{key: key, retry: retry, since: since, n: map[string]int{}})
 }
 

@@ -169,6 +169,12 @@ type Sending struct {
 	Token  string    `json:"token"`
 	At     time.Time `json:"at"`
 	Notice Notice    `json:"notice"`
+	// Since is when the notice was first claimed; a takeover keeps it, so
+	// that the new claimant finds the posts an earlier one made.
+	Since time.Time `json:"since,omitzero"`
+	// Takeover is set when the claim took over from a claimant that did
+	// not finish: the notice may have been sent in part.
+	Takeover bool `json:"takeover,omitempty"`
 }
 
 // Target is the current target.

@@ -158,7 +158,11 @@ func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, 
 				return errUnchanged
 			}
 			// Its claimant died before recording the send: send it again.
-			p.Sending = &Sending{Token: token, At: now, Notice: p.Sending.Notice}
+			since := p.Sending.Since
+			if since.IsZero() {
+				since = p.Sending.At
+			}
+			p.Sending = &Sending{Token: token, At: now, Notice: p.Sending.Notice, Since: since, Takeover: true}
 			claimed = true
 		} else if n, ok := p.advance(inc, timeout, s.Renotify, now); ok {
 			p.Sending = &Sending{Token: token, At: now, Notice: n}
@@ -268,6 +272,13 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 	// deadline: a claim left open is sent again when it goes stale.
 	ctx = context.WithoutCancel(ctx)
 	n, at := p.Sending.Notice, p.Sending.At
+	// Keyed by page and notice: a claimant that takes a stale claim over
+	// finds what the first one posted, and posts only what is missing.
+	since := p.Sending.Since
+	if since.IsZero() {
+		since = at
+	}
+	ctx = WithOnce(ctx, fmt.Sprintf("page/%s/%d", p.ID, n.Number), p.Sending.Takeover, since.Add(-clockSkew))
 	got, sendErr := a.pager.NotifyPage(ctx, p, inc, n)
 	if sendErr != nil {
 		a.log.Warn().Err(sendErr).Str("page", p.ID).Int("notice", n.Number).Int("sent", got.Sent).Msg("page notification partly or wholly failed")

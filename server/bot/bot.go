@@ -1,6 +1,9 @@
 package bot
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
 
@@ -29,11 +32,39 @@ func New(api plugin.API, pluginID, userID string) *Bot {
 // UserID is the bot account's user id.
 func (b *Bot) UserID() string { return b.userID }
 
-// post creates a post as the bot.
-func (b *Bot) post(channelID, message string, props model.StringInterface) (*model.Post, error) {
+// post creates a post as the bot; see create.
+func (b *Bot) post(ctx context.Context, channelID, message string, props model.StringInterface) (*model.Post, error) {
 	p := &model.Post{UserId: b.userID, ChannelId: channelID, Message: message}
 	for k, v := range props {
 		p.AddProp(k, v)
+	}
+	return b.create(ctx, p)
+}
+
+// PropOnce carries a post's idempotency key (see app.Once).
+const PropOnce = "incident_once"
+
+// create makes every post of the bot. Inside a follow-up step of the app
+// the post carries the step's idempotency key, and a retried step first
+// looks in the channel for a post with that key from an earlier attempt,
+// which it returns instead of posting again. The look reads the posts made
+// in the channel since the step's follow-up began, which on a retry is a
+// short window.
+func (b *Bot) create(ctx context.Context, p *model.Post) (*model.Post, error) {
+	key, retry, since, ok := app.Once(ctx, p.ChannelId)
+	if ok {
+		p.AddProp(PropOnce, key)
+		if retry {
+			list, appErr := b.api.GetPostsSince(p.ChannelId, since.UnixMilli())
+			if appErr != nil {
+				return nil, fmt.Errorf("look for an earlier post in channel %s: %w", p.ChannelId, appErr)
+			}
+			for _, id := range list.Order {
+				if old := list.Posts[id]; old != nil && old.UserId == b.userID && old.DeleteAt == 0 && old.GetProp(PropOnce) == key {
+					return old, nil
+				}
+			}
+		}
 	}
 	created, appErr := b.api.CreatePost(p)
 	if appErr != nil {

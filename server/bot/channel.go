@@ -88,10 +88,10 @@ func (b *Bot) AddToChannel(_ context.Context, channelID, userID string) error {
 }
 
 // PostCard posts the incident card.
-func (b *Bot) PostCard(_ context.Context, inc *incident.Incident) (string, error) {
+func (b *Bot) PostCard(ctx context.Context, inc *incident.Incident) (string, error) {
 	p := b.cardPost(inc)
 	p.Id = ""
-	created, appErr := b.api.CreatePost(p)
+	created, appErr := b.create(ctx, p)
 	if appErr != nil {
 		return "", fmt.Errorf("post incident card: %w", appErr)
 	}

@@ -29,7 +29,7 @@ const (
 // who are not members of the channel are added first (best effort):
 // Mattermost does not notify a mentioned user who is not in the channel,
 // and the incoming people must be told.
-func (b *Bot) PostHandoff(_ context.Context, h *app.Handoff) (string, error) {
+func (b *Bot) PostHandoff(ctx context.Context, h *app.Handoff) (string, error) {
 	for _, u := range h.People() {
 		if _, appErr := b.api.GetChannelMember(h.ChannelID, u); appErr != nil {
 			// Fails for someone outside the team; they are mentioned all
@@ -37,7 +37,7 @@ func (b *Bot) PostHandoff(_ context.Context, h *app.Handoff) (string, error) {
 			_, _ = b.api.AddChannelMember(h.ChannelID, u)
 		}
 	}
-	created, appErr := b.api.CreatePost(handoffPost(h, b.userID, b.pluginID, b.mention))
+	created, appErr := b.create(ctx, handoffPost(h, b.userID, b.pluginID, b.mention))
 	if appErr != nil {
 		return "", fmt.Errorf("post rota handoff %s in channel %s: %w", h.Key, h.ChannelID, appErr)
 	}

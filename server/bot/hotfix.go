@@ -36,8 +36,8 @@ const (
 // pinged about individuals.
 
 // PostHotfix posts h's sign-off post in the incident channel.
-func (b *Bot) PostHotfix(_ context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups) (string, error) {
-	created, appErr := b.api.CreatePost(b.hotfixPost(inc, h, groups))
+func (b *Bot) PostHotfix(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups) (string, error) {
+	created, appErr := b.create(ctx, b.hotfixPost(inc, h, groups))
 	if appErr != nil {
 		return "", fmt.Errorf("post sign-off of %s: %w", h.Ref(), appErr)
 	}
@@ -61,7 +61,7 @@ func (b *Bot) UpdateHotfix(_ context.Context, inc *incident.Incident, h *hotfix.
 // HotfixNotice replies in the sign-off post's thread and broadcasts, as
 // the event calls for. Every post is tried; the failures are returned
 // together.
-func (b *Bot) HotfixNotice(_ context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups, ev incident.Event, broadcastChannelID string) error {
+func (b *Bot) HotfixNotice(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups, ev incident.Event, broadcastChannelID string) error {
 	n := b.pageNames(nil) // the channel link only when broadcasting: it costs a lookup
 	// The incident channel has the thread; a broadcast there would say it
 	// twice.
@@ -77,12 +77,12 @@ func (b *Bot) HotfixNotice(_ context.Context, inc *incident.Incident, h *hotfix.
 		for k, v := range props {
 			p.AddProp(k, v)
 		}
-		if _, appErr := b.api.CreatePost(p); appErr != nil {
+		if _, appErr := b.create(ctx, p); appErr != nil {
 			errs = append(errs, fmt.Errorf("reply to sign-off post of %s: %w", h.Ref(), appErr))
 		}
 	}
 	if toBroadcast && broadcast != "" {
-		if _, err := b.post(broadcastChannelID, Sanitize(broadcast), props); err != nil {
+		if _, err := b.post(ctx, broadcastChannelID, Sanitize(broadcast), props); err != nil {
 			errs = append(errs, fmt.Errorf("broadcast %s of %s: %w", ev.Type, h.Ref(), err))
 		}
 	}
@@ -92,11 +92,11 @@ func (b *Bot) HotfixNotice(_ context.Context, inc *incident.Incident, h *hotfix.
 // AnnounceFreeze tells the broadcast channel that a release freeze began
 // or ended. Only ids of the incidents are known here, so they are shown
 // as #id references.
-func (b *Bot) AnnounceFreeze(_ context.Context, f *app.Freeze, started bool, broadcastChannelID string) error {
+func (b *Bot) AnnounceFreeze(ctx context.Context, f *app.Freeze, started bool, broadcastChannelID string) error {
 	if broadcastChannelID == "" {
 		return nil
 	}
-	if _, err := b.post(broadcastChannelID, freezeMessage(f, started), nil); err != nil {
+	if _, err := b.post(ctx, broadcastChannelID, freezeMessage(f, started), nil); err != nil {
 		return fmt.Errorf("announce release freeze (started %t): %w", started, err)
 	}
 	return nil

@@ -11,13 +11,13 @@ import (
 
 // Announce tells the broadcast channel that inc started, with a link to its
 // channel.
-func (b *Bot) Announce(_ context.Context, inc *incident.Incident, broadcastChannelID string) error {
+func (b *Bot) Announce(ctx context.Context, inc *incident.Incident, broadcastChannelID string) error {
 	msg := fmt.Sprintf("#### :rotating_light: Incident %s started: %s\n**%s (%s)** · started by %s · join %s",
 		inc.ShortRef(), Inline(inc.Title), inc.Severity, inc.Severity.Label(), b.mention(inc.CreatedBy), b.channelLink(inc))
 	if inc.Summary != "" {
 		msg += "\n" + Quote(inc.Summary)
 	}
-	_, err := b.post(broadcastChannelID, msg, model.StringInterface{PropIncidentID: inc.ID})
+	_, err := b.post(ctx, broadcastChannelID, msg, model.StringInterface{PropIncidentID: inc.ID})
 	if err != nil {
 		return fmt.Errorf("announce incident %s: %w", inc.ID, err)
 	}
@@ -26,17 +26,17 @@ func (b *Bot) Announce(_ context.Context, inc *incident.Incident, broadcastChann
 
 // Publish posts ev in the incident channel and, for events stakeholders
 // follow (status updates and lifecycle changes), in the broadcast channel.
-func (b *Bot) Publish(_ context.Context, inc *incident.Incident, ev incident.Event, broadcastChannelID string) error {
+func (b *Bot) Publish(ctx context.Context, inc *incident.Incident, ev incident.Event, broadcastChannelID string) error {
 	local, broadcast := b.renderEvent(inc, ev)
 	if local == "" {
 		return nil
 	}
 	props := model.StringInterface{PropIncidentID: inc.ID}
-	if _, err := b.post(inc.ChannelID, local, props); err != nil {
+	if _, err := b.post(ctx, inc.ChannelID, local, props); err != nil {
 		return fmt.Errorf("post %s to incident channel: %w", ev.Type, err)
 	}
 	if broadcast != "" && broadcastChannelID != "" && broadcastChannelID != inc.ChannelID {
-		if _, err := b.post(broadcastChannelID, broadcast, props); err != nil {
+		if _, err := b.post(ctx, broadcastChannelID, broadcast, props); err != nil {
 			return fmt.Errorf("broadcast %s: %w", ev.Type, err)
 		}
 	}

@@ -27,7 +27,7 @@ const (
 // re-notification, a reminder in reply to each of the target's page posts.
 // It returns an error only when nothing reached the target; a part that
 // failed is logged.
-func (b *Bot) NotifyPage(_ context.Context, p *app.Page, inc *incident.Incident, n app.Notice) (app.Delivery, error) {
+func (b *Bot) NotifyPage(ctx context.Context, p *app.Page, inc *incident.Incident, n app.Notice) (app.Delivery, error) {
 	target := p.Targets[n.Level-1].UserID
 	var roots []app.PagePost
 	for _, pp := range p.Posts {
@@ -42,7 +42,7 @@ func (b *Bot) NotifyPage(_ context.Context, p *app.Page, inc *incident.Incident,
 		msg := fmt.Sprintf("%s :bell: **Reminder** (notice %d): you are still paged for incident %s and nobody has acknowledged yet. Acknowledge on the post above.",
 			names.mention(target), n.Number, incRef(inc, p))
 		for _, r := range roots {
-			if _, appErr := b.api.CreatePost(&model.Post{UserId: b.userID, ChannelId: r.ChannelID, RootId: r.ID, Message: msg}); appErr != nil {
+			if _, appErr := b.create(ctx, &model.Post{UserId: b.userID, ChannelId: r.ChannelID, RootId: r.ID, Message: msg}); appErr != nil {
 				errs = append(errs, fmt.Errorf("remind in reply to %s: %w", r.ID, appErr))
 				continue
 			}
@@ -56,7 +56,7 @@ func (b *Bot) NotifyPage(_ context.Context, p *app.Page, inc *incident.Incident,
 			dests = append(dests, app.PagePost{ChannelID: dm.Id, Level: n.Level, DM: true})
 		}
 		for _, pp := range dests {
-			created, appErr := b.api.CreatePost(b.pagePost(p, inc, pp, names))
+			created, appErr := b.create(ctx, b.pagePost(p, inc, pp, names))
 			if appErr != nil {
 				errs = append(errs, fmt.Errorf("post page in channel %s: %w", pp.ChannelID, appErr))
 				continue

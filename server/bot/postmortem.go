@@ -22,7 +22,7 @@ func (b *Bot) QuietName(userID string) string {
 // PublishPostmortem posts the parts in each channel, in order, and attaches
 // the whole Markdown to the last part as postmortem-<id>.md. A file must be
 // uploaded per channel: an upload belongs to the channel it was made in.
-func (b *Bot) PublishPostmortem(_ context.Context, inc *incident.Incident, parts []string, markdown string, channelIDs []string) error {
+func (b *Bot) PublishPostmortem(ctx context.Context, inc *incident.Incident, parts []string, markdown string, channelIDs []string) error {
 	name := fmt.Sprintf("postmortem-%s.md", inc.ID)
 	for _, ch := range channelIDs {
 		var fileIDs model.StringArray
@@ -38,7 +38,7 @@ func (b *Bot) PublishPostmortem(_ context.Context, inc *incident.Incident, parts
 			if i == len(parts)-1 {
 				p.FileIds = fileIDs
 			}
-			if _, appErr := b.api.CreatePost(p); appErr != nil {
+			if _, appErr := b.create(ctx, p); appErr != nil {
 				return fmt.Errorf("post postmortem part %d: %w", i+1, appErr)
 			}
 		}

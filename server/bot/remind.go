@@ -16,7 +16,7 @@ var SnoozeMinutes = []int{15, 30, 60}
 
 // RemindUpdate sends the incident manager a direct message: the status
 // update is overdue, with buttons to post one or to snooze.
-func (b *Bot) RemindUpdate(_ context.Context, inc *incident.Incident, to string, overdueBy, cadence time.Duration) error {
+func (b *Bot) RemindUpdate(ctx context.Context, inc *incident.Incident, to string, overdueBy, cadence time.Duration) error {
 	dm, appErr := b.api.GetDirectChannel(b.userID, to)
 	if appErr != nil {
 		return fmt.Errorf("reminder DM channel: %w", appErr)
@@ -34,7 +34,7 @@ func (b *Bot) RemindUpdate(_ context.Context, inc *incident.Incident, to string,
 	p.AddProp(PropIncidentID, inc.ID)
 	p.AddProp(PropReminder, true)
 	p.AddProp("attachments", []*model.MessageAttachment{{Actions: acts}})
-	if _, appErr := b.api.CreatePost(p); appErr != nil {
+	if _, appErr := b.create(ctx, p); appErr != nil {
 		return fmt.Errorf("post update reminder: %w", appErr)
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 func (b *Bot) Render(text string) string { return rota.RenderUsers(text, b.mention) }
 
 // PostHandover asks the new holder to accept a role, with a button.
-func (b *Bot) PostHandover(_ context.Context, inc *incident.Incident, role incident.Role) (string, error) {
+func (b *Bot) PostHandover(ctx context.Context, inc *incident.Incident, role incident.Role) (string, error) {
 	h := inc.Handovers[role]
 	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID,
 		Message: fmt.Sprintf(":handshake: %s, %s asks you to take over **%s** from %s. Until you accept, %s stays responsible.",
@@ -25,7 +25,7 @@ func (b *Bot) PostHandover(_ context.Context, inc *incident.Incident, role incid
 		Actions: []*model.PostAction{{Id: ActionAcceptPrefix + string(role), Type: model.PostActionTypeButton, Name: "I have it", Style: "primary",
 			Integration: b.integration(ActionAcceptPrefix+string(role), inc.ID)}},
 	}})
-	created, appErr := b.api.CreatePost(p)
+	created, appErr := b.create(ctx, p)
 	if appErr != nil {
 		return "", fmt.Errorf("post handover of %s: %w", role, appErr)
 	}

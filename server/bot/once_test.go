@@ -1,0 +1,57 @@
+package bot
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin/plugintest"
+	"github.com/mattermost/mattermost/server/public/plugin/plugintest/mock"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+)
+
+// A retried step finds its earlier post by key and does not post again; a
+// first attempt posts with the key; outside a step nothing is keyed.
+func TestCreateIsOncePerStep(t *testing.T) {
+	since := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	api := &plugintest.API{}
+	b := &Bot{api: api, userID: "botid"}
+	var posted []*model.Post
+	api.On("CreatePost", mock.Anything).Return(func(p *model.Post) (*model.Post, *model.AppError) {
+		posted = append(posted, p)
+		c := p.Clone()
+		c.Id = model.NewId()
+		return c, nil
+	}).Maybe()
+
+	// First attempt: posted, with the key.
+	first := app.WithOnce(context.Background(), "inc1/3/0", false, since)
+	p1, err := b.post(first, "ch1", "hello", nil)
+	if err != nil || len(posted) != 1 || posted[0].GetProp(PropOnce) != "inc1/3/0/ch1/1" {
+		t.Fatalf("first attempt: %v, posted %v", err, posted)
+	}
+
+	// Retry: the earlier post is in the channel, so it is returned.
+	earlier := &model.Post{Id: p1.Id, UserId: "botid", ChannelId: "ch1", Message: "hello"}
+	earlier.AddProp(PropOnce, "inc1/3/0/ch1/1")
+	other := &model.Post{Id: "x", UserId: "someone", ChannelId: "ch1"}
+	other.AddProp(PropOnce, "inc1/3/0/ch1/2") // not the bot's: ignored
+	list := &model.PostList{Order: []string{p1.Id, "x"}, Posts: map[string]*model.Post{p1.Id: earlier, "x": other}}
+	api.On("GetPostsSince", "ch1", since.UnixMilli()).Return(list, nil)
+	retry := app.WithOnce(context.Background(), "inc1/3/0", true, since)
+	got, err := b.post(retry, "ch1", "hello", nil)
+	if err != nil || got.Id != p1.Id || len(posted) != 1 {
+		t.Fatalf("retry found %v (%v); posts made %d, want the earlier post and no new one", got, err, len(posted))
+	}
+	// The second post of the same step had not been made: it is made now.
+	if _, err := b.post(retry, "ch1", "second", nil); err != nil || len(posted) != 2 || posted[1].GetProp(PropOnce) != "inc1/3/0/ch1/2" {
+		t.Fatalf("second post of the retried step: %v, posted %d", err, len(posted))
+	}
+
+	// Outside a step: no key, no look.
+	if _, err := b.post(context.Background(), "ch2", "plain", nil); err != nil || posted[2].GetProp(PropOnce) != nil {
+		t.Fatalf("plain post: %v, props %v", err, posted[2].GetProps())
+	}
+}
