@@ -34,7 +34,7 @@ type App struct {
 	inline bool
 	// wall is the wall clock that leases are measured with: they bound
 	// real work on other instances, whatever the app's clock says.
-	wall Clock
+	wall   Clock
 	wakers *wakers
 	// seeded is set once this instance saw the work timers seeded for
 	// incidents from before they existed; see seedTimers.
