@@ -135,11 +135,15 @@ type Page struct {
 	// Sending is the claimed notification being sent, if any.
 	Sending *Sending `json:"sending,omitempty"`
 	// Posts are the page's posts with an Acknowledge button.
-	Posts     []PagePost `json:"posts,omitempty"`
-	AckedAt   time.Time  `json:"acked_at,omitzero"`
-	AckedBy   string     `json:"acked_by,omitempty"`
-	ClosedAt  time.Time  `json:"closed_at,omitzero"`
-	ClosedWhy string     `json:"closed_why,omitempty"`
+	Posts   []PagePost `json:"posts,omitempty"`
+	AckedAt time.Time  `json:"acked_at,omitzero"`
+	AckedBy string     `json:"acked_by,omitempty"`
+	// AckPending: the acknowledgement's follow-up (timeline event, posts
+	// re-rendered) is still owed; AckClaim claims it for one worker.
+	AckPending bool      `json:"ack_pending,omitempty"`
+	AckClaim   *Sending  `json:"ack_claim,omitempty"`
+	ClosedAt   time.Time `json:"closed_at,omitzero"`
+	ClosedWhy  string    `json:"closed_why,omitempty"`
 	// Revision counts writes of the record; see renderPage.
 	Revision int64 `json:"revision"`
 }

@@ -45,9 +45,12 @@ func (a *App) PageRecord(ctx context.Context, id string) (*Page, error) {
 // nothing more is sent for it. Anyone the page went to may acknowledge,
 // and with AnyRotaMemberMayAck anyone on the rota; others get
 // KindForbidden and nothing changes. A page acknowledged before is
-// returned with ErrPageAlreadyAcknowledged. The page's posts are then
-// re-rendered to show who acknowledged and when; a failure there is
-// logged, since the acknowledgement itself is stored.
+// returned with ErrPageAlreadyAcknowledged. The acknowledgement's
+// follow-up (its timeline event, the page's posts re-rendered to show who
+// acknowledged and when) is owed by the record itself, written in the same
+// compare-and-set, and done right after by the page's worker (see
+// noteAck); the page's timer entry, made due first, finds it again should
+// this instance die.
 func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, error) {
 	p, err := a.PageRecord(ctx, id)
 	if err != nil {
@@ -56,28 +59,30 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 	if err := a.mayAcknowledge(ctx, p, actor); err != nil {
 		return nil, err
 	}
+	if !p.Pending() {
+		return a.ackRefused(p)
+	}
+	now := a.now()
+	if err := a.scheduleDue(ctx, id, now); err != nil {
+		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
+	}
 	deadline := time.Now().Add(ackWait)
-	var (
-		wrote, voided bool
-		now           time.Time
-	)
+	var voided bool
 	for {
 		now = a.now()
 		waiting := time.Now().Before(deadline)
-		p, wrote, err = updateDoc(ctx, a.store, pageDoc(id), func(q *Page, exists bool) error {
+		p, _, err = updateDoc(ctx, a.store, pageDoc(id), func(q *Page, exists bool) error {
 			switch {
 			case !exists:
 				return incident.NotFoundf("that page no longer exists")
-			case !q.AckedAt.IsZero():
+			case !q.Pending():
 				return errUnchanged
-			case !q.ClosedAt.IsZero():
-				return incident.Conflictf("this page was closed without acknowledgement: %s", q.ClosedWhy)
 			case q.Sending != nil && now.Sub(q.Sending.At) < claimStale && waiting:
 				return errSendInFlight
 			}
 			voided = q.Sending != nil
-			q.AckedAt, q.AckedBy = now, actor
-			q.Sending, q.Due = nil, time.Time{}
+			q.AckedAt, q.AckedBy, q.AckPending = now, actor, true
+			q.Sending, q.Due = nil, now
 			q.Revision++
 			return nil
 		})
@@ -93,30 +98,103 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 	if err != nil {
 		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
 	}
-	inc, err := a.store.GetIncident(ctx, p.IncidentID)
-	if err != nil {
-		a.log.Warn().Err(err).Str("page", id).Msg("read the page's incident to render it")
-		inc = nil
-	}
-	// Render even when nothing changed: it repairs posts whose update failed
-	// after an earlier acknowledgement.
-	p = a.renderPage(ctx, p, inc)
-	if !wrote {
-		return p, ErrPageAlreadyAcknowledged
+	if p.AckedBy != actor || !p.AckedAt.Equal(now) {
+		return a.ackRefused(p)
 	}
 	if voided {
 		a.log.Warn().Str("page", id).Msg("acknowledgement voided a notification claim that did not finish in time")
 	}
-	t := p.Target()
-	ev := incident.NewEvent(now, actor, incident.EventPageAcknowledged,
-		fmt.Sprintf("page to <@%s> (level %d), %s after it was opened", t.UserID, p.Level(), now.Sub(p.CreatedAt).Round(time.Second)))
-	_, _ = a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level()))
-	if err := a.scheduleDue(ctx, id, time.Time{}); err != nil {
-		// Harmless: the tick drops entries of acknowledged pages.
-		a.log.Warn().Err(err).Str("page", id).Msg("drop timer of acknowledged page")
-	}
 	a.log.Info().Str("page", id).Str("user", actor).Int("level", p.Level()).Msg("page acknowledged")
+	a.wakePage(id, dueMillis(now))
 	return p, nil
+}
+
+// ackRefused explains why p, acknowledged or closed before, takes no
+// acknowledgement.
+func (a *App) ackRefused(p *Page) (*Page, error) {
+	if !p.AckedAt.IsZero() {
+		return p, ErrPageAlreadyAcknowledged
+	}
+	return nil, incident.Conflictf("this page was closed without acknowledgement: %s", p.ClosedWhy)
+}
+
+// wakePage does the page's due work now (in the background unless the app
+// is inline), given the timer entry the waker wrote.
+func (a *App) wakePage(id string, entry int64) {
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
+		defer cancel()
+		c, err := a.firePageSafely(ctx, dueEntry{id: id, at: entry}, a.now())
+		if err != nil {
+			a.log.Warn().Err(err).Str("page", id).Msg("page work failed; the tick retries")
+		}
+		if c != nil {
+			if err := a.applyTimers(ctx, pageTimers, []dueChange{*c}); err != nil {
+				a.log.Warn().Err(err).Str("page", id).Msg("move page timer")
+			}
+		}
+	}
+	if a.inline {
+		run()
+		return
+	}
+	go run()
+}
+
+// noteAck does the follow-up of p's acknowledgement, once: it claims it on
+// the record, puts the acknowledgement on the timeline and re-renders the
+// page's posts (both keyed, so that a claim taken over from a claimant
+// that died adds nothing twice), then marks it done. It returns the change
+// to the page's entry.
+func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChange, error) {
+	token := claimToken()
+	var claimed bool
+	p, _, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
+		claimed = false
+		if !exists || !q.AckPending || q.AckClaim != nil && a.wall().Sub(q.AckClaim.At) < claimStale {
+			return errUnchanged
+		}
+		since := q.AckedAt
+		q.AckClaim = &Sending{Token: token, At: a.wall(), Since: since, Takeover: q.AckClaim != nil}
+		q.Due = now.Add(claimStale)
+		q.Revision++
+		claimed = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim acknowledgement note: %w", err)
+	}
+	if !claimed {
+		if p.AckPending {
+			return nil, nil // its claimant moves the entry
+		}
+		return entryChange(e, p), nil
+	}
+	ctx = WithOnce(ctx, "page/"+p.ID+"/ack", p.AckClaim.Takeover, p.AckedAt.Add(-clockSkew))
+	t := p.Target()
+	ev := incident.NewEvent(p.AckedAt, p.AckedBy, incident.EventPageAcknowledged,
+		fmt.Sprintf("page to <@%s> (level %d), %s after it was opened", t.UserID, p.Level(), p.AckedAt.Sub(p.CreatedAt).Round(time.Second)))
+	if _, err := a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level())); err != nil && !errors.Is(err, incident.ErrNotFound) {
+		return nil, err // the claim goes stale and is taken over
+	}
+	inc, err := a.store.GetIncident(ctx, p.IncidentID)
+	if err != nil {
+		a.log.Warn().Err(err).Str("page", p.ID).Msg("read the page's incident to render it")
+		inc = nil
+	}
+	done, _, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
+		if !exists || q.AckClaim == nil || q.AckClaim.Token != token {
+			return errUnchanged
+		}
+		q.AckPending, q.AckClaim, q.Due = false, nil, time.Time{}
+		q.Revision++
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("complete acknowledgement note: %w", err)
+	}
+	a.renderPage(ctx, done, inc)
+	return entryChange(e, done), nil
 }
 
 // mayAcknowledge checks that actor may acknowledge p.

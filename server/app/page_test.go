@@ -251,8 +251,11 @@ func TestAcknowledgeStopsThePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.AckedAt.Equal(ackAt) || p.AckedBy != "ann" || !p.Due.IsZero() || p.Sending != nil {
+	if !p.AckedAt.Equal(ackAt) || p.AckedBy != "ann" || p.Sending != nil {
 		t.Errorf("acknowledged page = %+v", p)
+	}
+	if rec := e.record(t, id); !rec.Due.IsZero() || rec.AckPending || rec.AckClaim != nil {
+		t.Errorf("acknowledgement's follow-up not done: %+v", rec)
 	}
 	before := len(e.pagers[0].sends())
 	e.walk(t0.Add(2 * time.Hour))

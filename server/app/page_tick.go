@@ -87,6 +87,8 @@ func (a *App) firePage(ctx context.Context, e dueEntry, now time.Time) (*dueChan
 			return &dueChange{id: e.id, seen: e.at}, nil
 		}
 		return nil, nil
+	case p.AckPending:
+		return a.noteAck(ctx, e, now)
 	case p.Sending != nil && now.Sub(p.Sending.At) < claimStale:
 		return nil, nil // in flight: its claimant moves the entry
 	case !p.Pending() || p.Due.After(now) || p.Due.IsZero():
