@@ -66,6 +66,9 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		return nil, fmt.Errorf("start incident: %w", err)
 	}
 	if err := a.store.CreateIncident(ctx, inc); err != nil {
+		if !errors.Is(err, incident.ErrConflict) { // a conflict wrote nothing; anything else may have
+			undo.push("delete incident", func(ctx context.Context) error { return a.store.DeleteIncident(ctx, inc.ID) })
+		}
 		return nil, fmt.Errorf("start incident: store: %w", err)
 	}
 	undo.clear() // the incident is whole from here on

@@ -76,7 +76,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) erro
 	if err := s.addToSet(ctx, monthsKey, month, "index incident "+ref+" by month"); err != nil {
 		return err
 	}
-	if err := s.addToSet(ctx, monthKey(month), rec.ID, "index incident "+ref+" by month"); err != nil {
+	if err := s.logAppend(ctx, monthLog(month), rec.ID, "index incident "+ref+" by month"); err != nil {
 		return err
 	}
 	if err := s.syncActive(ctx, rec); err != nil {
@@ -174,7 +174,9 @@ func (s *Store) DeleteIncident(ctx context.Context, id string) error {
 	if err := s.deleteTimeline(id); err != nil {
 		return fmt.Errorf("delete incident %s: %w", ref, err)
 	}
-	if err := s.removeFromSet(ctx, activeKey, id, "remove incident "+ref+" from the active list"); err != nil {
+	// The month's log keeps the id (it is append-only); listings skip ids
+	// whose record is gone.
+	if err := s.removeFromSet(ctx, activeShardKey(activeShardOf(id)), id, "remove incident "+ref+" from the active list"); err != nil {
 		return err
 	}
 	if err := s.removeFromSet(ctx, monthKey(monthOf(inc.CreatedAt)), id, "remove incident "+ref+" from its month"); err != nil {

@@ -3,9 +3,11 @@ package kvstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -100,10 +102,14 @@ func (s *Store) removeFromSet(ctx context.Context, key, id, what string) error {
 // record inside the compare-and-set loop and always writes. Whichever sync
 // writes last therefore read the record after the last status change.
 // wrote is the record the caller stored; it stands in for the re-read
-// record when a lagging read replica returns an older revision.
+// record when a lagging read replica returns an older revision. It costs
+// three calls on the incident's shard, whatever the number of incidents.
 func (s *Store) syncActive(ctx context.Context, wrote *incident.Incident) error {
 	what := "update the list of active incidents"
-	return s.editSet(ctx, activeKey, what, func(set *idSet) (bool, error) {
+	if err := s.migrateActive(ctx); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return s.editSet(ctx, activeShardKey(activeShardOf(wrote.ID)), what, func(set *idSet) (bool, error) {
 		cur, _, err := s.readIncident(wrote.ID)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", what, err)
@@ -116,14 +122,57 @@ func (s *Store) syncActive(ctx context.Context, wrote *incident.Incident) error 
 	})
 }
 
-// ListActive implements incident.Store. It costs one read for the index and
-// one per active incident.
+// migrateActive moves the ids of the v1 active index (one document) into
+// the shards and removes it, once; a process that saw it gone does not
+// look again.
+func (s *Store) migrateActive(ctx context.Context) error {
+	if s.activeMigrated.Load() {
+		return nil
+	}
+	raw, set, err := s.readSet(activeKey)
+	if err != nil {
+		return err
+	}
+	for _, id := range set.IDs {
+		if err := s.addToSet(ctx, activeShardKey(activeShardOf(id)), id, "move incident #"+id+" to the active shards"); err != nil {
+			return err
+		}
+	}
+	if raw != nil {
+		if _, err := s.deleteIf(activeKey, raw); err != nil {
+			return err
+		}
+	}
+	s.activeMigrated.Store(true)
+	return nil
+}
+
+// ListActive implements incident.Store. It costs one read per shard of the
+// index (several at a time) and one per active incident.
 func (s *Store) ListActive(ctx context.Context) ([]*incident.Incident, error) {
-	_, set, err := s.readSet(activeKey)
+	if err := s.migrateActive(ctx); err != nil {
+		return nil, fmt.Errorf("list active incidents: %w", err)
+	}
+	keys := make([]string, activeShards)
+	for i := range keys {
+		keys[i] = activeShardKey(i)
+	}
+	raws, err := s.readAll(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("list active incidents: %w", err)
 	}
-	list, err := s.readIncidents(ctx, set.IDs, func(inc *incident.Incident) bool { return inc.Status.Active() })
+	var ids []string
+	for i, raw := range raws {
+		if raw == nil {
+			continue
+		}
+		var set idSet
+		if err := json.Unmarshal(raw, &set); err != nil {
+			return nil, fmt.Errorf("list active incidents: decode %s: %w", keys[i], err)
+		}
+		ids = append(ids, set.IDs...)
+	}
+	list, err := s.readIncidents(ctx, ids, func(inc *incident.Incident) bool { return inc.Status.Active() })
 	if err != nil {
 		return nil, fmt.Errorf("list active incidents: %w", err)
 	}
@@ -131,11 +180,13 @@ func (s *Store) ListActive(ctx context.Context) ([]*incident.Incident, error) {
 }
 
 // ListSince implements incident.Store. It reads the list of months, the
-// index of each month from since's on, and each incident in them.
+// indexes of each month from since's on (the v1 set and the v2 log), and
+// each incident in them.
 func (s *Store) ListSince(ctx context.Context, since time.Time) ([]*incident.Incident, error) {
+	what := "list incidents since " + since.Format(time.RFC3339)
 	_, months, err := s.readSet(monthsKey)
 	if err != nil {
-		return nil, fmt.Errorf("list incidents since %s: %w", since.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	from := monthOf(since)
 	var ids []string
@@ -145,32 +196,72 @@ func (s *Store) ListSince(ctx context.Context, since time.Time) ([]*incident.Inc
 		}
 		_, set, err := s.readSet(monthKey(m))
 		if err != nil {
-			return nil, fmt.Errorf("list incidents since %s: %w", since.Format(time.RFC3339), err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		ids = append(ids, set.IDs...)
+		logged, err := s.logRead(ctx, monthLog(m))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		ids = append(ids, logged...)
 	}
 	list, err := s.readIncidents(ctx, ids, func(inc *incident.Incident) bool { return !inc.CreatedAt.Before(since) })
 	if err != nil {
-		return nil, fmt.Errorf("list incidents since %s: %w", since.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return list, nil
 }
 
-// readIncidents reads the incidents with ids, keeps those for which keep is
-// true and sorts them newest first. An id whose record is gone is skipped:
-// indexes are updated after the record, so they may briefly name one.
-func (s *Store) readIncidents(ctx context.Context, ids []string, keep func(*incident.Incident) bool) ([]*incident.Incident, error) {
-	list := make([]*incident.Incident, 0, len(ids))
-	for _, id := range ids {
+// readAll reads keys, several at a time; an absent key is nil.
+func (s *Store) readAll(ctx context.Context, keys []string) ([][]byte, error) {
+	raws := make([][]byte, len(keys))
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, readers)
+	var wg sync.WaitGroup
+	for i, key := range keys {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			errs[i] = err
+			break
 		}
-		inc, _, err := s.readIncident(id)
-		if err != nil {
-			return nil, err
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			raws[i], errs[i] = s.get(key)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return raws, nil
+}
+
+// readIncidents reads the incidents with ids (several at a time, an id
+// named twice once), keeps those for which keep is true and sorts them
+// newest first. An id whose record is gone is skipped: indexes are updated
+// after the record, so they may briefly name one.
+func (s *Store) readIncidents(ctx context.Context, ids []string, keep func(*incident.Incident) bool) ([]*incident.Incident, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = incidentKey(id)
+	}
+	raws, err := s.readAll(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]*incident.Incident, 0, len(ids))
+	for i, raw := range raws {
+		if raw == nil {
+			continue
 		}
-		if inc != nil && keep(inc) {
-			list = append(list, inc)
+		var inc incident.Incident
+		if err := json.Unmarshal(raw, &inc); err != nil {
+			return nil, fmt.Errorf("decode incident %s: %w", ids[i], err)
+		}
+		if keep(&inc) {
+			list = append(list, &inc)
 		}
 	}
 	slices.SortFunc(list, newestFirst)

@@ -3,6 +3,7 @@ package kvstore
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -21,9 +22,11 @@ const (
 	incidentPrefix  = "inc/v1/"
 	channelPrefix   = "ch/v1/"
 	timelinePrefix  = "tl/v1/"
-	activeKey       = "idx/v1/active"
+	activeKey       = "idx/v1/active" // before v2: one set of every active incident
+	activePrefix    = "idx/v2/active/"
 	monthsKey       = "idx/v1/months"
-	monthPrefix     = "idx/v1/month/"
+	monthPrefix     = "idx/v1/month/" // before v2: one set per month
+	monthLogPrefix  = "idx/v2/month/"
 	claimPrefix     = "clm/v1/"
 	claimHashPrefix = "clmh/v1/"
 )
@@ -44,8 +47,27 @@ func chunkKey(id string, chunk int) string {
 	return timelinePrefix + id + "/" + strconv.Itoa(chunk)
 }
 
-// monthKey indexes the incidents created in a month, as monthOf names it.
+// monthKey is the v1 index of the incidents created in a month, as monthOf
+// names it: read, no longer written.
 func monthKey(month string) string { return monthPrefix + month }
+
+// monthLog names the v2 index of a month: an append-only log of ids.
+func monthLog(month string) string { return monthLogPrefix + month }
+
+// activeShards is the number of shards of the active index: a status
+// change rewrites one shard, whose size is the active incidents over
+// activeShards.
+const activeShards = 32
+
+// activeShardKey names shard i of the active index.
+func activeShardKey(i int) string { return activePrefix + strconv.Itoa(i) }
+
+// activeShardOf returns the shard that holds incident id.
+func activeShardOf(id string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return int(h.Sum32() % activeShards)
+}
 
 // monthOf names t's calendar month in UTC ("2026-03"); the names sort as
 // the months do.

@@ -1,6 +1,7 @@
 package kvstore
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/pluginapi"
@@ -35,6 +36,8 @@ type Store struct {
 	attempts    int
 	backoffBase time.Duration
 	backoffMax  time.Duration
+	// activeMigrated is set once this process saw the v1 active index gone.
+	activeMigrated *atomic.Bool
 }
 
 // Option configures a Store.
@@ -74,6 +77,8 @@ func New(kv KV, opts ...Option) *Store {
 		attempts:    DefaultAttempts,
 		backoffBase: DefaultBackoffBase,
 		backoffMax:  DefaultBackoffMax,
+
+		activeMigrated: new(atomic.Bool),
 	}
 	for _, o := range opts {
 		o(s)

@@ -1,6 +1,7 @@
 package kvstore_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -275,7 +276,7 @@ func TestActiveIndexSurvivesRacingStatusChanges(t *testing.T) {
 	var first atomic.Bool
 	kv.mu.Lock()
 	kv.intercept = func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
-		if key == "idx/v1/active" && first.CompareAndSwap(false, true) {
+		if strings.HasPrefix(key, "idx/v2/active/") && first.CompareAndSwap(false, true) {
 			close(held)
 			<-release
 		}
@@ -306,5 +307,99 @@ func TestActiveIndexSurvivesRacingStatusChanges(t *testing.T) {
 	list, err := s.ListActive(t.Context())
 	if err != nil || len(list) != 1 || list[0].ID != "inc1" {
 		t.Fatalf("ListActive after resolve+reopen = %v, %v; want the reopened incident", list, err)
+	}
+}
+
+// Creating an incident and changing its status cost the same calls and
+// about the same bytes at 10 and at 3,000 incidents: the month index is an
+// append-only log in chunks, the active index is sharded.
+func TestIndexCostIsFlat(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	n := 0
+	measure := func() (calls, written int64) {
+		var worst counts
+		for range 2 * 128 { // two whole log chunks, so one start of a chunk is in the window
+			n++
+			id := fmt.Sprintf("i%05d", n)
+			before := kv.snapshot()
+			mustCreate(t, s, id, "c"+id)
+			if _, err := s.UpdateIncident(t.Context(), id, func(inc *incident.Incident) error {
+				_, err := inc.Resolve(t0, "bob", "")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			d := kv.since(before)
+			worst.gets, worst.sets = max(worst.gets, d.gets), max(worst.sets, d.sets)
+			worst.written = max(worst.written, d.written)
+		}
+		return worst.gets + worst.sets, worst.written
+	}
+	mustCreate(t, s, "first", "cfirst") // the month's first incident also lists the month
+	n++
+	calls10, bytes10 := measure()
+	for n < 3000 { // open incidents make the active shards grow
+		n++
+		mustCreate(t, s, fmt.Sprintf("i%05d", n), fmt.Sprintf("ci%05d", n))
+	}
+	calls3k, bytes3k := measure()
+	if calls3k != calls10 {
+		t.Errorf("create+resolve costs %d KV calls at 3,000 incidents, %d at few", calls3k, calls10)
+	}
+	// The active shards hold 3,000/32 ids of up to 10 bytes each, written
+	// twice; the rest is flat.
+	if bytes3k > bytes10+2*3000/32*10 {
+		t.Errorf("create+resolve wrote %d bytes at 3,000 incidents, %d at few", bytes3k, bytes10)
+	}
+	list, err := s.ListSince(t.Context(), t0.Add(-time.Hour))
+	if err != nil || len(list) != n {
+		t.Fatalf("ListSince = %d incidents, %v; want %d", len(list), err, n)
+	}
+	active, err := s.ListActive(t.Context())
+	if err != nil || len(active) != n-2*2*128 {
+		t.Fatalf("ListActive = %d incidents, %v; want %d", len(active), err, n-2*2*128)
+	}
+}
+
+// Indexes written by the v1 format (one active set, one set per month) are
+// still read; the v1 active set moves into the shards at the first use.
+func TestV1IndexesAreStillRead(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	mustCreate(t, s, "new1", "c1")
+	old := newIncident("old1", "c2")
+	old.Revision = 1
+	raw, _ := json.Marshal(old)
+	for key, value := range map[string]string{
+		"inc/v1/old1":          string(raw),
+		"ch/v1/c2":             "old1",
+		"idx/v1/active":        `{"r":3,"ids":["old1"]}`,
+		"idx/v1/month/2026-03": `{"r":1,"ids":["old1"]}`,
+	} {
+		if _, err := kv.Set(key, []byte(value)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = kvstore.New(kv) // a process of the new version starts
+	since, err := s.ListSince(t.Context(), t0.Add(-time.Hour))
+	if err != nil || len(since) != 2 {
+		t.Fatalf("ListSince = %v, %v; want old1 and new1", since, err)
+	}
+	active, err := s.ListActive(t.Context())
+	if err != nil || len(active) != 2 {
+		t.Fatalf("ListActive = %v, %v; want old1 and new1", active, err)
+	}
+	if v := rawGet(t, kv, "idx/v1/active"); v != "" {
+		t.Errorf("the v1 active index is still there: %s", v)
+	}
+	if _, err := s.UpdateIncident(t.Context(), "old1", func(inc *incident.Incident) error {
+		_, err := inc.Resolve(t0, "bob", "")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if active, _ := s.ListActive(t.Context()); len(active) != 1 || active[0].ID != "new1" {
+		t.Errorf("after resolving the v1 incident: %v", active)
 	}
 }

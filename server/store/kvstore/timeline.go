@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
@@ -267,31 +266,14 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Eve
 	return events, nil
 }
 
-// readChunks reads chunks 0 to n-1 of a timeline, readers at a time; an
+// readChunks reads chunks 0 to n-1 of a timeline, several at a time; an
 // absent chunk is nil.
 func (s *Store) readChunks(ctx context.Context, id string, n int) ([][]byte, error) {
-	raws := make([][]byte, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, readers)
-	var wg sync.WaitGroup
-	for k := range n {
-		if err := ctx.Err(); err != nil {
-			errs[k] = err
-			break
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			raws[k], errs[k] = s.get(chunkKey(id, k))
-		})
+	keys := make([]string, n)
+	for k := range keys {
+		keys[k] = chunkKey(id, k)
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return raws, nil
+	return s.readAll(ctx, keys)
 }
 
 // deleteTimeline removes every chunk, the last first, then the head, so a
