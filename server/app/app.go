@@ -32,6 +32,10 @@ type App struct {
 	// inline does follow-up work before a use case returns instead of in
 	// the background (tests).
 	inline bool
+	// hold, when set, receives follow-up work instead of running it: a
+	// test runs it when it chooses (to count its cost apart, or to drop it
+	// as a crash would).
+	hold func(run func(context.Context))
 	// wall is the wall clock that leases are measured with: they bound
 	// real work on other instances, whatever the app's clock says.
 	wall   Clock

@@ -191,3 +191,21 @@ func jsonCopy[T any](v *T) *T {
 	}
 	return &c
 }
+
+// fakePostmortems records published postmortems: "incident@channel" per
+// publication.
+type fakePostmortems struct {
+	mu        sync.Mutex
+	published []string
+}
+
+func (f *fakePostmortems) PublishPostmortem(_ context.Context, inc *incident.Incident, _ []string, _ string, channelIDs []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ch := range channelIDs {
+		f.published = append(f.published, inc.ID+"@"+ch)
+	}
+	return nil
+}
+
+func (f *fakePostmortems) QuietName(userID string) string { return userID }

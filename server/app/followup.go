@@ -106,6 +106,10 @@ type wakers struct {
 // wake has the incident's follow-ups done now: in the background, or
 // before returning when the app was built with Deps.Inline.
 func (a *App) wake(id string) {
+	if a.hold != nil {
+		a.hold(func(ctx context.Context) { a.serviceSafely(ctx, id) })
+		return
+	}
 	if a.inline {
 		ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
 		defer cancel()

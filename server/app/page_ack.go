@@ -121,9 +121,7 @@ func (a *App) ackRefused(p *Page) (*Page, error) {
 // wakePage does the page's due work now (in the background unless the app
 // is inline), given the timer entry the waker wrote.
 func (a *App) wakePage(id string, entry int64) {
-	run := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
-		defer cancel()
+	work := func(ctx context.Context) {
 		c, err := a.firePageSafely(ctx, dueEntry{id: id, at: entry}, a.now())
 		if err != nil {
 			a.log.Warn().Err(err).Str("page", id).Msg("page work failed; the tick retries")
@@ -134,11 +132,19 @@ func (a *App) wakePage(id string, entry int64) {
 			}
 		}
 	}
-	if a.inline {
-		run()
-		return
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
+		defer cancel()
+		work(ctx)
 	}
-	go run()
+	switch {
+	case a.hold != nil:
+		a.hold(work)
+	case a.inline:
+		run()
+	default:
+		go run()
+	}
 }
 
 // noteAck does the follow-up of p's acknowledgement, once: it claims it on

@@ -20,7 +20,7 @@ func BenchmarkAppend(b *testing.B) {
 			mustCreate(b, s, "inc1", "ch1")
 			fill(b, s, "inc1", n)
 			e := incident.NewEvent(t0, "bob", incident.EventStatusUpdate, "Rolled back checkout to 4.2.1; error rate is falling, watching for 15 more minutes.")
-			before := kv.snapshot()
+			before := kv.Snapshot()
 			ops := 0
 			for b.Loop() {
 				if _, err := s.AppendEvent(b.Context(), "inc1", e); err != nil {
@@ -28,10 +28,10 @@ func BenchmarkAppend(b *testing.B) {
 				}
 				ops++
 			}
-			d := kv.since(before)
-			b.ReportMetric(float64(d.written)/float64(ops), "B_written/op")
-			b.ReportMetric(float64(d.gets+d.sets+d.deletes)/float64(ops), "kv_calls/op")
-			b.ReportMetric(float64(d.gets)/float64(ops), "kv_reads/op")
+			d := kv.Since(before)
+			b.ReportMetric(float64(d.Written)/float64(ops), "B_written/op")
+			b.ReportMetric(float64(d.Gets+d.Sets+d.Deletes)/float64(ops), "kv_calls/op")
+			b.ReportMetric(float64(d.Gets)/float64(ops), "kv_reads/op")
 		})
 	}
 }
@@ -46,7 +46,7 @@ func BenchmarkTimelineRead(b *testing.B) {
 		s := kvstore.New(kv)
 		mustCreate(b, s, "inc1", "ch1")
 		fill(b, s, "inc1", n)
-		before := kv.snapshot()
+		before := kv.Snapshot()
 		ops := 0
 		for b.Loop() {
 			events, err := s.Timeline(b.Context(), "inc1")
@@ -55,7 +55,7 @@ func BenchmarkTimelineRead(b *testing.B) {
 			}
 			ops++
 		}
-		b.ReportMetric(float64(kv.since(before).gets)/float64(ops), "kv_reads/op")
+		b.ReportMetric(float64(kv.Since(before).Gets)/float64(ops), "kv_reads/op")
 		b.ReportMetric(float64((n+31)/32), "chunks")
 	})
 }

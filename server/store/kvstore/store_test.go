@@ -13,6 +13,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
+	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore/kvtest"
 )
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -109,15 +110,15 @@ func TestAppendCostIsFlat(t *testing.T) {
 	s := kvstore.New(kv)
 	mustCreate(t, s, "inc1", "ch1")
 	measure := func() (calls, written int64) {
-		var worst counts
+		var worst kvtest.Counts
 		for range 64 { // two whole chunks, so one start of a chunk is in the window
-			before := kv.snapshot()
+			before := kv.Snapshot()
 			fill(t, s, "inc1", 1)
-			d := kv.since(before)
-			worst.gets, worst.sets = max(worst.gets, d.gets), max(worst.sets, d.sets)
-			worst.written = max(worst.written, d.written)
+			d := kv.Since(before)
+			worst.Gets, worst.Sets = max(worst.Gets, d.Gets), max(worst.Sets, d.Sets)
+			worst.Written = max(worst.Written, d.Written)
 		}
-		return worst.gets + worst.sets, worst.written
+		return worst.Gets + worst.Sets, worst.Written
 	}
 	fill(t, s, "inc1", 10)
 	calls10, bytes10 := measure()
@@ -139,7 +140,7 @@ func TestTimelineReadCost(t *testing.T) {
 	for _, n := range []int{0, 1, 32, 33, 200} {
 		fill(t, s, "inc1", n-have)
 		have = n
-		before := kv.snapshot()
+		before := kv.Snapshot()
 		events, err := s.Timeline(t.Context(), "inc1")
 		if err != nil || len(events) != n {
 			t.Fatalf("Timeline: %d events, %v; want %d", len(events), err, n)
@@ -147,7 +148,7 @@ func TestTimelineReadCost(t *testing.T) {
 		// head + each chunk + a probe past a sealed last chunk; an empty
 		// timeline reads the incident instead, to tell empty from unknown.
 		chunks := max(int64((n+31)/32), 1)
-		if gets := kv.since(before).gets; gets > chunks+2 {
+		if gets := kv.Since(before).Gets; gets > chunks+2 {
 			t.Errorf("reading %d events (%d chunks) took %d reads, want at most %d", n, chunks, gets, chunks+2)
 		}
 	}
@@ -157,17 +158,17 @@ func TestUpdateGivesUpWithConflict(t *testing.T) {
 	kv := newCountingKV()
 	s := kvstore.New(kv, kvstore.WithRetries(7, time.Microsecond, time.Microsecond))
 	mustCreate(t, s, "inc1", "ch1")
-	kv.intercept = func(key string, o pluginapi.KVSetOptions) (bool, bool, error) {
+	kv.Intercept(func(key string, o pluginapi.KVSetOptions) (bool, bool, error) {
 		return key == "inc/v1/inc1", false, nil // every compare-and-set loses
-	}
-	before := kv.snapshot()
+	})
+	before := kv.Snapshot()
 	calls := 0
 	_, err := s.UpdateIncident(t.Context(), "inc1", func(*incident.Incident) error { calls++; return nil })
 	if !errors.Is(err, incident.ErrConflict) {
 		t.Fatalf("UpdateIncident = %v, want a conflict", err)
 	}
-	if calls != 7 || kv.since(before).sets != 7 {
-		t.Errorf("mutate ran %d times and %d writes were tried; want 7 of each", calls, kv.since(before).sets)
+	if calls != 7 || kv.Since(before).Sets != 7 {
+		t.Errorf("mutate ran %d times and %d writes were tried; want 7 of each", calls, kv.Since(before).Sets)
 	}
 }
 
@@ -176,7 +177,7 @@ func TestInfrastructureErrorsAreWrapped(t *testing.T) {
 	s := kvstore.New(kv)
 	mustCreate(t, s, "inc1", "ch1")
 	errDown := errors.New("database is down")
-	kv.getErr = func(string) error { return errDown }
+	kv.FailGets(func(string) error { return errDown })
 	_, err := s.GetIncident(t.Context(), "inc1")
 	if !errors.Is(err, errDown) || incident.KindOf(err) != incident.KindInternal || !strings.Contains(err.Error(), "inc1") {
 		t.Errorf("GetIncident with the KV down = %v", err)
@@ -193,12 +194,12 @@ func TestCreateUndoesRecordWhenChannelWriteFails(t *testing.T) {
 	kv := newCountingKV()
 	s := kvstore.New(kv)
 	errDown := errors.New("connection reset")
-	kv.intercept = func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
+	kv.Intercept(func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
 		if strings.HasPrefix(key, "ch/") {
 			return true, false, errDown
 		}
 		return false, false, nil
-	}
+	})
 	err := s.CreateIncident(t.Context(), newIncident("inc1", "ch1"))
 	if !errors.Is(err, errDown) {
 		t.Fatalf("CreateIncident = %v, want the KV's error", err)
@@ -219,10 +220,10 @@ func TestClaimRoundsTTLUp(t *testing.T) {
 	} {
 		kv := newCountingKV()
 		var got pluginapi.KVSetOptions
-		kv.intercept = func(_ string, o pluginapi.KVSetOptions) (bool, bool, error) {
+		kv.Intercept(func(_ string, o pluginapi.KVSetOptions) (bool, bool, error) {
 			got = o
 			return false, false, nil
-		}
+		})
 		if ok, err := kvstore.New(kv).Claim(t.Context(), "k", ttl); !ok || err != nil {
 			t.Fatalf("Claim(%v) = %v, %v", ttl, ok, err)
 		}
@@ -274,15 +275,13 @@ func TestActiveIndexSurvivesRacingStatusChanges(t *testing.T) {
 
 	held, release := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
-	kv.mu.Lock()
-	kv.intercept = func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
+	kv.Intercept(func(key string, _ pluginapi.KVSetOptions) (bool, bool, error) {
 		if strings.HasPrefix(key, "idx/v2/active/") && first.CompareAndSwap(false, true) {
 			close(held)
 			<-release
 		}
 		return false, false, nil
-	}
-	kv.mu.Unlock()
+	})
 
 	resolved := make(chan error)
 	go func() {
@@ -318,11 +317,11 @@ func TestIndexCostIsFlat(t *testing.T) {
 	s := kvstore.New(kv)
 	n := 0
 	measure := func() (calls, written int64) {
-		var worst counts
+		var worst kvtest.Counts
 		for range 2 * 128 { // two whole log chunks, so one start of a chunk is in the window
 			n++
 			id := fmt.Sprintf("i%05d", n)
-			before := kv.snapshot()
+			before := kv.Snapshot()
 			mustCreate(t, s, id, "c"+id)
 			if _, err := s.UpdateIncident(t.Context(), id, func(inc *incident.Incident) error {
 				_, err := inc.Resolve(t0, "bob", "")
@@ -330,11 +329,11 @@ func TestIndexCostIsFlat(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			d := kv.since(before)
-			worst.gets, worst.sets = max(worst.gets, d.gets), max(worst.sets, d.sets)
-			worst.written = max(worst.written, d.written)
+			d := kv.Since(before)
+			worst.Gets, worst.Sets = max(worst.Gets, d.Gets), max(worst.Sets, d.Sets)
+			worst.Written = max(worst.Written, d.Written)
 		}
-		return worst.gets + worst.sets, worst.written
+		return worst.Gets + worst.Sets, worst.Written
 	}
 	mustCreate(t, s, "first", "cfirst") // the month's first incident also lists the month
 	n++
