@@ -40,6 +40,8 @@ type fakePager struct {
 	jitter     time.Duration // each send takes up to this long, to widen races
 	onSend     func(*Page, Notice)
 	n          int
+	once       onceLog
+	delivered  map[string]Delivery // once key -> what it delivered
 }
 
 func newFakePager(node string) *fakePager { return &fakePager{node: node, renders: map[string]*Page{}} }
@@ -58,6 +60,10 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	key, _, dup := f.once.check(ctx, p.ChannelID)
+	if dup {
+		return f.delivered[key], nil
+	}
 	if f.onSend != nil {
 		f.onSend(p, n)
 	}
@@ -79,6 +85,13 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 		f.n++
 		d.Posts = append(d.Posts, PagePost{ID: fmt.Sprintf("%s-post%d", f.node, f.n), ChannelID: p.ChannelID, Level: n.Level, DM: dm})
 		d.Sent++
+	}
+	if key != "" {
+		f.once.made(key, "page")
+		if f.delivered == nil {
+			f.delivered = map[string]Delivery{}
+		}
+		f.delivered[key] = d
 	}
 	return d, nil
 }

@@ -33,6 +33,7 @@ type fakeChat struct {
 	announced []string
 	closed    []string // handover posts closed, "postID@acceptor"
 	n         int
+	once      onceLog
 }
 
 func newFakeChat() *fakeChat {
@@ -72,13 +73,18 @@ func (f *fakeChat) AddToChannel(_ context.Context, ch, user string) error {
 	return nil
 }
 
-func (f *fakeChat) PostCard(_ context.Context, inc *incident.Incident) (string, error) {
+func (f *fakeChat) PostCard(ctx context.Context, inc *incident.Incident) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAt == "card" {
 		return "", errors.New("post failed")
 	}
+	key, earlier, dup := f.once.check(ctx, inc.ChannelID)
+	if dup {
+		return earlier, nil
+	}
 	f.n++
+	defer func() { f.once.made(key, fmt.Sprintf("post%d", f.n)) }()
 	id := fmt.Sprintf("post%d", f.n)
 	f.cards[id] = inc.Clone()
 	return id, nil
@@ -99,16 +105,26 @@ func (f *fakeChat) DeletePost(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeChat) Announce(_ context.Context, inc *incident.Incident, ch string) error {
+func (f *fakeChat) Announce(ctx context.Context, inc *incident.Incident, ch string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	key, _, dup := f.once.check(ctx, ch)
+	if dup {
+		return nil
+	}
+	f.once.made(key, "announce")
 	f.announced = append(f.announced, inc.ID+"@"+ch)
 	return nil
 }
 
-func (f *fakeChat) Publish(_ context.Context, _ *incident.Incident, ev incident.Event, _ string) error {
+func (f *fakeChat) Publish(ctx context.Context, inc *incident.Incident, ev incident.Event, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	key, _, dup := f.once.check(ctx, inc.ChannelID)
+	if dup {
+		return nil
+	}
+	f.once.made(key, "publish")
 	f.published = append(f.published, ev)
 	return nil
 }
@@ -197,15 +213,69 @@ func jsonCopy[T any](v *T) *T {
 type fakePostmortems struct {
 	mu        sync.Mutex
 	published []string
+	once      onceLog
 }
 
-func (f *fakePostmortems) PublishPostmortem(_ context.Context, inc *incident.Incident, _ []string, _ string, channelIDs []string) error {
+func (f *fakePostmortems) PublishPostmortem(ctx context.Context, inc *incident.Incident, _ []string, _ string, channelIDs []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, ch := range channelIDs {
+		key, _, dup := f.once.check(ctx, ch)
+		if dup {
+			continue
+		}
+		f.once.made(key, "postmortem")
 		f.published = append(f.published, inc.ID+"@"+ch)
 	}
 	return nil
 }
 
 func (f *fakePostmortems) QuietName(userID string) string { return userID }
+
+// onceLog plays the chat's side of exactly-once posting (see Once and the
+// bot's create): it remembers the keys of the posts made, returns an
+// earlier post to a retried step, and records as a violation a keyed post
+// made again by a step that did not say it was a retry.
+type onceLog struct {
+	mu         sync.Mutex
+	posts      map[string]string // key -> what was made
+	violations []string
+}
+
+// check returns the key of the next effect on target and, when a retried
+// step made it before, what it made.
+func (o *onceLog) check(ctx context.Context, target string) (key, earlier string, dup bool) {
+	key, retry, _, ok := Once(ctx, target)
+	if !ok {
+		return "", "", false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	prev, seen := o.posts[key]
+	switch {
+	case seen && retry:
+		return key, prev, true
+	case seen:
+		o.violations = append(o.violations, "made twice without a retry: "+key)
+	}
+	return key, "", false
+}
+
+// made records that the effect keyed key made what.
+func (o *onceLog) made(key, what string) {
+	if key == "" {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.posts == nil {
+		o.posts = map[string]string{}
+	}
+	o.posts[key] = what
+}
+
+func (o *onceLog) problems() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.violations...)
+}

@@ -33,6 +33,10 @@ type costEnv struct {
 	pager *fakePager
 }
 
+// chat and postmortems are the env's fakes.
+func (e *costEnv) chat() *fakeChat                { return e.app.chat.(*fakeChat) }
+func (e *costEnv) postmortems() *fakePostmortems { return e.app.postmortems.(*fakePostmortems) }
+
 func newCostEnv(t testing.TB) *costEnv {
 	t.Helper()
 	e := &costEnv{kv: kvtest.New(), clk: &clock{t: t0}, pager: newFakePager("n")}

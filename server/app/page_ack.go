@@ -188,6 +188,9 @@ func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChang
 		a.log.Warn().Err(err).Str("page", p.ID).Msg("read the page's incident to render it")
 		inc = nil
 	}
+	// Render before the note is marked done: should marking it fail, the
+	// next attempt renders again, which is harmless.
+	a.renderPage(ctx, p, inc)
 	done, _, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
 		if !exists || q.AckClaim == nil || q.AckClaim.Token != token {
 			return errUnchanged
@@ -199,7 +202,6 @@ func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChang
 	if err != nil {
 		return nil, fmt.Errorf("complete acknowledgement note: %w", err)
 	}
-	a.renderPage(ctx, done, inc)
 	return entryChange(e, done), nil
 }
 

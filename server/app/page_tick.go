@@ -263,9 +263,9 @@ func (p *Page) nextDue(timeout, renotify time.Duration) time.Time {
 	return esc
 }
 
-// deliver sends the notification claimed on p (with token) and completes
-// the claim: it records the posts, clears the claim and sets the next due
-// time, then puts the notification on the timeline. It returns the record
+// deliver sends the notification claimed on p (with token), puts it on
+// the timeline and completes the claim: it records the posts, clears the
+// claim and sets the next due time. It returns the record
 // as completed. If the claim was voided meanwhile (an acknowledgement that
 // gave up waiting, or a takeover), the posts are still recorded, and the
 // posts are re-rendered so that they show the acknowledgement.
@@ -293,6 +293,12 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 			a.log.Warn().Err(err).Str("page", p.ID).Msg("show escalation on earlier page posts")
 		}
 	}
+	// The event goes on the timeline before the claim completes: should
+	// completing fail, the claim is taken over when stale, and the keyed
+	// send and event find what this attempt did.
+	if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
+		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
+	}
 	s := a.settings()
 	timeout := s.AckTimeout[inc.Severity]
 	done, _, err := updateDoc(ctx, a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
@@ -316,9 +322,8 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
+		return nil, fmt.Errorf("complete notice %d of page %s: %w", n.Number, p.ID, err)
 	}
-	_, _ = a.record(ctx, p.IncidentID, pageEvent(p, n, at))
 	if !done.Pending() {
 		done = a.renderPage(ctx, done, inc)
 	}

@@ -5,6 +5,7 @@ package kvtest
 
 import (
 	"encoding/json"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -24,6 +25,20 @@ type Counting struct {
 	mu        sync.Mutex
 	intercept func(key string, opts pluginapi.KVSetOptions) (handled, ok bool, err error)
 	getErr    func(key string) error
+	failIn    int64 // the failIn-th Set from now fails; 0: none
+	landed    bool  // ... after it was applied
+}
+
+// ErrInjected is the error of a write failed by FailWrite.
+var ErrInjected = errors.New("kvtest: injected write failure")
+
+// FailWrite makes the n-th Set from now fail with ErrInjected, once; with
+// landed the write is applied first, as when the database committed and
+// the answer was lost. n 0 clears it.
+func (c *Counting) FailWrite(n int64, landed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failIn, c.landed = n, landed
 }
 
 var _ kvstore.KV = (*Counting)(nil)
@@ -79,7 +94,18 @@ func (c *Counting) Set(key string, value any, opts ...pluginapi.KVSetOption) (bo
 	}
 	c.mu.Lock()
 	intercept := c.intercept
+	fail, landed := false, c.landed
+	if c.failIn > 0 {
+		c.failIn--
+		fail = c.failIn == 0
+	}
 	c.mu.Unlock()
+	if fail {
+		if landed {
+			_, _ = c.KV.Set(key, value, opts...)
+		}
+		return false, ErrInjected
+	}
 	if intercept != nil {
 		var o pluginapi.KVSetOptions
 		for _, f := range opts {
