@@ -34,7 +34,7 @@ type costEnv struct {
 }
 
 // chat and postmortems are the env's fakes.
-func (e *costEnv) chat() *fakeChat                { return e.app.chat.(*fakeChat) }
+func (e *costEnv) chat() *fakeChat               { return e.app.chat.(*fakeChat) }
 func (e *costEnv) postmortems() *fakePostmortems { return e.app.postmortems.(*fakePostmortems) }
 
 func newCostEnv(t testing.TB) *costEnv {
