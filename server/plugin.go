@@ -40,6 +40,7 @@ type Plugin struct {
 	commands *command.Handler
 	router   http.Handler
 	tick     *schedule.Job // the once-per-cluster periodic work; nil until activated
+	core     *app.App
 
 	adminNotices sync.Map // messages already sent to admins, to avoid repeats
 }
@@ -82,6 +83,7 @@ func (p *Plugin) OnActivate() error {
 	if err != nil {
 		return fmt.Errorf("activate: %w", err)
 	}
+	p.core = core
 	p.commands = &command.Handler{
 		App:             core,
 		Dialogs:         p.bot,
@@ -121,8 +123,21 @@ const tickInterval = schedule.DefaultTickInterval
 // Console would hang) and 10 seconds on shutdown.
 const deactivateTimeout = 5 * time.Second
 
-// OnDeactivate stops the periodic work on this node; other nodes carry on.
+// quiesceTimeout bounds the wait for follow-up work in flight when the
+// plugin is deactivated; with deactivateTimeout it stays under the 10
+// seconds the server gives at shutdown.
+const quiesceTimeout = 3 * time.Second
+
+// OnDeactivate lets follow-up work in flight finish, then stops the
+// periodic work on this node; other nodes carry on.
 func (p *Plugin) OnDeactivate() error {
+	if p.core != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), quiesceTimeout)
+		defer cancel()
+		if err := p.core.Quiesce(ctx); err != nil {
+			p.log.Warn().Err(err).Msg("deactivate: follow-up work still running; another instance takes it over")
+		}
+	}
 	if p.tick == nil {
 		return nil
 	}

@@ -196,3 +196,20 @@ func incidentChannels(t *testing.T) int {
 	}
 	return n
 }
+
+// waitCmd runs command as u in channelID until its reply contains all of
+// want, and returns the reply: for effects the bot's worker makes right
+// after a command (timeline events, the release freeze).
+func waitCmd(t *testing.T, u *harness.User, channelID, command string, want ...string) string {
+	t.Helper()
+	var last string
+	harness.Eventually(t, wait, command+" replying "+strings.Join(want, ", "), func() (bool, error) {
+		r, err := srv.ExecuteCommand(ctxT(t), u, channelID, command)
+		if err != nil {
+			return false, err
+		}
+		last = r.Text
+		return containsAll(last, want...), nil
+	})
+	return last
+}

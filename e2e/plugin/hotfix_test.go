@@ -265,7 +265,7 @@ func TestReleaseFreezeWhileS1Open(t *testing.T) {
 		cmd(t, srv.Admin, srv.TownSquare.Id, "/incident resolve #"+m[1]+" left over by an earlier test")
 	}
 	u := srv.Users[5]
-	mustContain(t, "no freeze", cmd(t, u, srv.TownSquare.Id, "/incident freeze").Text, "No release freeze")
+	waitCmd(t, u, srv.TownSquare.Id, "/incident freeze", "No release freeze")
 
 	s := start(t, u, "Whole site down --severity S1")
 	waitPost(t, u, broadcast.Id, "Release freeze", "#"+s.ID)
@@ -277,7 +277,7 @@ func TestReleaseFreezeWhileS1Open(t *testing.T) {
 
 	mustContain(t, "resolve", cmd(t, u, srv.TownSquare.Id, "/incident resolve #"+s.ID+" back up").Text, "resolved")
 	waitPost(t, u, broadcast.Id, "Release freeze ended")
-	mustContain(t, "freeze over", cmd(t, u, srv.TownSquare.Id, "/incident freeze").Text, "No release freeze", "The last freeze ended")
+	waitCmd(t, u, srv.TownSquare.Id, "/incident freeze", "No release freeze", "The last freeze ended")
 	tl := cmd(t, u, srv.TownSquare.Id, "/incident timeline #"+s.ID).Text
 	mustContain(t, "freeze on the timeline", tl, "release freeze started", "release freeze ended")
 }

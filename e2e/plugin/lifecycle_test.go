@@ -66,7 +66,7 @@ func TestLifecycleByCommand(t *testing.T) {
 	waitPost(t, alice, broadcast.Id, "#"+s.ID, "status update", "Found a hot shard")
 	waitPost(t, alice, broadcast.Id, "#"+s.ID, "resolved", "Rebalanced shards")
 
-	tl := cmd(t, alice, s.Channel.Id, "/incident timeline").Text
+	tl := waitCmd(t, alice, s.Channel.Id, "/incident timeline", "severity changed S1 → S2")
 	order := []string{"started", "status update", "note", "severity changed S3 → S1", "mitigated", "resolved", "reopened", "severity changed S1 → S2"}
 	pos := 0
 	for _, ev := range order {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type App struct {
 	// test runs it when it chooses (to count its cost apart, or to drop it
 	// as a crash would).
 	hold func(run func(context.Context))
+	// background counts follow-up work running in goroutines, so that a
+	// deactivating plugin can let it finish (see Quiesce).
+	background *sync.WaitGroup
 	// wall is the wall clock that leases are measured with: they bound
 	// real work on other instances, whatever the app's clock says.
 	wall   Clock
@@ -87,7 +91,7 @@ func New(d Deps) (*App, error) {
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, inline: d.Inline, log: d.Log, wall: time.Now,
-		wakers: &wakers{running: map[string]bool{}}, seeded: new(atomic.Bool)}, nil
+		wakers: &wakers{running: map[string]bool{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup)}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an
@@ -114,4 +118,31 @@ func (a *App) record(ctx context.Context, incidentID string, ev incident.Event) 
 		Str("actor", ev.Actor).Time("at", ev.At).Str("text", ev.Text).Interface("data", ev.Data).
 		Msg("timeline append failed; event kept only in this log line")
 	return ev, fmt.Errorf("append %s event to incident %s: %w", ev.Type, incidentID, err)
+}
+
+// Quiesce waits until the follow-up work running in the background has
+// finished, or ctx ends. A plugin being disabled or upgraded calls it, so
+// that work in flight completes instead of waiting for another instance
+// to take it over once its lease or claim goes stale.
+func (a *App) Quiesce(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		a.background.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// goBackground runs f in a goroutine that Quiesce waits for.
+func (a *App) goBackground(f func()) {
+	a.background.Add(1)
+	go func() {
+		defer a.background.Done()
+		f()
+	}()
 }

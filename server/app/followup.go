@@ -124,7 +124,7 @@ func (a *App) wake(id string) {
 	}
 	a.wakers.running[id] = false
 	a.wakers.mu.Unlock()
-	go func() {
+	a.goBackground(func() {
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
 			a.serviceSafely(ctx, id)
@@ -139,7 +139,7 @@ func (a *App) wake(id string) {
 			a.wakers.mu.Unlock()
 			return
 		}
-	}()
+	})
 }
 
 // serviceSafely is service with errors logged and a panic turned into a
@@ -375,11 +375,24 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 			if err != nil {
 				return "", err
 			}
+			// Linked at once: its buttons act only on the incident's own
+			// card, and people press them as soon as they see it.
+			linked, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
+				if i.CardPostID != "" {
+					return errUnchanged
+				}
+				i.CardPostID = id
+				return nil
+			})
+			if errors.Is(err, errUnchanged) {
+				return id, nil
+			}
+			if err != nil {
+				return "", fmt.Errorf("link card: %w", err)
+			}
 			// The card was rendered before it had its own post id; render
 			// it again so its buttons carry the final state.
-			c := inc.Clone()
-			c.CardPostID = id
-			return id, a.chat.UpdateCard(ctx, c)
+			return id, a.chat.UpdateCard(ctx, linked)
 		}
 		return "", a.chat.UpdateCard(ctx, inc)
 	case incident.StepAnnounce:
@@ -404,7 +417,9 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 	case incident.StepFreeze:
 		return "", a.freezeFollow(ctx, inc)
 	case incident.StepPostmortem:
-		if a.postmortems == nil {
+		// Reopened before the worker got here: the next resolution posts
+		// the postmortem, not a draft now.
+		if a.postmortems == nil || inc.Status != incident.StatusResolved {
 			return "", nil
 		}
 		return "", a.PublishPostmortem(ctx, s.User, inc)

@@ -143,7 +143,7 @@ func (a *App) wakePage(id string, entry int64) {
 	case a.inline:
 		run()
 	default:
-		go run()
+		a.goBackground(run)
 	}
 }
 

@@ -77,21 +77,20 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	return inc, nil
 }
 
-// startSteps are the steps a new incident owes after its events: the card
-// first (the starter is looking at the channel), the role holders into
-// the channel, the first line's page, then the announcement and the
-// freeze.
+// startSteps are the steps a new incident owes after its events: the role
+// holders into the channel (so that the card, which mentions them, and the
+// page reach members), the card, the first line's page, then the
+// announcement and the freeze.
 func startSteps(inc *incident.Incident) []incident.Step {
-	steps := []incident.Step{{Kind: incident.StepCard}}
-	var joined []string
+	var steps []incident.Step
 	for _, role := range incident.Roles {
-		if u := inc.Roles[role]; u != "" && u != inc.CreatedBy && !slices.Contains(joined, u) {
-			joined = append(joined, u)
+		u := inc.Roles[role]
+		if u != "" && u != inc.CreatedBy && !slices.ContainsFunc(steps, func(s incident.Step) bool { return s.User == u }) {
 			steps = append(steps, incident.Step{Kind: incident.StepJoin, User: u})
 		}
 	}
-	return append(steps, incident.Step{Kind: incident.StepPageStart}, incident.Step{Kind: incident.StepAnnounce},
-		incident.Step{Kind: incident.StepFreeze})
+	return append(steps, incident.Step{Kind: incident.StepCard}, incident.Step{Kind: incident.StepPageStart},
+		incident.Step{Kind: incident.StepAnnounce}, incident.Step{Kind: incident.StepFreeze})
 }
 
 func newIncident(req StartRequest) (*incident.Incident, error) {

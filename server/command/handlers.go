@@ -35,7 +35,7 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	r := Reply{Text: fmt.Sprintf("Incident %s started: %s. Its card and channel are ready.", inc.ShortRef(), bot.Inline(inc.Title))}
+	r := Reply{Text: fmt.Sprintf("Incident %s started: %s. Its channel is ready; the card, the role holders and the announcement follow in a moment.", inc.ShortRef(), bot.Inline(inc.Title))}
 	if h.ChannelURL != nil {
 		r.Goto = h.ChannelURL(c.SiteURL, inc.ChannelID)
 	}
