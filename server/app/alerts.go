@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -120,42 +121,30 @@ func (a *App) IngestAlerts(ctx context.Context, req AlertRequest) (AlertResult, 
 func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettings, al alert.Alert) (id string, opened bool, err error) {
 	name := alertDocName(req.Source, al.Fingerprint)
 	waitUntil := time.Now().Add(alertClaimWait)
-	for attempt := 0; attempt < docAttempts; {
-		old, link, err := a.alertLink(ctx, name)
+	err = cas.Default.Retry(ctx, func() (bool, error) {
+		old, link, err := a.settledLink(ctx, name, waitUntil)
 		if err != nil {
-			return "", false, err
+			return false, err
 		}
 		if link.IncidentID != "" {
 			inc, err := a.store.GetIncident(ctx, link.IncidentID)
 			switch {
 			case err == nil && inc.Status.Active():
-				return inc.ID, false, a.alertEvent(ctx, req, inc, al, incident.EventAlertRepeated, "Alert firing again")
+				id = inc.ID
+				return true, a.alertEvent(ctx, req, inc, al, incident.EventAlertRepeated, "Alert firing again")
 			case err != nil && !errors.Is(err, incident.ErrNotFound):
-				return "", false, err
+				return false, err
 			}
 			// Its incident is over (or gone): the alert starts a new one.
-		} else if old != nil && time.Since(link.ClaimedAt) < alertClaimLease {
-			// Another delivery is opening the incident right now. Wall
-			// time, not the app clock: the lease is between processes.
-			if time.Now().After(waitUntil) {
-				return "", false, incident.Conflictf("the incident for this alert is still being opened; send it again")
-			}
-			if err := sleep(ctx, alertClaimPoll); err != nil {
-				return "", false, err
-			}
-			continue
 		}
 		claim, err := json.Marshal(alertLink{Claim: claimToken(), ClaimedAt: time.Now().UTC()})
 		if err != nil {
-			return "", false, err
+			return false, err
 		}
 		// old nil makes this an insert-if-absent: of any number of
-		// deliveries racing for a new alert exactly one gets here.
-		if ok, err := a.store.CompareAndSetDoc(ctx, name, old, claim); err != nil {
-			return "", false, err
-		} else if !ok {
-			attempt++
-			continue
+		// deliveries racing for a new alert exactly one gets past it.
+		if ok, err := a.store.CompareAndSetDoc(ctx, name, old, claim); err != nil || !ok {
+			return false, err
 		}
 		inc, err := a.Start(ctx, StartRequest{TeamID: req.TeamID, ActorID: req.ActorID,
 			Title: req.Payload.IncidentTitle(al), Summary: req.Payload.IncidentSummary(al),
@@ -165,7 +154,7 @@ func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettin
 			if _, uerr := a.store.CompareAndSetDoc(context.WithoutCancel(ctx), name, claim, old); uerr != nil {
 				a.log.Error().Err(uerr).Str("doc", name).Msg("release alert claim")
 			}
-			return "", false, err
+			return false, err
 		}
 		done, err := json.Marshal(alertLink{IncidentID: inc.ID})
 		if err == nil {
@@ -179,9 +168,32 @@ func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettin
 			a.log.Error().Err(err).Str("doc", name).Str("incident", inc.ID).Msg("link alert to its incident")
 		}
 		a.log.Info().Str("incident", inc.ID).Str("alert_source", string(req.Source)).Str("fingerprint", al.Fingerprint).Msg("incident opened by alert")
-		return inc.ID, true, nil
+		id, opened = inc.ID, true
+		return true, nil
+	})
+	if errors.Is(err, cas.ErrContended) {
+		return "", false, incident.Conflictf("%s: too many concurrent changes, try again", name)
 	}
-	return "", false, incident.Conflictf("%s: too many concurrent changes, try again", name)
+	return id, opened, err
+}
+
+// settledLink reads the link document, waiting (until waitUntil) while
+// another delivery holds a fresh claim on it: that delivery is opening the
+// incident right now. Wall time, not the app clock: the claim is between
+// processes.
+func (a *App) settledLink(ctx context.Context, name string, waitUntil time.Time) (old []byte, link alertLink, err error) {
+	for {
+		old, link, err = a.alertLink(ctx, name)
+		if err != nil || old == nil || link.IncidentID != "" || time.Since(link.ClaimedAt) >= alertClaimLease {
+			return old, link, err
+		}
+		if time.Now().After(waitUntil) {
+			return nil, link, incident.Conflictf("the incident for this alert is still being opened; send it again")
+		}
+		if err := cas.Pause(ctx, alertClaimPoll); err != nil {
+			return nil, link, err
+		}
+	}
 }
 
 // alertResolved notes al's resolution on its incident; id is "" when the
@@ -202,7 +214,7 @@ func (a *App) alertResolved(ctx context.Context, req AlertRequest, al alert.Aler
 			if time.Now().After(waitUntil) {
 				return "", incident.Conflictf("the incident for this alert is still being opened; send it again")
 			}
-			if err := sleep(ctx, alertClaimPoll); err != nil {
+			if err := cas.Pause(ctx, alertClaimPoll); err != nil {
 				return "", err
 			}
 			continue

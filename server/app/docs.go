@@ -7,15 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
-
-// docAttempts bounds the read-modify-write loop on one document; the store's
-// compare-and-set makes each try safe, the bound only stops a livelock.
-const docAttempts = 50
 
 // errUnchanged, returned by a mutate function, ends an update without
 // writing: the document already says what the caller wanted.
@@ -46,41 +41,43 @@ func loadDoc[T any](ctx context.Context, d incident.Docs, name string) (v *T, ok
 // effects. It returns the document as stored (or as found, when mutate
 // returned errUnchanged) and whether this call wrote it.
 func updateDoc[T any](ctx context.Context, d incident.Docs, name string, mutate func(v *T, exists bool) error) (*T, bool, error) {
-	for attempt := 0; attempt < docAttempts; attempt++ {
-		if attempt > 0 {
-			if err := sleep(ctx, time.Duration(1+rand.IntN(2<<min(attempt, 6)))*time.Millisecond); err != nil {
-				return nil, false, err
-			}
-		}
+	var (
+		out   *T
+		wrote bool
+	)
+	err := cas.Default.Retry(ctx, func() (bool, error) {
 		old, err := d.GetDoc(ctx, name)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		v := new(T)
 		if old != nil {
 			if err := json.Unmarshal(old, v); err != nil {
-				return nil, false, fmt.Errorf("decode %s: %w", name, err)
+				return false, fmt.Errorf("decode %s: %w", name, err)
 			}
 		}
 		var next []byte
 		if err := mutate(v, old != nil); errors.Is(err, errUnchanged) || errors.Is(err, errDelete) && old == nil {
-			return v, false, nil
+			out, wrote = v, false
+			return true, nil
 		} else if errors.Is(err, errDelete) {
 			next = nil
 		} else if err != nil {
-			return nil, false, err
+			return false, err
 		} else if next, err = json.Marshal(v); err != nil {
-			return nil, false, fmt.Errorf("encode %s: %w", name, err)
+			return false, fmt.Errorf("encode %s: %w", name, err)
 		}
 		ok, err := d.CompareAndSetDoc(ctx, name, old, next)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok {
-			return v, true, nil
-		}
+		out, wrote = v, ok
+		return ok, err
+	})
+	if errors.Is(err, cas.ErrContended) {
+		return nil, false, incident.Conflictf("%s: too many concurrent changes, try again", name)
 	}
-	return nil, false, incident.Conflictf("%s: too many concurrent changes, try again", name)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, wrote, nil
 }
 
 // claimToken returns a random token that makes a claim's bytes unique, so
@@ -90,16 +87,4 @@ func claimToken() string {
 	var b [12]byte
 	_, _ = crand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
-}
-
-// sleep waits d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

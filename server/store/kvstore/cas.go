@@ -2,54 +2,29 @@ package kvstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math/rand/v2"
-	"time"
 
 	"github.com/mattermost/mattermost/server/public/pluginapi"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
-// retry runs try until it reports done, returns an error, or the attempts
-// run out; what names the operation for the user ("update incident #x").
-// try returns (false, nil) when it lost a compare-and-set; errors, including
-// those of a caller's mutate function, come back unchanged.
+// retry runs try under the store's compare-and-set policy until it
+// reports done or returns an error; what names the operation for the user
+// ("update incident #x"). try returns (false, nil) when it lost a
+// compare-and-set; errors, including those of a caller's mutate function,
+// come back unchanged.
 func (s *Store) retry(ctx context.Context, what string, try func() (bool, error)) error {
-	for attempt := range s.attempts {
-		if attempt > 0 {
-			if err := s.pause(ctx, attempt); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		done, err := try()
-		if err != nil || done {
-			return err
-		}
+	err := s.cas.Retry(ctx, try)
+	switch {
+	case errors.Is(err, cas.ErrContended):
+		return incident.Conflictf("%s: too many concurrent changes, try again", what)
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return incident.Conflictf("%s: too many concurrent changes, try again", what)
-}
-
-// pause waits before the given retry: exponential in the attempt, capped,
-// with the upper half jittered so that the losers of one race do not all
-// come back for the next one at the same instant.
-func (s *Store) pause(ctx context.Context, attempt int) error {
-	d := s.backoffMax
-	if attempt < 31 {
-		d = min(s.backoffBase<<(attempt-1), s.backoffMax)
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return err
 }
 
 // get returns the raw bytes stored at key, or nil if the key is absent.

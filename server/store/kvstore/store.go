@@ -6,6 +6,7 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/pluginapi"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -32,25 +33,14 @@ var (
 // its settings, so any number of Stores, in any number of processes, may
 // share one KV. It is safe for concurrent use.
 type Store struct {
-	kv          KV
-	attempts    int
-	backoffBase time.Duration
-	backoffMax  time.Duration
+	kv  KV
+	cas cas.Policy
 	// activeMigrated is set once this process saw the v1 active index gone.
 	activeMigrated *atomic.Bool
 }
 
 // Option configures a Store.
 type Option func(*Store)
-
-// Defaults for compare-and-set retries. pluginapi's SetAtomicWithRetries
-// gives up after 5 tries, which loses updates once a handful of nodes write
-// the same key; 50 jittered tries ride out far heavier contention.
-const (
-	DefaultAttempts    = 50
-	DefaultBackoffBase = 2 * time.Millisecond
-	DefaultBackoffMax  = 100 * time.Millisecond
-)
 
 // WithRetries sets how many times a compare-and-set is tried before the
 // operation fails with an incident.ErrConflict-kind error, and the bounds of
@@ -59,13 +49,13 @@ const (
 func WithRetries(attempts int, base, max time.Duration) Option {
 	return func(s *Store) {
 		if attempts >= 1 {
-			s.attempts = attempts
+			s.cas.Attempts = attempts
 		}
 		if base > 0 {
-			s.backoffBase = base
+			s.cas.Base = base
 		}
 		if max > 0 {
-			s.backoffMax = max
+			s.cas.Max = max
 		}
 	}
 }
@@ -73,18 +63,16 @@ func WithRetries(attempts int, base, max time.Duration) Option {
 // New returns a Store on kv.
 func New(kv KV, opts ...Option) *Store {
 	s := &Store{
-		kv:          kv,
-		attempts:    DefaultAttempts,
-		backoffBase: DefaultBackoffBase,
-		backoffMax:  DefaultBackoffMax,
+		kv:  kv,
+		cas: cas.Default,
 
 		activeMigrated: new(atomic.Bool),
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	if s.backoffMax < s.backoffBase {
-		s.backoffMax = s.backoffBase
+	if s.cas.Max < s.cas.Base {
+		s.cas.Max = s.cas.Base
 	}
 	return s
 }
