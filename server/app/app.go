@@ -47,6 +47,9 @@ type App struct {
 	// seeded is set once this instance saw the work timers seeded for
 	// incidents from before they existed; see seedTimers.
 	seeded *atomic.Bool
+	// timersMigrated holds the timer indexes (by prefix) whose v1
+	// documents this instance saw moved into the wheel.
+	timersMigrated *sync.Map
 }
 
 // Deps are App's collaborators.
@@ -91,7 +94,7 @@ func New(d Deps) (*App, error) {
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, inline: d.Inline, log: d.Log, wall: time.Now,
-		wakers: &wakers{running: map[string]bool{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup)}, nil
+		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map)}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

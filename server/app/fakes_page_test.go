@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -231,15 +232,12 @@ func (e *pageEnv) record(t testing.TB, id string) *Page {
 	return p
 }
 
-// entry returns page id's entry in the due index.
+// entry returns page id's entry in the due index: the latest, should
+// stale ones be there too.
 func (e *pageEnv) entry(t testing.TB, id string) (time.Time, bool) {
 	t.Helper()
-	d, _, err := loadDoc[timerShard](ctx, e.store, pageTimers.doc(pageTimers.shard(id)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, ok := d.Due[id]
-	return time.UnixMilli(ms).UTC(), ok
+	at, ok := timerOf(t, e.store, pageTimers, id, e.clk.now())
+	return time.UnixMilli(at).UTC(), ok
 }
 
 // events returns the incident's events of the given types.
@@ -267,4 +265,33 @@ func (e *pageEnv) allSends() []sent {
 		out = append(out, p.sends()...)
 	}
 	return out
+}
+
+// timerOf returns the latest entry of id in index x, looking at the
+// buckets from an hour before t0 to a day after now.
+func timerOf(t testing.TB, store incident.Docs, x timerIndex, id string, now time.Time) (int64, bool) {
+	t.Helper()
+	var (
+		latest int64
+		found  bool
+	)
+	for b := bucketOf(t0.Add(-time.Hour).UnixMilli()); b <= bucketOf(now.Add(24*time.Hour).UnixMilli()); b++ {
+		for i := range x.shards {
+			raw, err := store.GetDoc(ctx, x.doc(b, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw == nil {
+				continue
+			}
+			var d timerShard
+			if err := json.Unmarshal(raw, &d); err != nil {
+				t.Fatal(err)
+			}
+			if at, ok := d.Due[id]; ok && at > latest {
+				latest, found = at, true
+			}
+		}
+	}
+	return latest, found
 }

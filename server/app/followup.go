@@ -75,7 +75,8 @@ var errBusy = errors.New("another worker holds the incident")
 // follow-up, then wakes the worker. apply returns the change's events and
 // steps; it may run more than once and must have no side effects.
 func (a *App) commit(ctx context.Context, id string, apply func(i *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error)) (*incident.Incident, incident.FollowUp, error) {
-	if err := a.touchTimer(ctx, workTimers, id, a.now()); err != nil {
+	entry, err := a.touchTimer(ctx, workTimers, id, a.now())
+	if err != nil {
 		return nil, incident.FollowUp{}, err
 	}
 	var f incident.FollowUp
@@ -91,7 +92,7 @@ func (a *App) commit(ctx context.Context, id string, apply func(i *incident.Inci
 	if err != nil {
 		return nil, incident.FollowUp{}, err
 	}
-	a.wake(id)
+	a.wake(id, entry)
 	return inc, f, nil
 }
 
@@ -100,38 +101,50 @@ func (a *App) commit(ctx context.Context, id string, apply func(i *incident.Inci
 // optimisation; the lease decides who works.
 type wakers struct {
 	mu      sync.Mutex
-	running map[string]bool // incident id -> woken again while running
+	running map[string]*wakeup
+}
+
+// wakeup is an incident's pending wake-up: again is set when it was woken
+// while running; entry is its timer entry as last touched.
+type wakeup struct {
+	again bool
+	entry slot
 }
 
 // wake has the incident's follow-ups done now: in the background, or
-// before returning when the app was built with Deps.Inline.
-func (a *App) wake(id string) {
+// before returning when the app was built with Deps.Inline. entry is the
+// incident's timer entry, which the worker moves on when done.
+func (a *App) wake(id string, entry slot) {
 	if a.hold != nil {
-		a.hold(func(ctx context.Context) { a.serviceSafely(ctx, id) })
+		a.hold(func(ctx context.Context) { a.serviceSafely(ctx, id, entry) })
 		return
 	}
 	if a.inline {
 		ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
 		defer cancel()
-		a.serviceSafely(ctx, id)
+		a.serviceSafely(ctx, id, entry)
 		return
 	}
 	a.wakers.mu.Lock()
-	if _, ok := a.wakers.running[id]; ok {
-		a.wakers.running[id] = true
+	if w, ok := a.wakers.running[id]; ok {
+		w.again, w.entry = true, entry
 		a.wakers.mu.Unlock()
 		return
 	}
-	a.wakers.running[id] = false
+	w := &wakeup{entry: entry}
+	a.wakers.running[id] = w
 	a.wakers.mu.Unlock()
 	a.goBackground(func() {
 		for {
+			a.wakers.mu.Lock()
+			entry := w.entry
+			a.wakers.mu.Unlock()
 			ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
-			a.serviceSafely(ctx, id)
+			a.serviceSafely(ctx, id, entry)
 			cancel()
 			a.wakers.mu.Lock()
-			if a.wakers.running[id] {
-				a.wakers.running[id] = false
+			if w.again {
+				w.again = false
 				a.wakers.mu.Unlock()
 				continue
 			}
@@ -144,26 +157,24 @@ func (a *App) wake(id string) {
 
 // serviceSafely is service with errors logged and a panic turned into a
 // log line: it runs in goroutines of its own.
-func (a *App) serviceSafely(ctx context.Context, id string) {
+func (a *App) serviceSafely(ctx context.Context, id string, entry slot) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error().Str("incident", id).Interface("panic", r).Msg("follow-up worker panicked")
 		}
 	}()
-	if err := a.service(ctx, id); err != nil {
+	if err := a.service(ctx, id, entry); err != nil {
 		a.log.Warn().Err(err).Str("incident", id).Msg("follow-up work failed; retried later")
 	}
 }
 
 // service does what the incident owes now: its follow-ups and a status
-// update reminder when one is due. Then it sets the incident's timer entry
-// to when it next needs looking at.
-func (a *App) service(ctx context.Context, id string) error {
-	seen, err := a.timerEntry(ctx, workTimers, id)
-	if err != nil {
-		return err
-	}
+// update reminder when one is due. Then it moves the incident's timer
+// entry (seen: where the caller found or put it) to when the incident next
+// needs looking at.
+func (a *App) service(ctx context.Context, id string, seen slot) error {
 	var (
+		err     error
 		inc     *incident.Incident
 		workErr error
 		fails   int
@@ -203,12 +214,12 @@ func (a *App) service(ctx context.Context, id string) error {
 	case inc != nil:
 		next = a.nextReminder(inc)
 	}
-	if seen != 0 {
-		if kept := time.UnixMilli(seen).Add(touchGrace); kept.After(a.now()) && (next.IsZero() || kept.Before(next)) {
+	if seen.at != 0 {
+		if kept := time.UnixMilli(seen.at).Add(touchGrace); kept.After(a.now()) && (next.IsZero() || kept.Before(next)) {
 			next = kept
 		}
 	}
-	if seen == 0 && next.IsZero() {
+	if seen.at == 0 && next.IsZero() {
 		return workErr
 	}
 	if err := a.applyTimers(ctx, workTimers, []dueChange{{id: id, seen: seen, next: dueMillis(next)}}); err != nil {
@@ -487,7 +498,7 @@ func (a *App) serviceDue(ctx context.Context, now time.Time) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			a.serviceSafely(ctx, e.id)
+			a.serviceSafely(ctx, e.id, e.slot)
 		})
 	}
 	wg.Wait()
@@ -518,7 +529,7 @@ func (a *App) seedTimers(ctx context.Context) error {
 		}
 		now := a.now()
 		for _, inc := range active {
-			if err := a.touchTimer(ctx, workTimers, inc.ID, now); err != nil {
+			if _, err := a.touchTimer(ctx, workTimers, inc.ID, now); err != nil {
 				return fmt.Errorf("seed incident timers: %w", err)
 			}
 		}

@@ -343,7 +343,7 @@ func (a *App) closeReleasePage(ctx context.Context, inc *incident.Incident, h *h
 	}
 	// A page being sent right now stays open here; the tick closes it at
 	// its next due time (see firePage).
-	e := dueEntry{id: p.ID, at: dueMillis(p.Due)}
+	e := dueEntry{p.ID, slot{bucketOf(dueMillis(p.Due)), dueMillis(p.Due)}}
 	change, err := a.closePage(ctx, e, inc, a.now(), hotfixEndedWhy(h))
 	if err == nil && change != nil {
 		err = a.applyTimers(ctx, pageTimers, []dueChange{*change})

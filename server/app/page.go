@@ -311,7 +311,9 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 	p := &Page{IncidentID: inc.ID, Hotfix: hotfixN, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
 		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
 		Due: now.Add(claimStale), Sending: &Sending{Token: claimToken(), At: now, Notice: n}, Revision: 1}
+	var first slot // the entry written for the claim
 	for try := 1; ; try++ {
+		var err error
 		p.ID = id
 		if id == "" {
 			p.ID = inc.ID + "-" + a.newID()
@@ -319,7 +321,7 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 		// The timer entry comes first: should this instance die before
 		// the page is sent, a tick takes the stale claim over. An entry
 		// without a record is dropped by the tick.
-		if err := a.scheduleDue(ctx, p.ID, p.Due); err != nil {
+		if first, err = a.scheduleDue(ctx, p.ID, p.Due); err != nil {
 			return nil, fmt.Errorf("page: schedule: %w", err)
 		}
 		created, err := createDoc(ctx, a.store, pageDoc(p.ID), p)
@@ -344,11 +346,11 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 	if err != nil {
 		return nil, fmt.Errorf("page: %w", err) // the claim stands; a tick takes it over
 	}
-	next := done.Due
-	if !done.Pending() {
-		next = time.Time{}
+	next := int64(0)
+	if done.Pending() {
+		next = dueMillis(done.Due)
 	}
-	if err := a.scheduleDue(ctx, done.ID, next); err != nil {
+	if err := a.applyTimers(ctx, pageTimers, []dueChange{{id: done.ID, seen: first, next: next}}); err != nil {
 		// The entry stays at the claim's takeover time, which is earlier:
 		// the tick moves it on then.
 		a.log.Warn().Err(err).Str("page", done.ID).Msg("move page timer")

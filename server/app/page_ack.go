@@ -63,7 +63,8 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 		return a.ackRefused(p)
 	}
 	now := a.now()
-	if err := a.scheduleDue(ctx, id, now); err != nil {
+	entry, err := a.scheduleDue(ctx, id, now)
+	if err != nil {
 		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
 	}
 	deadline := time.Now().Add(ackWait)
@@ -105,7 +106,7 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 		a.log.Warn().Str("page", id).Msg("acknowledgement voided a notification claim that did not finish in time")
 	}
 	a.log.Info().Str("page", id).Str("user", actor).Int("level", p.Level()).Msg("page acknowledged")
-	a.wakePage(id, dueMillis(now))
+	a.wakePage(id, entry)
 	return p, nil
 }
 
@@ -120,9 +121,9 @@ func (a *App) ackRefused(p *Page) (*Page, error) {
 
 // wakePage does the page's due work now (in the background unless the app
 // is inline), given the timer entry the waker wrote.
-func (a *App) wakePage(id string, entry int64) {
+func (a *App) wakePage(id string, entry slot) {
 	work := func(ctx context.Context) {
-		c, err := a.firePageSafely(ctx, dueEntry{id: id, at: entry}, a.now())
+		c, err := a.firePageSafely(ctx, dueEntry{id, entry}, a.now())
 		if err != nil {
 			a.log.Warn().Err(err).Str("page", id).Msg("page work failed; the tick retries")
 		}

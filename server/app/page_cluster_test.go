@@ -258,7 +258,7 @@ func TestPageTimersSurviveRestartAndCrash(t *testing.T) {
 // storing it) is dropped once it is old enough, and never sends.
 func TestOrphanTimerIsDropped(t *testing.T) {
 	e := newPageEnv(t, 1)
-	if err := e.nodes[0].scheduleDue(ctx, "i9999-ghost", t0); err != nil {
+	if _, err := e.nodes[0].scheduleDue(ctx, "i9999-ghost", t0); err != nil {
 		t.Fatal(err)
 	}
 	e.tickAt(t0.Add(30 * time.Second))

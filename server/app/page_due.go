@@ -18,18 +18,20 @@ import (
 //   - the tick moves or drops an entry only if it still holds the value the
 //     tick read (a compare per entry), so it never undoes a newer write;
 //   - entries of acknowledged or closed pages, and of records that never
-//     appeared, are dropped.
+//     appeared, are dropped when the tick reaches them.
 
 // orphanGrace is how long an entry without a record is kept: its page may
 // be being created right now.
 const orphanGrace = time.Minute
 
-// scheduleDue sets the entry of page id to due, or drops it if due is zero.
-func (a *App) scheduleDue(ctx context.Context, id string, due time.Time) error {
-	if err := a.setTimer(ctx, pageTimers, id, due); err != nil {
-		return fmt.Errorf("schedule page: %w", err)
+// scheduleDue gives page id an entry due at due (zero: none) and returns
+// where it is.
+func (a *App) scheduleDue(ctx context.Context, id string, due time.Time) (slot, error) {
+	s, err := a.setTimer(ctx, pageTimers, id, due)
+	if err != nil {
+		return slot{}, fmt.Errorf("schedule page: %w", err)
 	}
-	return nil
+	return s, nil
 }
 
 // createDoc stores v as the new document name and reports whether it was

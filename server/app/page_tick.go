@@ -84,7 +84,7 @@ func (a *App) firePage(ctx context.Context, e dueEntry, now time.Time) (*dueChan
 	switch {
 	case !ok:
 		if now.Sub(time.UnixMilli(e.at)) > orphanGrace {
-			return &dueChange{id: e.id, seen: e.at}, nil
+			return &dueChange{id: e.id, seen: e.slot}, nil
 		}
 		return nil, nil
 	case p.AckPending:
@@ -135,7 +135,7 @@ func entryChange(e dueEntry, p *Page) *dueChange {
 	if p.Pending() {
 		next = dueMillis(p.Due)
 	}
-	return &dueChange{id: e.id, seen: e.at, next: next}
+	return &dueChange{id: e.id, seen: e.slot, next: next}
 }
 
 // claimPage claims the notification due on page id at now, if any, and

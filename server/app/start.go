@@ -62,7 +62,8 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	if _, err := inc.Owe(inc.CreatedAt, append([]incident.Event{ev}, staffing...), startSteps(inc)...); err != nil {
 		return nil, fmt.Errorf("start incident: %w", err)
 	}
-	if err := a.touchTimer(ctx, workTimers, inc.ID, a.now()); err != nil {
+	entry, err := a.touchTimer(ctx, workTimers, inc.ID, a.now())
+	if err != nil {
 		return nil, fmt.Errorf("start incident: %w", err)
 	}
 	if err := a.store.CreateIncident(ctx, inc); err != nil {
@@ -73,7 +74,7 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	}
 	undo.clear() // the incident is whole from here on
 	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).Msg("incident started")
-	a.wake(inc.ID)
+	a.wake(inc.ID, entry)
 	return inc, nil
 }
 
