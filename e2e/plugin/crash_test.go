@@ -1481,11 +1481,12 @@ func (b *burst) checkIncident(p *crashPlan, inc *kvIncident, s *crashSnapshot) [
 	collect("dm", s.dms[target])
 	acked := count("page_acknowledged", nil) == 1
 	// A page whose first notice a kill interrupted may be closed unsent
-	// when its incident is resolved before the notice is retried: nobody
-	// needs paging for a resolved incident. Otherwise an S2 start pages the
-	// first line once.
+	// when its incident is resolved before the notice is retried, and a
+	// start whose follow-up a kill interrupted before the page opens none
+	// once its incident is resolved: nobody needs paging for a resolved
+	// incident. Otherwise an S2 start pages the first line once.
 	paged, closed := count("paged", nil), count("page_closed", nil)
-	if closedUnsent := len(pages) == 0 && paged == 0 && closed == 1 && inc.Status == "resolved"; !closedUnsent {
+	if unsent := len(pages) == 0 && paged == 0 && closed <= 1 && inc.Status == "resolved"; !unsent {
 		if paged != 1 && len(evs) > 0 {
 			bad("timeline: %d 'paged' events, want 1 (an S2 start pages the first line); timeline %s", paged, types())
 		}

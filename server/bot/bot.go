@@ -88,3 +88,17 @@ func (b *Bot) mention(userID string) string {
 	}
 	return "@" + u.Username
 }
+
+// update replaces a post of the bot with p. An update replaces all props,
+// so the post's idempotency key (see create) is carried over from the
+// stored post: a retried step must still recognise it.
+func (b *Bot) update(p *model.Post) (*model.Post, *model.AppError) {
+	if p.GetProp(PropOnce) == nil {
+		if old, appErr := b.api.GetPost(p.Id); appErr == nil {
+			if key := old.GetProp(PropOnce); key != nil {
+				p.AddProp(PropOnce, key)
+			}
+		}
+	}
+	return b.api.UpdatePost(p)
+}

@@ -103,7 +103,7 @@ func (b *Bot) UpdateCard(_ context.Context, inc *incident.Incident) error {
 	if inc.CardPostID == "" {
 		return nil
 	}
-	if _, appErr := b.api.UpdatePost(b.cardPost(inc)); appErr != nil {
+	if _, appErr := b.update(b.cardPost(inc)); appErr != nil {
 		return fmt.Errorf("update incident card %s: %w", inc.CardPostID, appErr)
 	}
 	return nil

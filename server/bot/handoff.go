@@ -52,7 +52,7 @@ func (b *Bot) UpdateHandoff(_ context.Context, h *app.Handoff) error {
 	}
 	p := handoffPost(h, b.userID, b.pluginID, b.mention)
 	p.Id = h.PostID
-	if _, appErr := b.api.UpdatePost(p); appErr != nil {
+	if _, appErr := b.update(p); appErr != nil {
 		return fmt.Errorf("update rota handoff post %s: %w", h.PostID, appErr)
 	}
 	return nil

@@ -52,7 +52,7 @@ func (b *Bot) UpdateHotfix(_ context.Context, inc *incident.Incident, h *hotfix.
 	}
 	p := b.hotfixPost(inc, h, groups)
 	p.Id = h.PostID
-	if _, appErr := b.api.UpdatePost(p); appErr != nil {
+	if _, appErr := b.update(p); appErr != nil {
 		return fmt.Errorf("update sign-off post %s of %s: %w", h.PostID, h.Ref(), appErr)
 	}
 	return nil

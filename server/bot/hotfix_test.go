@@ -47,6 +47,17 @@ func (f *postsAPI) CreatePost(p *model.Post) (*model.Post, *model.AppError) {
 	return p, nil
 }
 
+func (f *postsAPI) GetPost(id string) (*model.Post, *model.AppError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.created {
+		if p.Id == id {
+			return p.Clone(), nil
+		}
+	}
+	return nil, model.NewAppError("GetPost", "fake.notfound", nil, "", 404)
+}
+
 func (f *postsAPI) UpdatePost(p *model.Post) (*model.Post, *model.AppError) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -50,6 +50,13 @@ func TestCreateIsOncePerStep(t *testing.T) {
 		t.Fatalf("second post of the retried step: %v, posted %d", err, len(posted))
 	}
 
+	// An update replaces every prop: the key is carried over from the post.
+	api.On("GetPost", p1.Id).Return(posted[0], nil)
+	api.On("UpdatePost", mock.Anything).Return(func(p *model.Post) (*model.Post, *model.AppError) { return p, nil })
+	if got, appErr := b.update(&model.Post{Id: p1.Id, ChannelId: "ch1", Message: "re-rendered"}); appErr != nil || got.GetProp(PropOnce) != "inc1/3/0/ch1/1" {
+		t.Fatalf("update lost the key: %v, props %v", appErr, got.GetProps())
+	}
+
 	// Outside a step: no key, no look.
 	if _, err := b.post(context.Background(), "ch2", "plain", nil); err != nil || posted[2].GetProp(PropOnce) != nil {
 		t.Fatalf("plain post: %v, props %v", err, posted[2].GetProps())

@@ -85,7 +85,7 @@ func (b *Bot) UpdatePage(_ context.Context, p *app.Page, inc *incident.Incident)
 	for _, pp := range p.Posts {
 		post := b.pagePost(p, inc, pp, names)
 		post.Id = pp.ID
-		if _, appErr := b.api.UpdatePost(post); appErr != nil {
+		if _, appErr := b.update(post); appErr != nil {
 			errs = append(errs, fmt.Errorf("update page post %s: %w", pp.ID, appErr))
 		}
 	}

@@ -40,7 +40,7 @@ func (b *Bot) CloseHandover(_ context.Context, inc *incident.Incident, role inci
 	}
 	p.Message = fmt.Sprintf(":white_check_mark: %s took over **%s**.", b.mention(acceptedBy), role.Title())
 	p.AddProp("attachments", []*model.MessageAttachment{})
-	if _, appErr := b.api.UpdatePost(p); appErr != nil {
+	if _, appErr := b.update(p); appErr != nil {
 		return fmt.Errorf("close handover post: %w", appErr)
 	}
 	return nil
