@@ -58,7 +58,8 @@ func (a *App) ListActive(ctx context.Context, actor string) ([]*incident.Inciden
 	return out, nil
 }
 
-// Timeline returns the incident's events in order.
-func (a *App) Timeline(ctx context.Context, inc *incident.Incident) ([]incident.Event, error) {
-	return a.store.Timeline(ctx, inc.ID)
+// TimelineTail returns the incident's last n events in order, reading only
+// the end of its timeline.
+func (a *App) TimelineTail(ctx context.Context, inc *incident.Incident, n int) ([]incident.Event, error) {
+	return a.store.TimelineTail(ctx, inc.ID, n)
 }

@@ -164,22 +164,20 @@ func runTimeline(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	events, err := h.App.Timeline(ctx, inc)
+	events, err := h.App.TimelineTail(ctx, inc, timelineLimit)
 	if err != nil {
 		return Reply{}, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### Timeline of incident %s: %s\n| Time (UTC) | Who | Event |\n|---|---|---|\n", inc.ShortRef(), bot.Inline(inc.Title))
 	names := nameCache{lookup: h.UserName, m: map[string]string{}}
-	start := 0
-	if len(events) > timelineLimit {
-		start = len(events) - timelineLimit
-	}
-	for _, e := range events[start:] {
+	for _, e := range events {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), names.get(e.Actor), h.Render(eventCell(e)))
 	}
-	if start > 0 {
-		fmt.Fprintf(&b, "\n_Showing the last %d of %d events._", timelineLimit, len(events))
+	// Seq counts from 0 along the whole timeline, so the last one tells
+	// its length without reading it.
+	if n := len(events); n > 0 && events[0].Seq > 0 {
+		fmt.Fprintf(&b, "\n_Showing the last %d of %d events._", n, events[n-1].Seq+1)
 	}
 	return Reply{Text: b.String()}, nil
 }
