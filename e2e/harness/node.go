@@ -228,29 +228,17 @@ func (s *Server) PluginProcesses(pluginID string) []int {
 		dir = real
 	}
 	dir += string(filepath.Separator)
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
+	return processes(func(pid int) bool {
 		fields := procStatFields(pid)
 		if len(fields) < 2 || fields[0] == "Z" || fields[0] == "X" {
-			continue
+			return false
 		}
 		if ppid, err := strconv.Atoi(fields[1]); err != nil || ppid != server {
-			continue
+			return false
 		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && strings.HasPrefix(exe, dir) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+		exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
+		return err == nil && strings.HasPrefix(exe, dir)
+	})
 }
 
 // KillPlugin sends SIGKILL to the plugin's processes on this server, as a

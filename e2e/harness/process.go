@@ -83,18 +83,21 @@ func (p *process) stop(grace time.Duration) error {
 
 // liveGroupMembers lists the pids in process group pgid that are not zombies.
 func liveGroupMembers(pgid int) []int {
+	return processes(func(pid int) bool {
+		state, group, ok := procStat(pid)
+		return ok && group == pgid && state != 'Z' && state != 'X'
+	})
+}
+
+// processes lists the pids of /proc for which keep is true.
+func processes(keep func(pid int) bool) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
 	var pids []int
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		state, group, ok := procStat(pid)
-		if ok && group == pgid && state != 'Z' && state != 'X' {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && keep(pid) {
 			pids = append(pids, pid)
 		}
 	}

@@ -66,6 +66,8 @@ func main() {
 	bundle := flag.String("bundle", "", "plugin bundle (default: build with make dist-host)")
 	workers := flag.Int("workers", 4, "concurrent /incident start calls while creating the open incidents")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
+	settle := flag.Duration("settle", 75*time.Second, "after creating the open incidents of a size, let the server settle this long before measuring: "+
+		"each start is looked at once more a minute later by the cluster tick (the follow-up worker's grace check), and PostgreSQL vacuums the new rows; 0 measures at once")
 	flag.Parse()
 	sizes, err := parseSizes(*sizesFlag)
 	if err == nil && *n < 1 {
@@ -78,7 +80,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "latency:", err)
 		os.Exit(2)
 	}
-	if err := run(*n, sizes, *bundle, *workers, *timeout); err != nil {
+	if err := run(*n, sizes, *bundle, *workers, *timeout, *settle); err != nil {
 		fmt.Fprintln(os.Stderr, "latency:", err)
 		os.Exit(1)
 	}
@@ -147,7 +149,7 @@ type bench struct {
 	notes     []string
 }
 
-func run(n int, sizes []int, bundle string, workers int, timeout time.Duration) error {
+func run(n int, sizes []int, bundle string, workers int, timeout, settle time.Duration) error {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -182,7 +184,15 @@ func run(n int, sizes []int, bundle string, workers int, timeout time.Duration) 
 			return err
 		}
 		fills[si], open = f, size
-		progress("%d open incidents (%s); measuring %d rounds", size, f.describe(), n)
+		if settle > 0 && f.created > 0 {
+			progress("%d open incidents (%s); settling for %s", size, f.describe(), settle)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(settle):
+			}
+		}
+		progress("%d open incidents; measuring %d rounds", size, n)
 		// One warm-up round per size, so first-call costs (connections,
 		// caches) are not measured.
 		for i := -1; i < n; i++ {

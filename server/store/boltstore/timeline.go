@@ -65,13 +65,9 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Eve
 			return nil
 		}
 		return tl.ForEach(func(k, raw []byte) error {
-			var e incident.Event
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return fmt.Errorf("decode event %x: %w", k, err)
-			}
-			e.Seq = int(binary.BigEndian.Uint64(k))
+			e, err := decodeEvent(k, raw)
 			events = append(events, e)
-			return nil
+			return err
 		})
 	})
 	if err != nil {
@@ -95,11 +91,10 @@ func (s *Store) TimelineTail(ctx context.Context, incidentID string, n int) ([]i
 		}
 		c := tl.Cursor()
 		for k, raw := c.Last(); k != nil && len(events) < n; k, raw = c.Prev() {
-			var e incident.Event
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return fmt.Errorf("decode event %x: %w", k, err)
+			e, err := decodeEvent(k, raw)
+			if err != nil {
+				return err
 			}
-			e.Seq = int(binary.BigEndian.Uint64(k))
 			events = append(events, e)
 		}
 		return nil
@@ -112,4 +107,14 @@ func (s *Store) TimelineTail(ctx context.Context, incidentID string, n int) ([]i
 		events = []incident.Event{}
 	}
 	return events, nil
+}
+
+// decodeEvent decodes the event stored at key k.
+func decodeEvent(k, raw []byte) (incident.Event, error) {
+	var e incident.Event
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return e, fmt.Errorf("decode event %x: %w", k, err)
+	}
+	e.Seq = int(binary.BigEndian.Uint64(k))
+	return e, nil
 }
