@@ -241,18 +241,15 @@ func (a *App) alertLink(ctx context.Context, name string) (old []byte, link aler
 	return old, link, nil
 }
 
-// alertEvent records a note-like alert event on inc and tells the channel.
+// alertEvent records a note-like alert event on inc, with its post in the
+// incident channel as the event's follow-up.
 func (a *App) alertEvent(ctx context.Context, req AlertRequest, inc *incident.Incident, al alert.Alert, typ incident.EventType, what string) error {
-	ev := incident.NewEvent(a.now(), req.ActorID, typ, what+": "+req.Payload.IncidentTitle(al)).
-		With(incident.DataAlertSource, string(req.Source)).With(incident.DataFingerprint, al.Fingerprint)
-	ev, err := a.record(ctx, inc.ID, ev)
-	if err != nil {
-		return err
-	}
-	if err := a.notifier.Publish(ctx, inc, ev, a.settings().BroadcastChannelID); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Str("event_type", string(typ)).Msg("publish alert event")
-	}
-	return nil
+	_, _, err := a.commit(ctx, inc.ID, func(_ *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error) {
+		ev := incident.NewEvent(now, req.ActorID, typ, what+": "+req.Payload.IncidentTitle(al)).
+			With(incident.DataAlertSource, string(req.Source)).With(incident.DataFingerprint, al.Fingerprint)
+		return []incident.Event{ev}, []incident.Step{{Kind: incident.StepPublish, Event: 0}}, nil
+	})
+	return err
 }
 
 // BroadcastChannelID returns the configured broadcast channel ("" = none).

@@ -66,6 +66,8 @@ func (a *App) PublishPostmortem(ctx context.Context, actor string, inc *incident
 	if inc.Status != incident.StatusResolved {
 		draft = "draft"
 	}
-	_, _ = a.record(ctx, inc.ID, incident.NewEvent(a.now(), actor, incident.EventPostmortem, draft).With("parts", fmt.Sprint(len(parts))))
-	return nil
+	// Within the resolve's follow-up a failure here retries the step,
+	// whose keyed posts are not made twice.
+	_, err = a.record(ctx, inc.ID, incident.NewEvent(a.now(), actor, incident.EventPostmortem, draft).With("parts", fmt.Sprint(len(parts))))
+	return err
 }
