@@ -263,9 +263,9 @@ func (p *Page) nextDue(timeout, renotify time.Duration) time.Time {
 	return esc
 }
 
-// deliver sends the notification claimed on p (with token), puts it on
-// the timeline and completes the claim: it records the posts, clears the
-// claim and sets the next due time. It returns the record
+// deliver puts the notification claimed on p (with token) on the
+// timeline, sends it and completes the claim: it records the posts, clears
+// the claim and sets the next due time. It returns the record
 // as completed. If the claim was voided meanwhile (an acknowledgement that
 // gave up waiting, or a takeover), the posts are still recorded, and the
 // posts are re-rendered so that they show the acknowledgement.
@@ -281,6 +281,14 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 		since = at
 	}
 	ctx = WithOnce(ctx, fmt.Sprintf("page/%s/%d", p.ID, n.Number), p.Sending.Takeover, since.Add(-clockSkew))
+	// The event goes on the timeline before the send (as a page was
+	// always recorded, delivered or not): should this instance die while
+	// sending, the notice is on the timeline even if the page is closed
+	// before anyone takes the claim over, and the keyed event and send of
+	// a takeover find what this attempt did.
+	if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
+		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
+	}
 	got, sendErr := a.pager.NotifyPage(ctx, p, inc, n)
 	if sendErr != nil {
 		a.log.Warn().Err(sendErr).Str("page", p.ID).Int("notice", n.Number).Int("sent", got.Sent).Msg("page notification partly or wholly failed")
@@ -292,12 +300,6 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 		if err := a.pager.UpdatePage(ctx, p, inc); err != nil {
 			a.log.Warn().Err(err).Str("page", p.ID).Msg("show escalation on earlier page posts")
 		}
-	}
-	// The event goes on the timeline before the claim completes: should
-	// completing fail, the claim is taken over when stale, and the keyed
-	// send and event find what this attempt did.
-	if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
-		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
 	}
 	s := a.settings()
 	timeout := s.AckTimeout[inc.Severity]
