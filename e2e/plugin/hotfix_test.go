@@ -250,7 +250,7 @@ func postsAfter(t *testing.T, ctx context.Context, u *harness.User, channelID st
 	return out
 }
 
-var s1Row = regexp.MustCompile("\\| `([a-z0-9]+)` \\| S1 \\|")
+var holdingRow = regexp.MustCompile(`(?m)^- #([a-z0-9]+) \*\*`)
 
 // TestReleaseFreezeWhileS1Open: opening an S1 incident starts a release
 // freeze, announced once in the broadcast channel; /incident freeze shows
@@ -261,7 +261,7 @@ func TestReleaseFreezeWhileS1Open(t *testing.T) {
 	setHotfixSettings(t, ctx)
 	// Earlier tests leave S1 incidents open; the freeze under test must be
 	// this test's own.
-	for _, m := range s1Row.FindAllStringSubmatch(cmd(t, srv.Admin, srv.TownSquare.Id, "/incident list").Text, -1) {
+	for _, m := range holdingRow.FindAllStringSubmatch(cmd(t, srv.Admin, srv.TownSquare.Id, "/incident freeze").Text, -1) {
 		cmd(t, srv.Admin, srv.TownSquare.Id, "/incident resolve #"+m[1]+" left over by an earlier test")
 	}
 	u := srv.Users[5]

@@ -138,8 +138,12 @@ func (a *API) logInternal(ctx context.Context, err error, what, actor string) {
 	}
 }
 
+// autocompleteLimit bounds the incidents offered while someone types: the
+// newest, read on every keystroke.
+const autocompleteLimit = 25
+
 func (a *API) serveIncidentList(w http.ResponseWriter, r *http.Request, actor string) {
-	list, err := a.App.ListActive(r.Context(), actor)
+	list, _, err := a.App.ListActive(r.Context(), actor, autocompleteLimit)
 	if err != nil {
 		a.logInternal(r.Context(), err, "autocomplete", actor)
 		http.Error(w, incident.UserMessage(err), status(err))

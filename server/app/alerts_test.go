@@ -25,7 +25,7 @@ func alertReq(t testing.TB, status, fingerprint string) AlertRequest {
 
 func (e *env) activeCount(t testing.TB) int {
 	t.Helper()
-	list, err := e.store.ListActive(context.Background())
+	list, _, err := e.store.ListActive(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func TestStartFailureLeavesNothingHalfMade(t *testing.T) {
 			if len(e.chat.cards) != 0 {
 				t.Errorf("cards left: %v", e.chat.cards)
 			}
-			if list, _ := e.store.ListActive(ctx); len(list) != 0 {
+			if list, _, _ := e.store.ListActive(ctx, 0); len(list) != 0 {
 				t.Errorf("incident left in store: %+v", list[0])
 			}
 		})
@@ -178,7 +178,7 @@ func TestLocateHidesWhatTheActorCannotSee(t *testing.T) {
 	if _, err := e.app.Locate(ctx, "mallory", "", "#"+inc.ID); !errors.Is(err, incident.ErrNotFound) {
 		t.Errorf("outsider by id: %v", err)
 	}
-	if list, _ := e.app.ListActive(ctx, "mallory"); len(list) != 0 {
+	if list, _, _ := e.app.ListActive(ctx, "mallory", 50); len(list) != 0 {
 		t.Errorf("outsider lists %d incidents", len(list))
 	}
 	if _, err := e.app.Locate(ctx, "alice", "town-square", ""); !errors.Is(err, ErrNotIncidentChannel) {

@@ -121,7 +121,7 @@ func TestStartSurvivesAFailedWrite(t *testing.T) {
 	sweep(t, func(*costEnv) any { return nil },
 		func(e *costEnv, _ any) error { _, err := startS3(e); return err },
 		func(t *testing.T, e *costEnv, _ any, err error) {
-			list, lerr := e.app.store.ListActive(ctx)
+			list, _, lerr := e.app.store.ListActive(ctx, 0)
 			if lerr != nil {
 				t.Fatal(lerr)
 			}

@@ -523,7 +523,7 @@ func (a *App) seedTimers(ctx context.Context) error {
 		return err
 	}
 	if raw == nil {
-		active, err := a.store.ListActive(ctx)
+		active, _, err := a.store.ListActive(ctx, 0)
 		if err != nil {
 			return fmt.Errorf("seed incident timers: %w", err)
 		}

@@ -42,20 +42,22 @@ func (a *App) Locate(ctx context.Context, actor, channelID, ref string) (*incide
 	return inc, nil
 }
 
-// ListActive returns the open and mitigated incidents the actor may see,
-// newest first.
-func (a *App) ListActive(ctx context.Context, actor string) ([]*incident.Incident, error) {
-	all, err := a.store.ListActive(ctx)
+// ListActive returns, of the newest limit open and mitigated incidents,
+// those the actor may see, newest first, and how many incidents are active
+// in all (those the actor may not see included). It reads limit records
+// at the most, whatever the number of active incidents.
+func (a *App) ListActive(ctx context.Context, actor string, limit int) ([]*incident.Incident, int, error) {
+	newest, total, err := a.store.ListActive(ctx, limit)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	out := all[:0]
-	for _, inc := range all {
+	out := newest[:0]
+	for _, inc := range newest {
 		if a.access.CanAccessChannel(ctx, actor, inc.ChannelID) {
 			out = append(out, inc)
 		}
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // TimelineTail returns the incident's last n events in order, reading only

@@ -135,18 +135,26 @@ func runReopen(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	return Reply{Text: fmt.Sprintf("%s reopened.", inc.ShortRef())}, nil
 }
 
+// listLimit bounds the incidents /incident list reads and shows.
+const listLimit = 50
+
 func runList(ctx context.Context, h *Handler, c Call) (Reply, error) {
-	list, err := h.App.ListActive(ctx, c.UserID)
+	list, total, err := h.App.ListActive(ctx, c.UserID, listLimit)
 	if err != nil {
 		return Reply{}, err
 	}
-	if len(list) == 0 {
+	if len(list) == 0 && total <= listLimit {
 		return Reply{Text: "No open incidents. :tada:"}, nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### Open incidents (%d)\n| Id | Severity | Status | Title | Started |\n|---|---|---|---|---|\n", len(list))
 	for _, inc := range list {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", inc.ID, inc.Severity, inc.Status.Label(), tableCell(inc.Title), inc.CreatedAt.UTC().Format(bot.TimeLayout))
+	}
+	if total > listLimit {
+		// The older ones are not read: the count includes incidents the
+		// reader may not see, so it names none of them.
+		fmt.Fprintf(&b, "\n_The newest %d of %d open incidents; name an older one with its id._", listLimit, total)
 	}
 	return Reply{Text: b.String()}, nil
 }

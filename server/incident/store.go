@@ -37,8 +37,11 @@ type Store interface {
 	// IncidentIDForChannel returns the id of the incident that owns a
 	// channel, or ErrNotFound.
 	IncidentIDForChannel(ctx context.Context, channelID string) (string, error)
-	// ListActive returns open and mitigated incidents, newest first.
-	ListActive(ctx context.Context) ([]*Incident, error)
+	// ListActive returns the newest limit open and mitigated incidents
+	// (every one if limit <= 0), newest first, and how many are active in
+	// all. Its cost in reads of incidents follows limit, not the number of
+	// active incidents.
+	ListActive(ctx context.Context, limit int) ([]*Incident, int, error)
 	// ListSince returns every incident created at or after since, newest first.
 	ListSince(ctx context.Context, since time.Time) ([]*Incident, error)
 

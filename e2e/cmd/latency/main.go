@@ -176,6 +176,7 @@ func run(n int, sizes []int, bundle string, workers int, timeout, settle time.Du
 	progress("server and rota ready after %s", time.Since(began).Round(time.Second))
 
 	results := make([][numOps][]time.Duration, len(sizes))
+	var statements []string
 	fills := make([]fill, len(sizes))
 	open := 0
 	for si, size := range sizes {
@@ -206,6 +207,11 @@ func run(n int, sizes []int, bundle string, workers int, timeout, settle time.Du
 				}
 			}
 		}
+		busy, quiet, err := b.countStatements(ctx, func() error { return b.startAndSettle(ctx, fmt.Sprintf("%d-kv", size)) })
+		if err != nil {
+			return fmt.Errorf("size %d, statement log: %w", size, err)
+		}
+		statements = append(statements, fmt.Sprintf("with %d open: one /incident start and its follow-up %s; a quiet window as long %s", size, busy, quiet))
 	}
 
 	fmt.Printf("\nReal Mattermost %s on this machine; %d sequential calls per operation and size (ms)\n\n", harness.ServerVersion, n)
@@ -230,6 +236,10 @@ func run(n int, sizes []int, bundle string, workers int, timeout, settle time.Du
 	fmt.Printf("\nN = %d per operation and size (after one warm-up round per size); the page DM is polled every %s.\n", n, pagePoll)
 	for si, size := range sizes {
 		fmt.Printf("Open incidents for size %d: %s.\n", size, fills[si].describe())
+	}
+	fmt.Println("\nPlugin KV statements in PostgreSQL's statement log:")
+	for _, line := range statements {
+		fmt.Println("- " + line)
 	}
 	for _, note := range b.notes {
 		fmt.Println("Note:", note)
@@ -405,13 +415,19 @@ func (b *bench) broadcastPosts(ctx context.Context) (int64, error) {
 	return ch.TotalMsgCount, nil
 }
 
-var openRe = regexp.MustCompile(`Open incidents \((\d+)\)`)
+var (
+	openRe  = regexp.MustCompile(`Open incidents \((\d+)\)`)
+	totalRe = regexp.MustCompile(`newest \d+ of (\d+) open incidents`)
+)
 
 // countOpen asks the plugin how many incidents are open.
 func (b *bench) countOpen(ctx context.Context) string {
 	r, err := b.srv.ExecuteCommand(ctx, b.starter, b.srv.TownSquare.Id, "/incident list")
 	if err != nil {
 		return "failed: " + err.Error()
+	}
+	if m := totalRe.FindStringSubmatch(r.Text); m != nil { // more than it shows
+		return m[1] + " open"
 	}
 	if m := openRe.FindStringSubmatch(r.Text); m != nil {
 		return m[1] + " open"
@@ -690,4 +706,37 @@ func buildBundle(ctx context.Context) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("make dist-host printed no bundle path:\n%s", out)
+}
+
+// startAndSettle starts an incident and waits until its follow-up is done:
+// the page's DM, the card, the role holders and the announcement are there.
+func (b *bench) startAndSettle(ctx context.Context, tag string) error {
+	before, err := b.broadcastPosts(ctx)
+	if err != nil {
+		return err
+	}
+	id, name, reply, err := b.startIncident(ctx, b.starter, "Statement count "+tag+" --severity S3")
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return fmt.Errorf("start failed: %q", reply)
+	}
+	if _, err := b.waitPageDM(ctx, id); err != nil {
+		return err
+	}
+	ch, _, err := b.starter.Client.GetChannelByName(ctx, name, b.srv.Team.Id, "")
+	if err != nil {
+		return fmt.Errorf("incident channel %q: %w", name, err)
+	}
+	if _, err := b.cardID(ctx, ch.Id, id); err != nil {
+		return err
+	}
+	if err := b.waitHolders(ctx, ch.Id); err != nil {
+		return err
+	}
+	return pollFor(ctx, 10*time.Second, 5*time.Millisecond, func() (bool, error) {
+		n, err := b.broadcastPosts(ctx)
+		return n > before, err
+	})
 }

@@ -28,7 +28,7 @@ func createdKey(inc *incident.Incident) []byte {
 }
 
 // ListActive implements incident.Store.
-func (s *Store) ListActive(ctx context.Context) ([]*incident.Incident, error) {
+func (s *Store) ListActive(ctx context.Context, limit int) ([]*incident.Incident, int, error) {
 	var list []*incident.Incident
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(activeBucket).ForEach(func(id, _ []byte) error {
@@ -40,10 +40,14 @@ func (s *Store) ListActive(ctx context.Context) ([]*incident.Incident, error) {
 		})
 	})
 	if err != nil {
-		return nil, wrap(err, "list active incidents")
+		return nil, 0, wrap(err, "list active incidents")
 	}
 	slices.SortFunc(list, newestFirst)
-	return list, nil
+	total := len(list)
+	if limit > 0 && len(list) > limit {
+		list = list[:limit]
+	}
+	return list, total, nil
 }
 
 // ListSince implements incident.Store with one seek in the creation index.

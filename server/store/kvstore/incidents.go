@@ -176,7 +176,10 @@ func (s *Store) DeleteIncident(ctx context.Context, id string) error {
 	}
 	// The month's log keeps the id (it is append-only); listings skip ids
 	// whose record is gone.
-	if err := s.removeFromSet(ctx, activeShardKey(activeShardOf(id)), id, "remove incident "+ref+" from the active list"); err != nil {
+	if err := s.editActive(ctx, id, "remove incident "+ref+" from the active list", func(sh *activeShard) error {
+		delete(sh.IDs, id)
+		return nil
+	}); err != nil {
 		return err
 	}
 	if err := s.removeFromSet(ctx, monthKey(monthOf(inc.CreatedAt)), id, "remove incident "+ref+" from its month"); err != nil {

@@ -1,6 +1,7 @@
 package kvstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,6 +97,47 @@ func (s *Store) removeFromSet(ctx context.Context, key, id, what string) error {
 	})
 }
 
+// activeShard is one shard of the active index: active incident id ->
+// creation time (Unix ms), so that a listing picks the newest without
+// reading every record. Rev changes on every write (see syncActive).
+type activeShard struct {
+	Rev int64            `json:"r"`
+	IDs map[string]int64 `json:"ids"`
+}
+
+// editActive applies edit to the shard of incident id with compare-and-set.
+func (s *Store) editActive(ctx context.Context, id, what string, edit func(*activeShard) error) error {
+	key := activeShardKey(activeShardOf(id))
+	return s.retry(ctx, what, func() (bool, error) {
+		old, err := s.get(key)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", what, err)
+		}
+		var sh activeShard
+		if old != nil {
+			if err := json.Unmarshal(old, &sh); err != nil {
+				return false, fmt.Errorf("%s: decode %s: %w", what, key, err)
+			}
+		}
+		if sh.IDs == nil {
+			sh.IDs = map[string]int64{}
+		}
+		if err := edit(&sh); err != nil {
+			return false, err
+		}
+		sh.Rev++
+		value, err := json.Marshal(sh)
+		if err != nil {
+			return false, fmt.Errorf("%s: encode %s: %w", what, key, err)
+		}
+		ok, err := s.swap(key, old, value)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", what, err)
+		}
+		return ok, nil
+	})
+}
+
 // syncActive makes the active index agree with the incident's current
 // status. Two status changes can race (a resolve and a reopen on two
 // nodes), so it does not trust the status its caller wrote: it re-reads the
@@ -105,20 +147,29 @@ func (s *Store) removeFromSet(ctx context.Context, key, id, what string) error {
 // record when a lagging read replica returns an older revision. It costs
 // three calls on the incident's shard, whatever the number of incidents.
 func (s *Store) syncActive(ctx context.Context, wrote *incident.Incident) error {
-	what := "update the list of active incidents"
 	if err := s.migrateActive(ctx); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("update the list of active incidents: %w", err)
 	}
-	return s.editSet(ctx, activeShardKey(activeShardOf(wrote.ID)), what, func(set *idSet) (bool, error) {
+	return s.syncShard(ctx, wrote)
+}
+
+// syncShard is syncActive on the incident's shard.
+func (s *Store) syncShard(ctx context.Context, wrote *incident.Incident) error {
+	what := "update the list of active incidents"
+	return s.editActive(ctx, wrote.ID, what, func(sh *activeShard) error {
 		cur, _, err := s.readIncident(wrote.ID)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", what, err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		if cur == nil || cur.Revision < wrote.Revision {
 			cur = wrote
 		}
-		set.put(wrote.ID, cur.Status.Active())
-		return true, nil
+		if cur.Status.Active() {
+			sh.IDs[wrote.ID] = cur.CreatedAt.UnixMilli()
+		} else {
+			delete(sh.IDs, wrote.ID)
+		}
+		return nil
 	})
 }
 
@@ -134,7 +185,14 @@ func (s *Store) migrateActive(ctx context.Context) error {
 		return err
 	}
 	for _, id := range set.IDs {
-		if err := s.addToSet(ctx, activeShardKey(activeShardOf(id)), id, "move incident #"+id+" to the active shards"); err != nil {
+		inc, _, err := s.readIncident(id)
+		if err != nil {
+			return err
+		}
+		if inc == nil {
+			continue
+		}
+		if err := s.syncShard(ctx, inc); err != nil {
 			return err
 		}
 	}
@@ -147,11 +205,13 @@ func (s *Store) migrateActive(ctx context.Context) error {
 	return nil
 }
 
-// ListActive implements incident.Store. It costs one read per shard of the
-// index (several at a time) and one per active incident.
-func (s *Store) ListActive(ctx context.Context) ([]*incident.Incident, error) {
+// ListActive implements incident.Store. It reads every shard of the index
+// (several at a time), then the records of the newest limit incidents
+// only.
+func (s *Store) ListActive(ctx context.Context, limit int) ([]*incident.Incident, int, error) {
+	what := "list active incidents"
 	if err := s.migrateActive(ctx); err != nil {
-		return nil, fmt.Errorf("list active incidents: %w", err)
+		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
 	keys := make([]string, activeShards)
 	for i := range keys {
@@ -159,24 +219,44 @@ func (s *Store) ListActive(ctx context.Context) ([]*incident.Incident, error) {
 	}
 	raws, err := s.readAll(ctx, keys)
 	if err != nil {
-		return nil, fmt.Errorf("list active incidents: %w", err)
+		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
-	var ids []string
+	type entry struct {
+		id      string
+		created int64
+	}
+	var all []entry
 	for i, raw := range raws {
 		if raw == nil {
 			continue
 		}
-		var set idSet
-		if err := json.Unmarshal(raw, &set); err != nil {
-			return nil, fmt.Errorf("list active incidents: decode %s: %w", keys[i], err)
+		var sh activeShard
+		if err := json.Unmarshal(raw, &sh); err != nil {
+			return nil, 0, fmt.Errorf("%s: decode %s: %w", what, keys[i], err)
 		}
-		ids = append(ids, set.IDs...)
+		for id, at := range sh.IDs {
+			all = append(all, entry{id, at})
+		}
+	}
+	slices.SortFunc(all, func(x, y entry) int {
+		if c := cmp.Compare(y.created, x.created); c != 0 {
+			return c
+		}
+		return strings.Compare(y.id, x.id)
+	})
+	total := len(all)
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	ids := make([]string, len(all))
+	for i, e := range all {
+		ids[i] = e.id
 	}
 	list, err := s.readIncidents(ctx, ids, func(inc *incident.Incident) bool { return inc.Status.Active() })
 	if err != nil {
-		return nil, fmt.Errorf("list active incidents: %w", err)
+		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
-	return list, nil
+	return list, total, nil
 }
 
 // ListSince implements incident.Store. It reads the list of months, the

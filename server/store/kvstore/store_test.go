@@ -303,7 +303,7 @@ func TestActiveIndexSurvivesRacingStatusChanges(t *testing.T) {
 		t.Fatalf("resolve: %v", err)
 	}
 
-	list, err := s.ListActive(t.Context())
+	list, _, err := s.ListActive(t.Context(), 0)
 	if err != nil || len(list) != 1 || list[0].ID != "inc1" {
 		t.Fatalf("ListActive after resolve+reopen = %v, %v; want the reopened incident", list, err)
 	}
@@ -346,16 +346,16 @@ func TestIndexCostIsFlat(t *testing.T) {
 	if calls3k != calls10 {
 		t.Errorf("create+resolve costs %d KV calls at 3,000 incidents, %d at few", calls3k, calls10)
 	}
-	// The active shards hold 3,000/32 ids of up to 10 bytes each, written
-	// twice; the rest is flat.
-	if bytes3k > bytes10+2*3000/32*10 {
+	// The active shards hold 3,000/32 entries (id and creation time) of up
+	// to 25 bytes each, written twice; the rest is flat.
+	if bytes3k > bytes10+2*3000/32*25 {
 		t.Errorf("create+resolve wrote %d bytes at 3,000 incidents, %d at few", bytes3k, bytes10)
 	}
 	list, err := s.ListSince(t.Context(), t0.Add(-time.Hour))
 	if err != nil || len(list) != n {
 		t.Fatalf("ListSince = %d incidents, %v; want %d", len(list), err, n)
 	}
-	active, err := s.ListActive(t.Context())
+	active, _, err := s.ListActive(t.Context(), 0)
 	if err != nil || len(active) != n-2*2*128 {
 		t.Fatalf("ListActive = %d incidents, %v; want %d", len(active), err, n-2*2*128)
 	}
@@ -385,7 +385,7 @@ func TestV1IndexesAreStillRead(t *testing.T) {
 	if err != nil || len(since) != 2 {
 		t.Fatalf("ListSince = %v, %v; want old1 and new1", since, err)
 	}
-	active, err := s.ListActive(t.Context())
+	active, _, err := s.ListActive(t.Context(), 0)
 	if err != nil || len(active) != 2 {
 		t.Fatalf("ListActive = %v, %v; want old1 and new1", active, err)
 	}
@@ -398,7 +398,7 @@ func TestV1IndexesAreStillRead(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if active, _ := s.ListActive(t.Context()); len(active) != 1 || active[0].ID != "new1" {
+	if active, _, _ := s.ListActive(t.Context(), 0); len(active) != 1 || active[0].ID != "new1" {
 		t.Errorf("after resolving the v1 incident: %v", active)
 	}
 }

@@ -26,6 +26,13 @@ func testListActive(t *testing.T, s incident.Store) {
 	// An update that keeps the status keeps the membership.
 	update(t, s, "c3", func(inc *incident.Incident) error { inc.Summary = "more"; return nil })
 	listActive(t, s, "c3", "c1")
+	// A limit reads the newest only, and still counts them all.
+	create(t, s, "c4", "ch4", t0.Add(4*time.Hour))
+	newest, total, err := s.ListActive(t.Context(), 2)
+	wantIDs(t, "ListActive(2)", newest, err, "c4", "c3")
+	if total != 3 {
+		t.Errorf("ListActive(2) counts %d active, want 3", total)
+	}
 }
 
 func testListSince(t *testing.T, s incident.Store) {

@@ -168,8 +168,11 @@ func wantIDs(t *testing.T, what string, list []*incident.Incident, err error, wa
 
 func listActive(t *testing.T, s incident.Store, want ...string) {
 	t.Helper()
-	list, err := s.ListActive(t.Context())
+	list, total, err := s.ListActive(t.Context(), 0)
 	wantIDs(t, "ListActive", list, err, want...)
+	if total != len(want) {
+		t.Errorf("ListActive counts %d active, want %d", total, len(want))
+	}
 }
 
 func listSince(t *testing.T, s incident.Store, since time.Time, want ...string) {
