@@ -207,9 +207,18 @@ func run(n int, sizes []int, bundle string, workers int, timeout, settle time.Du
 				}
 			}
 		}
-		busy, quiet, err := b.countStatements(ctx, func() error { return b.startAndSettle(ctx, fmt.Sprintf("%d-kv", size)) })
+		var counted string
+		busy, quiet, err := b.countStatements(ctx, func() (err error) {
+			counted, err = b.startAndSettle(ctx, fmt.Sprintf("%d-kv", size))
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("size %d, statement log: %w", size, err)
+		}
+		// Resolved after the count, so that the next size starts from
+		// exactly this one.
+		if err := b.expect(ctx, b.starter, b.srv.TownSquare.Id, "/incident resolve #"+counted+" counted", "resolved"); err != nil {
+			return err
 		}
 		statements = append(statements, fmt.Sprintf("with %d open: one /incident start and its follow-up %s; a quiet window as long %s", size, busy, quiet))
 	}
@@ -708,34 +717,35 @@ func buildBundle(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("make dist-host printed no bundle path:\n%s", out)
 }
 
-// startAndSettle starts an incident and waits until its follow-up is done:
-// the page's DM, the card, the role holders and the announcement are there.
-func (b *bench) startAndSettle(ctx context.Context, tag string) error {
+// startAndSettle starts an incident and waits until its follow-up is done
+// (the page's DM, the card, the role holders and the announcement are
+// there); it returns the incident's id.
+func (b *bench) startAndSettle(ctx context.Context, tag string) (string, error) {
 	before, err := b.broadcastPosts(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	id, name, reply, err := b.startIncident(ctx, b.starter, "Statement count "+tag+" --severity S3")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if id == "" {
-		return fmt.Errorf("start failed: %q", reply)
+		return "", fmt.Errorf("start failed: %q", reply)
 	}
 	if _, err := b.waitPageDM(ctx, id); err != nil {
-		return err
+		return id, err
 	}
 	ch, _, err := b.starter.Client.GetChannelByName(ctx, name, b.srv.Team.Id, "")
 	if err != nil {
-		return fmt.Errorf("incident channel %q: %w", name, err)
+		return id, fmt.Errorf("incident channel %q: %w", name, err)
 	}
 	if _, err := b.cardID(ctx, ch.Id, id); err != nil {
-		return err
+		return id, err
 	}
 	if err := b.waitHolders(ctx, ch.Id); err != nil {
-		return err
+		return id, err
 	}
-	return pollFor(ctx, 10*time.Second, 5*time.Millisecond, func() (bool, error) {
+	return id, pollFor(ctx, 10*time.Second, 5*time.Millisecond, func() (bool, error) {
 		n, err := b.broadcastPosts(ctx)
 		return n > before, err
 	})
