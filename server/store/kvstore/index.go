@@ -37,20 +37,39 @@ func (set *idSet) put(id string, member bool) {
 // re-reading and re-applying it when another writer got there first. edit
 // reports whether to write at all.
 func (s *Store) editSet(ctx context.Context, key, what string, edit func(*idSet) (bool, error)) error {
+	return editIndex(ctx, s, key, what, edit)
+}
+
+// revised is an index document whose revision every write bumps.
+type revised[T any] interface {
+	*T
+	bump()
+}
+
+func (set *idSet) bump()      { set.Rev++ }
+func (sh *activeShard) bump() { sh.Rev++ }
+
+// editIndex applies edit to the index document at key (a zero T when
+// absent) with compare-and-set, bumping its revision on every write; edit
+// reports whether to write at all.
+func editIndex[T any, P revised[T]](ctx context.Context, s *Store, key, what string, edit func(P) (bool, error)) error {
 	return s.retry(ctx, what, func() (bool, error) {
-		old, set, err := s.readSet(key)
+		old, err := s.get(key)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", what, err)
 		}
-		write, err := edit(&set)
-		if err != nil {
-			return false, err
+		doc := P(new(T))
+		if old != nil {
+			if err := json.Unmarshal(old, doc); err != nil {
+				return false, fmt.Errorf("%s: decode %s: %w", what, key, err)
+			}
 		}
-		if !write {
-			return true, nil
+		write, err := edit(doc)
+		if err != nil || !write {
+			return !write && err == nil, err
 		}
-		set.Rev++
-		value, err := json.Marshal(set)
+		doc.bump()
+		value, err := json.Marshal(doc)
 		if err != nil {
 			return false, fmt.Errorf("%s: encode %s: %w", what, key, err)
 		}
@@ -107,34 +126,11 @@ type activeShard struct {
 
 // editActive applies edit to the shard of incident id with compare-and-set.
 func (s *Store) editActive(ctx context.Context, id, what string, edit func(*activeShard) error) error {
-	key := activeShardKey(activeShardOf(id))
-	return s.retry(ctx, what, func() (bool, error) {
-		old, err := s.get(key)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", what, err)
-		}
-		var sh activeShard
-		if old != nil {
-			if err := json.Unmarshal(old, &sh); err != nil {
-				return false, fmt.Errorf("%s: decode %s: %w", what, key, err)
-			}
-		}
+	return editIndex(ctx, s, activeShardKey(activeShardOf(id)), what, func(sh *activeShard) (bool, error) {
 		if sh.IDs == nil {
 			sh.IDs = map[string]int64{}
 		}
-		if err := edit(&sh); err != nil {
-			return false, err
-		}
-		sh.Rev++
-		value, err := json.Marshal(sh)
-		if err != nil {
-			return false, fmt.Errorf("%s: encode %s: %w", what, key, err)
-		}
-		ok, err := s.swap(key, old, value)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", what, err)
-		}
-		return ok, nil
+		return true, edit(sh)
 	})
 }
 
