@@ -111,14 +111,14 @@ func TestAlertWebhookOpensAttachesAndNotes(t *testing.T) {
 	if n := incidentChannels(t); n != before+1 {
 		t.Fatalf("incident channels after repeat: %d, want %d", n, before+1)
 	}
-	mustContain(t, "timeline after repeat", timeline(), "alert repeated", "Alert firing again")
+	// The alert's note reaches the timeline right after the answer.
+	waitCmd(t, u, srv.TownSquare.Id, "/incident timeline "+id, "alert repeated", "Alert firing again")
 
 	code, res = postAlert(t, alertsURL("alertmanager"), token, true, amPayload("resolved", fp, name))
 	if code != http.StatusOK || res["resolved"] != float64(1) {
 		t.Fatalf("resolved: %d %v", code, res)
 	}
-	tl := timeline()
-	mustContain(t, "timeline after resolved", tl, "alert resolved", "Alert resolved")
+	tl := waitCmd(t, u, srv.TownSquare.Id, "/incident timeline "+id, "alert resolved", "Alert resolved")
 	// Noted, not resolved: people decide when the incident is over.
 	mustContain(t, "still listed", cmd(t, u, srv.TownSquare.Id, "/incident list").Text, id)
 	// Both are told in the incident channel too.
