@@ -102,7 +102,6 @@ func TestListNewestFirstAndTimelineByID(t *testing.T) {
 	if strings.Contains(list, a.ID) || !strings.Contains(list, b.ID) {
 		t.Errorf("resolved incident still listed, or open one missing:\n%s", list)
 	}
-	tl := cmd(t, carol, srv.TownSquare.Id, "/incident timeline "+a.ID).Text
-	mustContain(t, "timeline by id", tl, "Old one", "started", "resolved")
+	waitCmd(t, carol, srv.TownSquare.Id, "/incident timeline "+a.ID, "Old one", "started", "resolved")
 	mustContain(t, "update by #id", cmd(t, carol, srv.TownSquare.Id, "/incident update #"+b.ID+" from elsewhere").Text, "Status update posted")
 }

@@ -216,13 +216,15 @@ func TestConcurrentAcknowledgementsRecordOne(t *testing.T) {
 	if reached == 0 {
 		t.Fatal("no click reached the plugin")
 	}
-	// Every click has been answered: the timeline is final.
+	// Every click has been answered; once the posts show the
+	// acknowledgement, its follow-up (event first, then the posts) is done
+	// and the timeline is final.
+	for _, p := range []*model.Post{inRota, inDM} {
+		waitPostAs(t, ctx, l1, p.Id, acked(l1))
+	}
 	tl := cmd(t, r.starter, s.Channel.Id, "/incident timeline").Text
 	if n := strings.Count(tl, "page acknowledged"); n != 1 {
 		t.Errorf("%d acknowledgements on the timeline, want 1:\n%s", n, tl)
-	}
-	for _, p := range []*model.Post{inRota, inDM} {
-		waitPostAs(t, ctx, l1, p.Id, acked(l1))
 	}
 }
 
