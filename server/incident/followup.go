@@ -40,7 +40,6 @@ const (
 	StepPostmortem StepKind = "postmortem"  // post the postmortem, asked for by User
 	StepRemind     StepKind = "remind"      // remind User that a status update is overdue
 	StepSummary    StepKind = "summary"     // store (or drop, when reopened) the incident's stats summary
-	StepClosePages StepKind = "close_pages" // close the incident's open pages (it was resolved)
 )
 
 // Step is one effect of a follow-up.
