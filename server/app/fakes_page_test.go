@@ -42,7 +42,8 @@ type fakePager struct {
 	onSend     func(*Page, Notice)
 	n          int
 	once       onceLog
-	delivered  map[string]Delivery // once key -> what it delivered
+	delivered  map[string]Delivery   // once key -> what it delivered
+	made       map[string][]PagePost // page id -> every post made for it
 }
 
 func newFakePager(node string) *fakePager { return &fakePager{node: node, renders: map[string]*Page{}} }
@@ -87,6 +88,10 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 		d.Posts = append(d.Posts, PagePost{ID: fmt.Sprintf("%s-post%d", f.node, f.n), ChannelID: p.ChannelID, Level: n.Level, DM: dm})
 		d.Sent++
 	}
+	if f.made == nil {
+		f.made = map[string][]PagePost{}
+	}
+	f.made[p.ID] = append(f.made[p.ID], d.Posts...)
 	if key != "" {
 		f.once.made(key, "page")
 		if f.delivered == nil {
@@ -95,6 +100,12 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 		f.delivered[key] = d
 	}
 	return d, nil
+}
+
+func (f *fakePager) PagePosts(_ context.Context, p *Page, _ time.Time) ([]PagePost, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]PagePost(nil), f.made[p.ID]...), nil
 }
 
 func (f *fakePager) UpdatePage(_ context.Context, p *Page, _ *incident.Incident) error {

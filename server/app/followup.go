@@ -40,7 +40,7 @@ const (
 	// is. touchGrace: a worker keeps an entry until this long after it was
 	// made due, for the commit that may still follow its touch.
 	touchFresh = 10 * time.Second
-	touchGrace = time.Minute
+	touchGrace = 30 * time.Second
 	// retryBase doubles with every failed attempt, up to retryMax.
 	retryBase = 2 * time.Second
 	retryMax  = 5 * time.Minute

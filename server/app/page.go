@@ -65,6 +65,11 @@ type Pager interface {
 	// what it delivered, also when it returns an error for a part that
 	// failed.
 	NotifyPage(ctx context.Context, p *Page, inc *incident.Incident, n Notice) (Delivery, error)
+	// PagePosts finds the page's posts with an Acknowledge button made
+	// since since, in its channel and its targets' direct messages,
+	// recorded or not: a sender that died before recording its posts
+	// leaves some behind.
+	PagePosts(ctx context.Context, p *Page, since time.Time) ([]PagePost, error)
 	// UpdatePage re-renders every post in p.Posts to show p's state: the
 	// escalation so far, or who acknowledged it and when, without a button.
 	// Editing a post notifies nobody.
@@ -138,6 +143,10 @@ type Page struct {
 	Posts   []PagePost `json:"posts,omitempty"`
 	AckedAt time.Time  `json:"acked_at,omitzero"`
 	AckedBy string     `json:"acked_by,omitempty"`
+	// Orphans is set when an acknowledgement or a close voided a send in
+	// flight: its posts may exist without being in Posts, and are looked
+	// for before the page is rendered (see adoptOrphans).
+	Orphans bool `json:"orphans,omitempty"`
 	// AckPending: the acknowledgement's follow-up (timeline event, posts
 	// re-rendered) is still owed; AckClaim claims it for one worker.
 	AckPending bool      `json:"ack_pending,omitempty"`

@@ -82,6 +82,7 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 				return errSendInFlight
 			}
 			voided = q.Sending != nil
+			q.Orphans = q.Orphans || voided
 			q.AckedAt, q.AckedBy, q.AckPending = now, actor, true
 			q.Sending, q.Due = nil, now
 			q.Revision++
@@ -191,6 +192,7 @@ func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChang
 	}
 	// Render before the note is marked done: should marking it fail, the
 	// next attempt renders again, which is harmless.
+	p = a.adoptOrphans(ctx, p)
 	a.renderPage(ctx, p, inc)
 	done, _, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
 		if !exists || q.AckClaim == nil || q.AckClaim.Token != token {
@@ -271,4 +273,37 @@ func (a *App) renderPage(ctx context.Context, p *Page, inc *incident.Incident) *
 		p = latest
 	}
 	return p
+}
+
+// adoptOrphans records the posts of a send that an acknowledgement or a
+// close voided, so that they are rendered with the rest (a failure is
+// logged: the posts then keep their button, which the page refuses). It
+// returns the page as stored.
+func (a *App) adoptOrphans(ctx context.Context, p *Page) *Page {
+	if !p.Orphans || a.pager == nil {
+		return p
+	}
+	found, err := a.pager.PagePosts(ctx, p, p.CreatedAt.Add(-clockSkew))
+	if err != nil {
+		a.log.Warn().Err(err).Str("page", p.ID).Msg("look for the posts of a voided send")
+		return p
+	}
+	out, _, err := updateDoc(ctx, a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
+		if !exists || !q.Orphans {
+			return errUnchanged
+		}
+		for _, pp := range found {
+			if !q.HasPost(pp.ID) && pp.Level >= 1 && pp.Level <= q.Level() {
+				q.Posts = append(q.Posts, pp)
+			}
+		}
+		q.Orphans = false
+		q.Revision++
+		return nil
+	})
+	if err != nil {
+		a.log.Warn().Err(err).Str("page", p.ID).Msg("record the posts of a voided send")
+		return p
+	}
+	return out
 }

@@ -352,3 +352,46 @@ func TestStalledClaimantRepairsItsPosts(t *testing.T) {
 		}
 	}
 }
+
+// A sender that died after posting an escalation, before recording its
+// posts, leaves posts the record does not know; the acknowledgement that
+// voids its claim finds them, records them and renders them acknowledged,
+// so no post keeps a dead button.
+func TestAcknowledgementAdoptsPostsOfADeadSender(t *testing.T) {
+	e := newPageEnv(t, 1)
+	inc := e.incident(t, incident.S1, chain())
+	p, err := e.nodes[0].Page(ctx, inc, PageRequest{Actor: "zed", Role: incident.RoleL1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The escalation to bob is claimed and posted, and its sender dies.
+	at := e.clk.now().Add(5 * time.Minute)
+	e.clk.set(at)
+	n := Notice{Number: 2, Kind: NoticeEscalate, Level: 2}
+	claimed, _, err := updateDoc(ctx, e.store, pageDoc(p.ID), func(q *Page, _ bool) error {
+		q.Targets = append(q.Targets, PageTarget{UserID: "bob", Role: incident.RoleL2, Pos: 1, At: at})
+		q.Notices, q.Sending, q.Due = 2, &Sending{Token: "dead", At: at, Notice: n}, at.Add(claimStale)
+		q.Revision++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.pagers[0].NotifyPage(ctx, claimed, inc, n)
+	if err != nil || len(d.Posts) != 2 {
+		t.Fatalf("the dead sender's posts: %+v, %v", d, err)
+	}
+	e.clk.set(at.Add(claimStale + time.Second)) // stale: the acknowledgement does not wait
+	if _, err := e.nodes[0].AcknowledgePage(ctx, "bob", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.record(t, p.ID)
+	if rec.Orphans || len(rec.Posts) != 4 {
+		t.Fatalf("record after the acknowledgement: orphans %v, posts %+v; want the dead sender's two posts adopted", rec.Orphans, rec.Posts)
+	}
+	for _, pp := range d.Posts {
+		if r := e.pagers[0].renders[pp.ID]; r == nil || r.AckedBy != "bob" {
+			t.Errorf("the dead sender's post %s shows %+v", pp.ID, r)
+		}
+	}
+}

@@ -341,6 +341,7 @@ func (a *App) closePage(ctx context.Context, e dueEntry, inc *incident.Incident,
 			return errUnchanged
 		}
 		p.ClosedAt, p.ClosedWhy = now, why
+		p.Orphans = p.Orphans || p.Sending != nil // a stale send may have posted
 		p.Sending, p.Due = nil, time.Time{}
 		p.Revision++
 		return nil
@@ -356,6 +357,7 @@ func (a *App) closePage(ctx context.Context, e dueEntry, inc *incident.Incident,
 		ev := incident.NewEvent(now, incident.ActorSystem, incident.EventPageClosed, fmt.Sprintf("page to <@%s>, unacknowledged: %s", t.UserID, why))
 		_, _ = a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level()))
 	}
+	p = a.adoptOrphans(ctx, p)
 	a.renderPage(ctx, p, inc)
 	a.log.Info().Str("page", p.ID).Str("why", why).Msg("page closed")
 	return entryChange(e, p), nil

@@ -60,6 +60,7 @@ const (
 const (
 	ActionAckPage = "ackpage"
 	PropPageID    = "page_id"
+	PropPageLevel = "page_level" // the level of the target a page post went to
 	ContextPageID = "page_id"
 )
 

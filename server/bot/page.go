@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -158,8 +160,47 @@ func (b *Bot) pagePost(p *app.Page, inc *incident.Incident, pp app.PagePost, nam
 	}
 	post := &model.Post{UserId: b.userID, ChannelId: pp.ChannelID, Message: m.String()}
 	post.AddProp(PropPageID, p.ID)
+	post.AddProp(PropPageLevel, strconv.Itoa(pp.Level))
 	post.AddProp("attachments", []*model.MessageAttachment{b.pageAttachment(p, names)})
 	return post
+}
+
+// PagePosts finds the page's root posts made since since in its channel
+// and in its targets' direct messages with the bot.
+func (b *Bot) PagePosts(_ context.Context, p *app.Page, since time.Time) ([]app.PagePost, error) {
+	type place struct {
+		channel string
+		dm      bool
+	}
+	places := []place{{p.ChannelID, false}}
+	for _, t := range p.Targets {
+		if dm, appErr := b.api.GetDirectChannel(b.userID, t.UserID); appErr == nil {
+			places = append(places, place{dm.Id, true})
+		}
+	}
+	var out []app.PagePost
+	var errs []error
+	for _, pl := range places {
+		list, appErr := b.api.GetPostsSince(pl.channel, since.UnixMilli())
+		if appErr != nil {
+			errs = append(errs, fmt.Errorf("posts of channel %s: %w", pl.channel, appErr))
+			continue
+		}
+		for _, id := range list.Order {
+			post := list.Posts[id]
+			if post == nil || post.UserId != b.userID || post.RootId != "" || post.DeleteAt != 0 || post.GetProp(PropPageID) != p.ID {
+				continue
+			}
+			level := 1
+			if s, ok := post.GetProp(PropPageLevel).(string); ok {
+				if n, err := strconv.Atoi(s); err == nil {
+					level = n
+				}
+			}
+			out = append(out, app.PagePost{ID: post.Id, ChannelID: pl.channel, Level: level, DM: pl.dm})
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // pageAttachment shows the page's state: who was paged when, and who
