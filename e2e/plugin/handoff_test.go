@@ -29,13 +29,14 @@ func TestRotaHandoffAnnouncedOnceAndAcknowledged(t *testing.T) {
 	admin := srv.Admin
 	roles := []string{"im", "l1", "l2", "l3", "rm"}
 	holders := map[string]*harness.User{}
+	run := uniq()
 	for _, r := range roles {
-		holders[r] = newUser(t, ctx, "handoff-"+r)
+		holders[r] = newUser(t, ctx, "ho"+run+"-"+r)
 	}
-	stranger := newUser(t, ctx, "handoff-stranger")
+	stranger := newUser(t, ctx, "ho"+run+"-stranger")
 	im, rm := holders["im"], holders["rm"]
 
-	ch, err := srv.NewChannel(ctx, "handoff-e2e", false)
+	ch, err := srv.NewChannel(ctx, "handoff-e2e-"+uniq(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package plugin_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"testing"
@@ -212,4 +214,12 @@ func waitCmd(t *testing.T, u *harness.User, channelID, command string, want ...s
 		return containsAll(last, want...), nil
 	})
 	return last
+}
+
+// uniq returns a short random suffix for names the server keeps (users,
+// channels), so that a test passes again on the same server (-count=2).
+func uniq() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])[:5]
 }

@@ -21,7 +21,7 @@ import (
 func TestStartPagesFirstLineAcknowledgementStopsIt(t *testing.T) {
 	ctx := ctxT(t)
 	setPaging(t, ctx, "S1=6s, S2=6s, S3=6s, S4=off", "5s")
-	r := newPagingRota(t, ctx, "pg1")
+	r := newPagingRota(t, ctx, "pg1"+uniq())
 	l1, l2 := r.holder["l1"], r.holder["l2"]
 	s := start(t, r.starter, "Payments down --severity S2")
 
@@ -113,7 +113,7 @@ func TestUnansweredPageEscalatesInOrder(t *testing.T) {
 	ctx := ctxT(t)
 	const timeout = 3 * time.Second
 	setPaging(t, ctx, "S1=3s, S2=3s, S3=3s, S4=off", "off")
-	r := newPagingRota(t, ctx, "pg2")
+	r := newPagingRota(t, ctx, "pg2"+uniq())
 	s := start(t, r.starter, "Search returns nothing --severity S1")
 
 	var posts []*model.Post
@@ -175,7 +175,7 @@ func TestUnansweredPageEscalatesInOrder(t *testing.T) {
 func TestConcurrentAcknowledgementsRecordOne(t *testing.T) {
 	ctx := ctxT(t)
 	setPaging(t, ctx, "S1=10m, S2=10m, S3=10m, S4=off", "off")
-	r := newPagingRota(t, ctx, "pg3")
+	r := newPagingRota(t, ctx, "pg3"+uniq())
 	l1 := r.holder["l1"]
 	s := start(t, r.starter, "Login loop --severity S3")
 	inRota := waitPagePost(t, ctx, l1, r.channel.Id, l1)
@@ -234,7 +234,7 @@ func TestPendingEscalationSurvivesDisableEnable(t *testing.T) {
 	ctx := ctxT(t)
 	const timeout = 6 * time.Second
 	setPaging(t, ctx, "S1=6s, S2=6s, S3=6s, S4=off", "off")
-	r := newPagingRota(t, ctx, "pg4")
+	r := newPagingRota(t, ctx, "pg4"+uniq())
 	l1, l2 := r.holder["l1"], r.holder["l2"]
 	start(t, r.starter, "Queue backlog --severity S2")
 	first := waitPagePost(t, ctx, l1, r.channel.Id, l1)
@@ -289,7 +289,7 @@ func TestPendingEscalationSurvivesDisableEnable(t *testing.T) {
 func TestPageAndAcknowledgeLatency(t *testing.T) {
 	ctx := ctxT(t)
 	setPaging(t, ctx, "S1=10m, S2=10m, S3=10m, S4=off", "off")
-	r := newPagingRota(t, ctx, "pg5")
+	r := newPagingRota(t, ctx, "pg5"+uniq())
 	target := r.holder["l3"]
 	s := start(t, r.starter, "Latency probe --severity S4") // S4: no page at start
 	targetDM := dm(t, ctx, target)

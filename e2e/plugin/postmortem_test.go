@@ -21,7 +21,7 @@ import (
 func TestResolveGeneratesThePostmortem(t *testing.T) {
 	ctx := ctxT(t)
 	u := srv.Users
-	pmCh, err := srv.NewChannel(ctx, "postmortems", false, u...)
+	pmCh, err := srv.NewChannel(ctx, "postmortems-"+uniq(), false, u...)
 	if err != nil {
 		t.Fatal(err)
 	}

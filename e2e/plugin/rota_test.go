@@ -24,7 +24,7 @@ func TestRotaStaffsFiveDistinctRolesAndSubstitutes(t *testing.T) {
 	ctx := ctxT(t)
 	u := srv.Users // user1..user8
 	admin := srv.Admin
-	rotaCh, err := srv.NewChannel(ctx, "rota-e2e", false, u...)
+	rotaCh, err := srv.NewChannel(ctx, "rota-e2e-"+uniq(), false, u...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestRotaStaffsFiveDistinctRolesAndSubstitutes(t *testing.T) {
 		mustContain(t, c, cmd(t, admin, rotaCh.Id, c).Text, "rota set")
 	}
 	show := cmd(t, u[7], rotaCh.Id, "/incident rota").Text
-	mustContain(t, "rota show", show, "This week", "Next week", "@"+u[0].Username, "@"+u[6].Username, "~rota-e2e")
+	mustContain(t, "rota show", show, "This week", "Next week", "@"+u[0].Username, "@"+u[6].Username, "~"+rotaCh.Name)
 
 	// 1. A clean rota: five roles, five different people, all in the channel.
 	s := start(t, u[7], "Rota staffed incident")
