@@ -62,3 +62,53 @@ func TestCreateIsOncePerStep(t *testing.T) {
 		t.Fatalf("plain post: %v, props %v", err, posted[2].GetProps())
 	}
 }
+
+// PagePosts finds the page's root posts by the bot in the page channel and
+// the targets' direct messages, with their level, and nothing else.
+func TestPagePostsFindsAPagesPosts(t *testing.T) {
+	since := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	api := &plugintest.API{}
+	b := &Bot{api: api, userID: "botid"}
+	p := &app.Page{ID: "inc1-p", ChannelID: "rota", Targets: []app.PageTarget{{UserID: "ann"}, {UserID: "bob"}}}
+	api.On("GetDirectChannel", "botid", "ann").Return(&model.Channel{Id: "dm-ann"}, nil)
+	api.On("GetDirectChannel", "botid", "bob").Return(&model.Channel{Id: "dm-bob"}, nil)
+	post := func(id, user, root, page, level string) *model.Post {
+		p := &model.Post{Id: id, UserId: user, RootId: root}
+		if page != "" {
+			p.AddProp(PropPageID, page)
+		}
+		if level != "" {
+			p.AddProp(PropPageLevel, level)
+		}
+		return p
+	}
+	lists := map[string][]*model.Post{
+		"rota":   {post("r1", "botid", "", "inc1-p", "1"), post("r2", "botid", "", "inc1-p", "2"), post("x1", "botid", "", "other-p", "1"), post("x2", "botid", "r1", "inc1-p", "1")},
+		"dm-ann": {post("a1", "botid", "", "inc1-p", ""), post("x3", "ann", "", "inc1-p", "1")},
+		"dm-bob": {post("b1", "botid", "", "inc1-p", "2")},
+	}
+	for ch, posts := range lists {
+		l := model.NewPostList()
+		for _, p := range posts {
+			l.AddPost(p)
+			l.AddOrder(p.Id)
+		}
+		api.On("GetPostsSince", ch, since.UnixMilli()).Return(l, nil)
+	}
+	got, err := b.PagePosts(context.Background(), p, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]app.PagePost{
+		"r1": {ID: "r1", ChannelID: "rota", Level: 1}, "r2": {ID: "r2", ChannelID: "rota", Level: 2},
+		"a1": {ID: "a1", ChannelID: "dm-ann", Level: 1, DM: true}, "b1": {ID: "b1", ChannelID: "dm-bob", Level: 2, DM: true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("found %+v, want %+v", got, want)
+	}
+	for _, pp := range got {
+		if want[pp.ID] != pp {
+			t.Errorf("found %+v, want %+v", pp, want[pp.ID])
+		}
+	}
+}
