@@ -71,7 +71,10 @@ func TestRotaStaffsFiveDistinctRolesAndSubstitutes(t *testing.T) {
 	// 2. One person on duty for two roles: accepted with a warning, and the
 	// incident substitutes, visibly on the card and the timeline.
 	now := time.Now().UTC()
-	from, to := now.Add(-time.Hour).Format("2006-01-02T15:04:05Z"), now.Add(2*time.Hour).Format("2006-01-02T15:04:05Z")
+	// The override and the away period end a minute from now: they must
+	// not staff the incidents of the tests that follow (or of this suite
+	// run again on the same server), and there is no command to undo them.
+	from, to := now.Add(-time.Hour).Format("2006-01-02T15:04:05Z"), now.Add(time.Minute).Format("2006-01-02T15:04:05Z")
 	warn := cmd(t, admin, rotaCh.Id, "/incident rota override l1 @"+u[0].Username+" "+from+" "+to).Text
 	mustContain(t, "override warning", warn, "incidents will substitute", "@"+u[0].Username, "keeps Incident manager")
 	s2 := start(t, u[7], "Conflicting rota")
