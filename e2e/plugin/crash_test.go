@@ -1480,13 +1480,14 @@ func (b *burst) checkIncident(p *crashPlan, inc *kvIncident, s *crashSnapshot) [
 	collect("rota", s.rota)
 	collect("dm", s.dms[target])
 	acked := count("page_acknowledged", nil) == 1
-	// A page whose first notice a kill interrupted may be closed unsent
-	// when its incident is resolved before the notice is retried, and a
-	// start whose follow-up a kill interrupted before the page opens none
-	// once its incident is resolved: nobody needs paging for a resolved
-	// incident. Otherwise an S2 start pages the first line once.
+	// A page whose first notice a kill interrupted (after the notice went
+	// on the timeline, before any post) may be closed unsent when its
+	// incident is resolved before the notice is retried, and a start whose
+	// follow-up a kill interrupted before the page opens none once its
+	// incident is resolved: nobody needs paging for a resolved incident.
+	// Otherwise an S2 start pages the first line once.
 	paged, closed := count("paged", nil), count("page_closed", nil)
-	if unsent := len(pages) == 0 && paged == 0 && closed <= 1 && inc.Status == "resolved"; !unsent {
+	if unsent := len(pages) == 0 && paged == closed && closed <= 1 && inc.Status == "resolved"; !unsent {
 		if paged != 1 && len(evs) > 0 {
 			bad("timeline: %d 'paged' events, want 1 (an S2 start pages the first line); timeline %s", paged, types())
 		}
