@@ -336,29 +336,19 @@ func (a *App) followUp(ctx context.Context, inc *incident.Incident, f incident.F
 			return nil, err
 		}
 	}
-	var card string
 	for i, s := range f.Steps {
 		sctx := WithOnce(ctx, fmt.Sprintf("%s/%s/%d", inc.ID, f.ID, i), retry, since)
-		posted, err := a.step(sctx, inc, f, s)
-		if err != nil {
+		if err := a.step(sctx, inc, f, s); err != nil {
 			if !lenient {
 				return nil, fmt.Errorf("follow-up %s step %s: %w", f.ID, s.Kind, err)
 			}
 			a.log.Error().Err(err).Str("incident", inc.ID).Str("follow_up", f.ID).Str("step", string(s.Kind)).
 				Msg("follow-up step failed too often; given up")
 		}
-		if posted != "" {
-			card = posted
-			inc = inc.Clone()
-			inc.CardPostID = posted
-		}
 	}
 	settled, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
 		if !i.Settle(f.ID) {
 			return errUnchanged
-		}
-		if card != "" && i.CardPostID == "" {
-			i.CardPostID = card
 		}
 		return nil
 	})
@@ -375,16 +365,15 @@ func (a *App) followUp(ctx context.Context, inc *incident.Incident, f incident.F
 // retry looks for earlier effects from this long before its follow-up.
 const clockSkew = time.Minute
 
-// step does one step of follow-up f. It returns the id of the card when it
-// posted one.
-func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.FollowUp, s incident.Step) (string, error) {
+// step does one step of follow-up f.
+func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.FollowUp, s incident.Step) error {
 	bc := a.settings().BroadcastChannelID
 	switch s.Kind {
 	case incident.StepCard:
 		if inc.CardPostID == "" {
 			id, err := a.chat.PostCard(ctx, inc)
 			if err != nil {
-				return "", err
+				return err
 			}
 			// Linked at once: its buttons act only on the incident's own
 			// card, and people press them as soon as they see it.
@@ -396,50 +385,50 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 				return nil
 			})
 			if errors.Is(err, errUnchanged) {
-				return id, nil
+				return nil
 			}
 			if err != nil {
-				return "", fmt.Errorf("link card: %w", err)
+				return fmt.Errorf("link card: %w", err)
 			}
 			// The card was rendered before it had its own post id; render
 			// it again so its buttons carry the final state.
-			return id, a.chat.UpdateCard(ctx, linked)
+			return a.chat.UpdateCard(ctx, linked)
 		}
-		return "", a.chat.UpdateCard(ctx, inc)
+		return a.chat.UpdateCard(ctx, inc)
 	case incident.StepAnnounce:
 		if bc == "" {
-			return "", nil
+			return nil
 		}
-		return "", a.notifier.Announce(ctx, inc, bc)
+		return a.notifier.Announce(ctx, inc, bc)
 	case incident.StepPublish:
 		if s.Event < 0 || s.Event >= len(f.Events) {
-			return "", fmt.Errorf("publish: no event %d", s.Event)
+			return fmt.Errorf("publish: no event %d", s.Event)
 		}
-		return "", a.notifier.Publish(ctx, inc, f.Events[s.Event], bc)
+		return a.notifier.Publish(ctx, inc, f.Events[s.Event], bc)
 	case incident.StepJoin:
 		// A holder who cannot be added (another team) keeps the role; the
 		// failure is only logged, since retrying cannot mend it.
 		if err := a.chat.AddToChannel(ctx, inc.ChannelID, s.User); err != nil {
 			a.log.Warn().Err(err).Str("incident", inc.ID).Str("user", s.User).Msg("add role holder to channel")
 		}
-		return "", nil
+		return nil
 	case incident.StepPageStart:
-		return "", a.pageOnStart(ctx, inc, inc.ID+"-s"+f.ID)
+		return a.pageOnStart(ctx, inc, inc.ID+"-s"+f.ID)
 	case incident.StepFreeze:
-		return "", a.freezeFollow(ctx, inc)
+		return a.freezeFollow(ctx, inc)
 	case incident.StepPostmortem:
 		// Reopened before the worker got here: the next resolution posts
 		// the postmortem, not a draft now.
 		if a.postmortems == nil || inc.Status != incident.StatusResolved {
-			return "", nil
+			return nil
 		}
-		return "", a.PublishPostmortem(ctx, s.User, inc)
+		return a.PublishPostmortem(ctx, s.User, inc)
 	case incident.StepRemind:
-		return "", a.sendReminder(ctx, inc, f, s)
+		return a.sendReminder(ctx, inc, f, s)
 	case incident.StepSummary:
-		return "", a.storeSummary(ctx, inc)
+		return a.storeSummary(ctx, inc)
 	}
-	return "", fmt.Errorf("unknown follow-up step %q", s.Kind)
+	return fmt.Errorf("unknown follow-up step %q", s.Kind)
 }
 
 // appendOnce appends ev (whose Key is set) to the timeline, unless retry
