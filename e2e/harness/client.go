@@ -127,3 +127,19 @@ func (s *Server) Posts(ctx context.Context, u *User, channelID string) ([]*model
 	}
 	return posts, nil
 }
+
+// PostText is everything a post shows: its message and its attachments'
+// texts and field values.
+func PostText(p *model.Post) string {
+	var b strings.Builder
+	b.WriteString(p.Message)
+	for _, a := range p.Attachments() {
+		b.WriteString("\n" + a.Pretext + "\n" + a.Title + "\n" + a.Text)
+		for _, f := range a.Fields {
+			if s, ok := f.Value.(string); ok {
+				b.WriteString("\n" + s)
+			}
+		}
+	}
+	return b.String()
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
 )
 
 // alertsURL is the alert webhook for source, as a monitoring system calls it.
@@ -97,8 +99,8 @@ func TestAlertWebhookOpensAttachesAndNotes(t *testing.T) {
 		t.Fatalf("incident channel of %s: %v", id, err)
 	}
 	mustContain(t, "list", cmd(t, u, srv.TownSquare.Id, "/incident list").Text, id, name+" on db-1", "S2")
-	if c := card(t, srv.Admin, started{ID: id, Channel: ch}); !strings.Contains(postText(c), "S2") {
-		t.Errorf("card does not show the mapped severity S2:\n%s", postText(c))
+	if c := card(t, srv.Admin, started{ID: id, Channel: ch}); !strings.Contains(harness.PostText(c), "S2") {
+		t.Errorf("card does not show the mapped severity S2:\n%s", harness.PostText(c))
 	}
 
 	timeline := func() string { return cmd(t, u, srv.TownSquare.Id, "/incident timeline "+id).Text }

@@ -1407,7 +1407,7 @@ func (b *burst) checkIncident(p *crashPlan, inc *kvIncident, s *crashSnapshot) [
 	countPosts := func(posts []*model.Post, marks []string) int {
 		n := 0
 		for _, post := range posts {
-			if containsAll(postText(post), marks...) {
+			if containsAll(harness.PostText(post), marks...) {
 				n++
 			}
 		}
@@ -1509,7 +1509,7 @@ func (b *burst) checkIncident(p *crashPlan, inc *kvIncident, s *crashSnapshot) [
 				bad("page: %d posts of page %s %s, want 1", len(posts), pid, name)
 				continue
 			}
-			text := postText(posts[0])
+			text := harness.PostText(posts[0])
 			if acked && !strings.Contains(text, "✅ Acknowledged by") {
 				bad("page: acknowledged on the timeline, but its post %s does not show it", name)
 			}
@@ -1526,7 +1526,7 @@ func (b *burst) checkIncident(p *crashPlan, inc *kvIncident, s *crashSnapshot) [
 	dup := func(where string, posts []*model.Post) {
 		n := map[string]int{}
 		for _, post := range posts {
-			n[postText(post)]++
+			n[harness.PostText(post)]++
 		}
 		for text, c := range n {
 			if c > 1 {

@@ -86,7 +86,7 @@ func TestRotaHandoffAnnouncedOnceAndAcknowledged(t *testing.T) {
 	if time.Now().Before(at) {
 		t.Errorf("announced before the handoff instant %s", at)
 	}
-	text := postText(post)
+	text := harness.PostText(post)
 	t.Logf("announcement:\n%s", text)
 	mustContain(t, "announcement", text, "Rota handoff: week of "+at.Format("Mon 2006-01-02 15:04 UTC"),
 		// Only the roles no other test overrides (overrides cannot be
@@ -199,7 +199,7 @@ func postTextNow(t *testing.T, ctx context.Context, postID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postText(p)
+	return harness.PostText(p)
 }
 
 // waitPostText polls until the post shows want, and returns its text.
@@ -211,7 +211,7 @@ func waitPostText(t *testing.T, ctx context.Context, postID, want string) string
 		if err != nil {
 			return false, err
 		}
-		text = postText(p)
+		text = harness.PostText(p)
 		return strings.Contains(text, want), nil
 	})
 	return text

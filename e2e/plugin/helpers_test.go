@@ -140,7 +140,7 @@ func waitPost(t *testing.T, u *harness.User, channelID string, want ...string) *
 			return false, err
 		}
 		for _, p := range posts {
-			if p.UserId == botUser.Id && containsAll(postText(p), want...) {
+			if p.UserId == botUser.Id && containsAll(harness.PostText(p), want...) {
 				found = p
 				return true, nil
 			}
@@ -148,21 +148,6 @@ func waitPost(t *testing.T, u *harness.User, channelID string, want ...string) *
 		return false, nil
 	})
 	return found
-}
-
-// postText is everything a post shows: message and attachment texts.
-func postText(p *model.Post) string {
-	var b strings.Builder
-	b.WriteString(p.Message)
-	for _, a := range p.Attachments() {
-		b.WriteString("\n" + a.Pretext + "\n" + a.Title + "\n" + a.Text)
-		for _, f := range a.Fields {
-			if s, ok := f.Value.(string); ok {
-				b.WriteString("\n" + s)
-			}
-		}
-	}
-	return b.String()
 }
 
 func containsAll(s string, subs ...string) bool {

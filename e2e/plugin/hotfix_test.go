@@ -59,7 +59,7 @@ func buttonID(t *testing.T, p *model.Post, name string) string {
 			}
 		}
 	}
-	t.Fatalf("no %q button on the post:\n%s", name, postText(p))
+	t.Fatalf("no %q button on the post:\n%s", name, harness.PostText(p))
 	return ""
 }
 
@@ -120,12 +120,12 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 	mustContain(t, "hotfix 1", cmd(t, dev, srv.TownSquare.Id, "/incident hotfix"+ref+"Raise the connection pool to 200").Text,
 		"Hotfix 1 requested on #"+s.ID, "@"+rm1.Username+" releases it and is paged", "qa, support")
 	page := waitPagePost(t, ctx, rm1, r.channel.Id, rm1)
-	mustContain(t, "release manager's page", postText(page), "as **Release manager**", "Hotfix 1 to release: Raise the connection pool to 200")
+	mustContain(t, "release manager's page", harness.PostText(page), "as **Release manager**", "Hotfix 1 to release: Raise the connection pool to 200")
 	harness.Eventually(t, wait, "page DM to the release manager", func() (bool, error) {
 		return len(pagePosts(t, ctx, rm1, dm(t, ctx, rm1).Id, "")) > 0, nil
 	})
 	post := signoffPost(t, ctx, qa1, s.Channel.Id, "1")
-	mustContain(t, "sign-off post", postText(post), "Hotfix 1", "Raise the connection pool to 200", "release manager @"+rm1.Username,
+	mustContain(t, "sign-off post", harness.PostText(post), "Hotfix 1", "Raise the connection pool to 200", "release manager @"+rm1.Username,
 		"Staging sign-off needed from", "⏳ qa: waiting", "⏳ support: waiting")
 	if strings.Contains(post.Message, "@"+dev.Username) {
 		t.Errorf("the fixer is asked to sign his own fix:\n%s", post.Message)
@@ -144,8 +144,8 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 	click(t, ctx, dev, post.Id, "Approve qa")
 	click(t, ctx, qa1, post.Id, "Approve qa")
 	got := waitPostAs(t, ctx, qa1, post.Id, "✅ qa: approved by "+quiet(qa1))
-	if strings.Contains(postText(got), quiet(dev)+" at") || strings.Contains(postText(got), quiet(outsider)+" at") {
-		t.Fatalf("a refused click signed:\n%s", postText(got))
+	if strings.Contains(harness.PostText(got), quiet(dev)+" at") || strings.Contains(harness.PostText(got), quiet(outsider)+" at") {
+		t.Fatalf("a refused click signed:\n%s", harness.PostText(got))
 	}
 	mustContain(t, "deploy too early", cmd(t, rm1, srv.TownSquare.Id, "/incident deployed"+ref).Text, "not signed off in staging yet", "support")
 
@@ -167,9 +167,9 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 		t.Fatalf("rejection refused: %+v", resp)
 	}
 	got = waitPostAs(t, ctx, sup, post.Id, "❌ support: rejected by "+quiet(sup))
-	mustContain(t, "rejected post", postText(got), "Checkout still fails for saved cards")
+	mustContain(t, "rejected post", harness.PostText(got), "Checkout still fails for saved cards")
 	if hasButton(got, buttonID(t, post, "Approve support")) {
-		t.Errorf("a rejected hotfix still offers buttons:\n%s", postText(got))
+		t.Errorf("a rejected hotfix still offers buttons:\n%s", harness.PostText(got))
 	}
 	waitPostAs(t, ctx, rm1, page.Id, "Closed unacknowledged")
 
@@ -179,9 +179,9 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 	mustContain(t, "hotfix 2", cmd(t, dev, srv.TownSquare.Id, "/incident hotfix"+ref+"--author @"+rm1.Username+" Roll back the cache change").Text,
 		"Hotfix 2 requested", "@"+rm2.Username+" releases it")
 	page2 := waitPagePost(t, ctx, rm2, r.channel.Id, rm2)
-	mustContain(t, "substitute's page", postText(page2), "Hotfix 2 to release")
+	mustContain(t, "substitute's page", harness.PostText(page2), "Hotfix 2 to release")
 	post2 := signoffPost(t, ctx, qa2, s.Channel.Id, "2")
-	mustContain(t, "substitution on the post", postText(post2), quiet(rm1)+" made the fix and may not release it")
+	mustContain(t, "substitution on the post", harness.PostText(post2), quiet(rm1)+" made the fix and may not release it")
 	click(t, ctx, rm1, post2.Id, "Approve qa") // rm1 is not in qa, and is the fixer
 	click(t, ctx, qa2, post2.Id, "Approve qa")
 	waitPostAs(t, ctx, qa2, post2.Id, "✅ qa: approved by "+quiet(qa2))
@@ -195,8 +195,8 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 	waitPostAs(t, ctx, qa1, post2.Id, "After deploy")
 	click(t, ctx, sup, post2.Id, "Approve support")
 	done := waitPostAs(t, ctx, sup, post2.Id, "Signed off after deploy")
-	if strings.Count(postText(done), "✅ qa: approved by") != 2 || strings.Count(postText(done), "✅ support: approved by") != 2 {
-		t.Errorf("the post must show both stages' sign-offs:\n%s", postText(done))
+	if strings.Count(harness.PostText(done), "✅ qa: approved by") != 2 || strings.Count(harness.PostText(done), "✅ support: approved by") != 2 {
+		t.Errorf("the post must show both stages' sign-offs:\n%s", harness.PostText(done))
 	}
 	waitPost(t, srv.Admin, broadcast.Id, "Hotfix 2", "deployed and signed off")
 
@@ -214,7 +214,7 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 		t.Fatalf("hotfix dialog: %+v %v", resp, err)
 	}
 	post3 := signoffPost(t, ctx, qa2, s.Channel.Id, "3")
-	mustContain(t, "hotfix 3 post", postText(post3), "Tune the retry budget", "fix by "+quiet(qa1))
+	mustContain(t, "hotfix 3 post", harness.PostText(post3), "Tune the retry budget", "fix by "+quiet(qa1))
 	mustContain(t, "author signs", cmd(t, qa1, srv.TownSquare.Id, "/incident signoff"+ref+"qa approve").Text, "you made this fix")
 	mustContain(t, "outsider cancels", cmd(t, outsider, srv.TownSquare.Id, "/incident hotfix-cancel"+ref+"not mine").Text, "only the requester")
 	mustContain(t, "cancel", cmd(t, dev, srv.TownSquare.Id, "/incident hotfix-cancel"+ref+"superseded by a config change").Text, "Hotfix 3 on #"+s.ID+" cancelled")
@@ -223,9 +223,9 @@ func TestHotfixSignoffOnTheRealServer(t *testing.T) {
 	// The postmortem has the Release and hotfix section.
 	cmd(t, r.holder["im"], s.Channel.Id, "/incident resolve Pool raised, cache rolled back")
 	pm := waitPost(t, sup, s.Channel.Id, "Release and hotfix")
-	full := postText(pm)
+	full := harness.PostText(pm)
 	for _, p := range postsAfter(t, ctx, sup, s.Channel.Id, pm) {
-		full += postText(p)
+		full += harness.PostText(p)
 	}
 	mustContain(t, "postmortem", full, "### Hotfix 1: rejected in staging", "Checkout still fails for saved cards",
 		"### Hotfix 2: signed off", "approved by "+quiet(qa2), "**Deployed:** by "+quiet(rm2), "Time from request to deploy")
@@ -291,7 +291,7 @@ func countPosts(t *testing.T, ctx context.Context, u *harness.User, channelID st
 	}
 	n := 0
 	for _, p := range posts {
-		if p.UserId == botUser.Id && containsAll(postText(p), want...) {
+		if p.UserId == botUser.Id && containsAll(harness.PostText(p), want...) {
 			n++
 		}
 	}

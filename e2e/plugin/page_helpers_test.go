@@ -116,7 +116,7 @@ func waitPostAs(t *testing.T, ctx context.Context, u *harness.User, postID, want
 	harness.Eventually(t, wait, "post showing "+want, func() (bool, error) {
 		var err error
 		p, _, err = u.Client.GetPost(ctx, postID, "")
-		return err == nil && strings.Contains(postText(p), want), err
+		return err == nil && strings.Contains(harness.PostText(p), want), err
 	})
 	return p
 }
@@ -127,7 +127,7 @@ func postTextNowAs(t *testing.T, ctx context.Context, u *harness.User, postID st
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postText(p)
+	return harness.PostText(p)
 }
 
 func hasButton(p *model.Post, id string) bool {

@@ -36,9 +36,9 @@ func TestStartPagesFirstLineAcknowledgementStopsIt(t *testing.T) {
 		return inDM != nil, nil
 	})
 	for _, p := range []*model.Post{inRota, inDM} {
-		mustContain(t, "page post", postText(p), "Page: incident #"+s.ID, "Payments down", "as **First line**", "S2 (major)", "⏳ Not acknowledged yet")
+		mustContain(t, "page post", harness.PostText(p), "Page: incident #"+s.ID, "Payments down", "as **First line**", "S2 (major)", "⏳ Not acknowledged yet")
 		if !hasButton(p, "ackpage") {
-			t.Fatalf("page post without Acknowledge button: %s", postText(p))
+			t.Fatalf("page post without Acknowledge button: %s", harness.PostText(p))
 		}
 	}
 	// The mention in the rota channel is a real one.
@@ -73,8 +73,8 @@ func TestStartPagesFirstLineAcknowledgementStopsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []*model.Post{inRota, inDM} {
-		if got := waitPostAs(t, ctx, l1, p.Id, acked(l1)); hasButton(got, "ackpage") || strings.Contains(postText(got), "Not acknowledged") {
-			t.Errorf("acknowledged post still asks for it: %s", postText(got))
+		if got := waitPostAs(t, ctx, l1, p.Id, acked(l1)); hasButton(got, "ackpage") || strings.Contains(harness.PostText(got), "Not acknowledged") {
+			t.Errorf("acknowledged post still asks for it: %s", harness.PostText(got))
 		}
 	}
 

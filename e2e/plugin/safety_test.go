@@ -74,7 +74,7 @@ func TestUserTextCannotMentionEveryone(t *testing.T) {
 		if p.UserId != botUser.Id {
 			continue
 		}
-		text := strings.ToLower(postText(p))
+		text := strings.ToLower(harness.PostText(p))
 		for _, w := range []string{"@channel", "@all", "@here"} {
 			if strings.Contains(text, w) {
 				t.Errorf("bot post holds a live %s: %q", w, p.Message)

@@ -530,7 +530,7 @@ func (b *bench) waitPageDM(ctx context.Context, id string) (string, error) {
 			if pageID == "" || p.RootId != "" || b.seenPages[p.Id] {
 				continue
 			}
-			if strings.HasPrefix(pageID, id+"-") || strings.Contains(postText(p), "#"+id) {
+			if strings.HasPrefix(pageID, id+"-") || strings.Contains(harness.PostText(p), "#"+id) {
 				b.seenPages[p.Id] = true
 				found = p.Id
 				return true, nil
@@ -597,7 +597,7 @@ func (b *bench) waitHolders(ctx context.Context, channelID string) error {
 func (b *bench) waitPostShows(ctx context.Context, u *harness.User, postID, want string) error {
 	return pollFor(ctx, effectWait, 20*time.Millisecond, func() (bool, error) {
 		p, _, err := u.Client.GetPost(ctx, postID, "")
-		return err == nil && strings.Contains(postText(p), want), err
+		return err == nil && strings.Contains(harness.PostText(p), want), err
 	})
 }
 
@@ -671,21 +671,6 @@ func pollFor(ctx context.Context, limit, interval time.Duration, cond func() (bo
 		case <-time.After(interval):
 		}
 	}
-}
-
-// postText is everything a post shows: message and attachment texts.
-func postText(p *model.Post) string {
-	var s strings.Builder
-	s.WriteString(p.Message)
-	for _, a := range p.Attachments() {
-		s.WriteString("\n" + a.Pretext + "\n" + a.Title + "\n" + a.Text)
-		for _, f := range a.Fields {
-			if v, ok := f.Value.(string); ok {
-				s.WriteString("\n" + v)
-			}
-		}
-	}
-	return s.String()
 }
 
 // pct returns the p-th percentile of sorted durations (nearest rank).
