@@ -3,11 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
-	"github.com/mattermost/mattermost/server/public/plugin"
 	"github.com/rs/zerolog"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
@@ -109,53 +109,38 @@ func (c *configuration) SetDefaults() {
 	}
 }
 
-// IsValid checks every field and resolves the derived ones; channelExists
-// and userID may be nil to skip lookups.
-func (c *configuration) IsValid(channelExists func(id string) bool, userID func(username string) (string, bool)) error {
+// parse checks that every field can be read and derives the parsed
+// values; it looks nothing up. An error here refuses the configuration:
+// it says what cannot be read and how to write it.
+func (c *configuration) parse() error {
 	var errs []error
 	policy, err := parsePolicy(c.RolePriority, c.CombinableRoles)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	c.policy = policy
-	if c.ackTimeout, err = perSeverity("Escalation timeouts", c.EscalationTimeouts); err != nil {
+	if c.ackTimeout, err = perSeverity("Escalation timeouts", c.EscalationTimeouts, minEscalation); err != nil {
 		errs = append(errs, err)
 	}
-	if c.cadence, err = perSeverity("Status update cadence", c.UpdateCadence); err != nil {
+	if c.cadence, err = perSeverity("Status update cadence", c.UpdateCadence, minCadence); err != nil {
 		errs = append(errs, err)
 	}
-	if c.renotify, err = duration("Re-notify interval", c.RenotifyInterval); err != nil {
+	if c.renotify, err = duration("Re-notify interval", c.RenotifyInterval, minRenotify); err != nil {
 		errs = append(errs, err)
 	}
 	if c.location, err = time.LoadLocation(c.DisplayTimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Display time zone\": %q is not a time zone such as Europe/Berlin", c.DisplayTimeZone))
 		c.location = time.UTC
 	}
-	if id := c.PostmortemChannelID; id != "" {
-		if !model.IsValidId(id) {
-			errs = append(errs, fmt.Errorf("setting \"Postmortems channel ID\": %q is not a channel ID", id))
-		} else if channelExists != nil && !channelExists(id) {
-			errs = append(errs, fmt.Errorf("setting \"Postmortems channel ID\": %q does not name an existing channel", id))
-		}
+	if id := c.PostmortemChannelID; id != "" && !model.IsValidId(id) {
+		errs = append(errs, fmt.Errorf("setting \"Postmortems channel ID\": %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
 	}
-	c.rotaAdminIDs = nil
-	for _, name := range splitList(c.RotaAdmins) {
-		name = strings.TrimPrefix(name, "@")
-		if userID == nil {
-			continue
-		}
-		id, ok := userID(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("setting \"Rota admins\": no user @%s", name))
-			continue
-		}
-		c.rotaAdminIDs = append(c.rotaAdminIDs, id)
+	if id := c.BroadcastChannelID; id != "" && !model.IsValidId(id) {
+		errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
 	}
-	if id := c.BroadcastChannelID; id != "" {
-		if !model.IsValidId(id) {
-			errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
-		} else if channelExists != nil && !channelExists(id) {
-			errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q does not name an existing channel", id))
+	for _, name := range c.rotaAdminNames() {
+		if !model.IsValidUsername(name) {
+			errs = append(errs, fmt.Errorf("setting \"Rota admins\": %q is not a username", name))
 		}
 	}
 	if c.severityMap, err = alert.ParseSeverityMap(c.AlertSeverityMap); err != nil {
@@ -171,6 +156,48 @@ func (c *configuration) IsValid(channelExists func(id string) bool, userID func(
 		errs = append(errs, fmt.Errorf("setting \"Log level\": %q: use debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// rotaAdminNames lists the usernames of the "Rota admins" setting.
+func (c *configuration) rotaAdminNames() []string {
+	var names []string
+	for _, name := range splitList(c.RotaAdmins) {
+		names = append(names, strings.ToLower(strings.TrimPrefix(name, "@")))
+	}
+	return names
+}
+
+// resolve looks up what the settings refer to: the rota admins' accounts
+// and the channels. A reference that no longer resolves (a renamed user,
+// a deleted channel) does not refuse the configuration: just that entry
+// is skipped, and the returned warnings say so, for the admins. nil
+// lookups skip the check.
+func (c *configuration) resolve(channelExists func(id string) bool, userID func(username string) (string, bool)) []string {
+	var warnings []string
+	c.rotaAdminIDs = nil
+	for _, name := range c.rotaAdminNames() {
+		if userID == nil {
+			continue
+		}
+		id, ok := userID(name)
+		if !ok {
+			warnings = append(warnings, fmt.Sprintf("setting \"Rota admins\": there is no user @%s any more (renamed or deleted?); the others keep their rights. Put their current username in the setting.", name))
+			continue
+		}
+		c.rotaAdminIDs = append(c.rotaAdminIDs, id)
+	}
+	if channelExists == nil {
+		return warnings
+	}
+	if id := c.BroadcastChannelID; id != "" && !channelExists(id) {
+		warnings = append(warnings, fmt.Sprintf("setting \"Broadcast channel ID\": there is no channel %s any more; incidents are not broadcast until you name another.", id))
+		c.BroadcastChannelID = ""
+	}
+	if id := c.PostmortemChannelID; id != "" && !channelExists(id) {
+		warnings = append(warnings, fmt.Sprintf("setting \"Postmortems channel ID\": there is no channel %s any more; postmortems go only to their incident channels until you name another.", id))
+		c.PostmortemChannelID = ""
+	}
+	return warnings
 }
 
 func (c *configuration) severity() incident.Severity {
@@ -199,26 +226,61 @@ func (p *Plugin) getConfiguration() *configuration {
 	}
 	c := &configuration{}
 	c.SetDefaults()
-	_ = c.IsValid(nil, nil)
+	_ = c.parse()
 	return c
 }
 
-// duration reads a setting like "5m", "90s", "1h30m" or "off" (0).
-func duration(setting, s string) (time.Duration, error) {
+// Durations below these minimums are refused: a 1-second reminder cadence
+// or escalation would flood people rather than help them. The
+// INCIDENT_BOT_MIN_TIMER environment variable of the server lowers them
+// (the end-to-end tests run escalations in seconds); it cannot raise them.
+const (
+	minEscalation = 30 * time.Second
+	minRenotify   = 30 * time.Second
+	minCadence    = time.Minute
+)
+
+// minTimerOverride is the lowered minimum from INCIDENT_BOT_MIN_TIMER, if
+// any.
+var minTimerOverride = func() time.Duration {
+	d, err := time.ParseDuration(os.Getenv("INCIDENT_BOT_MIN_TIMER"))
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
+}()
+
+// duration reads a setting like "5m", "90s", "1h30m" or "off" (0); a
+// duration below min is refused.
+func duration(setting, s string, min time.Duration) (time.Duration, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	if s == "off" || s == "never" || s == "0" {
 		return 0, nil
 	}
+	if minTimerOverride > 0 && minTimerOverride < min {
+		min = minTimerOverride
+	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Second {
+	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("setting %q: %q is not a duration such as 90s, 5m or 1h (or off)", setting, s)
+	}
+	if d < min {
+		return 0, fmt.Errorf("setting %q: %s is too short; use at least %s (or off)", setting, s, shortDuration(min))
 	}
 	return d, nil
 }
 
+// shortDuration writes d as the settings take it: "30s", "1m".
+func shortDuration(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}
+
 // perSeverity reads "S1=5m, S2=10m, S3=30m, S4=off"; every severity must be
 // given once.
-func perSeverity(setting, s string) (map[incident.Severity]time.Duration, error) {
+func perSeverity(setting, s string, min time.Duration) (map[incident.Severity]time.Duration, error) {
 	out := map[incident.Severity]time.Duration{}
 	for _, part := range splitList(s) {
 		k, v, ok := strings.Cut(part, "=")
@@ -229,7 +291,7 @@ func perSeverity(setting, s string) (map[incident.Severity]time.Duration, error)
 		if _, dup := out[sev]; dup {
 			return nil, fmt.Errorf("setting %q: %s is given twice", setting, sev)
 		}
-		if out[sev], err = duration(setting, v); err != nil {
+		if out[sev], err = duration(setting, v, min); err != nil {
 			return nil, err
 		}
 	}
@@ -285,48 +347,3 @@ func (p *Plugin) channelExists(id string) bool {
 	return appErr == nil
 }
 
-// loadConfiguration reads, defaults and validates the saved settings.
-func loadConfiguration(api plugin.API, channelExists func(string) bool, userID func(string) (string, bool)) (*configuration, error) {
-	c := &configuration{}
-	if err := api.LoadPluginConfiguration(c); err != nil {
-		return nil, fmt.Errorf("load plugin configuration: %w", err)
-	}
-	c.SetDefaults()
-	return c, c.IsValid(channelExists, userID)
-}
-
-// OnConfigurationChange swaps in a new valid configuration. It also runs
-// once before OnActivate. On servers older than 8.0 nothing stops an admin
-// saving bad values, so an invalid configuration is refused here: the last
-// valid one stays in force, and the error is logged and sent to admins.
-func (p *Plugin) OnConfigurationChange() error {
-	c, err := loadConfiguration(p.API, p.channelExists, p.userIDByName)
-	if err != nil {
-		msg := "Incident bot: the new settings were not applied, the previous ones stay in force: " + err.Error()
-		p.API.LogError(msg)
-		p.tellAdmins(msg)
-		return err
-	}
-	p.config.Store(c)
-	level, _ := zerolog.ParseLevel(c.LogLevel)
-	zerolog.SetGlobalLevel(level)
-	return nil
-}
-
-// ConfigurationWillBeSaved rejects invalid settings in the System Console
-// (servers 8.0 and later call it).
-func (p *Plugin) ConfigurationWillBeSaved(newCfg *model.Config) (*model.Config, error) {
-	raw, ok := newCfg.PluginSettings.Plugins[manifestID]
-	if !ok {
-		return nil, nil
-	}
-	c := &configuration{}
-	if err := remarshal(raw, c); err != nil {
-		return nil, fmt.Errorf("read incident bot settings: %w", err)
-	}
-	c.SetDefaults()
-	if err := c.IsValid(p.channelExists, p.userIDByName); err != nil {
-		return nil, err
-	}
-	return nil, nil
-}

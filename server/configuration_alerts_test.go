@@ -11,7 +11,7 @@ import (
 func TestAlertSettings(t *testing.T) {
 	c := &configuration{AlertmanagerToken: " secret ", AlertTeamName: " Ops "}
 	c.SetDefaults()
-	if err := c.IsValid(nil, nil); err != nil {
+	if err := c.parse(); err != nil {
 		t.Fatal(err)
 	}
 	s := c.appSettings().Alerts
@@ -24,7 +24,7 @@ func TestAlertSettings(t *testing.T) {
 
 	c = &configuration{AlertSeverityMap: "critical=S0"}
 	c.SetDefaults()
-	if err := c.IsValid(nil, nil); err == nil || !strings.Contains(err.Error(), "Alert severity map") {
+	if err := c.parse(); err == nil || !strings.Contains(err.Error(), "Alert severity map") {
 		t.Errorf("bad severity map accepted: %v", err)
 	}
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,22 +9,19 @@ import (
 	"github.com/mattermost/mattermost/server/public/plugin/plugintest"
 )
 
-func TestConfigurationValidation(t *testing.T) {
-	known := model.NewId()
-	exists := func(id string) bool { return id == known }
+func TestConfigurationParse(t *testing.T) {
 	cases := []struct {
 		name string
 		cfg  configuration
 		want string // "" = valid
 	}{
 		{"defaults", configuration{}, ""},
-		{"known channel", configuration{BroadcastChannelID: known}, ""},
+		{"channel id", configuration{BroadcastChannelID: model.NewId()}, ""},
 		{"not an id", configuration{BroadcastChannelID: "town-square"}, "is not a channel ID"},
-		{"unknown channel", configuration{BroadcastChannelID: model.NewId()}, "does not name an existing channel"},
 		{"bad severity", configuration{DefaultSeverity: "S5"}, `"Default severity"`},
 		{"bad log level", configuration{LogLevel: "loud"}, `"Log level"`},
-		{"rota admin", configuration{RotaAdmins: "@alice"}, ""},
-		{"unknown rota admin", configuration{RotaAdmins: "alice, @bob"}, "no user @bob"},
+		{"rota admins", configuration{RotaAdmins: "@alice, bob"}, ""},
+		{"not a username", configuration{RotaAdmins: "alice, @b!ob"}, `"b!ob" is not a username`},
 		{"priority incomplete", configuration{RolePriority: "im,l1"}, "role settings"},
 		{"priority unknown role", configuration{RolePriority: "im,l1,l2,l3,qa"}, `"Role priority"`},
 		{"combinable pair", configuration{CombinableRoles: "l2+l3"}, ""},
@@ -33,7 +30,10 @@ func TestConfigurationValidation(t *testing.T) {
 		{"escalation", configuration{EscalationTimeouts: "S1=1m,S2=2m,S3=3m,S4=off"}, ""},
 		{"escalation missing S4", configuration{EscalationTimeouts: "S1=1m,S2=2m,S3=3m"}, "give a value for S4"},
 		{"escalation bad duration", configuration{EscalationTimeouts: "S1=soon,S2=2m,S3=3m,S4=off"}, `"soon" is not a duration`},
+		{"escalation too short", configuration{EscalationTimeouts: "S1=10s,S2=2m,S3=3m,S4=off"}, "10s is too short; use at least 30s"},
 		{"renotify too small", configuration{RenotifyInterval: "10ms"}, `"Re-notify interval"`},
+		{"renotify minimum", configuration{RenotifyInterval: "30s"}, ""},
+		{"cadence too short", configuration{UpdateCadence: "S1=1s,S2=1h,S3=1h,S4=off"}, "use at least 1m"},
 		{"display zone", configuration{DisplayTimeZone: "Europe/Berlin"}, ""},
 		{"bad display zone", configuration{DisplayTimeZone: "Mars/Base"}, `"Display time zone"`},
 		{"bad postmortem channel", configuration{PostmortemChannelID: "postmortems"}, `"Postmortems channel ID"`},
@@ -43,7 +43,7 @@ func TestConfigurationValidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := c.cfg
 			cfg.SetDefaults()
-			err := cfg.IsValid(exists, func(n string) (string, bool) { return "id-" + n, n == "alice" })
+			err := cfg.parse()
 			if c.want == "" && err != nil {
 				t.Fatalf("valid settings refused: %v", err)
 			}
@@ -54,23 +54,58 @@ func TestConfigurationValidation(t *testing.T) {
 	}
 }
 
-// On servers 8.0+, ConfigurationWillBeSaved stops bad values in the System
-// Console before they are saved.
-func TestConfigurationWillBeSavedRejectsBadValues(t *testing.T) {
+// A reference that no longer resolves skips just that entry, with a
+// warning; the rest of the settings stand.
+func TestConfigurationResolveSkipsUnresolvedEntries(t *testing.T) {
+	known, gone := model.NewId(), model.NewId()
+	c := configuration{BroadcastChannelID: known, PostmortemChannelID: gone, RotaAdmins: "@alice, @bob", PrivateChannels: true}
+	c.SetDefaults()
+	if err := c.parse(); err != nil {
+		t.Fatal(err)
+	}
+	warnings := c.resolve(func(id string) bool { return id == known }, func(n string) (string, bool) { return "id-" + n, n == "alice" })
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "no user @bob") || !strings.Contains(warnings[1], "Postmortems channel ID") {
+		t.Fatalf("warnings = %q", warnings)
+	}
+	if !slices.Equal(c.rotaAdminIDs, []string{"id-alice"}) || c.BroadcastChannelID != known || c.PostmortemChannelID != "" || !c.PrivateChannels {
+		t.Fatalf("resolved = %+v", c)
+	}
+}
+
+// On servers 8.0+, ConfigurationWillBeSaved stops values that cannot be
+// read before they are saved, and nothing else.
+func TestConfigurationWillBeSaved(t *testing.T) {
 	api := &plugintest.API{}
-	missing := model.NewId()
-	api.On("GetChannel", missing).Return(nil, model.NewAppError("GetChannel", "missing", nil, "", http.StatusNotFound))
+	api.On("GetConfig").Return(&model.Config{})
 	p := &Plugin{}
 	p.SetAPI(api)
 
 	cfg := &model.Config{}
-	cfg.PluginSettings.Plugins = map[string]map[string]any{manifestID: {"broadcastchannelid": missing, "defaultseverity": "S2"}}
-	if _, err := p.ConfigurationWillBeSaved(cfg); err == nil || !strings.Contains(err.Error(), "does not name an existing channel") {
+	cfg.PluginSettings.Plugins = map[string]map[string]any{manifestID: {"escalationtimeouts": "S1=soon", "defaultseverity": "S2"}}
+	if _, err := p.ConfigurationWillBeSaved(cfg); err == nil || !strings.Contains(err.Error(), "Escalation timeouts") {
 		t.Fatalf("err = %v", err)
 	}
-	cfg.PluginSettings.Plugins[manifestID] = map[string]any{"defaultseverity": "S2", "privatechannels": true}
+	// A rota admin who does not exist, or a channel that is gone, is no
+	// reason to refuse a save: nothing is looked up (the mock would panic).
+	cfg.PluginSettings.Plugins[manifestID] = map[string]any{"rotaadmins": "@nobody", "broadcastchannelid": model.NewId(), "privatechannels": true}
 	if _, err := p.ConfigurationWillBeSaved(cfg); err != nil {
 		t.Fatalf("valid settings refused: %v", err)
+	}
+	// Unchanged settings are not checked again, even if they no longer
+	// parse (they were saved on an older server).
+	bad := map[string]any{"escalationtimeouts": "S1=soon"}
+	api2 := &plugintest.API{}
+	old := &model.Config{}
+	old.PluginSettings.Plugins = map[string]map[string]any{manifestID: bad}
+	api2.On("GetConfig").Return(old)
+	p.SetAPI(api2)
+	cfg.PluginSettings.Plugins[manifestID] = bad
+	if _, err := p.ConfigurationWillBeSaved(cfg); err != nil {
+		t.Fatalf("unchanged settings refused: %v", err)
+	}
+	// Another plugin's section is none of its business.
+	if _, err := p.ConfigurationWillBeSaved(&model.Config{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

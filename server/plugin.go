@@ -42,7 +42,8 @@ type Plugin struct {
 	tick     *schedule.Job // the once-per-cluster periodic work; nil until activated
 	core     *app.App
 
-	adminNotices sync.Map // messages already sent to admins, to avoid repeats
+	adminNotices   sync.Map        // messages already sent to admins, to avoid repeats
+	pendingNotices []pendingNotice // notices to the admins made before the bot existed
 }
 
 // OnActivate wires the plugin. It only builds and registers; anything slow
@@ -56,6 +57,7 @@ func (p *Plugin) OnActivate() error {
 		return fmt.Errorf("activate: %w", err)
 	}
 	p.bot = bot.New(p.API, manifestID, botID)
+	p.flushNotices()
 
 	core, err := app.New(app.Deps{
 		Store:     kvstore.New(&client.KV),
