@@ -144,3 +144,18 @@ func hasButton(p *model.Post, id string) bool {
 // acked is what a page post says once u acknowledged it: their name with a
 // zero width space after the @, which shows the same but notifies nobody.
 func acked(u *harness.User) string { return "✅ Acknowledged by @\u200b" + u.Username }
+
+// waitPageDM waits for the page's post in u's direct messages with the
+// bot (made right after the one in the page channel), and returns it.
+func waitPageDM(t *testing.T, ctx context.Context, u *harness.User, pageID string) *model.Post {
+	t.Helper()
+	var found *model.Post
+	ch := dm(t, ctx, u)
+	harness.Eventually(t, wait, "page DM for @"+u.Username, func() (bool, error) {
+		if posts := pagePosts(t, ctx, u, ch.Id, pageID); len(posts) > 0 {
+			found = posts[0]
+		}
+		return found != nil, nil
+	})
+	return found
+}

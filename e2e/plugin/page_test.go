@@ -180,7 +180,7 @@ func TestConcurrentAcknowledgementsRecordOne(t *testing.T) {
 	s := start(t, r.starter, "Login loop --severity S3")
 	inRota := waitPagePost(t, ctx, l1, r.channel.Id, l1)
 	id, _ := inRota.GetProp("page_id").(string)
-	inDM := pagePosts(t, ctx, l1, dm(t, ctx, l1).Id, id)[0]
+	inDM := waitPageDM(t, ctx, l1, id)
 
 	// Half the clicks on each post, all at once. Clicks that arrive after
 	// the first acknowledgement has removed the button are refused by the

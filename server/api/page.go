@@ -42,7 +42,7 @@ func (a *API) serveAckPage(w http.ResponseWriter, r *http.Request, actor string)
 		a.logInternal(ctx, err, "ackpage", actor)
 		msg = incident.UserMessage(err)
 	}
-	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: a.Render(msg)})
+	a.writeReply(w, msg)
 }
 
 // pagePost checks that the clicked post is one of the bot's posts of the
@@ -63,8 +63,8 @@ func (a *API) pagePost(ctx context.Context, req *model.PostActionIntegrationRequ
 	if err != nil {
 		return "", err
 	}
-	// A post being sent is not recorded yet; the acknowledgement waits for
-	// its send to finish.
+	// A post of a send in flight is recorded when its send completes; the
+	// acknowledgement lands at once all the same.
 	if !p.HasPost(post.Id) && p.Sending == nil {
 		return "", errNotAPage
 	}

@@ -37,6 +37,8 @@ type App struct {
 	// test runs it when it chooses (to count its cost apart, or to drop it
 	// as a crash would).
 	hold func(run func(context.Context))
+	// claimsSeen is what this instance saw of page claims (see claimDead).
+	claimsSeen *sync.Map
 	// background counts follow-up work running in goroutines, so that a
 	// deactivating plugin can let it finish (see Quiesce).
 	background *sync.WaitGroup
@@ -94,7 +96,7 @@ func New(d Deps) (*App, error) {
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, inline: d.Inline, log: d.Log, wall: time.Now,
-		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map)}, nil
+		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map)}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
-	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
 )
 
 // sent is one notification a fakePager delivered.
@@ -84,6 +82,9 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 		return d, nil
 	}
 	for _, dm := range []bool{false, true} {
+		if err := Fence(ctx); err != nil { // as the bot does before each post
+			return d, err
+		}
 		f.n++
 		d.Posts = append(d.Posts, PagePost{ID: fmt.Sprintf("%s-post%d", f.node, f.n), ChannelID: p.ChannelID, Level: n.Level, DM: dm})
 		d.Sent++
@@ -133,7 +134,7 @@ func pageSettings() Settings {
 	}
 }
 
-// pageEnv is one or more plugin instances over one real bbolt store and
+// pageEnv is one or more plugin instances over one real store and
 // one settable clock, each with its own recording pager.
 type pageEnv struct {
 	store    incident.Store
@@ -151,12 +152,13 @@ var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 
 func newPageEnv(t testing.TB, nodes int) *pageEnv {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "incidents.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &pageEnv{store: st, clk: &clock{t: t0}, chat: newFakeChat(), settings: pageSettings()}
+	return newPageEnvOn(t, defaultStore, nodes)
+}
+
+// newPageEnvOn is newPageEnv over a new store of kind s.
+func newPageEnvOn(t testing.TB, s storeKind, nodes int) *pageEnv {
+	t.Helper()
+	e := &pageEnv{store: s.open(t), clk: &clock{t: t0}, chat: newFakeChat(), settings: pageSettings()}
 	for i := range nodes {
 		e.addNode(t, fmt.Sprintf("node%d", i))
 	}

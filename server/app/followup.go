@@ -406,12 +406,10 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 		}
 		return a.notifier.Publish(ctx, inc, f.Events[s.Event], bc)
 	case incident.StepJoin:
-		// A holder who cannot be added (another team) keeps the role; the
-		// failure is only logged, since retrying cannot mend it.
-		if err := a.chat.AddToChannel(ctx, inc.ChannelID, s.User); err != nil {
-			a.log.Warn().Err(err).Str("incident", inc.ID).Str("user", s.User).Msg("add role holder to channel")
-		}
-		return nil
+		// A holder outside the incident's team is added to it first; one
+		// who cannot be keeps the role, and the incident manager and they
+		// are told (see admit). Only those notices are retried.
+		return a.admit(ctx, inc, s.User)
 	case incident.StepPageStart:
 		return a.pageOnStart(ctx, inc, inc.ID+"-s"+f.ID)
 	case incident.StepFreeze:
@@ -427,6 +425,11 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 		return a.sendReminder(ctx, inc, f, s)
 	case incident.StepSummary:
 		return a.storeSummary(ctx, inc)
+	case incident.StepClosePages:
+		if inc.Status.Active() {
+			return nil // reopened before the worker got here
+		}
+		return a.closeIncidentPages(ctx, inc, whyResolved, true)
 	}
 	return fmt.Errorf("unknown follow-up step %q", s.Kind)
 }

@@ -45,7 +45,7 @@ func (a *App) PostUpdate(ctx context.Context, actor string, inc *incident.Incide
 		ev, err := i.PostUpdate(now, actor, text)
 		if err == nil && !due.IsZero() && now.After(due) {
 			// The postmortem compares updates with the cadence target.
-			ev = ev.With(incident.DataOverdue, now.Sub(due).Round(time.Second).String())
+			ev = ev.With(incident.DataOverdue, incident.Elapsed(due, now).String())
 		}
 		return ev, err
 	})
@@ -97,12 +97,26 @@ func (a *App) Resolve(ctx context.Context, actor string, inc *incident.Incident,
 		return nil, err
 	}
 	// Leads read the postmortem as soon as it is resolved: it is the last
-	// step, after the resolution is on the timeline and in the summary.
+	// step, after the resolution and the pages it closed are on the
+	// timeline and in the summary.
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
 		return i.Resolve(now, actor, summary)
-	}, incident.Step{Kind: incident.StepSummary}, incident.Step{Kind: incident.StepPostmortem, User: actor})
-	return out, err
+	}, incident.Step{Kind: incident.StepClosePages}, incident.Step{Kind: incident.StepSummary}, incident.Step{Kind: incident.StepPostmortem, User: actor})
+	if err != nil {
+		return nil, err
+	}
+	// Nobody is paged for a resolved incident a moment longer: its pages
+	// close (their buttons go) before the answer. Their timeline events
+	// follow the resolution's (StepClosePages), which also closes what a
+	// failure here left open.
+	if err := a.closeIncidentPages(ctx, out, whyResolved, false); err != nil {
+		a.log.Warn().Err(err).Str("incident", out.ID).Msg("close the pages of a resolved incident; its follow-up tries again")
+	}
+	return out, nil
 }
+
+// whyResolved is why a resolved incident's pages close.
+const whyResolved = "the incident was resolved"
 
 // Reopen brings a resolved incident back to open.
 func (a *App) Reopen(ctx context.Context, actor string, inc *incident.Incident, reason string) (*incident.Incident, error) {

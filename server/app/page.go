@@ -31,11 +31,11 @@ import (
 //  2. It sends, then completes the claim (records the posts, clears
 //     Sending, sets the next due time).
 //
-// An acknowledgement is a compare-and-set that sets AckedAt; it waits while
-// a fresh claim is in flight (sends take milliseconds). So every
-// notification is sent while the record is not acknowledged, and once an
-// acknowledgement is recorded no claim can succeed: nothing more is sent
-// for the page, even when an escalation was due in the same instant.
+// An acknowledgement (or a close) is a compare-and-set that sets AckedAt
+// (ClosedAt) at once, whatever is being sent. Once it is recorded no claim
+// can succeed, and a send in flight makes no further post: its sender
+// checks the record before each post (see page_claim.go), then records and
+// re-renders what it sent, so that it shows the acknowledgement.
 //
 // Pending timers live in the store too (see page_due.go), so they fire after
 // a restart and, with Tick running once per cluster and the claim deciding
@@ -43,10 +43,9 @@ import (
 const (
 	// MaxPageMessageRunes bounds a page's message.
 	MaxPageMessageRunes = 1000
-	// claimStale is how long a claim may go unfinished before a later tick
-	// assumes its instance died and sends the notification again (delivery
-	// is at-least-once only in that case). Sends take milliseconds; a tick
-	// is cut off after 10 seconds.
+	// claimStale is how long a claim's lease may go unrenewed before
+	// another instance assumes its sender died and sends what is missing
+	// of the notification (see claimDead).
 	claimStale = 15 * time.Second
 	// sendRetry is how soon a notification that reached nobody (no post
 	// could be made) is tried again.
@@ -153,6 +152,8 @@ type Page struct {
 	AckClaim   *Sending  `json:"ack_claim,omitempty"`
 	ClosedAt   time.Time `json:"closed_at,omitzero"`
 	ClosedWhy  string    `json:"closed_why,omitempty"`
+	// CloseOwed: the close's timeline event is still owed (see noteClose).
+	CloseOwed bool `json:"close_owed,omitempty"`
 	// Revision counts writes of the record; see renderPage.
 	Revision int64 `json:"revision"`
 }
@@ -188,6 +189,8 @@ type Sending struct {
 	// Takeover is set when the claim took over from a claimant that did
 	// not finish: the notice may have been sent in part.
 	Takeover bool `json:"takeover,omitempty"`
+	// Renewed is when the claimant last renewed the claim (see keepClaim).
+	Renewed time.Time `json:"renewed,omitzero"`
 }
 
 // Target is the current target.
@@ -329,9 +332,13 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 		}
 		// The timer entry comes first: should this instance die before
 		// the page is sent, a tick takes the stale claim over. An entry
-		// without a record is dropped by the tick.
+		// without a record is dropped by the tick. The incident's list
+		// of pages comes before the page too: resolving closes them all.
 		if first, err = a.scheduleDue(ctx, p.ID, p.Due); err != nil {
 			return nil, fmt.Errorf("page: schedule: %w", err)
+		}
+		if err := a.listPage(ctx, inc.ID, p.ID); err != nil {
+			return nil, fmt.Errorf("page: list it with its incident: %w", err)
 		}
 		created, err := createDoc(ctx, a.store, pageDoc(p.ID), p)
 		if err != nil {
@@ -378,7 +385,7 @@ func pageEvent(p *Page, n Notice, at time.Time) incident.Event {
 	var ev incident.Event
 	switch n.Kind {
 	case NoticeEscalate:
-		waited := t.At.Sub(p.Targets[n.Level-2].At).Round(time.Second)
+		waited := incident.FormatDuration(incident.Elapsed(p.Targets[n.Level-2].At, t.At))
 		ev = incident.NewEvent(at, incident.ActorSystem, incident.EventPageEscalated,
 			fmt.Sprintf("to <@%s> %s (level %d): <@%s> did not acknowledge within %s", t.UserID, as, n.Level, p.Targets[n.Level-2].UserID, waited))
 	case NoticeRenotify:

@@ -16,16 +16,6 @@ import (
 // when the page had been acknowledged before; nothing changed.
 var ErrPageAlreadyAcknowledged = &incident.Error{Kind: incident.KindConflict, Msg: "this page was already acknowledged"}
 
-// errSendInFlight: a notification of the page is being sent; the
-// acknowledgement waits for it.
-var errSendInFlight = errors.New("page notification in flight")
-
-// ackWait bounds how long an acknowledgement waits for a notification in
-// flight. It is wall time, not the app's clock: it waits on another
-// goroutine or instance. A send takes milliseconds, so the bound matters
-// only when the sender died; the acknowledgement then voids its claim.
-const ackWait = 5 * time.Second
-
 // PageRecord returns the page with id; KindNotFound if there is none.
 func (a *App) PageRecord(ctx context.Context, id string) (*Page, error) {
 	if !ValidPageID(id) {
@@ -62,49 +52,46 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 	if !p.Pending() {
 		return a.ackRefused(p)
 	}
+	inc, err := a.store.GetIncident(ctx, p.IncidentID)
+	if err != nil && !errors.Is(err, incident.ErrNotFound) {
+		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
+	}
+	if err != nil || !inc.Status.Active() {
+		// Resolved, and the resolution's close of its pages not yet
+		// done (or undone by a crash): close it now.
+		why := whyResolved
+		if err != nil {
+			inc, why = nil, "the incident no longer exists"
+		}
+		if p, err = a.closePage(ctx, id, inc, why, false); err != nil {
+			return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
+		}
+		return a.ackRefused(p)
+	}
 	now := a.now()
 	entry, err := a.scheduleDue(ctx, id, now)
 	if err != nil {
 		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
 	}
-	deadline := time.Now().Add(ackWait)
-	var voided bool
-	for {
-		now = a.now()
-		waiting := time.Now().Before(deadline)
-		p, _, err = updateDoc(ctx, a.store, pageDoc(id), func(q *Page, exists bool) error {
-			switch {
-			case !exists:
-				return incident.NotFoundf("that page no longer exists")
-			case !q.Pending():
-				return errUnchanged
-			case q.Sending != nil && now.Sub(q.Sending.At) < claimStale && waiting:
-				return errSendInFlight
-			}
-			voided = q.Sending != nil
-			q.Orphans = q.Orphans || voided
-			q.AckedAt, q.AckedBy, q.AckPending = now, actor, true
-			q.Sending, q.Due = nil, now
-			q.Revision++
-			return nil
-		})
-		if !errors.Is(err, errSendInFlight) {
-			break
+	// Recorded at once, whatever is being sent: a sender in flight finds
+	// the page answered before its next post, and renders what it sent.
+	p, _, err = updateDoc(ctx, a.store, pageDoc(id), func(q *Page, exists bool) error {
+		switch {
+		case !exists:
+			return incident.NotFoundf("that page no longer exists")
+		case !q.Pending():
+			return errUnchanged
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("acknowledge page %s: %w", id, ctx.Err())
-		case <-time.After(time.Millisecond):
-		}
-	}
+		q.AckedAt, q.AckedBy, q.AckPending = now, actor, true
+		q.Due = now
+		q.Revision++
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
 	}
 	if p.AckedBy != actor || !p.AckedAt.Equal(now) {
 		return a.ackRefused(p)
-	}
-	if voided {
-		a.log.Warn().Str("page", id).Msg("acknowledgement voided a notification claim that did not finish in time")
 	}
 	a.log.Info().Str("page", id).Str("user", actor).Int("level", p.Level()).Msg("page acknowledged")
 	a.wakePage(id, entry)
@@ -117,7 +104,8 @@ func (a *App) ackRefused(p *Page) (*Page, error) {
 	if !p.AckedAt.IsZero() {
 		return p, ErrPageAlreadyAcknowledged
 	}
-	return nil, incident.Conflictf("this page was closed without acknowledgement: %s", p.ClosedWhy)
+	return nil, incident.Conflictf("This page was closed at %s UTC without acknowledgement, because %s: it needs no acknowledgement any more.",
+		p.ClosedAt.UTC().Format("15:04"), p.ClosedWhy)
 }
 
 // wakePage does the page's due work now (in the background unless the app
@@ -181,7 +169,7 @@ func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChang
 	ctx = WithOnce(ctx, "page/"+p.ID+"/ack", p.AckClaim.Takeover, p.AckedAt.Add(-clockSkew))
 	t := p.Target()
 	ev := incident.NewEvent(p.AckedAt, p.AckedBy, incident.EventPageAcknowledged,
-		fmt.Sprintf("page to <@%s> (level %d), %s after it was opened", t.UserID, p.Level(), p.AckedAt.Sub(p.CreatedAt).Round(time.Second)))
+		fmt.Sprintf("page to <@%s> (level %d), %s after it was opened", t.UserID, p.Level(), incident.FormatDuration(incident.Elapsed(p.CreatedAt, p.AckedAt))))
 	if _, err := a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level())); err != nil && !errors.Is(err, incident.ErrNotFound) {
 		return nil, err // the claim goes stale and is taken over
 	}

@@ -89,25 +89,29 @@ func (a *App) firePage(ctx context.Context, e dueEntry, now time.Time) (*dueChan
 		return nil, nil
 	case p.AckPending:
 		return a.noteAck(ctx, e, now)
-	case p.Sending != nil && now.Sub(p.Sending.At) < claimStale:
+	case p.Sending != nil && !a.claimDead(e.id, p.Sending, now):
 		return nil, nil // in flight: its claimant moves the entry
+	case p.Sending != nil && !p.Pending():
+		return a.reapSend(ctx, e, p)
+	case !p.Pending() && p.CloseOwed:
+		return a.closeFromTick(ctx, e, p.IncidentID, "")
 	case !p.Pending() || p.Due.After(now) || p.Due.IsZero():
 		return entryChange(e, p), nil
 	}
 	inc, err := a.store.GetIncident(ctx, p.IncidentID)
 	if errors.Is(err, incident.ErrNotFound) {
-		return a.closePage(ctx, e, nil, now, "the incident no longer exists")
+		return a.closeFromTick(ctx, e, "", "the incident no longer exists")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !inc.Status.Active() {
-		return a.closePage(ctx, e, inc, now, "the incident was resolved")
+		return a.closeFromTick(ctx, e, inc.ID, whyResolved)
 	}
 	if why, ended, err := a.releasePageEnded(ctx, p); err != nil {
 		return nil, err
 	} else if ended {
-		return a.closePage(ctx, e, inc, now, why)
+		return a.closeFromTick(ctx, e, inc.ID, why)
 	}
 	claimed, token, err := a.claimPage(ctx, e.id, inc, now)
 	if err != nil {
@@ -125,10 +129,11 @@ func (a *App) firePage(ctx context.Context, e dueEntry, now time.Time) (*dueChan
 
 // entryChange moves entry e to what record p needs: its Due while it is
 // pending and not being sent, else nothing. A page being sent keeps its
-// entry: the claim's takeover time is in the record, and the claimant
-// moves the entry when it completes.
+// entry (acknowledged or not): the claimant moves it when it completes,
+// and should it die, the entry brings the tick back to take over or reap
+// its claim.
 func entryChange(e dueEntry, p *Page) *dueChange {
-	if p.Sending != nil && p.Pending() {
+	if p.Sending != nil {
 		return nil
 	}
 	next := int64(0)
@@ -156,10 +161,12 @@ func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, 
 			return errUnchanged
 		}
 		if p.Sending != nil {
-			if now.Sub(p.Sending.At) < claimStale {
+			if !a.claimDead(id, p.Sending, now) {
 				return errUnchanged
 			}
-			// Its claimant died before recording the send: send it again.
+			// Its claimant died before recording the send: send what
+			// is missing of it.
+			a.forgetClaim(id, p.Sending)
 			since := p.Sending.Since
 			if since.IsZero() {
 				since = p.Sending.At
@@ -286,14 +293,19 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 	// sending, the notice is on the timeline even if the page is closed
 	// before anyone takes the claim over, and the keyed event and send of
 	// a takeover find what this attempt did.
+	stop := a.keepClaim(p.ID, token)
+	defer stop()
 	if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
 		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
 	}
-	got, sendErr := a.pager.NotifyPage(ctx, p, inc, n)
-	if sendErr != nil {
+	got, sendErr := a.pager.NotifyPage(WithFence(ctx, a.pageFence(p.ID, token)), p, inc, n)
+	switch {
+	case ErrFenced(sendErr):
+		a.log.Info().Str("page", p.ID).Int("notice", n.Number).Int("sent", got.Sent).Msg("page answered or closed while its notification was sent: the rest was not sent")
+	case sendErr != nil:
 		a.log.Warn().Err(sendErr).Str("page", p.ID).Int("notice", n.Number).Int("sent", got.Sent).Msg("page notification partly or wholly failed")
 	}
-	if n.Kind == NoticeEscalate && len(p.Posts) > 0 {
+	if n.Kind == NoticeEscalate && len(p.Posts) > 0 && !ErrFenced(sendErr) {
 		// Show the escalation on the earlier posts while the claim holds:
 		// an acknowledgement waits for the claim, so its rendering lands
 		// after this one.
@@ -314,12 +326,14 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 		}
 		q.Revision++
 		if q.Sending == nil || q.Sending.Token != token {
-			return nil // voided: keep the posts, nothing else is ours
+			return nil // taken over: keep the posts, nothing else is ours
 		}
 		q.Sending = nil
-		q.LastFailed = got.Sent == 0
 		if q.Pending() {
+			q.LastFailed = got.Sent == 0
 			q.Due = q.nextDue(timeout, s.Renotify)
+		} else if !q.AckPending {
+			q.Due = time.Time{}
 		}
 		return nil
 	})
@@ -332,33 +346,53 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 	return done, nil
 }
 
-// closePage stops a page that can no longer be acknowledged usefully (its
-// incident was resolved or removed): no more notifications, and its posts
-// lose their button. It returns the change to the page's entry.
-func (a *App) closePage(ctx context.Context, e dueEntry, inc *incident.Incident, now time.Time, why string) (*dueChange, error) {
-	p, wrote, err := updateDoc(ctx, a.store, pageDoc(e.id), func(p *Page, exists bool) error {
-		if !exists || !p.Pending() || p.Sending != nil && now.Sub(p.Sending.At) < claimStale {
+// closeFromTick closes the page of entry e for why (and notes the close on
+// the timeline of incidentID, if any) and returns the change to its entry;
+// why "" only notes a close owed.
+func (a *App) closeFromTick(ctx context.Context, e dueEntry, incidentID, why string) (*dueChange, error) {
+	var inc *incident.Incident
+	if incidentID != "" {
+		var err error
+		if inc, err = a.store.GetIncident(ctx, incidentID); err != nil && !errors.Is(err, incident.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if why == "" {
+		why = whyResolved // only noted: the page is closed already
+	}
+	p, err := a.closePage(ctx, e.id, inc, why, true)
+	if err != nil {
+		return nil, err
+	}
+	return entryChange(e, p), nil
+}
+
+// reapSend clears the claim of a sender that died after the page was
+// acknowledged or closed: its posts are adopted and rendered with the rest.
+func (a *App) reapSend(ctx context.Context, e dueEntry, p *Page) (*dueChange, error) {
+	token := p.Sending.Token
+	p, wrote, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
+		if !exists || q.Sending == nil || q.Sending.Token != token {
 			return errUnchanged
 		}
-		p.ClosedAt, p.ClosedWhy = now, why
-		p.Orphans = p.Orphans || p.Sending != nil // a stale send may have posted
-		p.Sending, p.Due = nil, time.Time{}
-		p.Revision++
+		a.forgetClaim(e.id, q.Sending)
+		q.Sending, q.Orphans = nil, true
+		if !q.AckPending {
+			q.Due = time.Time{}
+		}
+		q.Revision++
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("close: %w", err)
+		return nil, fmt.Errorf("reap the claim of a dead sender: %w", err)
 	}
-	if !wrote {
-		return entryChange(e, p), nil
+	if wrote {
+		inc, err := a.store.GetIncident(ctx, p.IncidentID)
+		if err != nil {
+			inc = nil
+		}
+		p = a.adoptOrphans(ctx, p)
+		p = a.renderPage(ctx, p, inc)
 	}
-	if inc != nil {
-		t := p.Target()
-		ev := incident.NewEvent(now, incident.ActorSystem, incident.EventPageClosed, fmt.Sprintf("page to <@%s>, unacknowledged: %s", t.UserID, why))
-		_, _ = a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level()))
-	}
-	p = a.adoptOrphans(ctx, p)
-	a.renderPage(ctx, p, inc)
-	a.log.Info().Str("page", p.ID).Str("why", why).Msg("page closed")
 	return entryChange(e, p), nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/plugin"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
 // Bot posts and manages channels as the plugin's bot account.
@@ -51,6 +52,10 @@ const PropOnce = "incident_once"
 // in the channel since the step's follow-up began, which on a retry is a
 // short window.
 func (b *Bot) create(ctx context.Context, p *model.Post) (*model.Post, error) {
+	// A page's notice stops as soon as the page is answered or closed.
+	if err := app.Fence(ctx); err != nil {
+		return nil, err
+	}
 	key, retry, since, ok := app.Once(ctx, p.ChannelId)
 	if ok {
 		p.AddProp(PropOnce, key)
@@ -76,11 +81,19 @@ func (b *Bot) create(ctx context.Context, p *model.Post) (*model.Post, error) {
 // Mention renders a user as @username for messages.
 func (b *Bot) Mention(userID string) string { return b.mention(userID) }
 
-// mention renders a user as @username, or a neutral placeholder when the
-// user cannot be looked up (deleted, or the system actor).
+// isBot reports whether an actor is the bot: the system actor of the
+// events it causes on its own, or its own account (which opens incidents
+// from alerts). Every place shows it as incident.BotName.
+func (b *Bot) isBot(userID string) bool {
+	return userID == incident.ActorSystem || userID != "" && userID == b.userID
+}
+
+// mention renders a user as @username, the bot as incident.BotName (also
+// for no actor), or a neutral placeholder when the user cannot be looked
+// up (deleted).
 func (b *Bot) mention(userID string) string {
-	if userID == "" || userID == "system" {
-		return "the bot"
+	if userID == "" || b.isBot(userID) {
+		return incident.BotName
 	}
 	u, appErr := b.api.GetUser(userID)
 	if appErr != nil {

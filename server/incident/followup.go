@@ -31,15 +31,16 @@ type StepKind string
 
 // Step kinds. The worker in package app knows how to do each.
 const (
-	StepCard       StepKind = "card"       // post the card if it has none, else re-render it
-	StepAnnounce   StepKind = "announce"   // announce the start in the broadcast channel
-	StepPublish    StepKind = "publish"    // post Events[Event] where its type belongs
-	StepJoin       StepKind = "join"       // add User to the incident channel
-	StepPageStart  StepKind = "page_start" // page the first line of a new incident
-	StepFreeze     StepKind = "freeze"     // bring the release freeze up to date with this incident
-	StepPostmortem StepKind = "postmortem" // post the postmortem, asked for by User
-	StepRemind     StepKind = "remind"     // remind User that a status update is overdue
-	StepSummary    StepKind = "summary"    // store (or drop, when reopened) the incident's stats summary
+	StepCard       StepKind = "card"        // post the card if it has none, else re-render it
+	StepAnnounce   StepKind = "announce"    // announce the start in the broadcast channel
+	StepPublish    StepKind = "publish"     // post Events[Event] where its type belongs
+	StepJoin       StepKind = "join"        // add User to the incident channel
+	StepPageStart  StepKind = "page_start"  // page the first line of a new incident
+	StepFreeze     StepKind = "freeze"      // bring the release freeze up to date with this incident
+	StepPostmortem StepKind = "postmortem"  // post the postmortem, asked for by User
+	StepRemind     StepKind = "remind"      // remind User that a status update is overdue
+	StepSummary    StepKind = "summary"     // store (or drop, when reopened) the incident's stats summary
+	StepClosePages StepKind = "close_pages" // close the resolved incident's open pages and note why on the timeline
 )
 
 // Step is one effect of a follow-up.
