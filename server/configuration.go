@@ -22,8 +22,11 @@ import (
 type configuration struct {
 	BroadcastChannelID string
 	PrivateChannels    bool
-	DefaultSeverity    string
-	LogLevel           string
+	// PrivateIncidentDisclosure: what shared channels see of a private
+	// incident (redacted, full or none).
+	PrivateIncidentDisclosure string
+	DefaultSeverity           string
+	LogLevel                  string
 	// RotaAdmins lists usernames (comma or space separated, @ optional)
 	// who may edit the rota besides system admins.
 	RotaAdmins string
@@ -64,6 +67,7 @@ type configuration struct {
 
 	// Resolved by load: the parsed policy and the rota admins' user ids.
 	policy       rota.Policy
+	disclosure   incident.Disclosure
 	rotaAdminIDs []string
 	ackTimeout   map[incident.Severity]time.Duration
 	renotify     time.Duration
@@ -149,6 +153,9 @@ func (c *configuration) parse() error {
 	if c.hotfixGroups, err = hotfix.ParseGroupList(c.HotfixSignoffGroups); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Hotfix sign-off groups\": %s", incident.UserMessage(err)))
 	}
+	if c.disclosure, err = incident.ParseDisclosure(c.PrivateIncidentDisclosure); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Private incidents in shared channels\": %s", incident.UserMessage(err)))
+	}
 	if _, err := incident.ParseSeverity(c.DefaultSeverity); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Default severity\": %s", incident.UserMessage(err)))
 	}
@@ -209,7 +216,7 @@ func (c *configuration) severity() incident.Severity {
 }
 
 func (c *configuration) appSettings() app.Settings {
-	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels,
+	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels, PrivateDisclosure: c.disclosure,
 		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, Renotify: c.renotify,
 		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence,
 		PostmortemChannelID: c.PostmortemChannelID, Location: c.location, HotfixGroups: c.hotfixGroups,
@@ -346,4 +353,3 @@ func (p *Plugin) channelExists(id string) bool {
 	_, appErr := p.API.GetChannel(id)
 	return appErr == nil
 }
-

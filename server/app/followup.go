@@ -367,7 +367,6 @@ const clockSkew = time.Minute
 
 // step does one step of follow-up f.
 func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.FollowUp, s incident.Step) error {
-	bc := a.settings().BroadcastChannelID
 	switch s.Kind {
 	case incident.StepCard:
 		if inc.CardPostID == "" {
@@ -396,15 +395,17 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 		}
 		return a.chat.UpdateCard(ctx, inc)
 	case incident.StepAnnounce:
+		view, bc := a.broadcastFor(inc)
 		if bc == "" {
 			return nil
 		}
-		return a.notifier.Announce(ctx, inc, bc)
+		return a.notifier.Announce(ctx, view, bc)
 	case incident.StepPublish:
 		if s.Event < 0 || s.Event >= len(f.Events) {
 			return fmt.Errorf("publish: no event %d", s.Event)
 		}
-		return a.notifier.Publish(ctx, inc, f.Events[s.Event], bc)
+		view, bc := a.broadcastFor(inc)
+		return a.notifier.Publish(ctx, view, f.Events[s.Event], bc)
 	case incident.StepJoin:
 		// A holder outside the incident's team is added to it first; one
 		// who cannot be keeps the role, and the incident manager and they

@@ -43,8 +43,8 @@ func (a *App) Hotfixes(ctx context.Context, inc *incident.Incident) (*hotfix.Boo
 }
 
 // RequestHotfix opens a hotfix request on an active incident: it checks
-// that the required groups can sign it off without its author, picks the
-// release manager (four eyes: never the author), stores the request,
+// that the required groups can sign it off without its requester and
+// author, picks the release manager (four eyes: neither of them), stores the request,
 // posts the sign-off post, records the request and pages the release
 // manager. Either the request and its post both exist afterwards, or
 // neither does.
@@ -64,10 +64,10 @@ func (a *App) RequestHotfix(ctx context.Context, inc *incident.Incident, req Hot
 	if err != nil {
 		return nil, err
 	}
-	if err := groups.CheckRequired(h.Groups, h.Author); err != nil {
+	if err := groups.CheckRequired(h.Groups, h.Fixers()...); err != nil {
 		return nil, err
 	}
-	if h.ReleaseManager, h.RMNote, err = a.hotfixRM(ctx, inc, h.Author, req.ReleaseManager); err != nil {
+	if h.ReleaseManager, h.RMNote, err = a.hotfixRM(ctx, inc, h, req.ReleaseManager); err != nil {
 		return nil, err
 	}
 	h.ChannelID = inc.ChannelID
@@ -109,15 +109,16 @@ func (a *App) RequestHotfix(ctx context.Context, inc *incident.Incident, req Hot
 	return h, nil
 }
 
-// hotfixRM picks the release manager of a hotfix made by fixer: the named
-// one, else the incident's release manager, else the rota's on duty; when
-// that is the fixer (or nobody), the next eligible member of the release
-// manager rota, who is not away, is not the fixer and holds no other role
-// on the incident. note says why when it is not the incident's or rota's.
-func (a *App) hotfixRM(ctx context.Context, inc *incident.Incident, fixer, named string) (rm, note string, err error) {
+// hotfixRM picks the release manager of h: the named one, else the
+// incident's release manager, else the rota's on duty; when that is one of
+// its fixers (the requester or the author) or nobody, the next eligible
+// member of the release manager rota, who is not away, is neither fixer
+// and holds no other role on the incident. Naming a fixer is refused.
+// note says why it is not the incident's or rota's.
+func (a *App) hotfixRM(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix, named string) (rm, note string, err error) {
 	if named != "" {
-		if named == fixer {
-			return "", "", incident.Forbiddenf("<@%s> made the fix and may not release it too (four eyes): name another release manager", fixer)
+		if h.IsFixer(named) {
+			return "", "", namedFixerRM(h, named)
 		}
 		return named, "", nil
 	}
@@ -130,22 +131,42 @@ func (a *App) hotfixRM(ctx context.Context, inc *incident.Incident, fixer, named
 	if scheduled == "" {
 		scheduled = v.Rota.OnDuty(v.Schedule, now)[incident.RoleRM].UserID
 	}
-	if scheduled != "" && scheduled != fixer {
+	if scheduled != "" && !h.IsFixer(scheduled) {
 		return scheduled, "", nil
 	}
 	sub, ok := v.Rota.NextEligible(v.Schedule, now, incident.RoleRM, func(u string) bool {
 		roles := inc.RoleOf(u)
-		return u == fixer || len(roles) > 0 && !slices.Equal(roles, []incident.Role{incident.RoleRM})
+		return h.IsFixer(u) || len(roles) > 0 && !slices.Equal(roles, []incident.Role{incident.RoleRM})
 	})
+	did := "made"
+	if scheduled != h.Author {
+		did = "requested"
+	}
 	switch {
 	case !ok && scheduled == "":
 		return "", "", incident.Conflictf("nobody is release manager on %s or on duty in the rota: name one with `--rm @someone`", inc.ShortRef())
 	case !ok:
-		return "", "", incident.Conflictf("<@%s> made the fix and is the release manager, and nobody else on the release manager rota is free to release it (four eyes): name one with `--rm @someone`", fixer)
+		return "", "", incident.Conflictf("<@%s> %s the fix and is the release manager, and nobody else on the release manager rota is free to release it (four eyes): name one with `--rm @someone` who neither requested nor made it", scheduled, did)
 	case scheduled == "":
 		return sub, fmt.Sprintf("nobody held Release manager; <@%s> is next on the rota", sub), nil
+	case did == "requested":
+		return sub, hotfix.RequesterSubstituteNote(scheduled, sub), nil
 	}
 	return sub, hotfix.SubstituteNote(scheduled, sub), nil
+}
+
+// namedFixerRM refuses named, who requested or made h, as its release
+// manager, saying what to do instead.
+func namedFixerRM(h *hotfix.Hotfix, named string) error {
+	who, did := fmt.Sprintf("<@%s>", named), "made"
+	if named == h.RequestedBy {
+		who = "you"
+		if named != h.Author {
+			did = "requested"
+		}
+	}
+	return incident.Forbiddenf("%s %s this fix, so %s may not release it too (four eyes): name a release manager who neither requested nor made it with `--rm @someone`, or leave `--rm` out to page the incident's or the rota's release manager",
+		who, did, who)
 }
 
 // pageReleaseManager pages the hotfix's release manager with the paging
@@ -323,8 +344,9 @@ func (a *App) afterHotfix(ctx context.Context, inc *incident.Incident, h *hotfix
 }
 
 func (a *App) hotfixNotices(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups, evs ...incident.Event) {
+	view, bc := a.broadcastFor(inc)
 	for _, ev := range evs {
-		if err := a.releases.HotfixNotice(ctx, inc, h, groups, ev, a.settings().BroadcastChannelID); err != nil {
+		if err := a.releases.HotfixNotice(ctx, view, h, groups, ev, bc); err != nil {
 			a.log.Warn().Err(err).Str("incident", inc.ID).Str("event_type", string(ev.Type)).Msg("hotfix notice")
 		}
 	}
@@ -341,12 +363,12 @@ func (a *App) closeReleasePage(ctx context.Context, inc *incident.Incident, h *h
 		a.log.Warn().Err(err).Str("page", h.PageID).Msg("read the release manager's page to close it")
 		return
 	}
-	// A page being sent right now stays open here; the tick closes it at
-	// its next due time (see firePage).
 	e := dueEntry{p.ID, slot{bucketOf(dueMillis(p.Due)), dueMillis(p.Due)}}
-	change, err := a.closePage(ctx, e, inc, a.now(), hotfixEndedWhy(h))
-	if err == nil && change != nil {
-		err = a.applyTimers(ctx, pageTimers, []dueChange{*change})
+	closed, err := a.closePage(ctx, h.PageID, inc, hotfixEndedWhy(h), true)
+	if err == nil {
+		if change := entryChange(e, closed); change != nil {
+			err = a.applyTimers(ctx, pageTimers, []dueChange{*change})
+		}
 	}
 	if err != nil {
 		a.log.Warn().Err(err).Str("page", h.PageID).Msg("close the release manager's page")

@@ -114,6 +114,10 @@ type Page struct {
 	// ChannelID is where the page is posted: the rota channel, or the
 	// incident channel when the rota has none.
 	ChannelID string `json:"channel_id"`
+	// Redacted: ChannelID is shared beyond the incident's private channel,
+	// and the page's posts there leave the incident's details out (its
+	// direct messages keep them: the paged person is in the channel).
+	Redacted bool `json:"redacted,omitempty"`
 	// By is who paged: a user, or incident.ActorSystem for the page at
 	// the start of an incident.
 	By        string    `json:"by"`
@@ -317,10 +321,17 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 	} else if v.Rota.ChannelID != "" {
 		channel = v.Rota.ChannelID
 	}
+	redacted := false
+	if view, shown := a.shared(inc); channel != inc.ChannelID {
+		if !shown {
+			channel = inc.ChannelID // the rota channel is told nothing
+		}
+		redacted = view.Redacted()
+	}
 	now := a.now()
 	t.At = now
 	n := Notice{Number: 1, Kind: NoticePage, Level: 1}
-	p := &Page{IncidentID: inc.ID, Hotfix: hotfixN, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
+	p := &Page{IncidentID: inc.ID, Hotfix: hotfixN, ChannelID: channel, Redacted: redacted, By: by, Message: msg, CreatedAt: now,
 		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
 		Due: now.Add(claimStale), Sending: &Sending{Token: claimToken(), At: now, Notice: n}, Revision: 1}
 	var first slot // the entry written for the claim

@@ -67,6 +67,8 @@ type Schedules func(spec string) (rota.Schedule, *time.Location, error)
 type Settings struct {
 	BroadcastChannelID string // "" = no broadcast
 	PrivateChannels    bool   // incident channels are private
+	// PrivateDisclosure is what shared channels see of a private incident.
+	PrivateDisclosure incident.Disclosure
 	Policy             rota.Policy
 	// RotaAdmins may edit the rota besides system admins (user ids).
 	RotaAdmins []string

@@ -55,12 +55,22 @@ func (a *App) PublishPostmortem(ctx context.Context, actor string, inc *incident
 		return err
 	}
 	channels := []string{inc.ChannelID}
-	if pc := a.settings().PostmortemChannelID; pc != "" && pc != inc.ChannelID {
+	pc := a.settings().PostmortemChannelID
+	view, shown := a.shared(inc)
+	if pc != "" && pc != inc.ChannelID && shown && !view.Redacted() {
 		channels = append(channels, pc)
 	}
 	parts := postmortem.Split(md, postmortem.PostLimit)
 	if err := a.postmortems.PublishPostmortem(ctx, inc, parts, md, channels); err != nil {
 		return err
+	}
+	if pc != "" && pc != inc.ChannelID && shown && view.Redacted() {
+		// Leads learn that there is one, and whom to ask; the body stays
+		// in the private channel.
+		stub := postmortem.Stub(inc, a.postmortems.QuietName)
+		if err := a.postmortems.PublishPostmortem(ctx, view, []string{stub}, "", []string{pc}); err != nil {
+			return err
+		}
 	}
 	draft := "final"
 	if inc.Status != incident.StatusResolved {

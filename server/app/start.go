@@ -40,6 +40,7 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	ev := inc.Start(a.now(), req.ActorID)
 	staffing := a.staff(ctx, inc)
 	settings := a.settings()
+	inc.Private = settings.PrivateChannels
 
 	var undo undoStack
 	defer undo.run(ctx, a)

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -68,6 +67,9 @@ func (b *Bot) HotfixNotice(ctx context.Context, inc *incident.Incident, h *hotfi
 	toBroadcast := broadcastChannelID != "" && broadcastChannelID != inc.ChannelID
 	if toBroadcast {
 		n.channel = b.channelLink(inc)
+		if inc.Redacted() {
+			n.channel = b.askFor(inc)
+		}
 	}
 	thread, broadcast := hotfixNoticeText(inc, h, groups, ev, n)
 	props := model.StringInterface{PropIncidentID: inc.ID, PropHotfix: strconv.Itoa(h.N)}
@@ -162,7 +164,8 @@ func groupMembers(h *hotfix.Hotfix, groups *hotfix.Groups, name func(string) str
 }
 
 // signers are the members of group who may sign stage ("" = any stage):
-// never the fixer, nor whoever already signed another group at stage.
+// never a fixer (requester or author), nor whoever already signed another
+// group at stage.
 func signers(h *hotfix.Hotfix, groups *hotfix.Groups, group string, stage hotfix.Stage) []string {
 	if groups == nil {
 		return nil
@@ -170,7 +173,7 @@ func signers(h *hotfix.Hotfix, groups *hotfix.Groups, group string, stage hotfix
 	var out []string
 	for _, u := range groups.Members[group] {
 		signed := slices.ContainsFunc(h.Signoffs, func(s hotfix.Signoff) bool { return s.Stage == stage && s.UserID == u })
-		if u != h.Author && !signed {
+		if !h.IsFixer(u) && !signed {
 			out = append(out, u)
 		}
 	}
@@ -297,11 +300,16 @@ func (b *Bot) hotfixActions(inc *incident.Incident, h *hotfix.Hotfix) []*model.P
 func hotfixNoticeText(inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups, ev incident.Event, n *pageNames) (thread, broadcast string) {
 	head := fmt.Sprintf("**Incident %s: %s**", inc.ShortRef(), Inline(inc.Title))
 	who := n.quiet(ev.Actor)
+	// A private incident's broadcasts may leave its details out.
+	desc, why := "\n"+Quote(h.Description), withReason(ev.Text)
+	if inc.Redacted() {
+		head, desc, why = fmt.Sprintf("**Private incident %s**", inc.ShortRef()), "", ""
+	}
 	switch ev.Type {
 	case incident.EventHotfixRequested:
 		// The sign-off post is the incident channel's notice.
-		broadcast = fmt.Sprintf(":hammer_and_wrench: Hotfix %d requested for %s by %s · release manager %s · %s\n%s",
-			h.N, head, who, releaseManager(h, n.quiet), n.channel, Quote(h.Description))
+		broadcast = fmt.Sprintf(":hammer_and_wrench: Hotfix %d requested for %s by %s · release manager %s · %s%s",
+			h.N, head, who, releaseManager(h, n.quiet), n.channel, desc)
 	case incident.EventHotfixSigned:
 		if ev.Data[incident.DataVerdict] != incident.VerdictRejected {
 			return "", "" // the post shows approvals
@@ -315,7 +323,7 @@ func hotfixNoticeText(inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.G
 		thread = fmt.Sprintf("❌ **%s** rejected %s (by %s)%s\n%s: hotfix %d is rejected; `/incident hotfix <description>` requests a new fix.",
 			group, stage, who, withReason(ev.Text), strings.Join(tell, ", "), h.N)
 		broadcast = fmt.Sprintf(":x: Hotfix %d for %s rejected in %s by %s (%s)%s · %s",
-			h.N, head, stage, who, group, withReason(ev.Text), n.channel)
+			h.N, head, stage, who, group, why, n.channel)
 	case incident.EventHotfixStageDone:
 		if hotfix.Stage(ev.Data[incident.DataStage]) == hotfix.StageStaging {
 			thread = fmt.Sprintf("Staging signed off by every group: %s, deploy hotfix %d and press **Deployed** on the sign-off post.",
@@ -330,7 +338,7 @@ func hotfixNoticeText(inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.G
 		broadcast = fmt.Sprintf(":rocket: Hotfix %d for %s deployed by %s, after-deploy sign-off under way · %s", h.N, head, who, n.channel)
 	case incident.EventHotfixCancelled:
 		thread = fmt.Sprintf("⏹ Hotfix %d cancelled by %s%s", h.N, who, withReason(ev.Text))
-		broadcast = fmt.Sprintf(":no_entry_sign: Hotfix %d for %s cancelled by %s%s · %s", h.N, head, who, withReason(ev.Text), n.channel)
+		broadcast = fmt.Sprintf(":no_entry_sign: Hotfix %d for %s cancelled by %s%s · %s", h.N, head, who, why, n.channel)
 	}
 	return thread, broadcast
 }
@@ -340,7 +348,7 @@ func hotfixNoticeText(inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.G
 func freezeMessage(f *app.Freeze, started bool) string {
 	if !started {
 		return fmt.Sprintf(":sunny: **Release freeze ended** at %s: no %s incident is open any more. It lasted %s.",
-			formatTime(f.Until), app.FreezeSeverity, roughDuration(f.Until.Sub(f.Since)))
+			formatTime(f.Until), app.FreezeSeverity, incident.FormatDuration(incident.Elapsed(f.Since, f.Until)))
 	}
 	refs := make([]string, len(f.Incidents))
 	for i, id := range f.Incidents {
@@ -352,19 +360,4 @@ func freezeMessage(f *app.Freeze, started bool) string {
 	}
 	return fmt.Sprintf(":ice_cube: **Release freeze** from %s: %s open. Releases other than their hotfixes are frozen until they are resolved or downgraded. `/incident freeze` shows the state.",
 		formatTime(f.Since), held)
-}
-
-// roughDuration shows d to the minute: "2h 5m", "45m", "under a minute".
-func roughDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	h, m := int(d.Hours()), int(d.Minutes())%60
-	switch {
-	case d < time.Minute:
-		return "under a minute"
-	case h == 0:
-		return fmt.Sprintf("%dm", m)
-	case m == 0:
-		return fmt.Sprintf("%dh", h)
-	}
-	return fmt.Sprintf("%dh %dm", h, m)
 }

@@ -17,6 +17,9 @@ func (b *Bot) Announce(ctx context.Context, inc *incident.Incident, broadcastCha
 	if inc.Summary != "" {
 		msg += "\n" + Quote(inc.Summary)
 	}
+	if inc.Redacted() {
+		msg = fmt.Sprintf("#### :lock: Private incident %s started\n**%s (%s)** · %s", inc.ShortRef(), inc.Severity, inc.Severity.Label(), b.askFor(inc))
+	}
 	_, err := b.post(ctx, broadcastChannelID, msg, model.StringInterface{PropIncidentID: inc.ID})
 	if err != nil {
 		return fmt.Errorf("announce incident %s: %w", inc.ID, err)
@@ -48,24 +51,33 @@ func (b *Bot) Publish(ctx context.Context, inc *incident.Incident, ev incident.E
 func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event) (local, broadcast string) {
 	who := b.mention(ev.Actor)
 	head := fmt.Sprintf("**Incident %s: %s**", inc.ShortRef(), Inline(inc.Title))
+	// In a broadcast, a private incident's details may be left out: the
+	// title, the text, and the channel link (its name carries the title).
+	text := func(s string) string { return "\n" + Quote(s) }
+	link := func() string { return b.channelLink(inc) }
+	if inc.Redacted() {
+		head = fmt.Sprintf("**Private incident %s**", inc.ShortRef())
+		text = func(string) string { return "" }
+		link = func() string { return b.askFor(inc) }
+	}
 	switch ev.Type {
 	case incident.EventStatusUpdate:
 		local = fmt.Sprintf(":mega: **Status update** by %s (%s, %s)\n%s", who, inc.Severity, inc.Status.Label(), Quote(ev.Text))
-		broadcast = fmt.Sprintf(":mega: %s · status update by %s (%s, %s) · %s\n%s", head, who, inc.Severity, inc.Status.Label(), b.channelLink(inc), Quote(ev.Text))
+		broadcast = fmt.Sprintf(":mega: %s · status update by %s (%s, %s) · %s%s", head, who, inc.Severity, inc.Status.Label(), link(), text(ev.Text))
 	case incident.EventNote:
 		local = fmt.Sprintf(":memo: Note by %s\n%s", who, Quote(ev.Text))
 	case incident.EventSeverityChanged:
 		local = fmt.Sprintf(":warning: %s changed the severity from %s to **%s**", who, ev.Data[incident.DataFrom], ev.Data[incident.DataTo])
-		broadcast = fmt.Sprintf(":warning: %s is now **%s** (was %s), changed by %s · %s", head, ev.Data[incident.DataTo], ev.Data[incident.DataFrom], who, b.channelLink(inc))
+		broadcast = fmt.Sprintf(":warning: %s is now **%s** (was %s), changed by %s · %s", head, ev.Data[incident.DataTo], ev.Data[incident.DataFrom], who, link())
 	case incident.EventMitigated:
 		local = fmt.Sprintf(":large_orange_diamond: %s marked the incident **mitigated**", who)
-		broadcast = fmt.Sprintf(":large_orange_diamond: %s is **mitigated** (by %s) · %s", head, who, b.channelLink(inc))
+		broadcast = fmt.Sprintf(":large_orange_diamond: %s is **mitigated** (by %s) · %s", head, who, link())
 	case incident.EventResolved:
 		local = fmt.Sprintf(":white_check_mark: %s **resolved** the incident", who)
-		broadcast = fmt.Sprintf(":white_check_mark: %s is **resolved** (by %s) · %s", head, who, b.channelLink(inc))
+		broadcast = fmt.Sprintf(":white_check_mark: %s is **resolved** (by %s) · %s", head, who, link())
 		if ev.Text != "" {
 			local += "\n" + Quote(ev.Text)
-			broadcast += "\n" + Quote(ev.Text)
+			broadcast += text(ev.Text)
 		}
 	case incident.EventRoleAssigned:
 		role := incident.Role(ev.Data[incident.DataRole])
@@ -85,7 +97,7 @@ func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event) (local, bro
 		local = fmt.Sprintf(":handshake: %s handed **%s** over to %s", b.mention(ev.Data[incident.DataFrom]), role.Title(), who)
 	case incident.EventReopened:
 		local = fmt.Sprintf(":arrows_counterclockwise: %s **reopened** the incident", who)
-		broadcast = fmt.Sprintf(":arrows_counterclockwise: %s was **reopened** by %s · %s", head, who, b.channelLink(inc))
+		broadcast = fmt.Sprintf(":arrows_counterclockwise: %s was **reopened** by %s · %s", head, who, link())
 		if ev.Text != "" {
 			local += "\n" + Quote(ev.Text)
 		}
@@ -101,4 +113,10 @@ func (b *Bot) channelLink(inc *incident.Incident) string {
 		return "the incident channel"
 	}
 	return "~" + ch.Name
+}
+
+// askFor tells outsiders of a private incident whom to ask for access,
+// without notifying them.
+func (b *Bot) askFor(inc *incident.Incident) string {
+	return "details in its private channel: ask " + b.QuietName(inc.Contact()) + " for access"
 }

@@ -41,9 +41,9 @@ func (b *Bot) NotifyPage(ctx context.Context, p *app.Page, inc *incident.Inciden
 	var errs []error
 	names := b.pageNames(inc)
 	if n.Kind == app.NoticeRenotify && len(roots) > 0 {
-		msg := fmt.Sprintf("%s :bell: **Reminder** (notice %d): you are still paged for incident %s and nobody has acknowledged yet. Acknowledge on the post above.",
-			names.mention(target), n.Number, incRef(inc, p))
 		for _, r := range roots {
+			msg := fmt.Sprintf("%s :bell: **Reminder** (notice %d): you are still paged for incident %s and nobody has acknowledged yet. Acknowledge on the post above.",
+				names.mention(target), n.Number, pageRef(inc, p, r.DM))
 			if _, appErr := b.create(ctx, &model.Post{UserId: b.userID, ChannelId: r.ChannelID, RootId: r.ID, Message: msg}); appErr != nil {
 				errs = append(errs, fmt.Errorf("remind in reply to %s: %w", r.ID, appErr))
 				continue
@@ -94,6 +94,15 @@ func (b *Bot) UpdatePage(_ context.Context, p *app.Page, inc *incident.Incident)
 	return errors.Join(errs...)
 }
 
+// pageRef names the page's incident in one of its posts: without its title
+// in a shared channel that may not see it.
+func pageRef(inc *incident.Incident, p *app.Page, dm bool) string {
+	if p.Redacted && !dm {
+		return "#" + p.IncidentID + " (private)"
+	}
+	return incRef(inc, p)
+}
+
 // incRef names the page's incident: "#id: title".
 func incRef(inc *incident.Incident, p *app.Page) string {
 	if inc == nil {
@@ -141,13 +150,17 @@ func (n *pageNames) quiet(userID string) string {
 func (b *Bot) pagePost(p *app.Page, inc *incident.Incident, pp app.PagePost, names *pageNames) *model.Post {
 	t := p.Targets[pp.Level-1]
 	var m strings.Builder
-	fmt.Fprintf(&m, "#### :rotating_light: Page: incident %s\n", incRef(inc, p))
+	redacted := p.Redacted && !pp.DM
+	fmt.Fprintf(&m, "#### :rotating_light: Page: incident %s\n", pageRef(inc, p, pp.DM))
 	as := "by name"
 	if t.Role != "" {
 		as = "as **" + t.Role.Title() + "**"
 	}
 	fmt.Fprintf(&m, "%s, please respond: you are paged %s", names.mention(t.UserID), as)
-	if inc != nil {
+	switch {
+	case inc != nil && redacted:
+		fmt.Fprintf(&m, " · %s (%s) · the details are in your direct messages", inc.Severity, inc.Severity.Label())
+	case inc != nil:
 		fmt.Fprintf(&m, " · %s (%s) · %s", inc.Severity, inc.Severity.Label(), names.channel)
 	}
 	if pp.Level > 1 {
@@ -155,7 +168,7 @@ func (b *Bot) pagePost(p *app.Page, inc *incident.Incident, pp app.PagePost, nam
 	} else if p.By != incident.ActorSystem {
 		fmt.Fprintf(&m, "\nPaged by %s.", names.quiet(p.By))
 	}
-	if p.Message != "" {
+	if p.Message != "" && !redacted {
 		m.WriteString("\n" + Quote(p.Message))
 	}
 	post := &model.Post{UserId: b.userID, ChannelId: pp.ChannelID, Message: m.String()}

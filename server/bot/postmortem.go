@@ -12,6 +12,9 @@ import (
 // QuietName shows a user as @name without notifying them: postmortems
 // name everyone involved, and nobody should be pinged by reading history.
 func (b *Bot) QuietName(userID string) string {
+	if b.isBot(userID) {
+		return incident.BotName
+	}
 	u, appErr := b.api.GetUser(userID)
 	if appErr != nil {
 		return "a former user"
@@ -26,11 +29,13 @@ func (b *Bot) PublishPostmortem(ctx context.Context, inc *incident.Incident, par
 	name := fmt.Sprintf("postmortem-%s.md", inc.ID)
 	for _, ch := range channelIDs {
 		var fileIDs model.StringArray
-		info, appErr := b.api.UploadFile([]byte(markdown), ch, name)
-		if appErr != nil {
-			return fmt.Errorf("upload %s: %w", name, appErr)
+		if markdown != "" { // "": parts only (a redacted stub)
+			info, appErr := b.api.UploadFile([]byte(markdown), ch, name)
+			if appErr != nil {
+				return fmt.Errorf("upload %s: %w", name, appErr)
+			}
+			fileIDs = append(fileIDs, info.Id)
 		}
-		fileIDs = append(fileIDs, info.Id)
 		for i, part := range parts {
 			p := &model.Post{UserId: b.userID, ChannelId: ch, Message: part}
 			p.AddProp(PropIncidentID, inc.ID)

@@ -17,27 +17,33 @@ const (
 // Incident is the record of one incident. Its timeline is stored separately,
 // append-only; the record holds the current state only.
 type Incident struct {
-	ID              string          `json:"id"`
-	Title           string          `json:"title"`
-	Summary         string          `json:"summary,omitempty"`
-	Severity        Severity        `json:"severity"`
-	HighestSeverity Severity        `json:"highest_severity"`
-	Status          Status          `json:"status"`
-	Resolution      string          `json:"resolution,omitempty"`
-	Impact          string          `json:"impact,omitempty"` // who or what was affected, set by the IM
-	TeamID          string          `json:"team_id"`
-	ChannelID       string          `json:"channel_id"`
-	CardPostID      string          `json:"card_post_id,omitempty"`
-	CreatedBy       string          `json:"created_by"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-	MitigatedAt     time.Time       `json:"mitigated_at,omitzero"`
-	ResolvedAt      time.Time       `json:"resolved_at,omitzero"`
-	LastUpdateAt    time.Time       `json:"last_update_at,omitzero"` // last status update
-	RemindedAt      time.Time       `json:"reminded_at,omitzero"`    // last overdue-update reminder
-	ReopenedAt      time.Time       `json:"reopened_at,omitzero"`    // last reopen
-	SnoozedUntil    time.Time       `json:"snoozed_until,omitzero"`  // reminders paused until then
-	Roles           map[Role]string `json:"roles,omitempty"`         // role -> user id
+	ID              string   `json:"id"`
+	Title           string   `json:"title"`
+	Summary         string   `json:"summary,omitempty"`
+	Severity        Severity `json:"severity"`
+	HighestSeverity Severity `json:"highest_severity"`
+	Status          Status   `json:"status"`
+	Resolution      string   `json:"resolution,omitempty"`
+	Impact          string   `json:"impact,omitempty"` // who or what was affected, set by the IM
+	TeamID          string   `json:"team_id"`
+	ChannelID       string   `json:"channel_id"`
+	CardPostID      string   `json:"card_post_id,omitempty"`
+	// Private: the incident's channel is private, so channels shared
+	// beyond it see only what the disclosure setting allows.
+	Private bool `json:"private,omitempty"`
+	// Shared is set on a SharedView only, for the adapters: what shared
+	// channels may see. Never stored.
+	Shared       Disclosure      `json:"-"`
+	CreatedBy    string          `json:"created_by"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	MitigatedAt  time.Time       `json:"mitigated_at,omitzero"`
+	ResolvedAt   time.Time       `json:"resolved_at,omitzero"`
+	LastUpdateAt time.Time       `json:"last_update_at,omitzero"` // last status update
+	RemindedAt   time.Time       `json:"reminded_at,omitzero"`    // last overdue-update reminder
+	ReopenedAt   time.Time       `json:"reopened_at,omitzero"`    // last reopen
+	SnoozedUntil time.Time       `json:"snoozed_until,omitzero"`  // reminders paused until then
+	Roles        map[Role]string `json:"roles,omitempty"`         // role -> user id
 	// Handovers are requested role changes waiting for the new holder to
 	// accept; until then the current holder stays responsible.
 	Handovers map[Role]Handover `json:"handovers,omitempty"`
