@@ -44,6 +44,8 @@ type Plugin struct {
 
 	adminNotices   sync.Map        // messages already sent to admins, to avoid repeats
 	pendingNotices []pendingNotice // notices to the admins made before the bot existed
+
+	serverAPI atomic.Pointer[plugin.API] // the API as last set, for main to see the server hang up (exit.go)
 }
 
 // OnActivate wires the plugin. It only builds and registers; anything slow
