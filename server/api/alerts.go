@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -18,9 +19,22 @@ import (
 // POST /plugins/<id>/api/v1/alerts?source=alertmanager|grafana.
 const AlertsPath = "/api/v1/alerts"
 
-// TokenHeader carries an alert source's secret. Not Authorization: servers
-// before 9.4 do not pass that header to plugins.
+// TokenHeader carries an alert source's secret. The standard
+// "Authorization: Bearer <token>" (what Alertmanager's
+// http_config.authorization and Grafana's webhook contact point send) is
+// accepted too, but only servers from 9.4 pass that header to plugins;
+// older ones remove it first, so this header is the one that works
+// everywhere. A token in the URL is refused: URLs end up in logs.
 const TokenHeader = "X-Incident-Token"
+
+// The replies to requests that carry no usable token.
+const (
+	msgTokenInQuery = "the token in the URL is not accepted (URLs end up in logs): remove token= from the URL and send the token in the " +
+		"X-Incident-Token header, or as Authorization: Bearer <token> on Mattermost 9.4 and later"
+	msgNoToken = "no token: send it in the X-Incident-Token header, or as Authorization: Bearer <token> " +
+		"(Mattermost 9.4 and later pass that header to plugins; older servers remove it before the plugin sees it)"
+	msgBadToken = "unknown source or wrong token: use ?source=alertmanager or ?source=grafana with that source's token from the plugin settings"
+)
 
 // AlertPlatform is what the alert route needs from Mattermost to find the
 // team alerts open incidents in.
@@ -42,17 +56,12 @@ type alertError struct {
 // read, so that an unauthenticated sender costs no more than the headers.
 // Every refusal happens before anything is stored.
 func (a *API) serveAlerts(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	src, known := alert.ParseSource(q.Get("source"))
-	token := r.Header.Get(TokenHeader)
-	if token == "" {
-		token = q.Get("token")
-	}
 	set := a.App.AlertSettings()
-	if !known || !tokenMatches(token, set.Tokens[src]) {
-		a.Log.Warn().Str("source", q.Get("source")).Str("remote", r.RemoteAddr).Bool("token_given", token != "").
-			Msg("alert webhook refused: unknown source, source disabled, or wrong token")
-		a.alertReply(w, http.StatusUnauthorized, "unknown source or wrong token", app.AlertResult{})
+	src, why, msg := authenticateAlert(r, set.Tokens)
+	if why != "" {
+		a.Log.Warn().Str("source", r.URL.Query().Get("source")).Str("remote", r.RemoteAddr).Msg("alert webhook refused: " + why)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="incident bot alerts"`)
+		a.alertReply(w, http.StatusUnauthorized, msg, app.AlertResult{})
 		return
 	}
 
@@ -95,6 +104,37 @@ func (a *API) serveAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, res)
+}
+
+// authenticateAlert finds the request's source and checks its token
+// against tokens, in constant time. A refused request gets why (for the
+// log) and msg (the reply, saying what to do); an accepted one neither.
+func authenticateAlert(r *http.Request, tokens map[alert.Source]string) (src alert.Source, why, msg string) {
+	q := r.URL.Query()
+	src, known := alert.ParseSource(q.Get("source"))
+	token := requestToken(r)
+	switch {
+	case q.Has("token"):
+		return "", "token in the URL", msgTokenInQuery
+	case token == "":
+		return "", "no token", msgNoToken
+	case !known || !tokenMatches(token, tokens[src]):
+		return "", "unknown source, source disabled, or wrong token", msgBadToken
+	}
+	return src, "", ""
+}
+
+// requestToken returns the token of an alert request: the bearer token of
+// its Authorization header, else its X-Incident-Token header ("" if
+// neither carries one).
+func requestToken(r *http.Request) string {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if ok && strings.EqualFold(scheme, "Bearer") {
+		if t := strings.TrimSpace(cred); t != "" {
+			return t
+		}
+	}
+	return strings.TrimSpace(r.Header.Get(TokenHeader))
 }
 
 // tokenMatches compares in constant time. Hashing first makes the time

@@ -93,7 +93,13 @@ func (e *env) withReleases(r *fakeReleases, p *fakePager) *App {
 // qa (quinn, quentin, dev) and support (sam).
 func hotfixEnv(t *testing.T) (*env, *App, *fakeReleases, *fakePager) {
 	t.Helper()
-	e := newEnv(t)
+	return hotfixEnvOn(t, defaultStore)
+}
+
+// hotfixEnvOn is hotfixEnv over a new store of kind s.
+func hotfixEnvOn(t *testing.T, s storeKind) (*env, *App, *fakeReleases, *fakePager) {
+	t.Helper()
+	e := newEnvOn(t, s)
 	e.setRota(t, map[incident.Role][]string{incident.RoleIM: {"ian"}, incident.RoleL1: {"lea"}, incident.RoleRM: {"rob", "rita"}})
 	if _, err := e.app.SetSignoffGroup(ctx, "root", "QA", []string{"quinn", "quentin", "dev"}); err != nil {
 		t.Fatal(err)
@@ -232,6 +238,72 @@ func TestHotfixFourEyesOnTheReleaseManager(t *testing.T) {
 	}
 }
 
+// TestHotfixFourEyesCoversTheRequester: whoever requests a fix made by
+// someone else neither signs it (any group) nor releases it, nor can be
+// named its release manager; the release manager who requests it is
+// substituted.
+func TestHotfixFourEyesCoversTheRequester(t *testing.T) {
+	e, a, _, pager := hotfixEnv(t)
+	inc := e.start(t, "x")
+	_, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "quinn", Author: "dev", ReleaseManager: "quinn", Description: "fix"})
+	if incident.KindOf(err) != incident.KindForbidden || !strings.Contains(err.Error(), "you requested this fix") || !strings.Contains(err.Error(), "--rm @someone") {
+		t.Fatalf("the requester named as release manager: %v", err)
+	}
+	_, err = a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "quinn", Author: "dev", ReleaseManager: "dev", Description: "fix"})
+	if incident.KindOf(err) != incident.KindForbidden || !strings.Contains(err.Error(), "<@dev> made this fix") {
+		t.Fatalf("the author named as release manager: %v", err)
+	}
+	// support's only member requests: support could only be signed by a fixer.
+	if _, err := e.app.SetSignoffGroup(ctx, "root", "support", []string{"quinn"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "quinn", Author: "dev", Description: "fix"})
+	if incident.KindOf(err) != incident.KindConflict || !strings.Contains(err.Error(), "support has nobody but <@quinn>") {
+		t.Fatalf("a group only the requester could sign: %v", err)
+	}
+	if _, err := e.app.SetSignoffGroup(ctx, "root", "support", []string{"sam", "quinn"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := pager.sends(); len(s) != 0 {
+		t.Fatalf("refused requests paged: %+v", s)
+	}
+
+	h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "quinn", Author: "dev", Description: "fix"})
+	if err != nil || h.ReleaseManager != "rob" {
+		t.Fatalf("request: %+v %v", h, err)
+	}
+	for _, g := range []string{"qa", "support"} {
+		for _, who := range []string{"quinn", "dev"} {
+			if _, err := sign(a, inc, who, g, true, ""); incident.KindOf(err) != incident.KindForbidden {
+				t.Errorf("%s signed %s of the fix quinn requested and dev made: %v", who, g, err)
+			}
+		}
+	}
+	if _, err := sign(a, inc, "quinn", "qa", false, "no"); incident.KindOf(err) != incident.KindForbidden {
+		t.Errorf("the requester rejected: %v", err)
+	}
+	if _, err := sign(a, inc, "quentin", "qa", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign(a, inc, "sam", "support", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"quinn", "dev"} {
+		if _, err := a.MarkDeployed(ctx, who, inc, 0); incident.KindOf(err) != incident.KindForbidden || !strings.Contains(err.Error(), "four eyes") {
+			t.Errorf("%s released the fix: %v", who, err)
+		}
+	}
+	if _, err := a.CancelHotfix(ctx, "quinn", inc, "superseded"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The rota's release manager requests dev's fix: the next one releases.
+	h, err = a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "rob", Author: "dev", Description: "fix 2"})
+	if err != nil || h.ReleaseManager != "rita" || !strings.Contains(h.RMNote, "<@rob> requested the fix") {
+		t.Fatalf("the requesting release manager must be substituted: %+v %v", h, err)
+	}
+}
+
 func TestHotfixRefusedRequestsLeaveNothing(t *testing.T) {
 	e, a, rel, pager := hotfixEnv(t)
 	inc := e.start(t, "x")
@@ -286,7 +358,11 @@ func TestHotfixRefusedRequestsLeaveNothing(t *testing.T) {
 }
 
 func TestHotfixConcurrentApprovalsOfOneGroup(t *testing.T) {
-	e, a, rel, pager := hotfixEnv(t)
+	forEachStore(t, testHotfixConcurrentApprovalsOfOneGroup)
+}
+
+func testHotfixConcurrentApprovalsOfOneGroup(t *testing.T, s storeKind) {
+	e, a, rel, pager := hotfixEnvOn(t, s)
 	inc := e.start(t, "x")
 	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err != nil {
 		t.Fatal(err)
@@ -340,7 +416,11 @@ func TestRejectionNeedsAReasonAndEndsTheHotfix(t *testing.T) {
 }
 
 func TestReleaseFreezeIsAnnouncedOncePerStartAndEnd(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testReleaseFreezeIsAnnouncedOncePerStartAndEnd)
+}
+
+func testReleaseFreezeIsAnnouncedOncePerStartAndEnd(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	rel := newFakeReleases()
 	a1, a2 := e.withReleases(rel, nil), e.withReleases(rel, nil)
 	s1, err := a1.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "down", Severity: incident.S1})

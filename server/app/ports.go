@@ -21,7 +21,9 @@ type Chat interface {
 	CreateIncidentChannel(ctx context.Context, inc *incident.Incident, private bool) (string, error)
 	// ArchiveChannel undoes CreateIncidentChannel when a start fails halfway.
 	ArchiveChannel(ctx context.Context, channelID string) error
-	// AddToChannel makes userID a member of channelID.
+	// AddToChannel makes userID a member of channelID. Someone outside the
+	// channel's team is added to the team first, when the server lets
+	// them join it; otherwise the error is an *OutsideTeamError.
 	AddToChannel(ctx context.Context, channelID, userID string) error
 	// PostCard posts the incident card in the incident channel; it returns
 	// the post id.
@@ -69,7 +71,7 @@ type Settings struct {
 	PrivateChannels    bool   // incident channels are private
 	// PrivateDisclosure is what shared channels see of a private incident.
 	PrivateDisclosure incident.Disclosure
-	Policy             rota.Policy
+	Policy            rota.Policy
 	// RotaAdmins may edit the rota besides system admins (user ids).
 	RotaAdmins []string
 	// AckTimeout is how long a page waits for an acknowledgement at each

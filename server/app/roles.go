@@ -66,11 +66,12 @@ func (a *App) AcceptHandover(ctx context.Context, actor string, inc *incident.In
 	return out, nil
 }
 
-// join adds a role holder to the incident channel; a failure is logged, the
-// role stands.
+// join adds someone the incident needs to its channel (see admit); a
+// failure is logged and, for someone outside the incident's team, told to
+// the incident manager and them. The role stands.
 func (a *App) join(ctx context.Context, inc *incident.Incident, user string) {
-	if err := a.chat.AddToChannel(ctx, inc.ChannelID, user); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Str("user", user).Msg("add role holder to channel")
+	if err := a.admit(ctx, inc, user); err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Str("user", user).Msg("add to the incident channel")
 	}
 }
 

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 
@@ -80,11 +79,10 @@ func (b *Bot) ArchiveChannel(_ context.Context, channelID string) error {
 }
 
 // AddToChannel adds a user to a channel; already being a member is fine.
+// Someone outside the channel's team joins the team first, when the server
+// lets them (see addToChannel).
 func (b *Bot) AddToChannel(_ context.Context, channelID, userID string) error {
-	if _, appErr := b.api.AddChannelMember(channelID, userID); appErr != nil && appErr.StatusCode != http.StatusConflict {
-		return fmt.Errorf("add user %s to channel %s: %w", userID, channelID, appErr)
-	}
-	return nil
+	return b.addToChannel(channelID, userID)
 }
 
 // PostCard posts the incident card.

@@ -427,7 +427,7 @@ func TestAnnounceFreeze(t *testing.T) {
 			":ice_cube: **Release freeze** from 2026-11-23 09:30 UTC: S1 incident #k3x9qd is open. Releases other than their hotfixes are frozen until they are resolved or downgraded. `/incident freeze` shows the state."},
 		{app.Freeze{Active: true, Since: since, Incidents: []string{"a1", "b2"}}, true, "S1 incidents #a1, #b2 are open."},
 		{app.Freeze{Active: true, Since: since, Until: since.Add(2*time.Hour + 14*time.Minute + 40*time.Second), Incidents: []string{"a1"}}, false,
-			":sunny: **Release freeze ended** at 2026-11-23 11:44 UTC: no S1 incident is open any more. It lasted 2h 15m."},
+			":sunny: **Release freeze ended** at 2026-11-23 11:44 UTC: no S1 incident is open any more. It lasted 2h 14m 40s."},
 	} {
 		api.created = nil
 		if err := b.AnnounceFreeze(t.Context(), &c.f, c.started, "bcast"); err != nil {
@@ -439,12 +439,23 @@ func TestAnnounceFreeze(t *testing.T) {
 	}
 }
 
-func TestRoughDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		20 * time.Second: "under a minute", 45 * time.Minute: "45m", 2 * time.Hour: "2h", 26*time.Hour + 5*time.Minute: "26h 5m",
-	} {
-		if got := roughDuration(d); got != want {
-			t.Errorf("roughDuration(%v) = %q, want %q", d, got, want)
+// TestSignersLeaveOutTheRequester: the sign-off post never asks the
+// requester of someone else's fix to sign it, in any group.
+func TestSignersLeaveOutTheRequester(t *testing.T) {
+	b, api, inc, h, g := testHotfix(t)
+	for name, ms := range map[string][]string{"qa": {"fred", "rita", "ann", "bob"}, "support": {"rita", "cat"}} {
+		if err := g.Set(name, ms); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if _, err := b.PostHotfix(t.Context(), inc, h, g); err != nil {
+		t.Fatal(err)
+	}
+	p := api.created[0]
+	if !strings.Contains(p.Message, "Staging sign-off needed from: **qa** (@ann, @bob), **support** (@cat)") || mentions(p.Message, "rita") {
+		t.Errorf("the requester is asked to sign:\n%s", p.Message)
+	}
+	if att := p.Attachments()[0].Text; !strings.Contains(att, "⏳ qa: waiting for @\u200bann, @\u200bbob\n⏳ support: waiting for @\u200bcat\n") {
+		t.Errorf("the requester is listed as a signer:\n%s", att)
 	}
 }

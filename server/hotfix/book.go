@@ -115,3 +115,9 @@ func New(r Request) (*Hotfix, error) {
 func SubstituteNote(scheduled, substitute string) string {
 	return fmt.Sprintf("<@%s> made the fix and may not release it (four eyes); <@%s> is the next release manager on the rota", scheduled, substitute)
 }
+
+// RequesterSubstituteNote is SubstituteNote for a scheduled release
+// manager who requested someone else's fix.
+func RequesterSubstituteNote(scheduled, substitute string) string {
+	return fmt.Sprintf("<@%s> requested the fix and may not release it (four eyes); <@%s> is the next release manager on the rota", scheduled, substitute)
+}

@@ -113,12 +113,12 @@ func (g *Groups) IsMember(name, userID string) bool {
 	return slices.Contains(g.Members[name], userID)
 }
 
-// CheckRequired reports, as a KindConflict error, why a hotfix made by
-// fixer could not be signed off by the required groups: a group that is
-// not defined, or required groups that cannot each be signed by a
-// different member other than the fixer (one person signs for one group
-// per stage). nil means a sign-off is possible.
-func (g *Groups) CheckRequired(required []string, fixer string) error {
+// CheckRequired reports, as a KindConflict error, why a hotfix requested
+// or made by fixers could not be signed off by the required groups: a
+// group that is not defined, or required groups that cannot each be
+// signed by a different member who is none of the fixers (one person signs
+// for one group per stage). nil means a sign-off is possible.
+func (g *Groups) CheckRequired(required []string, fixers ...string) error {
 	if len(required) == 0 {
 		return incident.Conflictf("no sign-off groups are required for hotfixes: a system admin sets them in System Console > Plugins > Incident bot > Hotfix sign-off groups")
 	}
@@ -129,12 +129,13 @@ func (g *Groups) CheckRequired(required []string, fixer string) error {
 			return incident.Conflictf("a hotfix needs sign-off from %s, but that group has no members: `/incident signoff-group set %s @alice @bob`", name, name)
 		}
 		for _, m := range ms {
-			if m != fixer {
+			if !slices.Contains(fixers, m) {
 				eligible[i] = append(eligible[i], m)
 			}
 		}
 		if len(eligible[i]) == 0 {
-			return incident.Conflictf("%s has nobody but <@%s>, who made this fix and may not sign it off: add a member with `/incident signoff-group set %s ...`", name, fixer, name)
+			return incident.Conflictf("%s has nobody but %s, and whoever requested or made a fix may not sign it off (four eyes): add a member with `/incident signoff-group set %s ...`",
+				name, describe(ms), name)
 		}
 	}
 	if unmatched := unmatchedGroup(required, eligible); unmatched != "" {

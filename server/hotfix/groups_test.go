@@ -286,6 +286,7 @@ func TestCheckRequired(t *testing.T) {
 		groups   map[string][]string
 		required []string
 		fixer    string
+		author   string   // "": the fixer made it
 		msg      []string // nil: no error
 	}{
 		{name: "nothing required", groups: map[string][]string{"qa": {"alice"}}, required: nil, fixer: "fixer",
@@ -305,6 +306,10 @@ func TestCheckRequired(t *testing.T) {
 		{name: "augmenting path, other order", groups: map[string][]string{"qa": {"alice", "bob"}, "support": {"alice"}}, required: []string{"support", "qa"}, fixer: "fixer"},
 		{name: "fixer excluded from matching", groups: map[string][]string{"qa": {"fixer", "bob"}, "support": {"bob"}}, required: []string{"qa", "support"}, fixer: "fixer",
 			msg: []string{"support has nobody left"}},
+		{name: "requester and author both excluded", groups: map[string][]string{"qa": {"fixer", "author"}, "support": {"bob"}}, required: []string{"qa", "support"}, fixer: "fixer", author: "author",
+			msg: []string{"qa has nobody but <@fixer>, <@author>", "requested or made", "four eyes"}},
+		{name: "author excluded from matching", groups: map[string][]string{"qa": {"author", "bob"}, "support": {"bob"}}, required: []string{"qa", "support"}, fixer: "fixer", author: "author",
+			msg: []string{"support has nobody left"}},
 		{name: "fixer is not the only member", groups: map[string][]string{"qa": {"fixer", "bob"}, "support": {"carol"}}, required: []string{"qa", "support"}, fixer: "fixer"},
 		{name: "three groups, two people", groups: map[string][]string{"qa": {"a", "b"}, "support": {"a", "b"}, "product": {"a", "b"}}, required: []string{"qa", "support", "product"}, fixer: "fixer",
 			msg: []string{"qa, support, product", "product has nobody left"}},
@@ -316,7 +321,7 @@ func TestCheckRequired(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := groupsOf(t, c.groups)
-			err := g.CheckRequired(c.required, c.fixer)
+			err := g.CheckRequired(c.required, c.fixer, c.author)
 			if c.msg == nil {
 				if err != nil {
 					t.Fatalf("CheckRequired = %v, want nil", err)

@@ -1,9 +1,9 @@
 // Package hotfix is the sign-off of hotfixes, as pure domain code: a
 // hotfix request on an incident passes two stages, staging and after
 // deploy, each signed off by every required group; the release manager
-// marks it deployed between them. Four eyes: whoever made the fix may
-// neither release it nor sign it off, and one person signs for one group
-// per stage.
+// marks it deployed between them. Four eyes: whoever requested or made
+// the fix may neither release it nor sign it off, and one person signs for
+// one group per stage.
 //
 // It imports only the standard library and the incident package; the app
 // stores records with compare-and-set and turns the returned events into
@@ -133,6 +133,30 @@ type Hotfix struct {
 	ChannelID string `json:"channel_id,omitempty"`
 }
 
+// Fixers are whom four eyes keeps from signing the hotfix off and from
+// releasing it: its requester and its author, once each.
+func (h *Hotfix) Fixers() []string {
+	out := []string{h.RequestedBy}
+	if h.Author != "" && h.Author != h.RequestedBy {
+		out = append(out, h.Author)
+	}
+	return out
+}
+
+// IsFixer reports whether userID requested or made the hotfix.
+func (h *Hotfix) IsFixer(userID string) bool {
+	return userID != "" && (userID == h.RequestedBy || userID == h.Author)
+}
+
+// fixerRefusal is the KindForbidden error that keeps a fixer from doing
+// what ("sign it off", "release it"), with what happens instead.
+func (h *Hotfix) fixerRefusal(userID, what, instead string) error {
+	if userID == h.Author || h.Author == "" {
+		return incident.Forbiddenf("you made this fix, so you may not %s (four eyes): %s", what, instead)
+	}
+	return incident.Forbiddenf("you requested this fix (made by <@%s>), so you may not %s (four eyes): %s", h.Author, what, instead)
+}
+
 // Ref names the hotfix for people: "hotfix 2 on #abc123".
 func (h *Hotfix) Ref() string { return fmt.Sprintf("hotfix %d on #%s", h.N, h.IncidentID) }
 
@@ -199,8 +223,8 @@ func (h *Hotfix) MaySign(userID, group string, groups *Groups) error {
 		return incident.Conflictf("%s is %s; nothing is left to sign", h.Ref(), h.Status.Label())
 	case !slices.Contains(h.Groups, group):
 		return incident.Invalidf("%s needs sign-off from %s, not %s", h.Ref(), strings.Join(h.Groups, ", "), group)
-	case userID == h.Author:
-		return incident.Forbiddenf("you made this fix, so you may not sign it off (four eyes): another member of %s signs", group)
+	case h.IsFixer(userID):
+		return h.fixerRefusal(userID, "sign it off", "another member of "+group+" signs")
 	case !groups.IsMember(group, userID):
 		who := "nobody"
 		if ms := groups.Members[group]; len(ms) > 0 {
@@ -269,6 +293,12 @@ func (h *Hotfix) Deploy(at time.Time, userID string) (incident.Event, error) {
 		return incident.Event{}, incident.Conflictf("%s is not signed off in staging yet: waiting for %s", h.Ref(), strings.Join(h.Waiting(StageStaging), ", "))
 	case h.Status != StatusReady:
 		return incident.Event{}, incident.Conflictf("%s is %s; it cannot be deployed now", h.Ref(), h.Status.Label())
+	case h.IsFixer(userID) && userID == h.ReleaseManager:
+		// Only a record from before four eyes covered the requester.
+		return incident.Event{}, h.fixerRefusal(userID, "release it",
+			"cancel it with `/incident hotfix-cancel` and request it again, naming another release manager with `--rm @someone`")
+	case h.IsFixer(userID):
+		return incident.Event{}, h.fixerRefusal(userID, "release it", fmt.Sprintf("<@%s>, its release manager, deploys it", h.ReleaseManager))
 	case userID != h.ReleaseManager:
 		return incident.Event{}, incident.Forbiddenf("only the release manager for %s, <@%s>, marks it deployed", h.Ref(), h.ReleaseManager)
 	}

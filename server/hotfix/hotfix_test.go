@@ -260,10 +260,12 @@ func TestHappyPath(t *testing.T) {
 	}
 
 	// Only the release manager deploys.
-	for _, who := range []string{alice, carol, fixer, bob, ""} {
+	for _, who := range []string{alice, carol, bob, ""} {
 		_, err := h.Deploy(t2, who)
 		wantKind(t, err, incident.KindForbidden, "only the release manager", "<@rm>")
 	}
+	_, err = h.Deploy(t2, fixer)
+	wantKind(t, err, incident.KindForbidden, "you made this fix, so you may not release it (four eyes)", "<@rm>")
 	if h.Status != StatusReady {
 		t.Fatalf("refused deploys changed the status to %s", h.Status)
 	}
@@ -460,13 +462,50 @@ func TestSignAuthorNotRequester(t *testing.T) {
 	for _, group := range []string{qa, supp} {
 		_, err := h.Sign(t0, bob, group, true, "", g)
 		wantKind(t, err, incident.KindForbidden, "you made this fix")
+		// Four eyes covers the requester too: naming someone else as the
+		// author does not let them sign for their own group.
+		for _, approve := range []bool{true, false} {
+			_, err = h.Sign(t0, alice, group, approve, "looks wrong", g)
+			wantKind(t, err, incident.KindForbidden, "you requested this fix (made by <@bob>)", "four eyes", "another member of "+group)
+		}
 	}
-	// The requester is not the author and may sign.
-	mustSign(t, h, t0, alice, qa, g)
-	// And the fixer-by-default, not the author here, is an ordinary member.
+	if len(h.Signoffs) != 0 {
+		t.Fatalf("refused sign-offs were recorded: %+v", h.Signoffs)
+	}
+	// The fixer-by-default, neither requester nor author here, is an
+	// ordinary member.
+	mustSign(t, h, t0, fixer, qa, g)
 	mustSign(t, h, t0, carol, supp, g)
 	if h.Status != StatusReady {
 		t.Errorf("status = %s", h.Status)
+	}
+	if got := h.Fixers(); !slices.Equal(got, []string{alice, bob}) {
+		t.Errorf("Fixers = %v", got)
+	}
+}
+
+// TestDeployByFixers: neither the requester nor the author releases the
+// fix, even when a record names one of them as its release manager.
+func TestDeployByFixers(t *testing.T) {
+	g := stdGroups(t)
+	r := request()
+	r.RequestedBy, r.Author = dave, rm // dave requests the release manager's fix
+	h, err := New(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ReleaseManager = dave // as a record from before four eyes covered the requester could
+	if err := (&Book{}).Open(h); err != nil {
+		t.Fatal(err)
+	}
+	mustSign(t, h, t0, alice, qa, g)
+	mustSign(t, h, t0, carol, supp, g)
+	_, err = h.Deploy(t0, dave)
+	wantKind(t, err, incident.KindForbidden, "you requested this fix", "may not release it (four eyes)", "hotfix-cancel", "--rm @someone")
+	_, err = h.Deploy(t0, rm)
+	wantKind(t, err, incident.KindForbidden, "you made this fix, so you may not release it (four eyes)", "<@dave>")
+	if h.Status != StatusReady || h.DeployedBy != "" {
+		t.Errorf("a refused deploy moved the hotfix: %s by %q", h.Status, h.DeployedBy)
 	}
 }
 
