@@ -43,6 +43,14 @@ func TestPrivateIncidentIsRedactedInSharedChannels(t *testing.T) {
 	}
 	in := func(c string) string { return cmd(t, im, s.Channel.Id, c).Text }
 	mustContain(t, "update", in("/incident update "+secret+" update text"), "posted")
+	// Someone paged by name is brought into the private channel, so the
+	// details their page gives are theirs to see.
+	byName := newUser(t, ctx, "prvx"+id)
+	in("/incident page @" + byName.Username + " please check the payroll export")
+	harness.Eventually(t, wait, "@"+byName.Username+" in the incident channel", func() (bool, error) {
+		_, _, err := byName.Client.GetChannelMember(ctx, s.Channel.Id, byName.Id, "")
+		return err == nil, nil
+	})
 	mustContain(t, "resolve", in("/incident resolve "+secret+" resolution"), "resolved")
 
 	// What each shared channel sees, once all of it is there.

@@ -266,6 +266,12 @@ func (a *App) Page(ctx context.Context, inc *incident.Incident, req PageRequest)
 		}
 	} else if req.User != "" {
 		t.Role, t.Pos = roleForPage(inc, req.User)
+		// Someone paged by name is brought into the incident channel (and
+		// its team), as role holders are: the page asks them to work
+		// there, and their direct message may carry the details.
+		if err := a.admit(ctx, inc, req.User); err != nil {
+			a.log.Warn().Err(err).Str("incident", inc.ID).Str("user", req.User).Msg("tell that a paged person is outside the team")
+		}
 	} else {
 		return nil, incident.Invalidf("say whom to page: a role (l1, l2, l3, im, rm) or @username")
 	}
