@@ -272,17 +272,9 @@ func duration(setting, s string, min time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("setting %q: %q is not a duration such as 90s, 5m or 1h (or off)", setting, s)
 	}
 	if d < min {
-		return 0, fmt.Errorf("setting %q: %s is too short; use at least %s (or off)", setting, s, shortDuration(min))
+		return 0, fmt.Errorf("setting %q: %s is too short; use at least %s (or off)", setting, s, incident.FormatDuration(min))
 	}
 	return d, nil
-}
-
-// shortDuration writes d as the settings take it: "30s", "1m".
-func shortDuration(d time.Duration) string {
-	if d%time.Minute == 0 {
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // perSeverity reads "S1=5m, S2=10m, S3=30m, S4=off"; every severity must be

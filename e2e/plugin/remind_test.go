@@ -61,7 +61,7 @@ func TestOverdueStatusUpdateRemindsTheIM(t *testing.T) {
 	}
 	harness.Eventually(t, wait, "snooze on the timeline", func() (bool, error) {
 		r, err := srv.ExecuteCommand(ctx, im, s.Channel.Id, "/incident timeline")
-		return err == nil && strings.Contains(r.Text, "update snoozed: reminders snoozed for 15m0s"), err
+		return err == nil && strings.Contains(r.Text, "update snoozed: reminders snoozed for 15m"), err
 	})
 	count := func() int {
 		posts, err := srv.Posts(ctx, im, dm.Id)

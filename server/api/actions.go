@@ -38,7 +38,7 @@ func (a *API) serveAction(w http.ResponseWriter, r *http.Request, actor string) 
 		a.logInternal(ctx, err, "action", actor)
 		msg = incident.UserMessage(err)
 	}
-	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: a.Render(msg)})
+	a.writeReply(w, msg)
 }
 
 // postIncident checks that the clicked post is the bot's and belongs to the
@@ -121,7 +121,7 @@ func (a *API) act(ctx context.Context, name, actor string, inc *incident.Inciden
 		if _, err := a.App.SnoozeReminders(ctx, actor, inc, d); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("Update reminders for %s snoozed for %s.", inc.ShortRef(), d), nil
+		return fmt.Sprintf("Update reminders for %s snoozed for %s.", inc.ShortRef(), incident.FormatDuration(d)), nil
 	}
 	if code, ok := strings.CutPrefix(name, bot.ActionTakePrefix); ok {
 		role, err := incident.ParseRole(code)

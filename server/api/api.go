@@ -112,6 +112,15 @@ func actionRequest(w http.ResponseWriter, r *http.Request, actor string) (*model
 	return &req, true
 }
 
+// writeReply answers a button click with msg, shown to the clicker only:
+// its user references rendered, and as written. The server's
+// Slack-compatibility rewriting is off, as for every reply of the plugin
+// (see command.Reply.Response): it would turn "<!channel>" in user text
+// into "@channel" and "<a|b>" into a link.
+func (a *API) writeReply(w http.ResponseWriter, msg string) {
+	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: a.Render(msg), SkipSlackParsing: true})
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)

@@ -41,7 +41,7 @@ func (a *API) serveAckHandoff(w http.ResponseWriter, r *http.Request, actor stri
 		a.logInternal(ctx, err, "ackhandoff", actor)
 		msg = incident.UserMessage(err)
 	}
-	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: msg})
+	a.writeReply(w, msg)
 }
 
 // handoffPost checks that the clicked post is the bot's announcement of the

@@ -53,7 +53,7 @@ func (a *API) serveHotfixAction(w http.ResponseWriter, r *http.Request, actor st
 		a.logInternal(ctx, err, "hotfix", actor)
 		msg = incident.UserMessage(err)
 	}
-	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: a.Render(msg)})
+	a.writeReply(w, msg)
 }
 
 func (a *API) approve(ctx context.Context, actor string, inc *incident.Incident, h *hotfix.Hotfix, group, stage string) (string, error) {

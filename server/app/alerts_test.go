@@ -47,8 +47,10 @@ func (e *env) eventsOf(t testing.TB, id string, typ incident.EventType) []incide
 	return out
 }
 
-func TestAlertOpensAttachesAndNotes(t *testing.T) {
-	e := newEnv(t)
+func TestAlertOpensAttachesAndNotes(t *testing.T) { forEachStore(t, testAlertOpensAttachesAndNotes) }
+
+func testAlertOpensAttachesAndNotes(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	ctx := context.Background()
 
 	res, err := e.app.IngestAlerts(ctx, alertReq(t, "firing", "aaaa1111"))
@@ -105,7 +107,11 @@ func TestAlertOpensAttachesAndNotes(t *testing.T) {
 }
 
 func TestAlertAfterIncidentResolvedOpensANewOne(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testAlertAfterIncidentResolvedOpensANewOne)
+}
+
+func testAlertAfterIncidentResolvedOpensANewOne(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	ctx := context.Background()
 	res, err := e.app.IngestAlerts(ctx, alertReq(t, "firing", "cccc3333"))
 	if err != nil {
@@ -125,7 +131,11 @@ func TestAlertAfterIncidentResolvedOpensANewOne(t *testing.T) {
 // the same notification from every replica at once; one incident results,
 // the other deliveries attach to it.
 func TestConcurrentDuplicateAlertsOpenOneIncident(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testConcurrentDuplicateAlertsOpenOneIncident)
+}
+
+func testConcurrentDuplicateAlertsOpenOneIncident(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	const n = 8
 	var wg sync.WaitGroup
 	results := make([]AlertResult, n)
@@ -163,7 +173,11 @@ func TestConcurrentDuplicateAlertsOpenOneIncident(t *testing.T) {
 // TestAlertStartFailureReleasesTheClaim: a failed start leaves nothing
 // behind, so that the sender's retry opens the incident.
 func TestAlertStartFailureReleasesTheClaim(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testAlertStartFailureReleasesTheClaim)
+}
+
+func testAlertStartFailureReleasesTheClaim(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	ctx := context.Background()
 	e.chat.failAt = "channel"
 	res, err := e.app.IngestAlerts(ctx, alertReq(t, "firing", "eeee5555"))
@@ -184,7 +198,11 @@ func TestAlertStartFailureReleasesTheClaim(t *testing.T) {
 // TestAlertAbandonedClaimIsTakenOver: a claim whose holder died (its
 // lease ran out) does not swallow the alert forever.
 func TestAlertAbandonedClaimIsTakenOver(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testAlertAbandonedClaimIsTakenOver)
+}
+
+func testAlertAbandonedClaimIsTakenOver(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	ctx := context.Background()
 	name := alertDocName(alert.SourceAlertmanager, "ffff6666")
 	if ok, err := e.store.CompareAndSetDoc(ctx, name, nil, []byte(`{"claim":"dead","claimed_at":"2020-01-01T00:00:00Z"}`)); !ok || err != nil {

@@ -29,8 +29,10 @@ func types(events []incident.Event) string {
 	return strings.Join(s, ",")
 }
 
-func TestStartMakesAWholeIncident(t *testing.T) {
-	e := newEnv(t)
+func TestStartMakesAWholeIncident(t *testing.T) { forEachStore(t, testStartMakesAWholeIncident) }
+
+func testStartMakesAWholeIncident(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	started := e.start(t, "  Payments   down ")
 	inc, err := e.store.GetIncident(ctx, started.ID)
 	if err != nil || inc.Title != "Payments down" || inc.Status != incident.StatusOpen || inc.CardPostID == "" || inc.ChannelID == "" || len(inc.Outbox) != 0 {
@@ -55,9 +57,13 @@ func TestStartMakesAWholeIncident(t *testing.T) {
 }
 
 func TestStartFailureLeavesNothingHalfMade(t *testing.T) {
+	forEachStore(t, testStartFailureLeavesNothingHalfMade)
+}
+
+func testStartFailureLeavesNothingHalfMade(t *testing.T, s storeKind) {
 	for _, step := range []string{"channel", "member"} {
 		t.Run(step, func(t *testing.T) {
-			e := newEnv(t)
+			e := newEnvOn(t, s)
 			e.chat.failAt = step
 			if _, err := e.app.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "x"}); err == nil {
 				t.Fatal("start succeeded despite a failing step")
@@ -101,8 +107,10 @@ func TestStartValidatesInput(t *testing.T) {
 	}
 }
 
-func TestLifecycleRecordsEveryEvent(t *testing.T) {
-	e := newEnv(t)
+func TestLifecycleRecordsEveryEvent(t *testing.T) { forEachStore(t, testLifecycleRecordsEveryEvent) }
+
+func testLifecycleRecordsEveryEvent(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	inc := e.start(t, "x")
 	steps := []func() error{
 		func() error { _, err := e.app.PostUpdate(ctx, "bob", inc, "looking"); return err },
@@ -138,8 +146,10 @@ func TestLifecycleRecordsEveryEvent(t *testing.T) {
 	}
 }
 
-func TestConcurrentResolvesRecordOne(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentResolvesRecordOne(t *testing.T) { forEachStore(t, testConcurrentResolvesRecordOne) }
+
+func testConcurrentResolvesRecordOne(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	inc := e.start(t, "x")
 	var wg sync.WaitGroup
 	var mu sync.Mutex

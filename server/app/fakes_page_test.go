@@ -25,9 +25,12 @@ type sent struct {
 	node   string
 }
 
-// fakePager records notifications and post renderings. With store set, it
-// checks at every send that the page is not acknowledged in the store: a
-// notification after a recorded acknowledgement is a violation.
+// fakePager records notifications and post renderings. Like the bot, it
+// checks the send's fence (see Fence) before each post. With store set, it
+// checks at every send that the store holds the sender's claim, and at
+// every post that the fence stops it if the store held an acknowledgement
+// before the fence was checked: a post after a recorded acknowledgement is
+// a violation.
 type fakePager struct {
 	mu         sync.Mutex
 	node       string
@@ -50,8 +53,8 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 	if f.store != nil {
 		rec, ok, err := loadDoc[Page](ctx, f.store, pageDoc(p.ID))
 		f.mu.Lock()
-		if err != nil || !ok || !rec.AckedAt.IsZero() || rec.Sending == nil || rec.Sending.Notice != n {
-			f.violations = append(f.violations, fmt.Sprintf("page %s notice %d sent on record %+v (found %v, %v)", p.ID, n.Number, rec, ok, err))
+		if err != nil || !ok || rec.Sending == nil || rec.Sending.Notice != n {
+			f.violations = append(f.violations, fmt.Sprintf("page %s notice %d begun on record %+v (found %v, %v)", p.ID, n.Number, rec, ok, err))
 		}
 		f.mu.Unlock()
 	}
@@ -78,11 +81,16 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 		has = has || pp.Level == n.Level
 	}
 	if n.Kind == NoticeRenotify && has {
-		d.Sent = 2
+		for range 2 { // a reply to each earlier post
+			if err := f.fence(ctx, p, n); err != nil {
+				return d, err
+			}
+			d.Sent++
+		}
 		return d, nil
 	}
 	for _, dm := range []bool{false, true} {
-		if err := Fence(ctx); err != nil { // as the bot does before each post
+		if err := f.fence(ctx, p, n); err != nil {
 			return d, err
 		}
 		f.n++
@@ -101,6 +109,29 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 		f.delivered[key] = d
 	}
 	return d, nil
+}
+
+// fence checks the send's fence before a post, as the bot does; f.mu is
+// held. With store set, an acknowledgement the store held before the fence
+// was checked must stop the post: a post it lets through is a violation.
+// (One that lands after the check is the inherent window of any send.)
+func (f *fakePager) fence(ctx context.Context, p *Page, n Notice) error {
+	var (
+		before *Page
+		err    error
+	)
+	if f.store != nil {
+		if before, _, err = loadDoc[Page](ctx, f.store, pageDoc(p.ID)); err != nil {
+			f.violations = append(f.violations, fmt.Sprintf("page %s notice %d: read before a post: %v", p.ID, n.Number, err))
+		}
+	}
+	if err := Fence(ctx); err != nil {
+		return err
+	}
+	if before != nil && !before.AckedAt.IsZero() {
+		f.violations = append(f.violations, fmt.Sprintf("page %s notice %d posted on record %+v", p.ID, n.Number, before))
+	}
+	return nil
 }
 
 func (f *fakePager) PagePosts(_ context.Context, p *Page, _ time.Time) ([]PagePost, error) {

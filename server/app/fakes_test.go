@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
-	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
 )
 
 // fakeChat records what the app asked of the chat platform and can be told
@@ -143,7 +141,7 @@ type admins map[string]bool
 
 func (a admins) IsSystemAdmin(_ context.Context, user string) bool { return a[user] }
 
-// env is an App over a real bbolt store in a temp dir and fake chat.
+// env is an App over a real store and fake chat.
 type env struct {
 	app   *App
 	store incident.Store
@@ -154,11 +152,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "incidents.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, defaultStore)
+}
+
+// newEnvOn is newEnv over a new store of kind s.
+func newEnvOn(t testing.TB, s storeKind) *env {
+	t.Helper()
+	st := s.open(t)
 	e := &env{store: st, chat: newFakeChat(), acc: access{}, now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	ids := 0
 	var mu sync.Mutex

@@ -190,7 +190,7 @@ func (a *App) announceNotice(ctx context.Context, n int64) error {
 	typ, text := incident.EventFreezeStarted, "releases other than this incident's hotfixes are frozen while it is an open S1"
 	if !claimed.Started {
 		typ = incident.EventFreezeEnded
-		text = fmt.Sprintf("no S1 incident is open any more; the freeze lasted %s", claimed.At.Sub(claimed.Since).Round(time.Second))
+		text = fmt.Sprintf("no S1 incident is open any more; the freeze lasted %s", incident.FormatDuration(incident.Elapsed(claimed.Since, claimed.At)))
 	}
 	for _, id := range claimed.Incidents {
 		if _, err := a.record(ctx, id, incident.NewEvent(claimed.At, incident.ActorSystem, typ, text)); err != nil && !errors.Is(err, incident.ErrNotFound) {

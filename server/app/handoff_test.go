@@ -27,7 +27,7 @@ var (
 	week2 = week0.AddDate(0, 0, 14)
 )
 
-// handoffEnv is one plugin instance over a real bbolt store, with a
+// handoffEnv is one plugin instance over a real store, with a
 // settable clock and a recording handoff poster.
 type handoffEnv struct {
 	store incident.Store
@@ -39,7 +39,13 @@ type handoffEnv struct {
 
 func newHandoffEnv(t *testing.T) *handoffEnv {
 	t.Helper()
-	h := &handoffEnv{store: newEnv(t).store, clk: &clock{t: week0.AddDate(0, 0, 2)}, chat: newFakeChat(), posts: newFakeHandoffs()}
+	return newHandoffEnvOn(t, defaultStore)
+}
+
+// newHandoffEnvOn is newHandoffEnv over a new store of kind s.
+func newHandoffEnvOn(t *testing.T, s storeKind) *handoffEnv {
+	t.Helper()
+	h := &handoffEnv{store: s.open(t), clk: &clock{t: week0.AddDate(0, 0, 2)}, chat: newFakeChat(), posts: newFakeHandoffs()}
 	h.app = newNode(t, h.store, h.clk, h.chat, h.posts)
 	return h
 }
@@ -102,7 +108,11 @@ func (h *handoffEnv) wantPosts(t *testing.T, what string, weeks ...time.Time) {
 }
 
 func TestHandoffFirstTickOnlyRemembersTheWeek(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffFirstTickOnlyRemembersTheWeek)
+}
+
+func testHandoffFirstTickOnlyRemembersTheWeek(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	// Even right after a handoff: installing the plugin (or its first tick
 	// after an upgrade) must not announce the week in progress.
@@ -119,7 +129,11 @@ func TestHandoffFirstTickOnlyRemembersTheWeek(t *testing.T) {
 }
 
 func TestHandoffAnnouncedOncePerHandoff(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffAnnouncedOncePerHandoff)
+}
+
+func testHandoffAnnouncedOncePerHandoff(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	h.tickAt(week1.Add(-time.Second))
@@ -153,8 +167,10 @@ func TestHandoffAnnouncedOncePerHandoff(t *testing.T) {
 	}
 }
 
-func TestHandoffTooLateIsSkipped(t *testing.T) {
-	h := newHandoffEnv(t)
+func TestHandoffTooLateIsSkipped(t *testing.T) { forEachStore(t, testHandoffTooLateIsSkipped) }
+
+func testHandoffTooLateIsSkipped(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	// The plugin was down over the handoff: more than an hour late, the
@@ -208,7 +224,11 @@ func TestHandoffNeedsAChannelAndPeople(t *testing.T) {
 }
 
 func TestHandoffFailedPostIsTakenOverLater(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffFailedPostIsTakenOverLater)
+}
+
+func testHandoffFailedPostIsTakenOverLater(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	h.posts.failNext = 1
@@ -230,7 +250,11 @@ func TestHandoffFailedPostIsTakenOverLater(t *testing.T) {
 }
 
 func TestHandoffGivesUpAfterThreeAttempts(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffGivesUpAfterThreeAttempts)
+}
+
+func testHandoffGivesUpAfterThreeAttempts(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	h.posts.failNext = 100
@@ -246,7 +270,11 @@ func TestHandoffGivesUpAfterThreeAttempts(t *testing.T) {
 }
 
 func TestHandoffTakeoverStopsWhenTheHandoffIsStale(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffTakeoverStopsWhenTheHandoffIsStale)
+}
+
+func testHandoffTakeoverStopsWhenTheHandoffIsStale(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	h.posts.failNext = 1
@@ -258,7 +286,11 @@ func TestHandoffTakeoverStopsWhenTheHandoffIsStale(t *testing.T) {
 // A claimant that died after moving the state but before creating the
 // record: a later tick creates it and posts.
 func TestHandoffClaimWithoutRecordIsTakenOver(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffClaimWithoutRecordIsTakenOver)
+}
+
+func testHandoffClaimWithoutRecordIsTakenOver(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	if _, _, err := updateDoc(ctx, h.store, handoffStateDoc, func(s *handoffState, _ bool) error {
@@ -279,7 +311,11 @@ func TestHandoffClaimWithoutRecordIsTakenOver(t *testing.T) {
 // A claimant that stalls past the takeover while posting: the taker posts
 // and records first, and the stalled one deletes its late copy.
 func TestHandoffStalledClaimantDeletesItsDuplicate(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffStalledClaimantDeletesItsDuplicate)
+}
+
+func testHandoffStalledClaimantDeletesItsDuplicate(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	chatB, postsB := newFakeChat(), newFakeHandoffs()
@@ -312,8 +348,10 @@ func TestHandoffStalledClaimantDeletesItsDuplicate(t *testing.T) {
 	}
 }
 
-func TestAcknowledgeHandoff(t *testing.T) {
-	h := newHandoffEnv(t)
+func TestAcknowledgeHandoff(t *testing.T) { forEachStore(t, testAcknowledgeHandoff) }
+
+func testAcknowledgeHandoff(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	h.tickAt(week0.AddDate(0, 0, 2))
 	h.tickAt(week1.Add(time.Second))
@@ -362,8 +400,12 @@ func TestAcknowledgeHandoff(t *testing.T) {
 // Two holders acknowledging at once: whatever order the post updates land
 // in, the post ends up showing both.
 func TestConcurrentAcknowledgementsAllReachThePost(t *testing.T) {
+	forEachStore(t, testConcurrentAcknowledgementsAllReachThePost)
+}
+
+func testConcurrentAcknowledgementsAllReachThePost(t *testing.T, s storeKind) {
 	for i := 0; i < 20; i++ {
-		h := newHandoffEnv(t)
+		h := newHandoffEnvOn(t, s)
 		h.setRota(t, "rota")
 		h.tickAt(week0.AddDate(0, 0, 2))
 		h.tickAt(week1.Add(time.Second))
@@ -399,7 +441,11 @@ func TestTickSurvivesAPanickingStep(t *testing.T) {
 // each ticking from several goroutines at once, announce each of 50
 // consecutive handoffs exactly once.
 func TestHandoffExactlyOnceAcrossInstances(t *testing.T) {
-	h := newHandoffEnv(t)
+	forEachStore(t, testHandoffExactlyOnceAcrossInstances)
+}
+
+func testHandoffExactlyOnceAcrossInstances(t *testing.T, s storeKind) {
+	h := newHandoffEnvOn(t, s)
 	h.setRota(t, "rota")
 	chatB, postsB := newFakeChat(), newFakeHandoffs()
 	postsB.prefix = "nodeb"

@@ -45,8 +45,10 @@ func describe(ss []sent, since time.Time) []string {
 	return out
 }
 
-func TestStartPagesFirstLine(t *testing.T) {
-	e := newPageEnv(t, 1)
+func TestStartPagesFirstLine(t *testing.T) { forEachStore(t, testStartPagesFirstLine) }
+
+func testStartPagesFirstLine(t *testing.T, s storeKind) {
+	e := newPageEnvOn(t, s, 1)
 	e.pageRota(t)
 	inc, err := e.nodes[0].Start(ctx, StartRequest{TeamID: "team", ActorID: "zed", Title: "Checkout failing", Severity: incident.S2})
 	if err != nil {
@@ -99,8 +101,10 @@ func TestStartWithoutFirstLinePagesNextInChain(t *testing.T) {
 
 // An unacknowledged S1 page: re-notified every 2 minutes, escalated every
 // 5, along L1, L2, L3, IM, and after the IM it keeps re-notifying the IM.
-func TestPageEscalatesAlongTheChain(t *testing.T) {
-	e := newPageEnv(t, 1)
+func TestPageEscalatesAlongTheChain(t *testing.T) { forEachStore(t, testPageEscalatesAlongTheChain) }
+
+func testPageEscalatesAlongTheChain(t *testing.T, s storeKind) {
+	e := newPageEnvOn(t, s, 1)
 	inc := e.incident(t, incident.S1, chain())
 	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
 		t.Fatal(err)
@@ -132,7 +136,7 @@ func TestPageEscalatesAlongTheChain(t *testing.T) {
 		t.Errorf("%d re-notification events, want 10", n)
 	}
 	esc := e.events(t, inc.ID, incident.EventPageEscalated)[0]
-	if !strings.Contains(esc.Text, "<@ann> did not acknowledge within 5m0s") {
+	if !strings.Contains(esc.Text, "<@ann> did not acknowledge within 5m") {
 		t.Errorf("escalation text %q", esc.Text)
 	}
 	// Each escalation shows on the earlier posts: ann's first post shows
@@ -236,8 +240,10 @@ func TestPageRefusals(t *testing.T) {
 
 // An acknowledgement stops everything: no re-notification, no escalation,
 // the timer is gone, and every post shows who acknowledged and when.
-func TestAcknowledgeStopsThePage(t *testing.T) {
-	e := newPageEnv(t, 1)
+func TestAcknowledgeStopsThePage(t *testing.T) { forEachStore(t, testAcknowledgeStopsThePage) }
+
+func testAcknowledgeStopsThePage(t *testing.T, s storeKind) {
+	e := newPageEnvOn(t, s, 1)
 	inc := e.incident(t, incident.S1, chain())
 	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
 		t.Fatal(err)
@@ -328,7 +334,11 @@ func TestAcknowledgeRefusals(t *testing.T) {
 }
 
 func TestPageClosedWhenTheIncidentIsResolved(t *testing.T) {
-	e := newPageEnv(t, 1)
+	forEachStore(t, testPageClosedWhenTheIncidentIsResolved)
+}
+
+func testPageClosedWhenTheIncidentIsResolved(t *testing.T, s storeKind) {
+	e := newPageEnvOn(t, s, 1)
 	inc := e.incident(t, incident.S1, chain())
 	if err := e.nodes[0].pageOnStart(ctx, inc, inc.ID+"-s1"); err != nil {
 		t.Fatal(err)
@@ -373,8 +383,10 @@ func TestPageWithoutEscalationStillRenotifies(t *testing.T) {
 
 // A notification that reached nobody is retried after sendRetry, as new
 // posts rather than replies.
-func TestFailedNotificationIsRetried(t *testing.T) {
-	e := newPageEnv(t, 1)
+func TestFailedNotificationIsRetried(t *testing.T) { forEachStore(t, testFailedNotificationIsRetried) }
+
+func testFailedNotificationIsRetried(t *testing.T, s storeKind) {
+	e := newPageEnvOn(t, s, 1)
 	e.setSettings(func(s *Settings) { s.Renotify = 0 })
 	inc := e.incident(t, incident.S3, chain())
 	e.pagers[0].failNext = 1

@@ -43,7 +43,11 @@ func (e *env) withReminders(r Reminders) *App {
 }
 
 func TestOverdueUpdateRemindsTheIMOnceAcrossInstances(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testOverdueUpdateRemindsTheIMOnceAcrossInstances)
+}
+
+func testOverdueUpdateRemindsTheIMOnceAcrossInstances(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	e.setRota(t, map[incident.Role][]string{incident.RoleIM: {"ian"}})
 	inc := e.start(t, "x")
 	rem := &fakeReminders{}

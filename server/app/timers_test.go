@@ -8,8 +8,10 @@ import (
 // The wheel finds what is due and only that, moves entries with a compare
 // on the value seen, and lets its cursor pass empty buckets only once no
 // writer can still put an entry there.
-func TestTimerWheel(t *testing.T) {
-	e := newEnv(t)
+func TestTimerWheel(t *testing.T) { forEachStore(t, testTimerWheel) }
+
+func testTimerWheel(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	a := e.app
 	now := func() time.Time { return e.now }
 	e.now = t0
@@ -87,7 +89,11 @@ func TestTimerWheel(t *testing.T) {
 
 // Entries of the v1 page index move into the wheel at the first tick.
 func TestV1PageTimersMoveIntoTheWheel(t *testing.T) {
-	e := newEnv(t)
+	forEachStore(t, testV1PageTimersMoveIntoTheWheel)
+}
+
+func testV1PageTimersMoveIntoTheWheel(t *testing.T, s storeKind) {
+	e := newEnvOn(t, s)
 	e.now = t0
 	if _, err := createDoc(ctx, e.app.store, "page/v1/due/3", &timerShard{Due: map[string]int64{"i1-p": t0.Add(time.Minute).UnixMilli()}}); err != nil {
 		t.Fatal(err)

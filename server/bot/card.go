@@ -55,7 +55,7 @@ func (b *Bot) cardAttachment(inc *incident.Incident) *model.MessageAttachment {
 	return &model.MessageAttachment{
 		Fallback: fmt.Sprintf("Incident %s: %s (%s, %s)", inc.ShortRef(), Sanitize(inc.Title), inc.Severity, inc.Status.Label()),
 		Color:    color,
-		Title:    fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Sanitize(inc.Title)),
+		Title:    fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Inline(inc.Title)),
 		Text:     Sanitize(inc.Summary),
 		Fields:   fields,
 		Actions:  b.cardActions(inc),

@@ -41,7 +41,7 @@ func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severit
 func (b *Bot) OpenUpdateDialog(triggerID string, inc *incident.Incident) error {
 	return b.openDialog(triggerID, DialogUpdate, inc.ID, model.Dialog{
 		Title:            "Post status update",
-		IntroductionText: fmt.Sprintf("Incident %s: %s. The update goes to the incident channel and the broadcast channel.", inc.ShortRef(), Sanitize(inc.Title)),
+		IntroductionText: fmt.Sprintf("Incident %s: %s. The update goes to the incident channel and the broadcast channel.", inc.ShortRef(), Inline(inc.Title)),
 		SubmitLabel:      "Post",
 		Elements: []model.DialogElement{
 			{DisplayName: "Update", Name: FieldText, Type: "textarea", MaxLength: incident.MaxTextRunes,
@@ -54,7 +54,7 @@ func (b *Bot) OpenUpdateDialog(triggerID string, inc *incident.Incident) error {
 func (b *Bot) OpenResolveDialog(triggerID string, inc *incident.Incident) error {
 	return b.openDialog(triggerID, DialogResolve, inc.ID, model.Dialog{
 		Title:            "Resolve incident",
-		IntroductionText: fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Sanitize(inc.Title)),
+		IntroductionText: fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Inline(inc.Title)),
 		SubmitLabel:      "Resolve",
 		Elements: []model.DialogElement{
 			{DisplayName: "Summary", Name: FieldSummary, Type: "textarea", Optional: true, MaxLength: incident.MaxSummaryRunes,
@@ -68,7 +68,7 @@ func (b *Bot) OpenResolveDialog(triggerID string, inc *incident.Incident) error 
 func (b *Bot) OpenHotfixDialog(triggerID string, inc *incident.Incident) error {
 	return b.openDialog(triggerID, DialogHotfix, inc.ID, model.Dialog{
 		Title:            "Request hotfix",
-		IntroductionText: fmt.Sprintf("Incident %s: %s. The release manager is paged; the sign-off groups approve the fix in staging and again after deploy.", inc.ShortRef(), Sanitize(inc.Title)),
+		IntroductionText: fmt.Sprintf("Incident %s: %s. The release manager is paged; the sign-off groups approve the fix in staging and again after deploy.", inc.ShortRef(), Inline(inc.Title)),
 		SubmitLabel:      "Request",
 		Elements: []model.DialogElement{
 			{DisplayName: "What the fix changes", Name: FieldDescription, Type: "textarea", MaxLength: hotfix.MaxDescriptionRunes,
@@ -84,7 +84,7 @@ func (b *Bot) OpenRejectDialog(triggerID string, inc *incident.Incident, h *hotf
 	stage := h.Stage()
 	return b.openDialog(triggerID, DialogHotfixReject, fmt.Sprintf("%s/%d/%s/%s", inc.ID, h.N, stage, group), model.Dialog{
 		Title:            fmt.Sprintf("Reject hotfix %d for %s", h.N, group),
-		IntroductionText: fmt.Sprintf("Incident %s: %s. Rejecting %s ends this hotfix; the fixer and the release manager are told why.", inc.ShortRef(), Sanitize(inc.Title), strings.ToLower(stage.Title())),
+		IntroductionText: fmt.Sprintf("Incident %s: %s. Rejecting %s ends this hotfix; the fixer and the release manager are told why.", inc.ShortRef(), Inline(inc.Title), strings.ToLower(stage.Title())),
 		SubmitLabel:      "Reject",
 		Elements: []model.DialogElement{
 			{DisplayName: "Reason", Name: FieldReason, Type: "textarea", MaxLength: hotfix.MaxReasonRunes,

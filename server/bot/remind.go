@@ -25,12 +25,12 @@ func (b *Bot) RemindUpdate(ctx context.Context, inc *incident.Incident, to strin
 		Integration: b.integration(ActionRemindUpdate, inc.ID)}}
 	for _, m := range SnoozeMinutes {
 		id := ActionSnoozePrefix + strconv.Itoa(m)
-		acts = append(acts, &model.PostAction{Id: id, Type: model.PostActionTypeButton, Name: "Snooze " + (time.Duration(m) * time.Minute).String(),
+		acts = append(acts, &model.PostAction{Id: id, Type: model.PostActionTypeButton, Name: "Snooze " + incident.FormatDuration(time.Duration(m)*time.Minute),
 			Integration: b.integration(id, inc.ID)})
 	}
 	p := &model.Post{UserId: b.userID, ChannelId: dm.Id,
 		Message: fmt.Sprintf(":alarm_clock: The status update for **Incident %s: %s** (%s) is overdue by %s; stakeholders expect one every %s. Post one now, or snooze. %s",
-			inc.ShortRef(), Inline(inc.Title), inc.Severity, overdueBy, cadence, b.channelLink(inc))}
+			inc.ShortRef(), Inline(inc.Title), inc.Severity, incident.FormatDuration(overdueBy), incident.FormatDuration(cadence), b.channelLink(inc))}
 	p.AddProp(PropIncidentID, inc.ID)
 	p.AddProp(PropReminder, true)
 	p.AddProp("attachments", []*model.MessageAttachment{{Actions: acts}})

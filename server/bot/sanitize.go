@@ -25,10 +25,6 @@ func Quote(s string) string {
 }
 
 // Inline renders user text on one line, sanitised, for titles in bold or
-// links: newlines become spaces and markdown that would break out of the
-// surrounding markup is escaped.
-func Inline(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := strings.NewReplacer("*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "~", `\~`)
-	return Sanitize(r.Replace(s))
-}
+// links: newlines become spaces and markdown is escaped (see
+// mention.Inline, the one rule for titles everywhere).
+func Inline(s string) string { return mention.Inline(s) }

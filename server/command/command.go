@@ -82,7 +82,12 @@ func (h *Handler) errorText(sub *subcommand, c Call, err error) string {
 	return msg
 }
 
-// Response converts a reply for the server.
+// Response converts a reply for the server. The text goes out as written:
+// the server's Slack-compatibility rewriting is off, as for every reply of
+// the plugin. Replies render their user references themselves (Render),
+// and the rewriting would garble user text shown in them: a title
+// "<!channel> down" would read "@channel down", "DB <primary|replica>" a
+// link.
 func (r Reply) Response() *model.CommandResponse {
-	return &model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: r.Text, GotoLocation: r.Goto}
+	return &model.CommandResponse{ResponseType: model.CommandResponseTypeEphemeral, Text: r.Text, GotoLocation: r.Goto, SkipSlackParsing: true}
 }

@@ -100,7 +100,7 @@ func durStats(d app.DurationStats) string {
 	if d.N == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%s / %s (n=%d)", d.Mean.Round(time.Second), d.P90.Round(time.Second), d.N)
+	return fmt.Sprintf("%s / %s (n=%d)", incident.FormatDuration(d.Mean), incident.FormatDuration(d.P90), d.N)
 }
 
 func statsArgs(a *model.AutocompleteData) {

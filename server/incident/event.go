@@ -44,6 +44,11 @@ const (
 // escalations).
 const ActorSystem = "system"
 
+// BotName is how every place (posts, replies, the timeline, the
+// postmortem) shows the bot as an actor: ActorSystem, and the bot's own
+// account, which acts for alerts, alike.
+const BotName = "the bot"
+
 // Event is one entry on an incident's append-only timeline.
 type Event struct {
 	// Seq is the event's position on its timeline, from 0, assigned by the

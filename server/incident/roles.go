@@ -48,16 +48,23 @@ func userRef(id string) string { return "<@" + id + ">" }
 // AssignRole gives role to userID directly (a command or the "Take role"
 // button). It refuses a second role unless ok allows the pair, and refuses
 // to take a held role from someone: that needs a handover, which the new
-// holder accepts.
+// holder accepts. When both stand in the way, the refusal names the
+// second role first: a handover to someone who holds a role they may not
+// combine with it is refused too, so that role must go first.
 func (inc *Incident) AssignRole(at time.Time, actor string, role Role, userID, why string, ok Combinable) (Event, error) {
 	if inc.Status == StatusResolved {
 		return Event{}, Conflictf("incident %s is resolved; `/incident reopen` it first", inc.ShortRef())
 	}
-	if cur := inc.Roles[role]; cur != "" && cur != userID {
-		return Event{}, Conflictf("%s is held by %s; ask for a handover: `/incident handover %s @someone`", role.Title(), userRef(cur), role)
-	}
+	cur := inc.Roles[role]
 	if err := inc.checkSecondRole(userID, role, ok); err != nil {
+		if cur != "" && cur != userID {
+			return Event{}, Conflictf("%s; then, as %s is held by %s, ask for a handover: `/incident handover %s %s`",
+				UserMessage(err), role.Title(), userRef(cur), role, userRef(userID))
+		}
 		return Event{}, err
+	}
+	if cur != "" && cur != userID {
+		return Event{}, Conflictf("%s is held by %s; ask for a handover: `/incident handover %s @someone`", role.Title(), userRef(cur), role)
 	}
 	at = at.UTC()
 	if inc.Roles == nil {

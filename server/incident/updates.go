@@ -37,8 +37,8 @@ func (inc *Incident) RemindUpdate(now time.Time, cadence time.Duration) (ev Even
 	}
 	now = now.UTC()
 	inc.RemindedAt = now
-	overdue := now.Sub(due).Round(time.Second)
-	return NewEvent(now, ActorSystem, EventUpdateReminder, "status update overdue by "+overdue.String()).
+	overdue := Elapsed(due, now)
+	return NewEvent(now, ActorSystem, EventUpdateReminder, "status update overdue by "+FormatDuration(overdue)).
 		With(DataOverdue, overdue.String()), true
 }
 
@@ -52,7 +52,7 @@ func (inc *Incident) SnoozeReminders(now time.Time, actor string, d time.Duratio
 	}
 	now = now.UTC()
 	inc.SnoozedUntil = now.Add(d)
-	return NewEvent(now, actor, EventUpdateSnoozed, "reminders snoozed for "+d.String()).
+	return NewEvent(now, actor, EventUpdateSnoozed, "reminders snoozed for "+FormatDuration(d)).
 		With("until", inc.SnoozedUntil.Format(time.RFC3339)), nil
 }
 

@@ -1,8 +1,9 @@
-// Package mention keeps user text from notifying a whole channel. The
-// server honours "@channel", "@all" and "@here" even after a backslash, in
-// bold and inside links, so markdown escaping is not enough; a zero-width
-// space after the "@" is. Pure text: both the bot and the postmortem
-// renderer use it.
+// Package mention keeps user text from doing harm in a post: from
+// notifying a whole channel and, shown inline, from turning into Markdown.
+// The server honours "@channel", "@all" and "@here" even after a
+// backslash, in bold and inside links, so markdown escaping is not enough;
+// a zero-width space after the "@" is. Pure text: both the bot and the
+// postmortem renderer use it, so that a title reads the same everywhere.
 package mention
 
 import (
@@ -58,4 +59,20 @@ func isMassMention(rest string) bool {
 		}
 	}
 	return false
+}
+
+// inlineMarkdown escapes the characters that would make inline Markdown of
+// user text: emphasis, strikethrough, code spans, links, and the backslash
+// that would undo an escape.
+var inlineMarkdown = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`, "~", `\~`)
+
+// Inline renders user text (an incident title above all) as one line of
+// literal Markdown: runs of white space, newlines included, become one
+// space, Markdown that would be rendered or would break out of the
+// surrounding markup (bold, a link, a table cell's neighbours) is escaped,
+// and mass mentions are neutralised. Every place that shows a title in
+// Markdown (chat posts, the card, replies, the postmortem) shows it through
+// Inline, so it reads the same, as typed, everywhere.
+func Inline(s string) string {
+	return Neutralise(inlineMarkdown.Replace(strings.Join(strings.Fields(s), " ")))
 }

@@ -20,3 +20,17 @@ func TestNeutralise(t *testing.T) {
 		}
 	}
 }
+
+func TestInlineShowsTitlesAsTyped(t *testing.T) {
+	for in, want := range map[string]string{
+		"DB *primary*\n down":  `DB \*primary\* down`,
+		"a_b `c` [d](e) ~f~":   "a\\_b \\`c\\` \\[d\\](e) \\~f\\~",
+		`C:\path\*`:            `C:\\path\\\*`,
+		"ping @channel now":    "ping @" + ZeroWidthSpace + "channel now",
+		"DB <primary> <!here>": "DB <primary> <!here>",
+	} {
+		if got := Inline(in); got != want {
+			t.Errorf("Inline(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

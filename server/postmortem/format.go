@@ -2,8 +2,9 @@ package postmortem
 
 import (
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
 // stampLayout is how tables show times (always UTC).
@@ -27,36 +28,9 @@ func when(t time.Time, loc *time.Location) string {
 	return s
 }
 
-// dur formats d to the second from its largest unit down to its smallest
-// non-zero one: "45s", "12m 30s", "2h 0m 5s", "1d 3h".
-func dur(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d == 0 {
-		return "0s"
-	}
-	sign := ""
-	if d < 0 {
-		sign, d = "-", -d
-	}
-	parts := []struct {
-		n    time.Duration
-		unit string
-	}{{d / (24 * time.Hour), "d"}, {d / time.Hour % 24, "h"}, {d / time.Minute % 60, "m"}, {d / time.Second % 60, "s"}}
-	first, last := -1, -1
-	for i, p := range parts {
-		if p.n != 0 {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	var out []string
-	for _, p := range parts[first : last+1] {
-		out = append(out, fmt.Sprintf("%d%s", p.n, p.unit))
-	}
-	return sign + strings.Join(out, " ")
-}
+// dur formats d the one way every duration is shown (see
+// incident.FormatDuration): "45s", "12m 30s", "2h 0m 5s", "1d 3h".
+func dur(d time.Duration) string { return incident.FormatDuration(d) }
 
 // plural returns "1 page", "2 pages"; many "" adds an "s" to one.
 func plural(n int, one, many string) string {

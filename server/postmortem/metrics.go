@@ -9,7 +9,9 @@ import (
 
 // Metrics are the figures a postmortem reports, computed from an incident
 // and its timeline. Durations are wall-clock time unless a field says
-// otherwise; a zero time means "did not happen".
+// otherwise; a zero time means "did not happen". Every instant is taken as
+// it is shown, to the second (incident.AsShown), so each duration is the
+// difference of the stamps the postmortem shows beside it.
 type Metrics struct {
 	// Start is when the incident started. End is its final resolution or,
 	// while it is still open, the time it was measured at.
@@ -80,8 +82,8 @@ func Compute(inc *incident.Incident, events []incident.Event, cadence time.Durat
 // active; a zero now means its latest event (or its last update time). inc
 // may be nil: the timeline then decides whether the incident is resolved.
 func ComputeAt(inc *incident.Incident, events []incident.Event, cadence time.Duration, now time.Time) Metrics {
-	evs := ordered(events)
-	m := Metrics{Cadence: cadence, Start: startOf(inc, evs)}
+	evs, now := asShown(ordered(events)), incident.AsShown(now)
+	m := Metrics{Cadence: cadence, Start: incident.AsShown(startOf(inc, evs))}
 	var (
 		firstMitigated, firstResolved, lastResolve time.Time
 		open                                       = true
@@ -157,7 +159,7 @@ func ComputeAt(inc *incident.Incident, events []incident.Event, cadence time.Dur
 	}
 	if m.Resolved && open {
 		// The record says resolved but the timeline has not caught up.
-		at := inc.ResolvedAt
+		at := incident.AsShown(inc.ResolvedAt)
 		if at.IsZero() {
 			at = latest(inc, evs, m.Start)
 		}
@@ -192,7 +194,7 @@ func ComputeAt(inc *incident.Incident, events []incident.Event, cadence time.Dur
 	case !firstMitigated.IsZero():
 		m.MitigatedAt = firstMitigated
 	case inc != nil && !inc.MitigatedAt.IsZero():
-		m.MitigatedAt = inc.MitigatedAt
+		m.MitigatedAt = incident.AsShown(inc.MitigatedAt)
 	}
 	if !m.MitigatedAt.IsZero() {
 		m.TimeToMitigate = nonNegative(m.MitigatedAt.Sub(m.Start))
@@ -243,6 +245,21 @@ func ordered(events []incident.Event) []incident.Event {
 	return evs
 }
 
+// asShown returns the events with their times as shown, to the second
+// (incident.AsShown); the input is copied only if a time has a fraction of
+// a second. Taken in order, the events stay in order.
+func asShown(events []incident.Event) []incident.Event {
+	i := slices.IndexFunc(events, func(e incident.Event) bool { return !e.At.Equal(incident.AsShown(e.At)) })
+	if i < 0 {
+		return events
+	}
+	evs := slices.Clone(events)
+	for j := i; j < len(evs); j++ {
+		evs[j].At = incident.AsShown(evs[j].At)
+	}
+	return evs
+}
+
 // startOf returns when the incident started: its creation time, else its
 // started event, else its first event.
 func startOf(inc *incident.Incident, evs []incident.Event) time.Time {
@@ -268,7 +285,7 @@ func latest(inc *incident.Incident, evs []incident.Event, start time.Time) time.
 		t = evs[len(evs)-1].At
 	}
 	if inc != nil && inc.UpdatedAt.After(t) {
-		t = inc.UpdatedAt
+		t = incident.AsShown(inc.UpdatedAt)
 	}
 	return t
 }

@@ -50,7 +50,7 @@ func newRenderer(in Input) *renderer {
 	if inc == nil {
 		inc = &incident.Incident{}
 	}
-	r := &renderer{in: in, inc: inc, evs: ordered(in.Timeline), names: map[string]string{}}
+	r := &renderer{in: in, inc: inc, evs: asShown(ordered(in.Timeline)), names: map[string]string{}}
 	r.m = ComputeAt(inc, r.evs, in.Cadence, in.Now)
 	r.l = buildLedger(inc, r.evs, r.m)
 	r.pages, r.pageNo = pages(r.evs), map[string]int{}
@@ -67,7 +67,7 @@ func (r *renderer) name(id string) string {
 	case "":
 		return "nobody"
 	case incident.ActorSystem:
-		return "system"
+		return incident.BotName
 	}
 	if n, ok := r.names[id]; ok {
 		return n
@@ -93,14 +93,14 @@ func (r *renderer) header() {
 	if inc.ID != "" {
 		ref = inc.ShortRef()
 	}
-	title := oneLine(inc.Title)
-	if title == "" {
-		title = "(untitled)"
+	shown := title(inc.Title)
+	if shown == "" {
+		shown = "(untitled)"
 	}
 	if m.Resolved {
-		r.printf("# Postmortem %s: %s\n\n", ref, title)
+		r.printf("# Postmortem %s: %s\n\n", ref, shown)
 	} else {
-		r.printf("# Postmortem draft %s: %s\n\n", ref, title)
+		r.printf("# Postmortem draft %s: %s\n\n", ref, shown)
 		status := strings.ToLower(inc.Status.Label())
 		if status == "" {
 			status = "open"

@@ -14,6 +14,11 @@ import (
 // neutralise stops mass mentions (see package mention).
 func neutralise(s string) string { return mention.Neutralise(s) }
 
+// title renders an incident title the one way titles are shown everywhere
+// (see mention.Inline): one line, its Markdown escaped, so that it reads
+// as typed, as in the chat posts.
+func title(s string) string { return mention.Inline(s) }
+
 // oneLine collapses every run of white space, newlines included, to a single
 // space and trims the ends.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -105,7 +105,7 @@ func richScenario(t *testing.T) Input {
 	tl.add(ev(at(0, 10, 0), sys, incident.EventFreezeStarted, "S1 incident open: releases are frozen"))
 	tl.add(pageEv(at(0, 11, 0), sys, incident.EventPageRenotified, "abc234-p1", "ucarol", incident.RoleL1, 1, "<@ucarol> notified again (level 1, notice 3)"))
 	tl.add(pageEv(at(0, 16, 0), sys, incident.EventPageEscalated, "abc234-p1", "udave", incident.RoleL2, 2,
-		"escalated to <@udave> as Second line (level 2): <@ucarol> did not acknowledge within 15m0s"))
+		"escalated to <@udave> as Second line (level 2): <@ucarol> did not acknowledge within 15m"))
 	tl.add(pageEv(at(0, 21, 0), sys, incident.EventPageRenotified, "abc234-p1", "udave", incident.RoleL2, 2, "<@udave> notified again (level 2, notice 5)"))
 	tl.add(pageEv(at(0, 23, 30), "udave", incident.EventPageAcknowledged, "abc234-p1", "udave", incident.RoleL2, 2, "page to <@udave> (level 2) acknowledged after 22m30s"))
 	tl.must(inc.PostUpdate(at(0, 25, 0), "ualice", "Investigating elevated 500s on checkout. @channel please hold deploys; @all: no releases.\n\nNext update in 30 minutes."))

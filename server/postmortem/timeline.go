@@ -34,11 +34,14 @@ func (r *renderer) participants() {
 		}
 		return p
 	}
-	if id := r.inc.CreatedBy; id != "" && id != incident.ActorSystem {
+	// The bot (the system actor, or its account opening an incident from
+	// an alert) is no participant.
+	person := func(id string) bool { return id != "" && r.name(id) != incident.BotName }
+	if id := r.inc.CreatedBy; person(id) {
 		get(id).declared = true
 	}
 	for _, e := range r.evs {
-		if e.Actor != "" && e.Actor != incident.ActorSystem {
+		if person(e.Actor) {
 			get(e.Actor).entries++
 		}
 		switch e.Type {
@@ -147,8 +150,8 @@ func (r *renderer) describe(e incident.Event, update int) string {
 	switch e.Type {
 	case incident.EventStarted:
 		s := "Started"
-		if sev, title := d[incident.DataTo], oneLine(d["title"]); sev != "" || title != "" {
-			s = fmt.Sprintf("Started as %s: %s", sev, title)
+		if sev, t := d[incident.DataTo], title(d["title"]); sev != "" || t != "" {
+			s = fmt.Sprintf("Started as %s: %s", sev, t)
 		}
 		if text := strings.TrimSpace(e.Text); text != "" {
 			s += " — " + text
@@ -175,7 +178,7 @@ func (r *renderer) describe(e incident.Event, update int) string {
 		return with("Reopened", e.Text)
 	case incident.EventTitleChanged:
 		if d[incident.DataTo] != "" {
-			return fmt.Sprintf("Title changed from %q to %q", d[incident.DataFrom], d[incident.DataTo])
+			return fmt.Sprintf("Title changed from “%s” to “%s”", title(d[incident.DataFrom]), title(d[incident.DataTo]))
 		}
 		return with("Title changed", e.Text)
 	case incident.EventRoleAssigned:

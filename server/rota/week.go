@@ -136,11 +136,11 @@ func CheckSchedule(s Schedule, from time.Time) error {
 		case gap < MinWeek:
 			return incident.Invalidf("handoffs at %s and %s are only %s apart; a rota week lasts at least a day. "+
 				"A handoff at a local time that a daylight-saving change repeats fires twice: pick a time outside the change (e.g. not 02:00-03:00)",
-				stamp(h), stamp(n), gap)
+				stamp(h), stamp(n), incident.FormatDuration(gap))
 		case gap > MaxWeek:
 			return incident.Invalidf("no handoff between %s and %s (%s); a rota week lasts at most 8 days. "+
 				"A handoff at a local time that a daylight-saving change skips does not fire that week: pick a time outside the change (e.g. not 02:00-03:00)",
-				stamp(h), stamp(n), gap)
+				stamp(h), stamp(n), incident.FormatDuration(gap))
 		}
 		h = n
 	}

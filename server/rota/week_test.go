@@ -151,7 +151,7 @@ func TestCheckSchedule(t *testing.T) {
 		{"weekly Berlin 09:00", weekly{time.Monday, 9, 0, berlin, false}, jan, ""},
 		{"weekly New York 09:00", weekly{time.Monday, 9, 0, newYork, false}, jan, ""},
 		{"daily", every{jan, 24 * time.Hour}, jan, ""},
-		{"hourly", every{jan, time.Hour}, jan, "only 1h0m0s apart"},
+		{"hourly", every{jan, time.Hour}, jan, "only 1h apart"},
 		{"monthly", every{jan, 30 * 24 * time.Hour}, jan.Add(time.Hour), "at least once a week"},
 		{"never", never{}, jan, "at least once a week"},
 		{"02:30 skipped in spring", weekly{time.Sunday, 2, 30, berlin, false}, jan, "skips"},
