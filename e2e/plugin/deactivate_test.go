@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
 )
 
 // TestRedeployExitsGracefully re-uploads the bundle (forced, as an admin
@@ -94,24 +92,6 @@ func TestRedeployExitsGracefully(t *testing.T) {
 	for _, s := range incidents {
 		card(t, alice, s)
 	}
-}
-
-// startNoWait runs `/incident start <args>` as u and returns the incident
-// and its channel without waiting for the card: its follow-up work is
-// still running when it returns.
-func startNoWait(t *testing.T, u *harness.User, args string) started {
-	t.Helper()
-	resp := cmd(t, u, srv.TownSquare.Id, "/incident start "+args)
-	m := startedRe.FindStringSubmatch(resp.Text)
-	if m == nil {
-		t.Fatalf("start %q: reply %q", args, resp.Text)
-	}
-	name := resp.GotoLocation[strings.LastIndex(resp.GotoLocation, "/")+1:]
-	ch, _, err := u.Client.GetChannelByName(ctxT(t), name, srv.Team.Id, "")
-	if err != nil {
-		t.Fatalf("incident channel %q: %v", name, err)
-	}
-	return started{ID: m[1], Channel: ch}
 }
 
 // logSize is the server log's current length: the offset to read new

@@ -46,6 +46,16 @@ var startedRe = regexp.MustCompile(`Incident #([a-z0-9]+) started`)
 // new incident, its channel and its card.
 func start(t *testing.T, u *harness.User, args string) started {
 	t.Helper()
+	s := startNoWait(t, u, args)
+	s.Card = card(t, u, s)
+	return s
+}
+
+// startNoWait runs `/incident start <args>` as u and returns the incident
+// and its channel without waiting for the card: its follow-up work is
+// still running when it returns.
+func startNoWait(t *testing.T, u *harness.User, args string) started {
+	t.Helper()
 	resp := cmd(t, u, srv.TownSquare.Id, "/incident start "+args)
 	m := startedRe.FindStringSubmatch(resp.Text)
 	if m == nil {
@@ -54,11 +64,9 @@ func start(t *testing.T, u *harness.User, args string) started {
 	name := resp.GotoLocation[strings.LastIndex(resp.GotoLocation, "/")+1:]
 	ch, _, err := u.Client.GetChannelByName(ctxT(t), name, srv.Team.Id, "")
 	if err != nil {
-		t.Fatalf("incident channel %q from goto %q: %v", name, resp.GotoLocation, err)
+		t.Fatalf("incident channel %q: %v", name, err)
 	}
-	s := started{ID: m[1], Channel: ch}
-	s.Card = card(t, u, s)
-	return s
+	return started{ID: m[1], Channel: ch}
 }
 
 // card returns the incident's card as u sees it now.
