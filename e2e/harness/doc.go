@@ -15,4 +15,8 @@
 // Every process the harness starts binds to 127.0.0.1 only and goes down with
 // the test process (parent-death signals), plugin processes included. An
 // aborted run leaves only its temp directory, which the next Start removes.
+//
+// Faults can be injected on the database (see faults.go): Server.DB adds
+// latency to every query Mattermost makes, Server.PausePostgres freezes
+// the cluster, and Server.KillPlugin kills a plugin process.
 package harness

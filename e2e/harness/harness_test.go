@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -52,6 +53,19 @@ func TestSmoke(t *testing.T) {
 			if err != nil || me.Id != u.Id {
 				t.Errorf("client of %s: got %v, %v", u.Username, me, err)
 			}
+		}
+	})
+
+	t.Run("database through the proxy, short timers allowed", func(t *testing.T) {
+		if n := srv.DB.Connections(); n == 0 {
+			t.Errorf("Mattermost has no connection through the database proxy")
+		}
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", srv.mm.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(strings.Split(string(env), "\x00"), "INCIDENT_BOT_MIN_TIMER=1s") && os.Getenv("INCIDENT_BOT_MIN_TIMER") == "" {
+			t.Errorf("the server's environment lacks INCIDENT_BOT_MIN_TIMER=1s")
 		}
 	})
 

@@ -22,9 +22,11 @@ import (
 // but without a cluster licence: it serves the same teams, users and
 // sessions (a token works on both), installs the plugins it finds in the
 // shared file store at startup and runs its own plugin processes over the
-// same plugin KV store. Its config is its own file: a copy of the first
-// server's taken at StartNode, so plugin settings patched on the first
-// server afterwards must be patched on the node too. Caches are not
+// same plugin KV store; it reaches the database through the first
+// server's DB proxy, so latency set there (or a pause) slows both. Its
+// config is its own file: a copy of the first server's taken at
+// StartNode, so plugin settings patched on the first server afterwards
+// must be patched on the node too. Caches are not
 // invalidated across nodes (there is no cluster bus), so tests should
 // assert on what plugins did (posts, KV), not on cached server state.
 //
@@ -69,6 +71,7 @@ func (s *Server) StartNode(ctx context.Context, opts NodeOptions) (_ *Server, er
 		Dir:        dir,
 		LogPath:    filepath.Join(dir, "mattermost.log"),
 		DataSource: s.DataSource,
+		DB:         s.DB,
 		Team:       s.Team,
 		TownSquare: s.TownSquare,
 		OffTopic:   s.OffTopic,

@@ -127,10 +127,15 @@ func startPostgres(ctx context.Context, dir string) (_ *postgres, err error) {
 	return p, nil
 }
 
-// dataSource is the DSN Mattermost connects with.
+// dataSource is the DSN of the database, straight to PostgreSQL (Mattermost
+// connects through the server's DBProxy instead).
 func (p *postgres) dataSource() string {
-	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable&connect_timeout=10",
-		dbRole, dbPassword, p.port, dbName)
+	return dataSourceAt(p.addr())
+}
+
+// addr is the cluster's TCP host:port.
+func (p *postgres) addr() string {
+	return fmt.Sprintf("127.0.0.1:%d", p.port)
 }
 
 // stop shuts the cluster down without a checkpoint (immediate mode): its data

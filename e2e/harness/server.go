@@ -65,16 +65,24 @@ type Server struct {
 	// LogPath is the server's log: JSON lines, plugin logs included.
 	LogPath string
 	// DataSource is the PostgreSQL DSN of the server's database, for tests
-	// that need to prove what was persisted.
+	// that need to prove what was persisted. It reaches PostgreSQL
+	// directly, not through DB: no injected latency.
 	DataSource string
+	// DB is the TCP proxy through which the server's Mattermost (and every
+	// node started from it) reaches PostgreSQL: DB.SetLatency slows every
+	// query Mattermost makes. A node shares its server's DB.
+	DB *DBProxy
 	// Dir is the temp directory holding everything of this server.
 	Dir string
 
 	keep     bool
-	pg       *postgres
+	pg       *postgres // nil on a node
 	mm       *process
 	stopOnce sync.Once
 	stopErr  error
+
+	pauseMu sync.Mutex
+	paused  *pgPause // set while PausePostgres holds the cluster stopped
 }
 
 // Start runs a fresh Mattermost server on a free loopback port with a fresh
@@ -124,6 +132,9 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	s.DataSource = s.pg.dataSource()
+	if s.DB, err = startDBProxy(s.pg.addr()); err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
 
 	if err := s.startMattermost(ctx, inst, opts); err != nil {
 		return nil, fmt.Errorf("start mattermost: %w", err)
@@ -182,7 +193,7 @@ func (s *Server) startMattermost(ctx context.Context, inst *Install, opts Option
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
 	s.URL = "http://" + listen
-	cfg := serverConfig(s.Dir, listen, s.URL, s.DataSource)
+	cfg := serverConfig(s.Dir, listen, s.URL, s.DB.DataSource())
 	applyConfigPatch(cfg, opts.ConfigPatch)
 	cfgPath := filepath.Join(s.Dir, "config.json")
 	if err := writeConfig(cfgPath, cfg); err != nil {
@@ -245,20 +256,25 @@ func (s *Server) ping() (bool, error) {
 
 // serverEnv is our environment minus MM_* variables: the server reads those
 // as config overrides, and plugin developers commonly export
-// MM_SERVICESETTINGS_SITEURL and friends for their own dev server.
+// MM_SERVICESETTINGS_SITEURL and friends for their own dev server. It sets
+// INCIDENT_BOT_MIN_TIMER=1s (unless our environment sets it): plugin
+// processes inherit the server's environment, and the plugin then accepts
+// escalation timeouts, re-notification intervals and update cadences of a
+// few seconds, which the end-to-end tests use.
 func serverEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MM_") {
+		if !strings.HasPrefix(kv, "MM_") && !strings.HasPrefix(kv, minTimerEnv+"=") {
 			env = append(env, kv)
 		}
 	}
-	return env
+	return append(env, minTimerSetting())
 }
 
-// Stop stops Mattermost (SIGTERM, then SIGKILL after 20 s) and its plugin
-// processes, then PostgreSQL, and removes the temp dir unless Keep was set.
-// It is safe to call more than once; later calls return the first result.
+// Stop resumes a paused PostgreSQL, stops Mattermost (SIGTERM, then SIGKILL
+// after 20 s) and its plugin processes, then the database proxy and
+// PostgreSQL, and removes the temp dir unless Keep was set. It is safe to
+// call more than once; later calls return the first result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() { s.stopErr = s.stop() })
 	return s.stopErr
@@ -266,11 +282,21 @@ func (s *Server) Stop() error {
 
 func (s *Server) stop() error {
 	var errs []error
+	// A paused cluster would hang Mattermost's shutdown and ignore
+	// pg_ctl stop.
+	if err := s.resumePostgres(); err != nil {
+		errs = append(errs, err)
+	}
 	if s.mm != nil {
 		// A server only seconds old takes 9-13 s to stop: it waits for
 		// its job workers.
 		if err := s.mm.stop(20 * time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("stop mattermost: %w", err))
+		}
+	}
+	if s.pg != nil { // the proxy belongs to the server that owns the database
+		if err := s.DB.close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database proxy: %w", err))
 		}
 	}
 	if err := s.pg.stop(); err != nil {
