@@ -450,9 +450,9 @@ func (e *routeEnv) do(method, path, user string, body any, headers ...string) re
 }
 
 // click sends a button click as user on post, with the button's context.
-func (e *routeEnv) click(action, user, postID string, context map[string]any) reply {
+func (e *routeEnv) click(action, user, postID string, button map[string]any) reply {
 	return e.do(http.MethodPost, "/api/v1/actions/"+action, user,
-		&model.PostActionIntegrationRequest{PostId: postID, TriggerId: "trigger", Context: context})
+		&model.PostActionIntegrationRequest{PostId: postID, TriggerId: "trigger", Context: button})
 }
 
 // incidentButton is the context of a card button of inc.

@@ -269,6 +269,27 @@ func TestHandoverAcceptedOnlyByItsHolderFromItsPost(t *testing.T) {
 	}
 }
 
+// The card's take buttons give the clicker (the header's user, never the
+// body's) a role nobody holds; a held role needs a handover.
+func TestTakeButtonTakesOnlyAnOpenRoleForTheClicker(t *testing.T) {
+	e := newRouteEnv(t)
+	inc := e.start(t)
+	before := e.snapshot(t, inc.ID)
+	if msg := e.click(bot.ActionTakePrefix+"l1", "bob", inc.CardPostID, incidentButton(inc)).ephemeral(t); !strings.Contains(msg, "is held by <@lea>") {
+		t.Errorf("bob taking lea's first line: %q", msg)
+	}
+	e.unchanged(t, before, "taking a held role")
+	button := incidentButton(inc)
+	button["user_id"] = "ann"
+	req := &model.PostActionIntegrationRequest{UserId: "bob", PostId: inc.CardPostID, Context: button}
+	if msg := e.do(http.MethodPost, "/api/v1/actions/"+bot.ActionTakePrefix+"l2", "bob", req).ephemeral(t); !strings.Contains(msg, "You are now Second line") {
+		t.Fatalf("bob taking the open second line: %q", msg)
+	}
+	if got := e.incident(t, inc.ID); got.Roles[incident.RoleL2] != "bob" || got.Roles[incident.RoleL1] != "lea" {
+		t.Errorf("roles %v, want bob on second line and lea still on first", got.Roles)
+	}
+}
+
 // Update reminder buttons act only from a reminder post of the bot.
 func TestReminderButtonsActOnlyFromAReminder(t *testing.T) {
 	e := newRouteEnv(t)

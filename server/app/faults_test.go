@@ -1,16 +1,19 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore/kvtest"
 )
 
-// The fault sweep: a start, an acknowledgement and a resolve each run with
-// the store failing their N-th write, for every N up to the writes the
+// The fault sweep: a start, an acknowledgement and a resolve each run, over
+// each store kind, with the store failing their N-th write, for every N up to the writes the
 // path and its follow-up make, the failed write either lost or landed (the
 // answer lost after the database committed); then the store recovers and
 // the ticks catch up, as the cluster would over the next minutes. Each
@@ -19,40 +22,138 @@ import (
 // user was told happened did happen.
 
 // sweep runs check for every write of op (after setup) failing, both
-// ways. op reports whether the user was told it succeeded.
+// ways, over each store kind. op reports whether the user was told it
+// succeeded.
 func sweep(t *testing.T, setup func(*costEnv) any, op func(*costEnv, any) error, check func(*testing.T, *costEnv, any, error)) {
-	// Count the writes of a run without faults.
-	e := newCostEnv(t)
-	state := setup(e)
-	before := e.kv.Snapshot()
-	if err := op(e, state); err != nil {
-		t.Fatalf("without faults: %v", err)
-	}
-	e.runHeld()
-	writes := e.kv.Since(before).Sets
-	check(t, e, state, nil)
-	t.Logf("%d writes", writes)
-	for n := int64(1); n <= writes; n++ {
-		for _, landed := range []bool{false, true} {
-			t.Run(fmt.Sprintf("write%d-landed=%t", n, landed), func(t *testing.T) {
-				e := newCostEnv(t)
-				e.app.wall = e.clk.now // leases expire on the test's clock
-				state := setup(e)
-				e.kv.FailWrite(n, landed)
-				err := op(e, state)
-				e.runHeld()
-				e.kv.FailWrite(0, false)
-				at := e.clk.now()
-				for range 15 {
-					at = at.Add(time.Minute)
-					e.clk.set(at)
-					e.app.Tick(ctx)
-					e.runHeld()
-				}
-				check(t, e, state, err)
-			})
+	forEachStore(t, func(t *testing.T, s storeKind) {
+		// Count the writes of a run without faults.
+		e, faults := newFaultEnv(t, s)
+		state := setup(e)
+		before := faults.Writes()
+		if err := op(e, state); err != nil {
+			t.Fatalf("without faults: %v", err)
 		}
+		e.runHeld()
+		writes := faults.Writes() - before
+		check(t, e, state, nil)
+		t.Logf("%d writes", writes)
+		for n := int64(1); n <= writes; n++ {
+			for _, landed := range []bool{false, true} {
+				t.Run(fmt.Sprintf("write%d-landed=%t", n, landed), func(t *testing.T) {
+					e, faults := newFaultEnv(t, s)
+					e.app.wall = e.clk.now // leases expire on the test's clock
+					state := setup(e)
+					faults.FailWrite(n, landed)
+					err := op(e, state)
+					e.runHeld()
+					faults.FailWrite(0, false)
+					at := e.clk.now()
+					for range 15 {
+						at = at.Add(time.Minute)
+						e.clk.set(at)
+						e.app.Tick(ctx)
+						e.runHeld()
+					}
+					check(t, e, state, err)
+				})
+			}
+		}
+	})
+}
+
+// newFaultEnv is a costEnv over a new store of kind s whose writes the
+// sweep can fail.
+func newFaultEnv(t testing.TB, s storeKind) (*costEnv, writeFaults) {
+	t.Helper()
+	st, faults := s.faulty(t)
+	return newCostEnvOn(t, st), faults
+}
+
+// writeFaults counts the writes of a store and fails the one it is told
+// to, each in the store's unit of writing: a KV call for the KV store, a
+// transaction for bbolt.
+type writeFaults interface {
+	// Writes returns the writes so far.
+	Writes() int64
+	// FailWrite makes the n-th write from now fail, once; with landed it
+	// is applied first, as when the database committed and the answer was
+	// lost. n 0 clears it.
+	FailWrite(n int64, landed bool)
+}
+
+// kvFaults are the faults of the KV store: its KV's Sets.
+type kvFaults struct{ *kvtest.Counting }
+
+func (k kvFaults) Writes() int64 { return k.Snapshot().Sets }
+
+// storeFaults wraps a Store whose every changing call is one write (as a
+// bbolt transaction is), and fails them as told.
+type storeFaults struct {
+	incident.Store
+	mu             sync.Mutex
+	writes, failIn int64
+	landed         bool
+}
+
+var _ writeFaults = (*storeFaults)(nil)
+
+func (s *storeFaults) Writes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes
+}
+
+func (s *storeFaults) FailWrite(n int64, landed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failIn, s.landed = n, landed
+}
+
+// write runs do as the next write, failed as FailWrite said.
+func (s *storeFaults) write(do func() error) error {
+	s.mu.Lock()
+	s.writes++
+	fail, landed := false, s.landed
+	if s.failIn > 0 {
+		s.failIn--
+		fail = s.failIn == 0
 	}
+	s.mu.Unlock()
+	if !fail {
+		return do()
+	}
+	if landed {
+		_ = do()
+	}
+	return kvtest.ErrInjected
+}
+
+func (s *storeFaults) CreateIncident(ctx context.Context, inc *incident.Incident) error {
+	return s.write(func() error { return s.Store.CreateIncident(ctx, inc) })
+}
+
+func (s *storeFaults) UpdateIncident(ctx context.Context, id string, mutate func(*incident.Incident) error) (out *incident.Incident, err error) {
+	err = s.write(func() (err error) { out, err = s.Store.UpdateIncident(ctx, id, mutate); return err })
+	return out, err
+}
+
+func (s *storeFaults) DeleteIncident(ctx context.Context, id string) error {
+	return s.write(func() error { return s.Store.DeleteIncident(ctx, id) })
+}
+
+func (s *storeFaults) AppendEvent(ctx context.Context, id string, ev incident.Event) (out incident.Event, err error) {
+	err = s.write(func() (err error) { out, err = s.Store.AppendEvent(ctx, id, ev); return err })
+	return out, err
+}
+
+func (s *storeFaults) CompareAndSetDoc(ctx context.Context, name string, old, next []byte) (ok bool, err error) {
+	err = s.write(func() (err error) { ok, err = s.Store.CompareAndSetDoc(ctx, name, old, next); return err })
+	return ok, err
+}
+
+func (s *storeFaults) Claim(ctx context.Context, key string, ttl time.Duration) (ok bool, err error) {
+	err = s.write(func() (err error) { ok, err = s.Store.Claim(ctx, key, ttl); return err })
+	return ok, err
 }
 
 // whole checks what every incident of the env must be after recovery.

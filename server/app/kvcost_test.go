@@ -25,7 +25,7 @@ import (
 
 // costEnv is one App on a counting KV whose follow-up work is held.
 type costEnv struct {
-	kv    *kvtest.Counting
+	kv    *kvtest.Counting // nil in a fault sweep's env over another store
 	app   *App
 	clk   *clock
 	mu    sync.Mutex
@@ -39,12 +39,21 @@ func (e *costEnv) postmortems() *fakePostmortems { return e.app.postmortems.(*fa
 
 func newCostEnv(t testing.TB) *costEnv {
 	t.Helper()
-	e := &costEnv{kv: kvtest.New(), clk: &clock{t: t0}, pager: newFakePager("n")}
+	kv := kvtest.New()
+	e := newCostEnvOn(t, kvstore.New(kv))
+	e.kv = kv
+	return e
+}
+
+// newCostEnvOn is the env's App, held follow-ups and rota over st.
+func newCostEnvOn(t testing.TB, st incident.Store) *costEnv {
+	t.Helper()
+	e := &costEnv{clk: &clock{t: t0}, pager: newFakePager("n")}
 	chat := newFakeChat()
 	ids := 0
 	var idMu sync.Mutex
 	a, err := New(Deps{
-		Store: kvstore.New(e.kv), Chat: chat, Notifier: chat, Access: access{}, Directory: admins{"root": true},
+		Store: st, Chat: chat, Notifier: chat, Access: access{}, Directory: admins{"root": true},
 		Schedules: func(spec string) (rota.Schedule, *time.Location, error) {
 			s, err := schedule.Parse(spec)
 			if err != nil {
