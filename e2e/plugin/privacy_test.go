@@ -42,6 +42,10 @@ func TestPrivateIncidentIsRedactedInSharedChannels(t *testing.T) {
 		t.Fatalf("incident channel is %q, want private", s.Channel.Type)
 	}
 	in := func(c string) string { return cmd(t, im, s.Channel.Id, c).Text }
+	// The first line's page comes before anything else is done: a
+	// resolved incident pages nobody.
+	ref := "#" + s.ID
+	rotaPage := waitPost(t, srv.Admin, r.channel.Id, ref, "please respond")
 	mustContain(t, "update", in("/incident update "+secret+" update text"), "posted")
 	// Someone paged by name is brought into the private channel, so the
 	// details their page gives are theirs to see.
@@ -54,8 +58,6 @@ func TestPrivateIncidentIsRedactedInSharedChannels(t *testing.T) {
 	mustContain(t, "resolve", in("/incident resolve "+secret+" resolution"), "resolved")
 
 	// What each shared channel sees, once all of it is there.
-	ref := "#" + s.ID
-	rotaPage := waitPost(t, srv.Admin, r.channel.Id, ref, "please respond")
 	announce := waitPost(t, srv.Admin, broadcast.Id, "Private incident "+ref+" started")
 	update := waitPost(t, srv.Admin, broadcast.Id, "Private incident "+ref, "status update")
 	resolved := waitPost(t, srv.Admin, broadcast.Id, "Private incident "+ref, "resolved")
@@ -83,10 +85,11 @@ func TestPrivateIncidentIsRedactedInSharedChannels(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := start(t, r.starter, "Hidden"+id+" --severity S2")
-	mustContain(t, "resolve hidden", cmd(t, im, s2.Channel.Id, "/incident resolve").Text, "resolved")
-	// The postmortem in its own channel is the resolution's last step.
-	waitPost(t, im, s2.Channel.Id, "Postmortem")
+	// The page first (a resolved incident pages nobody), then the
+	// resolution, whose last step is the postmortem in its own channel.
 	waitPost(t, l1, dm(t, ctx, l1).Id, "Hidden"+id, "please respond")
+	mustContain(t, "resolve hidden", cmd(t, im, s2.Channel.Id, "/incident resolve").Text, "resolved")
+	waitPost(t, im, s2.Channel.Id, "Postmortem")
 	for _, ch := range []*model.Channel{broadcast, pmCh, r.channel} {
 		posts, err := srv.Posts(ctx, srv.Admin, ch.Id)
 		if err != nil {
