@@ -134,7 +134,7 @@ func TestRoleHolderOutsideTheTeamIsAdded(t *testing.T) {
 	if line := roleLine(card(t, r.holder["im"], started{ID: id2, Channel: ch2}), "Second line"); !strings.Contains(line, "@"+refused.Username) {
 		t.Errorf("Second line = %q", line)
 	}
-	if n := countPosts(t, ctx, r.holder["im"], ch2.Id, "cannot open this channel"); n != 1 {
-		t.Errorf("%d channel notices, want 1", n)
+	if n := countPosts(t, ctx, r.holder["im"], ch2.Id, "cannot open this channel", "@\u200b"+refused.Username+" ("); n != 1 {
+		t.Errorf("%d channel notices about @%s, want 1", n, refused.Username)
 	}
 }
