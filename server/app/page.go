@@ -118,6 +118,8 @@ type Page struct {
 	// and the page's posts there leave the incident's details out (its
 	// direct messages keep them: the paged person is in the channel).
 	Redacted bool `json:"redacted,omitempty"`
+	// Duty is set on a page outside any incident (IncidentID is then "").
+	Duty *Duty `json:"duty,omitempty"`
 	// By is who paged: a user, or incident.ActorSystem for the page at
 	// the start of an incident.
 	By        string    `json:"by"`
@@ -321,6 +323,23 @@ const pageIDTries = 3
 // already is returned as it is: an earlier attempt opened it, and its own
 // claim sees its first notification through.
 func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg string, t PageTarget, hotfixN int, id string) (*Page, error) {
+	channel, redacted := a.pageChannel(ctx, inc)
+	p := a.newPage(inc, by, msg, t, hotfixN, channel)
+	p.Redacted = redacted
+	return a.createPage(ctx, inc, p, id)
+}
+
+// openDutyPage opens a page outside any incident, in the channel where it
+// was asked for.
+func (a *App) openDutyPage(ctx context.Context, inc *incident.Incident, d *Duty, by, msg string, t PageTarget) (*Page, error) {
+	p := a.newPage(inc, by, msg, t, 0, inc.ChannelID)
+	p.Duty = d
+	return a.createPage(ctx, inc, p, "")
+}
+
+// pageChannel is where inc's pages are posted, and whether the incident's
+// details must be left out there.
+func (a *App) pageChannel(ctx context.Context, inc *incident.Incident) (string, bool) {
 	channel := inc.ChannelID
 	if v, err := a.Rota(ctx); err != nil {
 		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read rota for the page channel; paging in the incident channel")
@@ -334,17 +353,34 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 		}
 		redacted = view.Redacted()
 	}
+	return channel, redacted
+}
+
+// newPage is a page claimed for its first notification.
+func (a *App) newPage(inc *incident.Incident, by, msg string, t PageTarget, hotfixN int, channel string) *Page {
 	now := a.now()
 	t.At = now
 	n := Notice{Number: 1, Kind: NoticePage, Level: 1}
-	p := &Page{IncidentID: inc.ID, Hotfix: hotfixN, ChannelID: channel, Redacted: redacted, By: by, Message: msg, CreatedAt: now,
+	return &Page{IncidentID: inc.ID, Hotfix: hotfixN, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
 		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
 		Due: now.Add(claimStale), Sending: &Sending{Token: claimToken(), At: now, Notice: n}, Revision: 1}
+}
+
+// createPage stores p under id ("": a new one) and sends its first
+// notification. A page with that id that exists already is returned as it
+// is: an earlier attempt opened it, and its own claim sees its first
+// notification through.
+func (a *App) createPage(ctx context.Context, inc *incident.Incident, p *Page, id string) (*Page, error) {
+	t := p.Target()
 	var first slot // the entry written for the claim
 	for try := 1; ; try++ {
 		var err error
 		p.ID = id
-		if id == "" {
+		switch {
+		case id != "":
+		case p.Duty != nil:
+			p.ID = "duty-" + a.newID()
+		default:
 			p.ID = inc.ID + "-" + a.newID()
 		}
 		// The timer entry comes first: should this instance die before
@@ -354,8 +390,10 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 		if first, err = a.scheduleDue(ctx, p.ID, p.Due); err != nil {
 			return nil, fmt.Errorf("page: schedule: %w", err)
 		}
-		if err := a.listPage(ctx, inc.ID, p.ID); err != nil {
-			return nil, fmt.Errorf("page: list it with its incident: %w", err)
+		if p.Duty == nil {
+			if err := a.listPage(ctx, inc.ID, p.ID); err != nil {
+				return nil, fmt.Errorf("page: list it with its incident: %w", err)
+			}
 		}
 		created, err := createDoc(ctx, a.store, pageDoc(p.ID), p)
 		if err != nil {
@@ -388,7 +426,7 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 		// the tick moves it on then.
 		a.log.Warn().Err(err).Str("page", done.ID).Msg("move page timer")
 	}
-	a.log.Info().Str("page", done.ID).Str("user", t.UserID).Str("role", string(t.Role)).Str("by", by).Msg("paged")
+	a.log.Info().Str("page", done.ID).Str("user", t.UserID).Str("role", string(t.Role)).Str("by", p.By).Msg("paged")
 	return done, nil
 }
 

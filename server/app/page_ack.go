@@ -52,7 +52,7 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 	if !p.Pending() {
 		return a.ackRefused(p)
 	}
-	inc, err := a.store.GetIncident(ctx, p.IncidentID)
+	inc, err := a.pageIncident(ctx, p)
 	if err != nil && !errors.Is(err, incident.ErrNotFound) {
 		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
 	}
@@ -170,10 +170,12 @@ func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChang
 	t := p.Target()
 	ev := incident.NewEvent(p.AckedAt, p.AckedBy, incident.EventPageAcknowledged,
 		fmt.Sprintf("page to <@%s> (level %d), %s after it was opened", t.UserID, p.Level(), incident.FormatDuration(incident.Elapsed(p.CreatedAt, p.AckedAt))))
-	if _, err := a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level())); err != nil && !errors.Is(err, incident.ErrNotFound) {
-		return nil, err // the claim goes stale and is taken over
+	if p.Duty == nil { // a page outside an incident is on no timeline
+		if _, err := a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level())); err != nil && !errors.Is(err, incident.ErrNotFound) {
+			return nil, err // the claim goes stale and is taken over
+		}
 	}
-	inc, err := a.store.GetIncident(ctx, p.IncidentID)
+	inc, err := a.pageIncident(ctx, p)
 	if err != nil {
 		a.log.Warn().Err(err).Str("page", p.ID).Msg("read the page's incident to render it")
 		inc = nil

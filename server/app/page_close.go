@@ -74,7 +74,7 @@ func (a *App) closePage(ctx context.Context, id string, inc *incident.Incident, 
 		if !p.Pending() {
 			return errUnchanged
 		}
-		p.ClosedAt, p.ClosedWhy, p.CloseOwed = now, why, inc != nil
+		p.ClosedAt, p.ClosedWhy, p.CloseOwed = now, why, inc != nil && p.Duty == nil
 		if p.Sending != nil && a.claimDead(id, p.Sending, now) {
 			a.forgetClaim(id, p.Sending)
 			p.Orphans = true // its dead sender may have posted

@@ -98,7 +98,7 @@ func (a *App) firePage(ctx context.Context, e dueEntry, now time.Time) (*dueChan
 	case !p.Pending() || p.Due.After(now) || p.Due.IsZero():
 		return entryChange(e, p), nil
 	}
-	inc, err := a.store.GetIncident(ctx, p.IncidentID)
+	inc, err := a.pageIncident(ctx, p)
 	if errors.Is(err, incident.ErrNotFound) {
 		return a.closeFromTick(ctx, e, "", "the incident no longer exists")
 	}
@@ -295,7 +295,11 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 	// a takeover find what this attempt did.
 	stop := a.keepClaim(p.ID, token)
 	defer stop()
-	if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
+	if p.Duty != nil {
+		if err := a.countDutyNotice(ctx, p, n); err != nil {
+			return nil, fmt.Errorf("count notice %d of page %s: %w", n.Number, p.ID, err)
+		}
+	} else if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
 		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
 	}
 	got, sendErr := a.pager.NotifyPage(WithFence(ctx, a.pageFence(p.ID, token)), p, inc, n)
@@ -387,7 +391,7 @@ func (a *App) reapSend(ctx context.Context, e dueEntry, p *Page) (*dueChange, er
 		return nil, fmt.Errorf("reap the claim of a dead sender: %w", err)
 	}
 	if wrote {
-		inc, err := a.store.GetIncident(ctx, p.IncidentID)
+		inc, err := a.pageIncident(ctx, p)
 		if err != nil {
 			inc = nil
 		}

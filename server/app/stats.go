@@ -114,6 +114,9 @@ func (a *App) Stats(ctx context.Context, actor string, since time.Time) (*Stats,
 			}
 		}
 	}
+	if err := a.addDutyPages(ctx, since, now, st.PagesPerPerson); err != nil {
+		return nil, err
+	}
 	for sev, ss := range st.BySeverity {
 		ss.ToAck, ss.ToMitigate, ss.ToResolve = summarise(acks[sev]), summarise(mits[sev]), summarise(ress[sev])
 	}

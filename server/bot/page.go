@@ -42,7 +42,7 @@ func (b *Bot) NotifyPage(ctx context.Context, p *app.Page, inc *incident.Inciden
 	names := b.pageNames(inc)
 	if n.Kind == app.NoticeRenotify && len(roots) > 0 {
 		for _, r := range roots {
-			msg := fmt.Sprintf("%s :bell: **Reminder** (notice %d): you are still paged for incident %s and nobody has acknowledged yet. Acknowledge on the post above.",
+			msg := fmt.Sprintf("%s :bell: **Reminder** (notice %d): you are still paged for %s and nobody has acknowledged yet. Acknowledge on the post above.",
 				names.mention(target), n.Number, pageRef(inc, p, r.DM))
 			if _, appErr := b.create(ctx, &model.Post{UserId: b.userID, ChannelId: r.ChannelID, RootId: r.ID, Message: msg}); appErr != nil {
 				errs = append(errs, fmt.Errorf("remind in reply to %s: %w", r.ID, appErr))
@@ -94,13 +94,17 @@ func (b *Bot) UpdatePage(_ context.Context, p *app.Page, inc *incident.Incident)
 	return errors.Join(errs...)
 }
 
-// pageRef names the page's incident in one of its posts: without its title
-// in a shared channel that may not see it.
+// pageRef says what the page is for in one of its posts: its incident
+// (without its title in a shared channel that may not see it), or the
+// role on duty it calls outside any incident.
 func pageRef(inc *incident.Incident, p *app.Page, dm bool) string {
-	if p.Redacted && !dm {
-		return "#" + p.IncidentID + " (private)"
+	switch {
+	case p.Duty != nil:
+		return "the on-duty **" + p.Duty.Role.Title() + "**"
+	case p.Redacted && !dm:
+		return "incident #" + p.IncidentID + " (private)"
 	}
-	return incRef(inc, p)
+	return "incident " + incRef(inc, p)
 }
 
 // incRef names the page's incident: "#id: title".
@@ -151,13 +155,15 @@ func (b *Bot) pagePost(p *app.Page, inc *incident.Incident, pp app.PagePost, nam
 	t := p.Targets[pp.Level-1]
 	var m strings.Builder
 	redacted := p.Redacted && !pp.DM
-	fmt.Fprintf(&m, "#### :rotating_light: Page: incident %s\n", pageRef(inc, p, pp.DM))
+	fmt.Fprintf(&m, "#### :rotating_light: Page: %s\n", pageRef(inc, p, pp.DM))
 	as := "by name"
 	if t.Role != "" {
 		as = "as **" + t.Role.Title() + "**"
 	}
 	fmt.Fprintf(&m, "%s, please respond: you are paged %s", names.mention(t.UserID), as)
 	switch {
+	case p.Duty != nil:
+		// Outside any incident: no severity, no incident channel.
 	case inc != nil && redacted:
 		fmt.Fprintf(&m, " · %s (%s) · the details are in your direct messages", inc.Severity, inc.Severity.Label())
 	case inc != nil:
