@@ -11,7 +11,9 @@ import (
 // escalates along the rota (the release manager is followed by the
 // incident manager), stops at the acknowledgement, is on no incident's
 // timeline and counts in the stats per person. On both stores.
-func TestPageOnDutyEscalatesAlongTheRota(t *testing.T) { forEachStore(t, testPageOnDutyEscalatesAlongTheRota) }
+func TestPageOnDutyEscalatesAlongTheRota(t *testing.T) {
+	forEachStore(t, testPageOnDutyEscalatesAlongTheRota)
+}
 
 func testPageOnDutyEscalatesAlongTheRota(t *testing.T, s storeKind) {
 	e := newPageEnvOn(t, s, 1)
