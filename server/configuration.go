@@ -11,10 +11,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
+	"github.com/incidentbot/mattermost-incident-bot/server/alias"
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
 // configuration is the plugin's System Console settings. A value is never
@@ -64,6 +66,17 @@ type configuration struct {
 	// order ("product, qa, support"); the groups' members are set with
 	// /incident signoff-group.
 	HotfixSignoffGroups string
+	// RunbookRules attach runbooks to new incidents: "<condition> ->
+	// <runbook>" separated by ';' or new lines, the condition a severity
+	// (S1), an alert label value (alertname=BuildServerDown) or a title
+	// keyword (title:database); the first match wins.
+	RunbookRules string
+	// OnDutyHandles names the handle of each role and of the whole rota,
+	// e.g. "im=incident-manager, ..., rota=delivery-rota".
+	OnDutyHandles string
+	// SignoffGroupHandle makes a sign-off group's handle: "{group}" is
+	// the group's name ("{group}-signoff"); "off" for none.
+	SignoffGroupHandle string
 
 	// Resolved by load: the parsed policy and the rota admins' user ids.
 	policy       rota.Policy
@@ -75,6 +88,8 @@ type configuration struct {
 	location     *time.Location
 	severityMap  alert.SeverityMap
 	hotfixGroups []string
+	runbookRules []runbook.Rule
+	handles      alias.Handles
 }
 
 // SetDefaults fills unset fields.
@@ -110,6 +125,12 @@ func (c *configuration) SetDefaults() {
 	}
 	if strings.TrimSpace(c.AlertSeverityMap) == "" {
 		c.AlertSeverityMap = alert.DefaultSeverityMap
+	}
+	if strings.TrimSpace(c.OnDutyHandles) == "" {
+		c.OnDutyHandles = alias.DefaultHandles
+	}
+	if strings.TrimSpace(c.SignoffGroupHandle) == "" {
+		c.SignoffGroupHandle = alias.DefaultGroupPattern
 	}
 }
 
@@ -153,6 +174,12 @@ func (c *configuration) parse() error {
 	if c.hotfixGroups, err = hotfix.ParseGroupList(c.HotfixSignoffGroups); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Hotfix sign-off groups\": %s", incident.UserMessage(err)))
 	}
+	if c.runbookRules, err = runbook.ParseRules(c.RunbookRules); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Runbook rules\": %s", incident.UserMessage(err)))
+	}
+	if c.handles, err = alias.ParseHandles(c.OnDutyHandles, c.SignoffGroupHandle); err != nil {
+		errs = append(errs, fmt.Errorf("on-duty handle settings: %s", err))
+	}
 	if c.disclosure, err = incident.ParseDisclosure(c.PrivateIncidentDisclosure); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Private incidents in shared channels\": %s", incident.UserMessage(err)))
 	}
@@ -193,6 +220,14 @@ func (c *configuration) resolve(channelExists func(id string) bool, userID func(
 		}
 		c.rotaAdminIDs = append(c.rotaAdminIDs, id)
 	}
+	for _, name := range c.handles.Names() {
+		if userID == nil {
+			break
+		}
+		if _, taken := userID(name); taken {
+			warnings = append(warnings, fmt.Sprintf("setting \"On-duty handles\": a user is called @%s, so mentioning the handle also notifies them; rename the handle (or the user).", name))
+		}
+	}
 	if channelExists == nil {
 		return warnings
 	}
@@ -219,7 +254,8 @@ func (c *configuration) appSettings() app.Settings {
 	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels, PrivateDisclosure: c.disclosure,
 		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, Renotify: c.renotify,
 		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence,
-		PostmortemChannelID: c.PostmortemChannelID, Location: c.location, HotfixGroups: c.hotfixGroups,
+		PostmortemChannelID: c.PostmortemChannelID, Location: c.location, HotfixGroups: c.hotfixGroups, Handles: c.handles,
+		RunbookRules: c.runbookRules,
 		Alerts: app.AlertSettings{
 			Tokens:   map[alert.Source]string{alert.SourceAlertmanager: c.AlertmanagerToken, alert.SourceGrafana: c.GrafanaToken},
 			TeamName: c.AlertTeamName, SeverityLabel: c.AlertSeverityLabel, SeverityMap: c.severityMap,

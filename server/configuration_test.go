@@ -38,6 +38,9 @@ func TestConfigurationParse(t *testing.T) {
 		{"bad display zone", configuration{DisplayTimeZone: "Mars/Base"}, `"Display time zone"`},
 		{"bad postmortem channel", configuration{PostmortemChannelID: "postmortems"}, `"Postmortems channel ID"`},
 		{"cadence twice", configuration{UpdateCadence: "S1=1m,S1=2m,S2=1h,S3=1h,S4=off"}, "given twice"},
+		{"runbook rules", configuration{RunbookRules: "S1 -> major; alertname=BuildServerDown -> build-server\ntitle:database -> db"}, ""},
+		{"runbook rule without arrow", configuration{RunbookRules: "S1 major"}, `"Runbook rules"`},
+		{"runbook rule bad name", configuration{RunbookRules: "S1 -> Major Incident"}, `"Runbook rules"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -82,6 +82,8 @@ func (p *Plugin) OnActivate() error {
 		Handoffs:    p.bot,
 		Pager:       p.bot,
 		Releases:    p.bot,
+		Runbooks:    p.bot,
+		OnDuty:      p.bot,
 		Log:         p.log,
 	})
 	if err != nil {
@@ -114,7 +116,10 @@ func (p *Plugin) OnActivate() error {
 	if p.tick, err = schedule.StartTick(p.API, tickInterval, core.Tick, p.log); err != nil {
 		return fmt.Errorf("activate: %w", err)
 	}
-	p.log.Info().Str("server_version", p.API.GetServerVersion()).Msg("incident bot activated")
+	version := p.API.GetServerVersion()
+	// Handles are real user groups where the server lets plugins manage
+	// them, else the bot answers them (see bot/groups.go).
+	p.log.Info().Str("server_version", version).Str("handles", p.bot.EnableGroupSync(version)).Msg("incident bot activated")
 	return nil
 }
 

@@ -61,6 +61,10 @@ func (a *API) Handler() http.Handler {
 	for _, name := range []string{bot.ActionHotfixApprove, bot.ActionHotfixReject, bot.ActionHotfixDeployed} {
 		mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveHotfixAction))
 	}
+	for _, name := range []string{bot.ActionStepDone, bot.ActionStepSkip, bot.ActionStepUndo} {
+		mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveStepAction))
+	}
+	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionRunbookApply, a.authed(a.serveRunbookApply))
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts

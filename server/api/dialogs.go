@@ -40,6 +40,10 @@ func (a *API) serveDialog(w http.ResponseWriter, r *http.Request, actor string) 
 		field, done, err = a.submitHotfix(ctx, actor, &req)
 	case bot.DialogHotfixReject:
 		field, done, err = a.submitReject(ctx, actor, &req)
+	case bot.DialogStepSkip:
+		field, done, err = a.submitStepSkip(ctx, actor, &req)
+	case bot.DialogRunbook:
+		field, done, err = a.submitRunbook(ctx, actor, &req)
 	default:
 		http.Error(w, "unknown dialog", http.StatusNotFound)
 		return
@@ -79,7 +83,7 @@ func (a *API) submitStart(ctx context.Context, actor string, req *model.SubmitDi
 		return bot.FieldSeverity, "", err
 	}
 	inc, err := a.App.Start(ctx, app.StartRequest{TeamID: req.TeamId, ActorID: actor, Title: title,
-		Summary: str(req.Submission, bot.FieldSummary), Severity: sev})
+		Summary: str(req.Submission, bot.FieldSummary), Severity: sev, Runbook: str(req.Submission, bot.FieldRunbook)})
 	if err != nil {
 		return bot.FieldSummary, "", err
 	}

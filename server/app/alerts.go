@@ -148,7 +148,7 @@ func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettin
 		}
 		inc, err := a.Start(ctx, StartRequest{TeamID: req.TeamID, ActorID: req.ActorID,
 			Title: req.Payload.IncidentTitle(al), Summary: req.Payload.IncidentSummary(al),
-			Severity: set.SeverityMap.Severity(al, set.SeverityLabel, set.DefaultSeverity)})
+			Severity: set.SeverityMap.Severity(al, set.SeverityLabel, set.DefaultSeverity), Labels: al.Labels})
 		if err != nil {
 			// Give the alert back, so that the sender's retry can open it.
 			if _, uerr := a.store.CompareAndSetDoc(context.WithoutCancel(ctx), name, claim, old); uerr != nil {

@@ -29,6 +29,8 @@ type App struct {
 	postmortems Postmortems // nil: postmortems are not posted
 	pager       Pager       // nil: nobody is paged
 	releases    Releases    // nil: no hotfix sign-off, freezes not announced
+	runbooks    Runbooks    // nil: runbook checklists are kept but not posted
+	onDuty      OnDuty      // nil: handles not answered, no on-duty header
 	log         zerolog.Logger
 	// inline does follow-up work before a use case returns instead of in
 	// the background (tests).
@@ -52,6 +54,8 @@ type App struct {
 	// timersMigrated holds the timer indexes (by prefix) whose v1
 	// documents this instance saw moved into the wheel.
 	timersMigrated *sync.Map
+	// boardSeen is the on-duty board this instance last showed.
+	boardSeen *atomic.Pointer[boardSeen]
 }
 
 // Deps are App's collaborators.
@@ -79,6 +83,11 @@ type Deps struct {
 	// Releases shows hotfix sign-off and release freezes. Optional, like
 	// Handoffs: without it hotfixes cannot be requested.
 	Releases Releases
+	// Runbooks posts runbook checklists. Optional, like Handoffs.
+	Runbooks Runbooks
+	// OnDuty answers on-duty handles and shows who is on duty in the rota
+	// channel's header. Optional, like Handoffs.
+	OnDuty OnDuty
 	// Inline makes every use case finish its follow-up work (card, posts,
 	// pages, timeline events) before it returns, as far as it can now;
 	// without it the work runs in the background, right after the change
@@ -95,8 +104,9 @@ func New(d Deps) (*App, error) {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, inline: d.Inline, log: d.Log, wall: time.Now,
-		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map)}, nil
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log, wall: time.Now,
+		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map),
+		onDuty: d.OnDuty, boardSeen: newBoardSeen()}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

@@ -426,6 +426,8 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 		return a.sendReminder(ctx, inc, f, s)
 	case incident.StepSummary:
 		return a.storeSummary(ctx, inc)
+	case incident.StepChecklist:
+		return a.stepChecklist(ctx, inc)
 	case incident.StepClosePages:
 		if inc.Status.Active() {
 			return nil // reopened before the worker got here

@@ -25,6 +25,11 @@ func (a *App) change(ctx context.Context, id string, apply func(*incident.Incide
 		if freezeRelevant(ev.Type) {
 			steps = append(steps, incident.Step{Kind: incident.StepFreeze})
 		}
+		if i.Runbook != nil && (ev.Type == incident.EventRoleAssigned || ev.Type == incident.EventHandoverDone) {
+			// The checklist names the new holder; one who holds steps
+			// is mentioned in its thread.
+			steps = append(steps, incident.Step{Kind: incident.StepChecklist})
+		}
 		return []incident.Event{ev}, append(steps, extra...), nil
 	})
 	if err != nil {

@@ -9,8 +9,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/alias"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
 // Chat is what the use cases need from the chat platform: the incident's
@@ -96,6 +98,10 @@ type Settings struct {
 	Alerts AlertSettings
 	// HotfixGroups are the sign-off groups every hotfix needs, in order.
 	HotfixGroups []string
+	// Handles are the on-duty handles ("@release-manager").
+	Handles alias.Handles
+	// RunbookRules attach runbooks to new incidents; the first match wins.
+	RunbookRules []runbook.Rule
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.

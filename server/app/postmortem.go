@@ -37,6 +37,11 @@ func (a *App) Postmortem(ctx context.Context, inc *incident.Incident) (string, e
 	if a.postmortems != nil {
 		in.Name = a.postmortems.QuietName
 	}
+	if c, ok, err := a.Checklist(ctx, inc); err != nil {
+		return "", err
+	} else if ok {
+		in.Checklist = c
+	}
 	for _, it := range items.Items {
 		in.Actions = append(in.Actions, postmortem.ActionItem{N: it.N, Text: it.Text, Owner: it.Owner, Due: it.Due, Done: it.Done, DoneAt: it.DoneAt})
 	}
@@ -71,6 +76,9 @@ func (a *App) PublishPostmortem(ctx context.Context, actor string, inc *incident
 		if err := a.postmortems.PublishPostmortem(ctx, view, []string{stub}, "", []string{pc}); err != nil {
 			return err
 		}
+	}
+	if err := a.proposeRunbookChange(ctx, inc); err != nil {
+		return err
 	}
 	draft := "final"
 	if inc.Status != incident.StatusResolved {

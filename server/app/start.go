@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
 // StartRequest is what the starter typed or filled into the dialog.
@@ -16,6 +18,12 @@ type StartRequest struct {
 	Title    string
 	Summary  string
 	Severity incident.Severity // zero = incident.DefaultSeverity
+	// Runbook names the runbook the incident follows; "" = the first
+	// runbook rule that matches, if any.
+	Runbook string
+	// Labels are the labels of the alert that opens the incident, for the
+	// runbook rules.
+	Labels map[string]string
 }
 
 // channelNameTries bounds retries with a fresh id when the channel name is
@@ -36,6 +44,10 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	}
 	if req.TeamID == "" {
 		return nil, incident.Invalidf("incidents are started inside a team: run the command from a team channel")
+	}
+	book, why, err := a.startRunbook(ctx, req, inc)
+	if err != nil {
+		return nil, err
 	}
 	ev := inc.Start(a.now(), req.ActorID)
 	staffing := a.staff(ctx, inc)
@@ -60,7 +72,21 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	if err := a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID); err != nil {
 		return nil, fmt.Errorf("start incident: add starter to channel: %w", err)
 	}
-	if _, err := inc.Owe(inc.CreatedAt, append([]incident.Event{ev}, staffing...), startSteps(inc)...); err != nil {
+	events, steps := append([]incident.Event{ev}, staffing...), startSteps(inc)
+	if book != nil {
+		c := runbook.NewChecklist(inc.ID, *book, req.ActorID, why, inc.CreatedAt)
+		if err := a.storeChecklist(ctx, c); err != nil {
+			return nil, fmt.Errorf("start incident: %w", err)
+		}
+		undo.push("delete checklist", func(ctx context.Context) error {
+			_, err := a.store.CompareAndSetDoc(ctx, checklistDoc(inc.ID), mustJSON(c), nil)
+			return err
+		})
+		inc.Runbook = progressOf(c)
+		events = append(events, attachedEvent(inc.CreatedAt, req.ActorID, c))
+		steps = withChecklist(steps)
+	}
+	if _, err := inc.Owe(inc.CreatedAt, events, steps...); err != nil {
 		return nil, fmt.Errorf("start incident: %w", err)
 	}
 	entry, err := a.touchTimer(ctx, workTimers, inc.ID, a.now())
@@ -93,6 +119,25 @@ func startSteps(inc *incident.Incident) []incident.Step {
 	}
 	return append(steps, incident.Step{Kind: incident.StepCard}, incident.Step{Kind: incident.StepPageStart},
 		incident.Step{Kind: incident.StepAnnounce}, incident.Step{Kind: incident.StepFreeze})
+}
+
+// withChecklist puts the checklist step right after the card: the role
+// holders are in the channel by then, so its mentions reach members.
+func withChecklist(steps []incident.Step) []incident.Step {
+	for i, s := range steps {
+		if s.Kind == incident.StepCard {
+			return slices.Insert(steps, i+1, incident.Step{Kind: incident.StepChecklist})
+		}
+	}
+	return append(steps, incident.Step{Kind: incident.StepChecklist})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func newIncident(req StartRequest) (*incident.Incident, error) {

@@ -48,6 +48,10 @@ func (b *Bot) cardAttachment(inc *incident.Incident) *model.MessageAttachment {
 	if !inc.LastUpdateAt.IsZero() {
 		fields = append(fields, &model.MessageAttachmentField{Title: "Last update", Value: formatTime(inc.LastUpdateAt), Short: true})
 	}
+	if rb := inc.Runbook; rb != nil {
+		fields = append(fields, &model.MessageAttachmentField{Title: "Runbook",
+			Value: fmt.Sprintf("%s (v%d): %d of %d steps", rb.Name, rb.Version, rb.Closed, rb.Total), Short: true})
+	}
 	fields = append(fields, &model.MessageAttachmentField{Title: "Roles", Value: b.rolesText(inc)})
 	if inc.Resolution != "" {
 		fields = append(fields, &model.MessageAttachmentField{Title: "Resolution", Value: Sanitize(inc.Resolution)})

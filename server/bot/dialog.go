@@ -20,12 +20,13 @@ const (
 
 // OpenStartDialog opens the "start an incident" dialog for the user who
 // owns triggerID. state carries nothing with authority.
-func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severity) error {
+// runbooks are the names offered in its runbook select (none: no select).
+func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severity, runbooks []string) error {
 	opts := make([]*model.PostActionOptions, 0, len(incident.Severities))
 	for _, s := range incident.Severities {
 		opts = append(opts, &model.PostActionOptions{Text: fmt.Sprintf("%s (%s)", s, s.Label()), Value: s.String()})
 	}
-	return b.openDialog(triggerID, DialogStart, "", model.Dialog{
+	return b.openStartDialog(triggerID, model.Dialog{
 		Title:            "Start an incident",
 		IntroductionText: "Opens the incident's channel, posts its card and announces it.",
 		SubmitLabel:      "Start",
@@ -34,7 +35,7 @@ func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severit
 			{DisplayName: "Severity", Name: FieldSeverity, Type: "select", Options: opts, Default: defaultSeverity.String()},
 			{DisplayName: "Summary", Name: FieldSummary, Type: "textarea", Optional: true, MaxLength: incident.MaxSummaryRunes},
 		},
-	})
+	}, runbooks)
 }
 
 // OpenUpdateDialog opens the status update dialog for an incident.
@@ -104,4 +105,14 @@ func (b *Bot) openDialog(triggerID, name, state string, d model.Dialog) error {
 		return fmt.Errorf("open %s dialog: %w", name, appErr)
 	}
 	return nil
+}
+
+// openStartDialog adds the runbook select to the start dialog d when there
+// are runbooks to choose from.
+func (b *Bot) openStartDialog(triggerID string, d model.Dialog, runbooks []string) error {
+	if len(runbooks) > 0 {
+		d.Elements = append(d.Elements, model.DialogElement{DisplayName: "Runbook", Name: FieldRunbook, Type: "select", Optional: true,
+			Options: runbookOptions(runbooks), HelpText: "The checklist to follow; empty: the runbook rules in the settings decide."})
+	}
+	return b.openDialog(triggerID, DialogStart, "", d)
 }

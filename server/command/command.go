@@ -13,6 +13,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
 // Trigger is the slash command's name.
@@ -20,8 +21,9 @@ const Trigger = "incident"
 
 // Dialogs opens the interactive dialogs commands can lead to.
 type Dialogs interface {
-	OpenStartDialog(triggerID string, defaultSeverity incident.Severity) error
+	OpenStartDialog(triggerID string, defaultSeverity incident.Severity, runbooks []string) error
 	OpenUpdateDialog(triggerID string, inc *incident.Incident) error
+	OpenRunbookDialog(triggerID, name string, cur *runbook.Definition) error
 }
 
 // Handler runs /incident calls against the app.

@@ -12,14 +12,25 @@ import (
 
 func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if c.Rest == "" {
-		if err := h.Dialogs.OpenStartDialog(c.TriggerID, h.DefaultSeverity()); err != nil {
+		var names []string
+		if list, err := h.App.Runbooks(ctx); err == nil {
+			for _, r := range list {
+				names = append(names, r.Name)
+			}
+		} else {
+			h.Log.Warn().Err(err).Msg("list runbooks for the start dialog")
+		}
+		if err := h.Dialogs.OpenStartDialog(c.TriggerID, h.DefaultSeverity(), names); err != nil {
 			return Reply{}, err
 		}
 		return Reply{}, nil
 	}
-	title, vals, unknown := flags(c.Rest, "severity", "summary")
+	title, vals, unknown := flags(c.Rest, "severity", "summary", "runbook")
 	if unknown != "" {
-		return Reply{}, incident.Invalidf("unknown option %s: use --severity or --summary", bot.Inline(unknown))
+		return Reply{}, incident.Invalidf("unknown option %s: use --severity, --summary or --runbook", bot.Inline(unknown))
+	}
+	if r, ok := vals["runbook"]; ok && strings.TrimSpace(r) == "" {
+		return Reply{}, incident.Invalidf("--runbook needs a runbook's name after it: `/incident runbook list` shows them")
 	}
 	sev := h.DefaultSeverity()
 	if v, ok := vals["severity"]; ok {
@@ -31,7 +42,7 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if s, ok := vals["summary"]; ok && s == "" {
 		return Reply{}, incident.Invalidf("--summary needs text after it")
 	}
-	inc, err := h.App.Start(ctx, app.StartRequest{TeamID: c.TeamID, ActorID: c.UserID, Title: title, Summary: vals["summary"], Severity: sev})
+	inc, err := h.App.Start(ctx, app.StartRequest{TeamID: c.TeamID, ActorID: c.UserID, Title: title, Summary: vals["summary"], Severity: sev, Runbook: vals["runbook"]})
 	if err != nil {
 		return Reply{}, err
 	}

@@ -32,7 +32,7 @@ var table []*subcommand
 
 func init() {
 	table = []*subcommand{
-		{name: "start", hint: "[title] [--severity S1|S2|S3|S4] [--summary text]",
+		{name: "start", hint: "[title] [--severity S1|S2|S3|S4] [--summary text] [--runbook name]",
 			help: "Start an incident: its own channel, a card, an announcement. No title opens a dialog.",
 			args: startArgs, run: runStart},
 		{name: "update", hint: "[#id] <text>", takesRef: true,
@@ -73,6 +73,12 @@ func init() {
 			help: "Record who or what the incident affected, for the postmortem.", run: runImpact},
 		{name: "action", hint: "[#id] add <text> [@owner] [--due <date>] | done <n> | list", takesRef: true,
 			help: "Action items: follow-up tasks with an owner and a due date, listed in the postmortem.", args: actionArgs, run: runAction},
+		{name: "runbook", hint: "list | show <name> | set <name> | remove <name> | use [#id] <name>",
+			help: "Runbooks: named Markdown checklists incidents follow. Admins set and remove them (each change a new version); `use` attaches one to an incident.",
+			args: runbookArgs, run: runRunbook},
+		{name: "step", hint: "[#id] done|skip|undo <n> [reason] | add <text> [role] | list", takesRef: true,
+			help: "Work the incident's runbook checklist: mark a step done, skip it with a reason, undo, or add a step the runbook lacked.",
+			args: stepArgs, run: runStep},
 		{name: "postmortem", hint: "[id]", takesRef: true,
 			help: "Post the postmortem generated from the timeline (a draft while the incident is open), with its Markdown file.", args: incidentArg, run: runPostmortem},
 		{name: "stats", hint: "[--since 30d|90d|<date>]",
@@ -157,6 +163,7 @@ func severityOptions() []model.AutocompleteListItem {
 func startArgs(a *model.AutocompleteData) {
 	a.AddNamedStaticListArgument("severity", "How bad is it?", false, severityOptions())
 	a.AddNamedTextArgument("summary", "What is happening, for whom", "text", "", false)
+	a.AddNamedTextArgument("runbook", "The runbook to follow (`/incident runbook list`)", "name", "", false)
 }
 
 func severityArgs(a *model.AutocompleteData) {

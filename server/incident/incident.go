@@ -54,6 +54,9 @@ type Incident struct {
 	// has not finished yet (see FollowUp); OutboxSeq numbers them.
 	Outbox    []FollowUp `json:"outbox,omitempty"`
 	OutboxSeq int        `json:"outbox_seq,omitempty"`
+	// Runbook is the progress of the incident's runbook checklist, for
+	// the card; nil when it follows none.
+	Runbook *RunbookProgress `json:"runbook,omitempty"`
 	// Revision counts successful writes; stores bump it on every update so
 	// that compare-and-set detects a concurrent writer.
 	Revision int64 `json:"revision"`
@@ -84,6 +87,10 @@ func (inc *Incident) Clone() *Incident {
 	if inc.Outbox != nil {
 		c.Outbox = make([]FollowUp, len(inc.Outbox))
 		copy(c.Outbox, inc.Outbox) // follow-ups are never mutated in place
+	}
+	if inc.Runbook != nil {
+		r := *inc.Runbook
+		c.Runbook = &r
 	}
 	return &c
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
 // DataLesson is the Data key that tags a note as a lesson or contributing
@@ -37,6 +38,9 @@ type Input struct {
 	// Name turns a user id into what to show, e.g. "@alice"; nil shows
 	// "@" + id. It is called once per user.
 	Name func(userID string) string
+	// Checklist is the incident's runbook checklist; nil: it followed
+	// none, and the postmortem has no Runbook section.
+	Checklist *runbook.Checklist
 	// Now is when the postmortem is rendered: the end of the periods still
 	// running in a draft, and the reference for overdue action items. A zero
 	// Now measures a draft to its latest event and marks no item overdue.

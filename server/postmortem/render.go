@@ -22,6 +22,7 @@ func Render(in Input) string {
 	r.metrics()
 	r.roles()
 	r.release()
+	r.runbookSection()
 	r.lessons()
 	r.actions()
 	r.participants()

@@ -215,7 +215,7 @@ func cells(row string) int {
 }
 
 // TestImportsStayPure enforces the package's dependency rule: the standard
-// library and the pure domain packages (incident, rota, mention) only, no
+// library and the pure domain packages (incident, rota, mention, runbook) only, no
 // Mattermost, cron or bbolt.
 func TestImportsStayPure(t *testing.T) {
 	files, err := filepath.Glob("*.go")
@@ -223,7 +223,7 @@ func TestImportsStayPure(t *testing.T) {
 		t.Fatal(err)
 	}
 	const mod = "github.com/incidentbot/mattermost-incident-bot/server/"
-	pure := map[string]bool{mod + "incident": true, mod + "rota": true, mod + "mention": true}
+	pure := map[string]bool{mod + "incident": true, mod + "rota": true, mod + "mention": true, mod + "runbook": true}
 	for _, name := range files {
 		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
 		if err != nil {

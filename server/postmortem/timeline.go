@@ -231,6 +231,21 @@ func (r *renderer) describe(e incident.Event, update int) string {
 	case incident.EventPaged, incident.EventPageRenotified, incident.EventPageEscalated,
 		incident.EventPageAcknowledged, incident.EventPageClosed:
 		return r.describePage(e)
+	case incident.EventRunbookAttached:
+		return with(fmt.Sprintf("Runbook %s (version %s) attached", d[incident.DataRunbook], d[incident.DataVersion]), e.Text)
+	case incident.EventRunbookChanged:
+		return fmt.Sprintf("Added steps applied as version %s of runbook %s", d[incident.DataVersion], d[incident.DataRunbook])
+	case incident.EventStepDone, incident.EventStepSkipped, incident.EventStepUndone, incident.EventStepAdded:
+		verb := map[incident.EventType]string{incident.EventStepDone: "done", incident.EventStepSkipped: "skipped",
+			incident.EventStepUndone: "undone", incident.EventStepAdded: "added"}[e.Type]
+		s := fmt.Sprintf("Runbook step %s %s: %s", d[incident.DataStep], verb, title(e.Text))
+		if role != "" {
+			s += " (" + role.Title() + ")"
+		}
+		if reason := d[incident.DataReason]; reason != "" {
+			s += " — " + title(reason)
+		}
+		return s
 	}
 	return with(strings.ReplaceAll(string(e.Type), "_", " "), e.Text)
 }
