@@ -85,6 +85,7 @@ func (a *App) EditRota(ctx context.Context, actor string, edit RotaEdit) (*RotaV
 	}
 	conflicts := a.upcomingConflicts(view, now)
 	a.log.Info().Str("actor", actor).Int64("revision", view.Rota.Revision).Msg("rota edited")
+	a.boardChanged()
 	return view, warnings, conflicts, nil
 }
 

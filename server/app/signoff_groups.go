@@ -49,5 +49,8 @@ func (a *App) editGroups(ctx context.Context, actor string, edit func(*hotfix.Gr
 		return nil, err
 	}
 	a.log.Info().Str("actor", actor).Int64("revision", g.Revision).Msg("sign-off groups edited")
+	if a.onDuty != nil && a.onDuty.GroupSync() {
+		a.boardChanged()
+	}
 	return g, nil
 }

@@ -12,4 +12,5 @@ func (a *App) Tick(ctx context.Context) {
 	a.tickStep(ctx, "escalate pages", func(ctx context.Context) error { return a.escalatePages(ctx, now) })
 	a.tickStep(ctx, "incident follow-ups and reminders", func(ctx context.Context) error { return a.serviceDue(ctx, now) })
 	a.tickStep(ctx, "release freeze notices", a.announceFreeze)
+	a.tickStep(ctx, "on-duty board", func(ctx context.Context) error { return a.refreshBoard(ctx, false) })
 }

@@ -16,6 +16,7 @@ type Bot struct {
 	api      plugin.API
 	pluginID string
 	userID   string
+	groups   *groupSync // nil until EnableGroupSync; see groups.go
 }
 
 var (
