@@ -239,6 +239,31 @@ func TestHandlePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPostAs(t, ctx, r.rm, page.Id, "Acknowledged")
+
+	// Unanswered, a page through a handle escalates along the rota (the
+	// release manager is followed by the incident manager); the
+	// acknowledged one does not. The tick fires due pages oldest first,
+	// so once the second page has escalated, the first would have too.
+	im := newUser(t, ctx, r.rm.Username+"-im")
+	mustContain(t, "rota set im", cmd(t, srv.Admin, r.rotaCh.Id, "/incident rota set im @"+im.Username).Text, "rota set")
+	t.Cleanup(func() {
+		_, _ = srv.ExecuteCommand(context.Background(), srv.Admin, r.rotaCh.Id, "/incident rota remove im @"+im.Username)
+	})
+	setPaging(t, ctx, "S1=3s, S2=3s, S3=3s, S4=off", "off")
+	say(t, ctx, r.poster, r.channel.Id, "", "@release-manager !page nobody answers this one")
+	first, _ := page.GetProp("page_id").(string)
+	var second string
+	harness.Eventually(t, wait, "the unanswered page escalates to the incident manager", func() (bool, error) {
+		for _, x := range pagePosts(t, ctx, im, dm(t, ctx, im).Id, "") {
+			if id, _ := x.GetProp("page_id").(string); id != first {
+				second = id
+			}
+		}
+		return second != "", nil
+	})
+	if n := len(pagePosts(t, ctx, im, dm(t, ctx, im).Id, first)); n != 0 {
+		t.Errorf("the acknowledged page escalated anyway: %d posts to the incident manager", n)
+	}
 }
 
 // TestHandleIgnoresBots checks that a post by another bot account using a
