@@ -71,11 +71,14 @@ func TestRotaStaffsFiveDistinctRolesAndSubstitutes(t *testing.T) {
 	// 2. One person on duty for two roles: accepted with a warning, and the
 	// incident substitutes, visibly on the card and the timeline.
 	now := time.Now().UTC()
-	// The override and the away period end a minute from now: they must
-	// not staff the incidents of the tests that follow (or of this suite
-	// run again on the same server), and there is no command to undo them.
+	// The override and the away period end with the test (off): they must
+	// not staff the incidents of the tests that follow, or of this suite
+	// run again on the same server; a minute from now at the latest.
 	from, to := now.Add(-time.Hour).Format("2006-01-02T15:04:05Z"), now.Add(time.Minute).Format("2006-01-02T15:04:05Z")
 	warn := cmd(t, admin, rotaCh.Id, "/incident rota override l1 @"+u[0].Username+" "+from+" "+to).Text
+	t.Cleanup(func() {
+		mustContain(t, "override off", cmd(t, admin, rotaCh.Id, "/incident rota override l1 @"+u[0].Username+" off").Text, "overrides of First line are ended")
+	})
 	mustContain(t, "override warning", warn, "incidents will substitute", "@"+u[0].Username, "keeps Incident manager")
 	s2 := start(t, u[7], "Conflicting rota")
 	l1 := roleLine(s2.Card, "First line")
@@ -114,6 +117,9 @@ func TestRotaStaffsFiveDistinctRolesAndSubstitutes(t *testing.T) {
 
 	// 5. Nobody eligible: the role stays open with a Take role button.
 	mustContain(t, "away", cmd(t, admin, rotaCh.Id, "/incident rota away @"+u[6].Username+" "+from+" "+to).Text, "is away")
+	t.Cleanup(func() {
+		mustContain(t, "away off", cmd(t, admin, rotaCh.Id, "/incident rota away @"+u[6].Username+" off").Text, "is no longer away")
+	})
 	s3 := start(t, u[7], "Release manager away")
 	mustContain(t, "open RM", roleLine(s3.Card, "Release manager"), "open")
 	if !hasAction(s3.Card, "takerm") {

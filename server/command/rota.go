@@ -32,11 +32,12 @@ func init() {
 		{"set", "<role> @a @b ...", "Set a role's members, in rotation order.", roleArg, rotaSet},
 		{"add", "<role> @user", "Add a member at the end of a role's rotation.", roleArg, rotaAdd},
 		{"remove", "<role> @user", "Remove a member from a role's rotation.", roleArg, rotaRemove},
-		{"override", "<role> @user <from> <to>", "Put someone on a role for a period.", roleArg, rotaOverride},
+		{"override", "<role> @user <from> <to> | <role> @user off", "Put someone on a role for a period; off ends their overrides of the role.", roleArg, rotaOverride},
 		{"swap", "<role> @a @b <week>", "@a's week (the week containing the date) goes to @b, and @a takes @b's next week.", roleArg, rotaSwap},
-		{"away", "@user <from> <to>", "Mark someone unavailable; the next member of each of their rotas covers.", nil, rotaAway},
+		{"away", "@user <from> <to> | @user off", "Mark someone unavailable; the next member of each of their rotas covers. off ends their away periods.", nil, rotaAway},
 		{"handoff", "\"<cron spec>\"", "When the week changes, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * MON\".", nil, rotaHandoff},
 		{"channel", "", "Page and announce the rota in this channel.", nil, rotaChannel},
+		{"calendar", "[team] [reset]", "Your secret calendar feed URL (iCalendar) of your duty weeks and away periods; `team` for the whole rota (rota admins); `reset` replaces the URL.", calendarArgs, rotaCalendar},
 	}
 }
 
@@ -80,7 +81,7 @@ func runRota(ctx context.Context, h *Handler, c Call) (Reply, error) {
 			return r, err
 		}
 	}
-	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, set, add, remove, override, swap, away, handoff or channel", verb)
+	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, set, add, remove, override, swap, away, handoff, channel or calendar", verb)
 }
 
 func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
@@ -254,6 +255,18 @@ func period(tokens []string, loc *time.Location) (from, to time.Time, err error)
 
 func rotaOverride(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
 	f := strings.Fields(args)
+	if len(f) == 3 && strings.EqualFold(f[2], "off") {
+		role, id, err := h.roleAndUser(f[0] + " " + f[1])
+		if err != nil {
+			return Reply{}, err
+		}
+		return h.editRota(ctx, c, fmt.Sprintf("%s's overrides of %s are ended.", rota.UserRef(id), role.Title()), func(v *app.RotaView, now time.Time) ([]string, error) {
+			if v.Rota.EndOverrides(role, id, now) == 0 {
+				return nil, incident.NotFoundf("%s has no override of %s in force or to come", rota.UserRef(id), role.Title())
+			}
+			return nil, nil
+		})
+	}
 	if len(f) < 4 {
 		return Reply{}, incident.Invalidf("give a role, a person, a start and an end")
 	}
@@ -304,6 +317,18 @@ func rotaSwap(ctx context.Context, h *Handler, c Call, args string) (Reply, erro
 
 func rotaAway(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
 	f := strings.Fields(args)
+	if len(f) == 2 && strings.EqualFold(f[1], "off") {
+		id, err := h.user(f[0])
+		if err != nil {
+			return Reply{}, err
+		}
+		return h.editRota(ctx, c, fmt.Sprintf("%s is no longer away.", rota.UserRef(id)), func(v *app.RotaView, now time.Time) ([]string, error) {
+			if v.Rota.EndAway(id, now) == 0 {
+				return nil, incident.NotFoundf("%s has no away period in force or to come", rota.UserRef(id))
+			}
+			return nil, nil
+		})
+	}
 	if len(f) < 3 {
 		return Reply{}, incident.Invalidf("give a person, a start and an end")
 	}
@@ -341,4 +366,47 @@ func rotaChannel(ctx context.Context, h *Handler, c Call, args string) (Reply, e
 		v.Rota.ChannelID = c.ChannelID
 		return nil, nil
 	})
+}
+
+func calendarArgs(a *model.AutocompleteData) {
+	a.AddStaticListArgument("Feed", false, []model.AutocompleteListItem{
+		{Item: "reset", HelpText: "Replace your feed URL; the old one stops working"},
+		{Item: "team", HelpText: "The whole rota's feed (rota admins)"},
+		{Item: "team reset", HelpText: "Replace the team feed URL"},
+	})
+}
+
+// rotaCalendar shows (or with reset replaces) the caller's calendar feed
+// URL, or the team feed's. Replies are ephemeral: the URL is a secret.
+func rotaCalendar(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	team, reset := false, false
+	for _, f := range strings.Fields(strings.ToLower(args)) {
+		switch f {
+		case "team":
+			team = true
+		case "reset":
+			reset = true
+		default:
+			return Reply{}, incident.Invalidf("unknown option `%s`: use `team` and/or `reset`", f)
+		}
+	}
+	token, err := h.App.CalendarToken(ctx, c.UserID, team, reset)
+	if err != nil {
+		return Reply{}, err
+	}
+	url := token
+	if h.CalendarURL != nil {
+		url = h.CalendarURL(c.SiteURL, token, team)
+	}
+	what := "Your calendar feed (your duty weeks per role, overrides and away periods)"
+	if team {
+		what = "The team calendar feed (every role's holder per week and away periods)"
+	}
+	out := fmt.Sprintf("%s:\n%s\n\nSubscribe to it by URL in your calendar app. The URL is a secret: anyone with it can read the feed.", what, url)
+	if reset {
+		out += " The old URL no longer works."
+	} else {
+		out += fmt.Sprintf(" If it leaked, `/incident rota calendar %s` replaces it.", strings.TrimSpace(map[bool]string{true: "team ", false: ""}[team]+"reset"))
+	}
+	return Reply{Text: out}, nil
 }

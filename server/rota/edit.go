@@ -101,6 +101,48 @@ func (r *Rota) AddOverride(o Override) ([]Warning, error) {
 	return r.overrideAway(o, func(Away) bool { return true }), nil
 }
 
+// EndOverrides ends userID's overrides of role at at: those still to come
+// are dropped, one in force ends now. It returns how many it changed.
+func (r *Rota) EndOverrides(role incident.Role, userID string, at time.Time) int {
+	n := 0
+	kept := r.Overrides[:0]
+	for _, o := range r.Overrides {
+		switch {
+		case o.Role != role || o.UserID != userID || !o.To.After(at):
+		case !o.From.Before(at):
+			n++
+			continue
+		default:
+			o.To = at
+			n++
+		}
+		kept = append(kept, o)
+	}
+	r.Overrides = kept
+	return n
+}
+
+// EndAway ends userID's away periods at at: those still to come are
+// dropped, one in force ends now. It returns how many it changed.
+func (r *Rota) EndAway(userID string, at time.Time) int {
+	n := 0
+	kept := r.Away[:0]
+	for _, a := range r.Away {
+		switch {
+		case a.UserID != userID || !a.To.After(at):
+		case !a.From.Before(at):
+			n++
+			continue
+		default:
+			a.To = at
+			n++
+		}
+		kept = append(kept, a)
+	}
+	r.Away = kept
+	return n
+}
+
 // AddAway marks a.UserID away during [a.From, a.To). It returns a Warning
 // for each override of that user that overlaps it: those overrides stand.
 func (r *Rota) AddAway(a Away) ([]Warning, error) {

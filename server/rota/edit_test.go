@@ -384,3 +384,39 @@ func TestEditsAreDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Ending overrides and away periods drops those to come, cuts the one in
+// force at the instant, and leaves the past and other people alone.
+func TestEndOverridesAndAway(t *testing.T) {
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	h := func(n int) time.Time { return at.Add(time.Duration(n) * time.Hour) }
+	r := &Rota{
+		Overrides: []Override{
+			{Role: incident.RoleL1, UserID: "ann", From: h(-48), To: h(-24)}, // past
+			{Role: incident.RoleL1, UserID: "ann", From: h(-1), To: h(5)},    // in force
+			{Role: incident.RoleL1, UserID: "ann", From: h(24), To: h(48)},   // to come
+			{Role: incident.RoleL2, UserID: "ann", From: h(-1), To: h(5)},    // another role
+			{Role: incident.RoleL1, UserID: "bob", From: h(-1), To: h(5)},    // another person
+		},
+		Away: []Away{
+			{UserID: "ann", From: h(-1), To: h(5)},
+			{UserID: "ann", From: h(10), To: h(20)},
+			{UserID: "bob", From: h(10), To: h(20)},
+		},
+	}
+	if n := r.EndOverrides(incident.RoleL1, "ann", at); n != 2 {
+		t.Fatalf("ended %d overrides, want 2", n)
+	}
+	if len(r.Overrides) != 4 || !r.Overrides[1].To.Equal(at) || r.Overrides[0].To != h(-24) || r.Overrides[2].To != h(5) {
+		t.Errorf("overrides after: %+v", r.Overrides)
+	}
+	if n := r.EndAway("ann", at); n != 2 {
+		t.Fatalf("ended %d away periods, want 2", n)
+	}
+	if len(r.Away) != 2 || !r.Away[0].To.Equal(at) || r.Away[1].UserID != "bob" {
+		t.Errorf("away after: %+v", r.Away)
+	}
+	if n := r.EndOverrides(incident.RoleL1, "ann", at); n != 0 {
+		t.Errorf("ended %d overrides twice", n)
+	}
+}
