@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
 // manifestID is the plugin id; it keys the plugin's KV data forever.
@@ -59,6 +61,7 @@ func (p *Plugin) OnActivate() error {
 		return fmt.Errorf("activate: %w", err)
 	}
 	p.bot = bot.New(p.API, manifestID, botID)
+	p.bot.SiteURL = p.siteURL
 	p.flushNotices()
 
 	core, err := app.New(app.Deps{
@@ -95,6 +98,8 @@ func (p *Plugin) OnActivate() error {
 		Dialogs:         p.bot,
 		DefaultSeverity: func() incident.Severity { return p.getConfiguration().severity() },
 		ChannelURL:      p.channelURL,
+		CalendarURL:     p.calendarURL,
+		PageURL:         p.pageURL,
 		UserName:        p.bot.Mention,
 		UserID:          p.userIDByName,
 		Render:          p.bot.Render,
@@ -106,7 +111,8 @@ func (p *Plugin) OnActivate() error {
 		},
 		Log: p.log,
 	}
-	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Log: p.log}).Handler()
+	pages := &web.Pages{App: core, Name: p.bot.QuietName, Log: p.log}
+	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Log: p.log}).Handler()
 
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
 		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)
@@ -155,6 +161,34 @@ func (p *Plugin) OnDeactivate() error {
 	}
 	p.tick = nil
 	return nil
+}
+
+// siteURL is the server's configured site URL, "" when none is set.
+func (p *Plugin) siteURL() string {
+	if cfg := p.API.GetConfig(); cfg != nil && cfg.ServiceSettings.SiteURL != nil {
+		return *cfg.ServiceSettings.SiteURL
+	}
+	return ""
+}
+
+// pageURL is the address of one of the plugin's pages (package web):
+// under the configured site URL when there is one, else under the one the
+// command came from.
+func (p *Plugin) pageURL(siteURL, path string) string {
+	if s := p.siteURL(); s != "" {
+		siteURL = s
+	}
+	return strings.TrimSuffix(siteURL, "/") + "/plugins/" + manifestID + path
+}
+
+// calendarURL is a calendar feed's URL: under the configured site URL when
+// there is one (calendar apps fetch it from outside), else under the one
+// the command came from.
+func (p *Plugin) calendarURL(siteURL, token string, team bool) string {
+	if cfg := p.API.GetConfig(); cfg != nil && cfg.ServiceSettings.SiteURL != nil && *cfg.ServiceSettings.SiteURL != "" {
+		siteURL = *cfg.ServiceSettings.SiteURL
+	}
+	return api.CalendarURL(strings.TrimSuffix(siteURL, "/")+"/plugins/"+manifestID, token, team)
 }
 
 // ExecuteCommand serves /incident.

@@ -18,6 +18,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/command"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
 // maxBody bounds request bodies; action and dialog payloads are small.
@@ -47,7 +48,9 @@ type API struct {
 	BotID    string
 	// Render turns the domain's <@id> user references into names.
 	Render func(string) string
-	Log    zerolog.Logger
+	// Pages serves the read-only pages (package web); nil: none.
+	Pages *web.Pages
+	Log   zerolog.Logger
 }
 
 // Handler builds the router.
@@ -68,7 +71,19 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts
-	return mux
+	if a.Pages != nil {
+		mux.HandleFunc("GET "+web.IncidentsPath, a.authed(a.Pages.ServeList))
+		mux.HandleFunc("GET "+web.IncidentsPath+"/{id}", a.authed(a.Pages.ServeIncident))
+		mux.HandleFunc("GET "+web.IncidentsPath+"/{id}/postmortem.md", a.authed(a.Pages.ServePostmortemMD))
+		mux.HandleFunc("GET "+web.StatsPath, a.authed(a.Pages.ServeStats))
+		mux.HandleFunc("GET "+web.RotaPath, a.authed(a.Pages.ServeRota))
+	}
+	// Token-authenticated, not authed: calendar apps have no session.
+	mux.HandleFunc("GET "+CalendarPath+"{file}", a.servePersonalCalendar)
+	mux.HandleFunc("GET "+CalendarTeamPath+"{file}", a.serveTeamCalendar)
+	mux.HandleFunc("GET "+SignInPath, a.serveSignIn) // public: see signin.go
+	// A page asked for without a session goes to the sign-in page first.
+	return SignInGate(mux)
 }
 
 type authedHandler func(w http.ResponseWriter, r *http.Request, actor string)

@@ -25,6 +25,11 @@ func (a *App) Postmortem(ctx context.Context, inc *incident.Incident) (string, e
 	if err != nil {
 		return "", err
 	}
+	return a.PostmortemOf(ctx, inc, events)
+}
+
+// PostmortemOf is Postmortem with the incident's timeline already read.
+func (a *App) PostmortemOf(ctx context.Context, inc *incident.Incident, events []incident.Event) (string, error) {
 	items, err := a.ActionItems(ctx, inc)
 	if err != nil {
 		return "", err

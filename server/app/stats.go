@@ -38,8 +38,11 @@ type SeverityStats struct {
 
 // Stats are the figures across incidents since a time.
 type Stats struct {
-	Since      time.Time
-	Incidents  int
+	Since     time.Time
+	Incidents int
+	// Hidden counts the incidents since Since the actor may not see,
+	// left out of every figure.
+	Hidden     int
 	BySeverity map[incident.Severity]*SeverityStats
 	// PagesPerPerson counts pages (first notifications) sent to each user.
 	PagesPerPerson map[string]int
@@ -72,6 +75,7 @@ func (a *App) Stats(ctx context.Context, actor string, since time.Time) (*Stats,
 	ress := map[incident.Severity][]time.Duration{}
 	for _, inc := range list {
 		if !a.access.CanAccessChannel(ctx, actor, inc.ChannelID) {
+			st.Hidden++
 			continue
 		}
 		sum, err := a.incidentSummary(ctx, inc)

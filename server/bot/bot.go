@@ -17,6 +17,9 @@ type Bot struct {
 	pluginID string
 	userID   string
 	groups   *groupSync // nil until EnableGroupSync; see groups.go
+	// SiteURL returns the server's configured site URL, for links to the
+	// plugin's pages; nil or "": links from the server's root.
+	SiteURL func() string
 }
 
 var (

@@ -8,6 +8,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
 // TimeLayout is how the bot shows instants: UTC, to the minute.
@@ -60,10 +61,13 @@ func (b *Bot) cardAttachment(inc *incident.Incident) *model.MessageAttachment {
 		Fallback: fmt.Sprintf("Incident %s: %s (%s, %s)", inc.ShortRef(), Sanitize(inc.Title), inc.Severity, inc.Status.Label()),
 		Color:    color,
 		Title:    fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Inline(inc.Title)),
-		Text:     Sanitize(inc.Summary),
-		Fields:   fields,
-		Actions:  b.cardActions(inc),
-		Footer:   "/incident help lists every command",
+		// The incident's page: its facts, roles, timeline and postmortem
+		// (it shows them only to those who may read the channel).
+		TitleLink: b.PageURL(web.IncidentPath(inc.ID)),
+		Text:      Sanitize(inc.Summary),
+		Fields:    fields,
+		Actions:   b.cardActions(inc),
+		Footer:    "/incident help lists every command",
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/postmortem"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
 // QuietName shows a user as @name without notifying them: postmortems
@@ -37,6 +39,13 @@ func (b *Bot) PublishPostmortem(ctx context.Context, inc *incident.Incident, par
 			fileIDs = append(fileIDs, info.Id)
 		}
 		for i, part := range parts {
+			if i == len(parts)-1 {
+				// The incident's page, with the postmortem as HTML, its
+				// charts and the Markdown to download.
+				if link := "\n\n[Incident page](" + b.PageURL(web.IncidentPath(inc.ID)) + ")"; len(part)+len(link) <= postmortem.PostLimit {
+					part += link
+				}
+			}
 			p := &model.Post{UserId: b.userID, ChannelId: ch, Message: part}
 			p.AddProp(PropIncidentID, inc.ID)
 			p.AddProp("postmortem_part", fmt.Sprintf("%d/%d", i+1, len(parts)))

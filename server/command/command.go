@@ -43,7 +43,15 @@ type Handler struct {
 	Render func(string) string
 	// ChannelName returns a channel's name for ~links.
 	ChannelName func(channelID string) string
-	Log         zerolog.Logger
+	// CalendarURL returns the URL of a calendar feed token (the team feed's
+	// with team), preferring the server's configured site URL over siteURL
+	// (the one the command came from).
+	CalendarURL func(siteURL, token string, team bool) string
+	// PageURL returns the address of one of the plugin's pages (a path of
+	// package web, e.g. web.IncidentPath(id)), preferring the configured
+	// site URL over siteURL; "" when unknown.
+	PageURL func(siteURL, path string) string
+	Log     zerolog.Logger
 }
 
 // Reply is what the user sees: ephemeral text, optionally a channel to go to.

@@ -8,6 +8,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
 func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
@@ -160,12 +161,19 @@ func runList(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### Open incidents (%d)\n| Id | Severity | Status | Title | Started |\n|---|---|---|---|---|\n", len(list))
 	for _, inc := range list {
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", inc.ID, inc.Severity, inc.Status.Label(), tableCell(inc.Title), inc.CreatedAt.UTC().Format(bot.TimeLayout))
+		id := "`" + inc.ID + "`"
+		if u := h.pageURL(c, web.IncidentPath(inc.ID)); u != "" {
+			id = "[" + id + "](" + u + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", id, inc.Severity, inc.Status.Label(), tableCell(inc.Title), inc.CreatedAt.UTC().Format(bot.TimeLayout))
 	}
 	if total > listLimit {
 		// The older ones are not read: the count includes incidents the
 		// reader may not see, so it names none of them.
 		fmt.Fprintf(&b, "\n_The newest %d of %d open incidents; name an older one with its id._", listLimit, total)
+	}
+	if u := h.pageURL(c, web.IncidentsPath); u != "" {
+		fmt.Fprintf(&b, "\n[All incidents, with filters](%s)", u)
 	}
 	return Reply{Text: b.String()}, nil
 }
@@ -261,4 +269,12 @@ func stageName(stage string) string { return strings.ReplaceAll(stage, "_", " ")
 func tableCell(s string) string {
 	s = strings.ReplaceAll(bot.Inline(s), "|", `\|`)
 	return s
+}
+
+// pageURL is the address of one of the plugin's pages; "" when unknown.
+func (h *Handler) pageURL(c Call, path string) string {
+	if h.PageURL == nil {
+		return ""
+	}
+	return h.PageURL(c.SiteURL, path)
 }

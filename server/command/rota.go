@@ -37,6 +37,7 @@ func init() {
 		{"away", "@user <from> <to> | @user off", "Mark someone unavailable; the next member of each of their rotas covers. off ends their away periods.", nil, rotaAway},
 		{"handoff", "\"<cron spec>\"", "When the week changes, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * MON\".", nil, rotaHandoff},
 		{"channel", "", "Page and announce the rota in this channel.", nil, rotaChannel},
+		{"calendar", "[team] [reset]", "Your secret calendar feed URL (iCalendar) of your duty weeks and away periods; `team` for the whole rota (rota admins); `reset` replaces the URL.", calendarArgs, rotaCalendar},
 	}
 }
 
@@ -80,7 +81,7 @@ func runRota(ctx context.Context, h *Handler, c Call) (Reply, error) {
 			return r, err
 		}
 	}
-	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, set, add, remove, override, swap, away, handoff or channel", verb)
+	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, set, add, remove, override, swap, away, handoff, channel or calendar", verb)
 }
 
 func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
@@ -365,4 +366,47 @@ func rotaChannel(ctx context.Context, h *Handler, c Call, args string) (Reply, e
 		v.Rota.ChannelID = c.ChannelID
 		return nil, nil
 	})
+}
+
+func calendarArgs(a *model.AutocompleteData) {
+	a.AddStaticListArgument("Feed", false, []model.AutocompleteListItem{
+		{Item: "reset", HelpText: "Replace your feed URL; the old one stops working"},
+		{Item: "team", HelpText: "The whole rota's feed (rota admins)"},
+		{Item: "team reset", HelpText: "Replace the team feed URL"},
+	})
+}
+
+// rotaCalendar shows (or with reset replaces) the caller's calendar feed
+// URL, or the team feed's. Replies are ephemeral: the URL is a secret.
+func rotaCalendar(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	team, reset := false, false
+	for _, f := range strings.Fields(strings.ToLower(args)) {
+		switch f {
+		case "team":
+			team = true
+		case "reset":
+			reset = true
+		default:
+			return Reply{}, incident.Invalidf("unknown option `%s`: use `team` and/or `reset`", f)
+		}
+	}
+	token, err := h.App.CalendarToken(ctx, c.UserID, team, reset)
+	if err != nil {
+		return Reply{}, err
+	}
+	url := token
+	if h.CalendarURL != nil {
+		url = h.CalendarURL(c.SiteURL, token, team)
+	}
+	what := "Your calendar feed (your duty weeks per role, overrides and away periods)"
+	if team {
+		what = "The team calendar feed (every role's holder per week and away periods)"
+	}
+	out := fmt.Sprintf("%s:\n%s\n\nSubscribe to it by URL in your calendar app. The URL is a secret: anyone with it can read the feed.", what, url)
+	if reset {
+		out += " The old URL no longer works."
+	} else {
+		out += fmt.Sprintf(" If it leaked, `/incident rota calendar %s` replaces it.", strings.TrimSpace(map[bool]string{true: "team ", false: ""}[team]+"reset"))
+	}
+	return Reply{Text: out}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
 // since reads "--since 30d|90d|<date>"; the default is 30 days.
@@ -46,12 +47,19 @@ func runStats(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	return Reply{Text: h.Render(statsText(st))}, nil
+	text := h.Render(statsText(st))
+	if u := h.pageURL(c, web.StatsPath+"?since="+from.UTC().Format("2006-01-02")); u != "" {
+		text += "\n[Charts per month, load and action items](" + u + ")"
+	}
+	return Reply{Text: text}, nil
 }
 
 func statsText(st *app.Stats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### Incidents since %s: %d\n", st.Since.UTC().Format("2006-01-02"), st.Incidents)
+	if st.Hidden > 0 {
+		fmt.Fprintf(&b, "_%d more you cannot see are not counted._\n", st.Hidden)
+	}
 	if st.Incidents == 0 {
 		return b.String()
 	}

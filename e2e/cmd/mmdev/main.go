@@ -72,12 +72,19 @@ func serve(ctx context.Context, srv *harness.Server, bundle, pluginID string, sm
 	for _, u := range srv.Users {
 		fmt.Printf("user:     %s / %s\n", u.Username, u.Password)
 	}
+	if bundle != "" {
+		// The plugin's pages: sign in with any login above, in a browser.
+		pages := srv.URL + "/plugins/" + pluginID
+		fmt.Printf("pages:    %s/incidents  (also /stats and /rota)\n", pages)
+		fmt.Printf("sign in:  %s/signin  (any login above)\n", pages)
+	}
 	fmt.Printf("log:      %s\n", srv.LogPath)
 	fmt.Printf("database: %s\n", srv.DataSource)
 	if len(srv.Users) > 0 {
-		// There is no web app in this build: show how to act as a user.
+		// There is no Mattermost web app in this build: the plugin's pages
+		// above are browsable; commands go through the REST API.
 		u := srv.Users[0]
-		fmt.Printf("\ntry it as %s (the server has no web app here; any REST client works):\n", u.Username)
+		fmt.Printf("\nstart an incident as %s (no Mattermost web app here; any REST client works), then open the pages:\n", u.Username)
 		fmt.Printf("  curl -s -H 'Authorization: Bearer %s' -d '{\"channel_id\":\"%s\",\"team_id\":\"%s\",\"command\":\"/incident start Checkout is down --severity S2\"}' %s/api/v4/commands/execute\n\n",
 			u.Client.AuthToken, srv.TownSquare.Id, srv.Team.Id, srv.URL)
 	}

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+func TestCalendarTokens(t *testing.T) {
+	e := newEnv(t)
+	e.setRota(t, fiveRoles)
+	tok, err := e.app.CalendarToken(ctx, "rob", false, false)
+	if err != nil || !validToken(tok) {
+		t.Fatalf("token %q, %v", tok, err)
+	}
+	if again, _ := e.app.CalendarToken(ctx, "rob", false, false); again != tok {
+		t.Errorf("token changed without reset")
+	}
+	feed, err := e.app.CalendarFeed(ctx, tok, false, nil)
+	if err != nil || !strings.Contains(string(feed), "SUMMARY:On duty: Release manager") {
+		t.Fatalf("feed: %v\n%s", err, feed)
+	}
+	if _, err := e.app.CalendarFeed(ctx, tok, true, nil); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("personal token on the team route: %v", err)
+	}
+	for _, bad := range []string{"", "x", strings.Repeat("0", 64), strings.ToUpper(tok), tok + "0"} {
+		if _, err := e.app.CalendarFeed(ctx, bad, false, nil); !errors.Is(err, incident.ErrNotFound) {
+			t.Errorf("token %q: %v", bad, err)
+		}
+	}
+	fresh, err := e.app.CalendarToken(ctx, "rob", false, true)
+	if err != nil || fresh == tok {
+		t.Fatalf("reset: %q %v", fresh, err)
+	}
+	if _, err := e.app.CalendarFeed(ctx, tok, false, nil); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("old token after reset: %v", err)
+	}
+	if _, err := e.app.CalendarFeed(ctx, fresh, false, nil); err != nil {
+		t.Errorf("new token: %v", err)
+	}
+	if other, _ := e.app.CalendarToken(ctx, "ian", false, false); other == fresh {
+		t.Errorf("two users share a token")
+	}
+
+	if _, err := e.app.CalendarToken(ctx, "mallory", true, false); !errors.Is(err, incident.ErrForbidden) {
+		t.Errorf("team token for a non-admin: %v", err)
+	}
+	team, err := e.app.CalendarToken(ctx, "root", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed, err = e.app.CalendarFeed(ctx, team, true, func(s string) string { return strings.ReplaceAll(s, "<@", "@<") })
+	if err != nil || !strings.Contains(string(feed), "SUMMARY:Release manager: @<rob>") {
+		t.Fatalf("team feed: %v\n%s", err, feed)
+	}
+	if _, err := e.app.CalendarFeed(ctx, team, false, nil); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("team token on the personal route: %v", err)
+	}
+	team2, _ := e.app.CalendarToken(ctx, "root", true, true)
+	if _, err := e.app.CalendarFeed(ctx, team, true, nil); team2 == team || !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("old team token after reset: %v", err)
+	}
+}

@@ -1,0 +1,263 @@
+package web
+
+import (
+	"math"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// cell is one severity's figure in one month.
+type cell struct {
+	N        int
+	P50, P90 time.Duration
+}
+
+type monthRow struct {
+	Month string
+	Cells map[incident.Severity]*cell
+}
+
+type plot struct {
+	ID, Key, Title string
+	Months         []monthRow
+	Points         []point
+	Ticks          []tick
+	YTicks         []ytick
+	W, H           float64
+}
+
+type point struct {
+	X, Y50, Y90 float64
+	Sev         string
+	Month       string
+	P50, P90    string
+	N           int
+}
+
+type ytick struct {
+	Y     float64
+	Label string
+}
+
+type weekBar struct {
+	Week    string
+	N       int
+	X, Y, H float64
+}
+
+type loadRow struct {
+	User          string
+	Pages, Stints int
+}
+
+type overdueRow struct {
+	Incident, Href, Text, Owner string
+	Due                         time.Time
+}
+
+type statsPage struct {
+	page
+	Since      string
+	Periods    []string
+	Incidents  int
+	Hidden     int
+	Severities []incident.Severity
+	Plots      []*plot
+	Weeks      []weekBar
+	WeekMax    int
+	Load       []loadRow
+	Overdue    []overdueRow
+}
+
+// nearest-rank percentile of sorted ds.
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p * float64(len(ds))))
+	if rank < 1 {
+		rank = 1
+	}
+	return ds[rank-1]
+}
+
+// ServeStats serves GET /stats.
+func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string) {
+	ctx := r.Context()
+	now := p.App.Now()
+	since, sinceText, err := parseSince(r.URL.Query().Get("since"), now, "183d")
+	if err != nil {
+		p.fail(w, ctx, err, "stats", actor)
+		return
+	}
+	st, err := p.App.Stats(ctx, actor, since)
+	if err != nil {
+		p.fail(w, ctx, err, "stats", actor)
+		return
+	}
+	list, _, err := p.App.ListVisible(ctx, actor, since)
+	if err != nil {
+		p.fail(w, ctx, err, "stats", actor)
+		return
+	}
+	nm := p.names()
+	data := &statsPage{page: page{Title: "Stats", Root: "./", Nav: "stats", Now: now}, Since: sinceText, Periods: periods,
+		Incidents: st.Incidents, Hidden: st.Hidden, Severities: []incident.Severity{incident.S1, incident.S2, incident.S3, incident.S4}}
+
+	type key struct {
+		month string
+		sev   incident.Severity
+	}
+	durs := [3]map[key][]time.Duration{{}, {}, {}}
+	months := map[string]bool{}
+	weeks := map[time.Time]int{}
+	first := now
+	for _, inc := range list {
+		sum, err := p.App.IncidentSummary(ctx, inc)
+		if err != nil {
+			p.fail(w, ctx, err, "stats", actor)
+			return
+		}
+		sev := inc.HighestSeverity
+		if !sev.Valid() {
+			sev = inc.Severity
+		}
+		k := key{inc.CreatedAt.UTC().Format("2006-01"), sev}
+		months[k.month] = true
+		if sum.Acknowledged {
+			durs[0][k] = append(durs[0][k], sum.TimeToAck)
+		}
+		if sum.Mitigated {
+			durs[1][k] = append(durs[1][k], sum.TimeToMitigate)
+		}
+		if sum.Resolved {
+			durs[2][k] = append(durs[2][k], sum.TimeToResolve)
+		}
+		weeks[weekStart(inc.CreatedAt)]++
+		if inc.CreatedAt.Before(first) {
+			first = inc.CreatedAt
+		}
+	}
+	ms := make([]string, 0, len(months))
+	for m := range months {
+		ms = append(ms, m)
+	}
+	sort.Strings(ms)
+	for i, def := range []struct{ id, key, title string }{
+		{"stats-tta", "tta", "Time to acknowledge"}, {"stats-ttm", "ttm", "Time to mitigate"}, {"stats-ttr", "ttr", "Time to resolve"},
+	} {
+		pl := &plot{ID: def.id, Key: def.key, Title: def.title, W: chartW, H: 220}
+		var top time.Duration
+		for _, m := range ms {
+			row := monthRow{Month: m, Cells: map[incident.Severity]*cell{}}
+			for _, sev := range data.Severities {
+				ds := durs[i][key{m, sev}]
+				if len(ds) == 0 {
+					continue
+				}
+				sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
+				c := &cell{N: len(ds), P50: pct(ds, 0.5), P90: pct(ds, 0.9)}
+				row.Cells[sev] = c
+				top = max(top, c.P90)
+			}
+			pl.Months = append(pl.Months, row)
+		}
+		plotPoints(pl, top, data.Severities)
+		data.Plots = append(data.Plots, pl)
+	}
+
+	// Incidents per week, from the first week of the period (or of the
+	// first incident) to this one.
+	from := weekStart(first)
+	if !since.IsZero() {
+		from = weekStart(since)
+	}
+	var bars []weekBar
+	for wk := from; !wk.After(now); wk = wk.AddDate(0, 0, 7) {
+		bars = append(bars, weekBar{Week: wk.Format("2006-01-02"), N: weeks[wk]})
+		data.WeekMax = max(data.WeekMax, weeks[wk])
+		if len(bars) > 520 {
+			break
+		}
+	}
+	if len(bars) > 0 {
+		bw := (chartW - chartLeft - chartRight) / float64(len(bars))
+		for i := range bars {
+			h := 0.0
+			if data.WeekMax > 0 {
+				h = float64(bars[i].N) / float64(data.WeekMax) * 120
+			}
+			bars[i].X, bars[i].H, bars[i].Y = chartLeft+float64(i)*bw, h, 130-h
+		}
+	}
+	data.Weeks = bars
+
+	users := map[string]*loadRow{}
+	for u, n := range st.PagesPerPerson {
+		if users[u] == nil {
+			users[u] = &loadRow{User: nm.get(u)}
+		}
+		users[u].Pages += n
+	}
+	for u, n := range st.StintsPerPerson {
+		if users[u] == nil {
+			users[u] = &loadRow{User: nm.get(u)}
+		}
+		users[u].Stints += n
+	}
+	for _, l := range users {
+		data.Load = append(data.Load, *l)
+	}
+	sort.Slice(data.Load, func(i, j int) bool {
+		a, b := data.Load[i], data.Load[j]
+		if a.Pages+a.Stints != b.Pages+b.Stints {
+			return a.Pages+a.Stints > b.Pages+b.Stints
+		}
+		return a.User < b.User
+	})
+	for _, o := range st.OverdueActions {
+		data.Overdue = append(data.Overdue, overdueRow{Incident: o.Incident, Href: "incidents/" + o.Incident,
+			Text: nm.text(o.Item.Text), Owner: nm.get(o.Item.Owner), Due: o.Item.Due})
+	}
+	sort.Slice(data.Overdue, func(i, j int) bool { return data.Overdue[i].Due.Before(data.Overdue[j].Due) })
+	p.render(w, "stats", data)
+}
+
+// weekStart is the Monday 00:00 UTC of t's week.
+func weekStart(t time.Time) time.Time {
+	t = t.UTC()
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+}
+
+// plotPoints places each month's p50 (dot) and p90 (bar top) per severity.
+func plotPoints(pl *plot, top time.Duration, sevs []incident.Severity) {
+	const plotTop, plotBottom = 10.0, 190.0
+	if top <= 0 || len(pl.Months) == 0 {
+		return
+	}
+	y := func(d time.Duration) float64 {
+		return plotBottom - float64(d)/float64(top)*(plotBottom-plotTop)
+	}
+	for i := 0; i <= 4; i++ {
+		d := top * time.Duration(i) / 4
+		pl.YTicks = append(pl.YTicks, ytick{Y: y(d), Label: durText(d.Round(time.Second))})
+	}
+	slot := (chartW - chartLeft - chartRight) / float64(len(pl.Months))
+	for i, row := range pl.Months {
+		x0 := chartLeft + float64(i)*slot
+		pl.Ticks = append(pl.Ticks, tick{X: x0 + slot/2, Label: row.Month})
+		for j, sev := range sevs {
+			c := row.Cells[sev]
+			if c == nil {
+				continue
+			}
+			x := x0 + slot*(float64(j)+1)/float64(len(sevs)+1)
+			pl.Points = append(pl.Points, point{X: x, Y50: y(c.P50), Y90: y(c.P90), Sev: sev.String(), Month: row.Month,
+				P50: durText(c.P50), P90: durText(c.P90), N: c.N})
+		}
+	}
+}

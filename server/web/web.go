@@ -1,0 +1,342 @@
+// Package web serves the plugin's read-only pages: the incident list, an
+// incident (facts, role swimlanes, timeline chart, events, action items,
+// postmortem), stats and the rota. They are rendered on the server with
+// html/template and inline SVG: no scripts, fonts or anything fetched from
+// elsewhere, so they work air-gapped. Every route is GET and the acting
+// user comes from the Mattermost-User-Id header (checked by the caller);
+// an incident whose channel the user cannot read appears nowhere, and
+// counts that leave such incidents out say so.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+)
+
+// Paths of the pages, relative to the plugin's root (/plugins/<id>).
+const (
+	IncidentsPath = "/incidents"
+	StatsPath     = "/stats"
+	RotaPath      = "/rota"
+)
+
+// IncidentPath is the page of incident id, relative to the plugin's root.
+func IncidentPath(id string) string { return IncidentsPath + "/" + id }
+
+// PageSize is the number of incidents per page of the list.
+const PageSize = 50
+
+//go:embed templates/*.html
+var files embed.FS
+
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
+	"dur":   durText,
+	"stamp": stamp,
+	"sev":   func(s incident.Severity) string { return s.String() },
+	"role":  func(r incident.Role) string { return r.Title() },
+	"add":   func(a, b int) int { return a + b },
+	"mul":   func(a, b int) int { return a * b },
+	"addf":  func(a, b float64) float64 { return a + b },
+	"lower": strings.ToLower,
+	"list":  func(s ...string) []string { return s },
+	"has":   func(l []string, s string) bool { return slices.Contains(l, s) },
+	"barw": func(b []weekBar) float64 {
+		if len(b) == 0 {
+			return 0
+		}
+		return min(max((chartW-chartLeft-chartRight)/float64(len(b))-1, 1), 40)
+	},
+}).ParseFS(files, "templates/*.html"))
+
+// md renders the postmortem's Markdown: GitHub tables, no raw HTML (the
+// default: goldmark replaces raw HTML with a comment).
+var md = goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough))
+
+// Pages renders the pages from the app's use cases.
+type Pages struct {
+	App *app.App
+	// Name shows a user (e.g. "@alice"); called at most once per user per
+	// request.
+	Name func(userID string) string
+	Log  zerolog.Logger
+}
+
+// names caches Name for one request.
+type names struct {
+	name func(string) string
+	mu   sync.Mutex
+	m    map[string]string
+}
+
+func (p *Pages) names() *names {
+	return &names{name: p.Name, m: map[string]string{}}
+}
+
+func (n *names) get(id string) string {
+	if id == "" {
+		return ""
+	}
+	if id == incident.ActorSystem {
+		return incident.BotName
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if s, ok := n.m[id]; ok {
+		return s
+	}
+	s := id
+	if n.name != nil {
+		s = n.name(id)
+	}
+	n.m[id] = s
+	return s
+}
+
+// text renders domain text with its <@id> user references as names.
+func (n *names) text(s string) string {
+	if !strings.Contains(s, "<@") {
+		return s
+	}
+	return rota.RenderUsers(s, n.get)
+}
+
+// page is what every page's layout needs.
+type page struct {
+	Title string
+	// Root leads from the page to the plugin's root, relative, so that
+	// links work whatever the site URL's path.
+	Root string
+	Nav  string
+	Now  time.Time
+}
+
+func (p *Pages) render(w http.ResponseWriter, name string, data any) {
+	var b bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		p.Log.Error().Err(err).Str("template", name).Msg("render page")
+		http.Error(w, "could not render the page", http.StatusInternalServerError)
+		return
+	}
+	headers(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(b.Bytes())
+}
+
+// headers: nothing is loaded from elsewhere and nothing runs.
+func headers(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+func (p *Pages) fail(w http.ResponseWriter, ctx context.Context, err error, route, actor string) {
+	code := http.StatusInternalServerError
+	switch incident.KindOf(err) {
+	case incident.KindNotFound:
+		code = http.StatusNotFound
+	case incident.KindInvalid:
+		code = http.StatusBadRequest
+	case incident.KindForbidden:
+		code = http.StatusForbidden
+	}
+	if code == http.StatusInternalServerError && !errors.Is(ctx.Err(), context.Canceled) {
+		p.Log.Error().Err(err).Str("route", route).Str("user", actor).Msg("page failed")
+	}
+	headers(w)
+	http.Error(w, incident.UserMessage(err), code)
+}
+
+func durText(d time.Duration) string { return incident.FormatDuration(d) }
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// parseSince reads a period: "all", "<n>d", "<n>w" or a date
+// (2006-01-02). def applies to an empty value.
+func parseSince(v string, now time.Time, def string) (time.Time, string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		v = def
+	}
+	if v == "all" {
+		return time.Time{}, v, nil
+	}
+	if n := len(v); n > 1 && (v[n-1] == 'd' || v[n-1] == 'w') {
+		k, err := strconv.Atoi(v[:n-1])
+		if err == nil && k > 0 && k <= 3660 {
+			if v[n-1] == 'w' {
+				k *= 7
+			}
+			return now.AddDate(0, 0, -k), v, nil
+		}
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, v, nil
+	}
+	return time.Time{}, v, incident.Invalidf("since: give all, a number of days (30d), weeks (12w) or a date (2006-01-02)")
+}
+
+// periods offered by the filters.
+var periods = []string{"7d", "30d", "90d", "183d", "365d", "all"}
+
+// ---- incident list ----
+
+type listRow struct {
+	ID, Title, IM   string
+	Severity        incident.Severity
+	Status          incident.Status
+	Created         time.Time
+	TTA, TTM, TTR   string
+	Private         bool
+	Href            string
+	StatusLabel     string
+	SeverityLabel   string
+	ResolvedAtStamp string
+}
+
+type listPage struct {
+	page
+	Rows                       []listRow
+	Status, Severity, Team, Q  string
+	Since                      string
+	Periods                    []string
+	Page, Pages, Total, Hidden int
+	PrevHref, NextHref         string
+}
+
+// ServeList serves GET /incidents.
+func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	now := p.App.Now()
+	since, sinceText, err := parseSince(q.Get("since"), now, "all")
+	if err != nil {
+		p.fail(w, ctx, err, "list", actor)
+		return
+	}
+	status := incident.Status(q.Get("status"))
+	if status != "" && !status.Valid() {
+		p.fail(w, ctx, incident.Invalidf("status: open, mitigated or resolved"), "list", actor)
+		return
+	}
+	var sev incident.Severity
+	if s := q.Get("severity"); s != "" {
+		if err := sev.UnmarshalText([]byte(s)); err != nil || !sev.Valid() {
+			p.fail(w, ctx, incident.Invalidf("severity: S1 to S4"), "list", actor)
+			return
+		}
+	}
+	team, text := strings.TrimSpace(q.Get("team")), strings.ToLower(strings.TrimSpace(q.Get("q")))
+	pageNo := 1
+	if v := q.Get("page"); v != "" {
+		if pageNo, err = strconv.Atoi(v); err != nil || pageNo < 1 {
+			p.fail(w, ctx, incident.Invalidf("page: a number from 1"), "list", actor)
+			return
+		}
+	}
+	list, hidden, err := p.App.ListVisible(ctx, actor, since)
+	if err != nil {
+		p.fail(w, ctx, err, "list", actor)
+		return
+	}
+	matched := list[:0:0]
+	for _, inc := range list {
+		if status != "" && inc.Status != status || sev != 0 && inc.Severity != sev || team != "" && inc.TeamID != team {
+			continue
+		}
+		if text != "" && !strings.Contains(strings.ToLower(inc.ID+" "+inc.Title+" "+inc.Summary), text) {
+			continue
+		}
+		matched = append(matched, inc)
+	}
+	sort.Slice(matched, func(i, j int) bool {
+		if !matched[i].CreatedAt.Equal(matched[j].CreatedAt) {
+			return matched[i].CreatedAt.After(matched[j].CreatedAt)
+		}
+		return matched[i].ID > matched[j].ID
+	})
+	pages := (len(matched) + PageSize - 1) / PageSize
+	if pages == 0 {
+		pages = 1
+	}
+	from := (pageNo - 1) * PageSize
+	if from > len(matched) {
+		from = len(matched)
+	}
+	to := min(from+PageSize, len(matched))
+	nm := p.names()
+	data := &listPage{page: page{Title: "Incidents", Root: "./", Nav: "incidents", Now: now},
+		Status: string(status), Team: team, Q: q.Get("q"), Since: sinceText, Periods: periods,
+		Page: pageNo, Pages: pages, Total: len(matched), Hidden: hidden}
+	if sev != 0 {
+		data.Severity = sev.String()
+	}
+	for _, inc := range matched[from:to] {
+		sum, err := p.App.IncidentSummary(ctx, inc)
+		if err != nil {
+			p.fail(w, ctx, err, "list", actor)
+			return
+		}
+		row := listRow{ID: inc.ID, Title: inc.Title, IM: nm.get(inc.Roles[incident.RoleIM]), Severity: inc.Severity,
+			Status: inc.Status, Created: inc.CreatedAt, Private: inc.Private, Href: "incidents/" + inc.ID,
+			StatusLabel: inc.Status.Label(), SeverityLabel: inc.Severity.String()}
+		if sum.Acknowledged {
+			row.TTA = durText(sum.TimeToAck)
+		}
+		if sum.Mitigated {
+			row.TTM = durText(sum.TimeToMitigate)
+		}
+		if sum.Resolved {
+			row.TTR = durText(sum.TimeToResolve)
+		}
+		data.Rows = append(data.Rows, row)
+	}
+	link := func(n int) string {
+		v := cloneValues(q)
+		v.Set("page", strconv.Itoa(n))
+		return "incidents?" + v.Encode()
+	}
+	if pageNo > 1 {
+		data.PrevHref = link(pageNo - 1)
+	}
+	if pageNo < pages {
+		data.NextHref = link(pageNo + 1)
+	}
+	p.render(w, "list", data)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		if k == "page" {
+			continue
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
