@@ -190,7 +190,11 @@ func buildChart(inc *incident.Incident, evs []incident.Event, sc scale, cadence 
 				state, since = next, e.At
 			}
 		case incident.EventPaged, incident.EventPageEscalated, incident.EventPageRenotified:
-			c.Marks = append(c.Marks, mark{Seq: e.Seq, Type: string(e.Type), Class: "m-page", X: x, Y: rowY("page")})
+			cl := "m-page"
+			if e.Type == incident.EventPageEscalated {
+				cl = "m-page m-escalate" // an escalation stands out from the first page
+			}
+			c.Marks = append(c.Marks, mark{Seq: e.Seq, Type: string(e.Type), Class: cl, X: x, Y: rowY("page")})
 		case incident.EventPageAcknowledged:
 			c.Marks = append(c.Marks, mark{Seq: e.Seq, Type: string(e.Type), Class: "m-ack", X: x, Y: rowY("ack")})
 		case incident.EventStatusUpdate:
