@@ -201,7 +201,8 @@ func TestRunbookOnTheRealServer(t *testing.T) {
 	if err != nil || resp.Error != "" || len(resp.Errors) > 0 {
 		t.Fatalf("start dialog: %+v %v", resp, err)
 	}
-	row := regexp.MustCompile("`([a-z0-9]+)` \\| S4 \\| [^|]+\\| " + regexp.QuoteMeta(title)).FindStringSubmatch(waitCmd(t, r.starter, srv.TownSquare.Id, "/incident list", title))
+	// The id may link to the incident's page: [`id`](url).
+	row := regexp.MustCompile("`([a-z0-9]+)`(?:\\]\\([^)]*\\))? \\| S4 \\| [^|]+\\| " + regexp.QuoteMeta(title)).FindStringSubmatch(waitCmd(t, r.starter, srv.TownSquare.Id, "/incident list", title))
 	if row == nil {
 		t.Fatalf("incident %q not listed", title)
 	}
