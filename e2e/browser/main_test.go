@@ -10,15 +10,12 @@
 package browser_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -82,7 +79,7 @@ func findChromium() (string, error) {
 func run(m *testing.M) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	bundle, err := buildBundle(ctx)
+	bundle, err := harness.BuildBundle(ctx)
 	if err != nil {
 		return 1, err
 	}
@@ -97,29 +94,4 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	return m.Run(), nil
-}
-
-// buildBundle runs `make dist-host` unless INCIDENT_BOT_BUNDLE names a
-// bundle already built.
-func buildBundle(ctx context.Context) (string, error) {
-	if b := os.Getenv("INCIDENT_BOT_BUNDLE"); b != "" {
-		return b, nil
-	}
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("find repo root: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host")
-	cmd.Dir = root
-	if out, err = cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("make dist-host: %w\n%s", err, out)
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "bundle: "); ok {
-			return filepath.Join(root, p), nil
-		}
-	}
-	return "", fmt.Errorf("make dist-host printed no bundle path:\n%s", out)
 }

@@ -4,14 +4,10 @@
 package plugin_test
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +43,7 @@ func run(m *testing.M) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	var err error
-	if bundle, err = buildBundle(ctx); err != nil {
+	if bundle, err = harness.BuildBundle(ctx); err != nil {
 		return 1, err
 	}
 	if srv, err = harness.Start(ctx, harness.Options{Users: 8}); err != nil {
@@ -67,37 +63,4 @@ func run(m *testing.M) (int, error) {
 		return 1, err
 	}
 	return m.Run(), nil
-}
-
-// buildBundle runs `make dist-host` (the bundle a user would build, for
-// this platform) unless INCIDENT_BOT_BUNDLE names one already built.
-func buildBundle(ctx context.Context) (string, error) {
-	if b := os.Getenv("INCIDENT_BOT_BUNDLE"); b != "" {
-		return b, nil
-	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("make dist-host: %w\n%s", err, out)
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "bundle: "); ok {
-			return filepath.Join(root, p), nil
-		}
-	}
-	return "", fmt.Errorf("make dist-host printed no bundle path:\n%s", out)
-}
-
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("find repo root: %w", err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }

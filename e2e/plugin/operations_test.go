@@ -66,7 +66,7 @@ func TestRestartKeepsIncidentsAndBot(t *testing.T) {
 
 // TestDeployTool runs what `make deploy` runs against this server.
 func TestDeployTool(t *testing.T) {
-	root, err := repoRoot()
+	root, err := harness.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

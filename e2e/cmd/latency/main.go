@@ -29,8 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -155,7 +153,7 @@ func run(n int, sizes []int, bundle string, workers int, timeout, settle time.Du
 	defer cancel()
 	if bundle == "" {
 		var err error
-		if bundle, err = buildBundle(ctx); err != nil {
+		if bundle, err = harness.BuildBundle(ctx); err != nil {
 			return err
 		}
 	}
@@ -686,20 +684,6 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "latency: "+format+"\n", args...)
-}
-
-func buildBundle(ctx context.Context) (string, error) {
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("make dist-host: %w\n%s", err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if p, ok := strings.CutPrefix(line, "bundle: "); ok {
-			return filepath.Abs(p)
-		}
-	}
-	return "", fmt.Errorf("make dist-host printed no bundle path:\n%s", out)
 }
 
 // startAndSettle starts an incident and waits until its follow-up is done

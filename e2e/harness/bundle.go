@@ -1,0 +1,46 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// BuildBundle returns the plugin bundle the tests install: the one
+// INCIDENT_BOT_BUNDLE names, else the one `make dist-host` builds (the
+// bundle a user would build, for this platform).
+func BuildBundle(ctx context.Context) (string, error) {
+	if b := os.Getenv("INCIDENT_BOT_BUNDLE"); b != "" {
+		return b, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("make dist-host: %w\n%s", err, out)
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "bundle: "); ok {
+			return filepath.Join(root, p), nil
+		}
+	}
+	return "", fmt.Errorf("make dist-host printed no bundle path:\n%s", out)
+}
+
+// RepoRoot is the directory of the plugin's go.mod.
+func RepoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find repo root: %w", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
