@@ -237,6 +237,8 @@ func (a *App) refreshBoard(ctx context.Context, force bool) error {
 	if a.onDuty == nil {
 		return nil
 	}
+	a.boardMu.Lock()
+	defer a.boardMu.Unlock()
 	now := a.now()
 	seen := a.boardSeen.Load()
 	if !force && seen != nil && now.Before(seen.next) {

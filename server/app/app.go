@@ -56,6 +56,10 @@ type App struct {
 	timersMigrated *sync.Map
 	// boardSeen is the on-duty board this instance last showed.
 	boardSeen *atomic.Pointer[boardSeen]
+	// boardMu runs one board refresh at a time: refreshes after edits run
+	// in the background, and one that read an older rota must not store
+	// its view (and its next recheck) after one that read a newer.
+	boardMu *sync.Mutex
 }
 
 // Deps are App's collaborators.
@@ -106,7 +110,7 @@ func New(d Deps) (*App, error) {
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log, wall: time.Now,
 		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map),
-		onDuty: d.OnDuty, boardSeen: newBoardSeen()}, nil
+		onDuty: d.OnDuty, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex)}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an
