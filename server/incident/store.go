@@ -59,6 +59,19 @@ type Store interface {
 	// on the timeline's length; ErrNotFound for an unknown incident.
 	TimelineTail(ctx context.Context, incidentID string, n int) ([]Event, error)
 
+	// IncidentIDsSince returns the ids of the incidents created at or after
+	// since (and possibly a few created earlier in since's month), each
+	// once, in no particular order, reading the indexes only: callers read
+	// the incidents themselves, in batches as large as they choose.
+	IncidentIDsSince(ctx context.Context, since time.Time) ([]string, error)
+	// ImportIncident stores a copy of an incident made elsewhere, with its
+	// whole timeline, as they are: the record's Revision and every event's
+	// Seq (which must run 0, 1, 2, ... in order) are kept. ErrConflict if
+	// the id or the channel is taken; then the existing incident is left
+	// as it was. A failure part way leaves no visible incident, so the
+	// caller may simply retry.
+	ImportIncident(ctx context.Context, inc *Incident, events []Event) error
+
 	// Docs holds the small shared documents besides incidents (the rota,
 	// handoff records, pending timers).
 	Docs
@@ -96,4 +109,15 @@ func ValidDocName(name string) bool {
 		}
 	}
 	return true
+}
+
+// CheckImportedTimeline refuses a timeline for ImportIncident whose Seqs do
+// not run 0, 1, 2, ... in order.
+func CheckImportedTimeline(events []Event) error {
+	for i, e := range events {
+		if e.Seq != i {
+			return Invalidf("timeline event %d has seq %d; seqs must run 0, 1, 2, ...", i, e.Seq)
+		}
+	}
+	return nil
 }

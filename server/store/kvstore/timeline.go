@@ -51,18 +51,24 @@ func decodeChunk(k int, raw []byte) (*chunk, error) {
 // withEvent returns the encoding of c plus e (at Seq c.next()), sealed if
 // that fills it; oldSize is the encoded size of c. c itself is unchanged.
 func (c *chunk) withEvent(e incident.Event, oldSize int) ([]byte, incident.Event, error) {
+	_, raw, e, err := c.plus(e, oldSize)
+	return raw, e, err
+}
+
+// plus is withEvent that also returns the new chunk.
+func (c *chunk) plus(e incident.Event, oldSize int) (*chunk, []byte, incident.Event, error) {
 	e.Seq = c.next()
 	ev, err := json.Marshal(e)
 	if err != nil {
-		return nil, e, fmt.Errorf("encode event: %w", err)
+		return nil, nil, e, fmt.Errorf("encode event: %w", err)
 	}
-	n := chunk{Base: c.Base, Events: append(slices.Clip(c.Events), ev)}
+	n := &chunk{Base: c.Base, Events: append(slices.Clip(c.Events), ev)}
 	n.Sealed = len(n.Events) >= chunkEvents || oldSize+len(ev) >= chunkBytes
 	raw, err := json.Marshal(n)
 	if err != nil {
-		return nil, e, fmt.Errorf("encode chunk: %w", err)
+		return nil, nil, e, fmt.Errorf("encode chunk: %w", err)
 	}
-	return raw, e, nil
+	return n, raw, e, nil
 }
 
 // put writes c plus e as chunk k, if chunk k still holds old exactly (nil:

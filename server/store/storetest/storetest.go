@@ -51,6 +51,9 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"ConcurrentStatusChanges", testConcurrentStatusChanges},
 		{"Docs", testDocs},
 		{"ConcurrentDocUpdates", testConcurrentDocUpdates},
+		{"ImportIncident", testImportIncident},
+		{"ImportResolvedIsNotActive", testImportResolvedIsNotActive},
+		{"ImportConflicts", testImportConflicts},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
