@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,27 +37,76 @@ type Store struct {
 }
 
 // Open opens or creates the store file at path.
-func Open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
+
+// Options tune how a store file is opened.
+type Options struct {
+	// ReadOnly opens an existing file for reading only (shared with other
+	// readers); every write fails.
+	ReadOnly bool
+	// NoSync skips the fsync after each write transaction: for a writer
+	// that syncs once when done (Sync), such as an export.
+	NoSync bool
+}
+
+// buckets are the top-level buckets every store file has.
+var buckets = [][]byte{incidentsBucket, channelsBucket, activeBucket, createdBucket, timelinesBucket, claimsBucket, docsBucket}
+
+// OpenWith opens the store file at path with opts.
+func OpenWith(path string, opts Options) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: opts.ReadOnly, NoSync: opts.NoSync})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open incident store %s: another process has it open: %w", path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open incident store %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{incidentsBucket, channelsBucket, activeBucket, createdBucket, timelinesBucket, claimsBucket} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
+	if opts.ReadOnly {
+		err = db.View(func(tx *bolt.Tx) error {
+			for _, name := range buckets {
+				if tx.Bucket(name) == nil {
+					return fmt.Errorf("bucket %s is missing", name)
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	} else {
+		err = db.Update(func(tx *bolt.Tx) error {
+			for _, name := range buckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("create bucket %s: %w", name, err)
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open incident store %s: %w", path, err)
 	}
 	return &Store{db: db}, nil
+}
+
+// Bolt is the store's database, for a caller that keeps buckets of its
+// own in the same file (an archive's metadata). Its buckets must not use
+// the store's names.
+func (s *Store) Bolt() *bolt.DB { return s.db }
+
+// Sync flushes the file to disk.
+func (s *Store) Sync() error { return s.db.Sync() }
+
+// DocNames returns the names of the documents whose name starts with
+// prefix, in byte order.
+func (s *Store) DocNames(ctx context.Context, prefix string) ([]string, error) {
+	var names []string
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(docsBucket).Cursor()
+		for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {
+			names = append(names, string(k))
+		}
+		return nil
+	})
+	return names, err
 }
 
 // Close closes the file; the Store must not be used afterwards.

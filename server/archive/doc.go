@@ -1,0 +1,17 @@
+// Package archive is the incident archive: one bbolt file that carries a
+// server's incident history to another server, and to readers without any
+// server (the incident-archive tool).
+//
+// The file is a boltstore store (incidents, timelines and documents, in
+// the same buckets and encoding the plugin's own bbolt store uses), so
+// whatever reads a store reads an archive, plus one bucket of its own:
+//
+//	archive/format     the format's name, checked before anything else
+//	archive/version    the format version, a decimal number
+//	archive/meta       Meta, as JSON: when, by whom, from where, how much
+//	archive/directory  Directory, as JSON: the names of the ids it mentions
+//	archive/settings   the plugin's settings, secrets removed, as JSON
+//
+// A trailer after the database carries the format version again and a
+// checksum of everything before it (see trailer.go).
+package archive
