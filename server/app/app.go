@@ -31,6 +31,7 @@ type App struct {
 	releases    Releases    // nil: no hotfix sign-off, freezes not announced
 	runbooks    Runbooks    // nil: runbook checklists are kept but not posted
 	onDuty      OnDuty      // nil: handles not answered, no on-duty header
+	names       Names       // nil: no archive export or import
 	log         zerolog.Logger
 	// inline does follow-up work before a use case returns instead of in
 	// the background (tests).
@@ -92,6 +93,10 @@ type Deps struct {
 	// OnDuty answers on-duty handles and shows who is on duty in the rota
 	// channel's header. Optional, like Handoffs.
 	OnDuty OnDuty
+	// Names names users, channels and teams for the incident archive, and
+	// finds them again on import. Optional: without it archives cannot be
+	// exported or imported.
+	Names Names
 	// Inline makes every use case finish its follow-up work (card, posts,
 	// pages, timeline events) before it returns, as far as it can now;
 	// without it the work runs in the background, right after the change
@@ -110,7 +115,7 @@ func New(d Deps) (*App, error) {
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log, wall: time.Now,
 		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map),
-		onDuty: d.OnDuty, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex)}, nil
+		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex)}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an

@@ -1,0 +1,218 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Names names the users, channels and teams an archive mentions, and finds
+// this server's ids for those names when one is imported.
+type Names interface {
+	DescribeUser(ctx context.Context, id string) (archive.User, bool)
+	DescribeChannel(ctx context.Context, id string) (archive.Channel, bool)
+	DescribeTeam(ctx context.Context, id string) (archive.Team, bool)
+	FindUser(ctx context.Context, username string) (string, bool)
+	FindChannel(ctx context.Context, team, name string) (string, bool)
+	FindTeam(ctx context.Context, name string) (string, bool)
+}
+
+// ExportOptions say what an export covers and how it describes itself.
+type ExportOptions struct {
+	// Since leaves out incidents created before it; zero: every incident.
+	Since         time.Time
+	SiteURL       string
+	PluginVersion string
+	// Settings are the plugin's settings with the secrets removed (JSON).
+	Settings []byte
+	// Batch is how many incidents are read before the export yields; 0:
+	// exportBatch.
+	Batch int
+}
+
+// exportBatch bounds the incidents an export holds in memory at once.
+const exportBatch = 50
+
+// incidentDocs name the documents that belong to one incident and travel
+// with it: action items, hotfixes, the runbook checklist, the stats
+// summary. Pages, timers and follow-up state are live machinery of the
+// server that ran them and stay behind.
+var incidentDocs = []func(id string) string{actionsDoc, hotfixDoc, checklistDoc, summaryDoc}
+
+// sharedDocs are the documents of the whole plugin that an archive
+// carries besides the runbooks.
+var sharedDocs = []string{rotaDoc, groupsDoc}
+
+// ExportArchive writes every incident created since opt.Since, with its
+// timeline and documents, the rota, the sign-off groups and the runbooks
+// into a new archive at path, and the directory of every id they
+// mention. Only system admins may. It reads one incident at a time, one
+// store call after another, so that it never competes with live
+// incidents for more than one call's worth of the store.
+func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportOptions) (archive.Meta, error) {
+	if a.names == nil {
+		return archive.Meta{}, errors.New("export archive: not configured")
+	}
+	if !a.dir.IsSystemAdmin(ctx, actor) {
+		return archive.Meta{}, incident.Forbiddenf("only system admins can export the incident archive")
+	}
+	ids, err := a.store.IncidentIDsSince(ctx, opt.Since)
+	if err != nil {
+		return archive.Meta{}, err
+	}
+	w, err := archive.Create(path)
+	if err != nil {
+		return archive.Meta{}, err
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			w.Abort()
+		}
+	}()
+	batch := opt.Batch
+	if batch <= 0 {
+		batch = exportBatch
+	}
+	structural := map[string]string{} // ids whose kind the records say: "channel", "team"
+	for start := 0; start < len(ids); start += batch {
+		for _, id := range ids[start:min(start+batch, len(ids))] {
+			inc, err := a.exportIncident(ctx, w, id, opt.Since)
+			if err != nil {
+				return archive.Meta{}, err
+			}
+			if inc != nil {
+				structural[inc.ChannelID], structural[inc.TeamID] = "channel", "team"
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return archive.Meta{}, fmt.Errorf("export archive: %w", err)
+		}
+	}
+	if err := a.exportSharedDocs(ctx, w); err != nil {
+		return archive.Meta{}, err
+	}
+	dir := a.describe(ctx, w.Mentioned(), structural)
+	by := actor
+	if u, ok := a.names.DescribeUser(ctx, actor); ok {
+		by = u.Username
+	}
+	meta, err := w.Finish(archive.Meta{ExportedAt: a.now().UTC(), ExportedBy: by, Since: opt.Since, SiteURL: opt.SiteURL, PluginVersion: opt.PluginVersion}, dir, opt.Settings)
+	if err != nil {
+		return archive.Meta{}, err
+	}
+	finished = true
+	return meta, nil
+}
+
+// exportIncident adds one incident and its documents; nil when it is gone
+// or older than since.
+func (a *App) exportIncident(ctx context.Context, w *archive.Writer, id string, since time.Time) (*incident.Incident, error) {
+	inc, err := a.store.GetIncident(ctx, id)
+	if errors.Is(err, incident.ErrNotFound) {
+		return nil, nil // an index names a record that is gone: skip it
+	}
+	if err != nil {
+		return nil, err
+	}
+	if inc.CreatedAt.Before(since) {
+		return nil, nil
+	}
+	events, err := a.store.Timeline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.AddIncident(ctx, inc, events); err != nil {
+		return nil, err
+	}
+	for _, doc := range incidentDocs {
+		if err := a.exportDoc(ctx, w, doc(id)); err != nil {
+			return nil, err
+		}
+	}
+	return inc, nil
+}
+
+func (a *App) exportDoc(ctx context.Context, w *archive.Writer, name string) error {
+	raw, err := a.store.GetDoc(ctx, name)
+	if err != nil || raw == nil {
+		return err
+	}
+	return w.AddDoc(ctx, name, raw)
+}
+
+// exportSharedDocs adds the rota, the sign-off groups and every runbook
+// that is not removed, with all its versions.
+func (a *App) exportSharedDocs(ctx context.Context, w *archive.Writer) error {
+	for _, name := range sharedDocs {
+		if err := a.exportDoc(ctx, w, name); err != nil {
+			return err
+		}
+	}
+	idx, _, err := loadDoc[runbookIndex](ctx, a.store, runbookIndexDoc)
+	if err != nil {
+		return fmt.Errorf("export runbooks: %w", err)
+	}
+	if len(idx.Names) == 0 {
+		return nil
+	}
+	if err := a.exportDoc(ctx, w, runbookIndexDoc); err != nil {
+		return err
+	}
+	for _, name := range idx.Names {
+		h, ok, err := loadDoc[runbookHead](ctx, a.store, runbookHeadDoc(name))
+		if err != nil {
+			return fmt.Errorf("export runbook %s: %w", name, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := a.exportDoc(ctx, w, runbookHeadDoc(name)); err != nil {
+			return err
+		}
+		for v := 1; v <= h.Version; v++ {
+			if err := a.exportDoc(ctx, w, runbookVersionDoc(name, v)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// describe names every mentioned id that is a user, channel or team here.
+// Ids of posts (and anything else id-shaped) are named by nothing and
+// left out; the records say which ids are channels and teams.
+func (a *App) describe(ctx context.Context, ids []string, kinds map[string]string) *archive.Directory {
+	dir := archive.NewDirectory()
+	for _, id := range ids {
+		switch kinds[id] {
+		case "channel":
+			if c, ok := a.names.DescribeChannel(ctx, id); ok {
+				dir.Channels[id] = c
+			}
+			continue
+		case "team":
+			if t, ok := a.names.DescribeTeam(ctx, id); ok {
+				dir.Teams[id] = t
+			}
+			continue
+		}
+		if u, ok := a.names.DescribeUser(ctx, id); ok {
+			dir.Users[id] = u
+		} else if c, ok := a.names.DescribeChannel(ctx, id); ok {
+			dir.Channels[id] = c
+		} else if t, ok := a.names.DescribeTeam(ctx, id); ok {
+			dir.Teams[id] = t
+		}
+	}
+	return dir
+}
+
+// ArchiveFileName is the name an export is offered under.
+func ArchiveFileName(at time.Time) string {
+	return "incidents-" + at.UTC().Format("2006-01-02-1504") + ".incidents"
+}

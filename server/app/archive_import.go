@@ -1,0 +1,419 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// ImportReport says what an import did, or (DryRun) would do.
+type ImportReport struct {
+	DryRun  bool
+	Archive archive.Meta
+	// Created, Updated and Unchanged list incident ids: new here, brought
+	// up to the archive's newer copy, already the same here.
+	Created, Updated, Unchanged []string
+	// KeptNewer lists incidents whose copy here is newer than the
+	// archive's; they are left as they are.
+	KeptNewer []string
+	// Skipped lists incidents that could not be imported, and why.
+	Skipped []ImportSkip
+	// DocsCreated and DocsKept name the shared documents (rota, sign-off
+	// groups, runbooks) that were added, or kept as this server has them.
+	DocsCreated, DocsKept []string
+	// Unmatched users, channels and teams: named in the archive, not found
+	// here. Their ids are kept as they are.
+	UnmatchedUsers    []Unmatched
+	UnmatchedChannels []Unmatched
+	UnmatchedTeams    []Unmatched
+}
+
+// ImportSkip is an incident an import left out.
+type ImportSkip struct {
+	ID, Why string
+}
+
+// Unmatched is a name of the archive that this server does not have, and
+// the incidents (or "rota", "sign-off groups") that mention it.
+type Unmatched struct {
+	Name  string
+	Where []string
+}
+
+// Changed reports whether the import changed (or would change) anything.
+func (r *ImportReport) Changed() bool {
+	return len(r.Created)+len(r.Updated)+len(r.DocsCreated) > 0
+}
+
+// importer carries one import's mapping and report.
+type importer struct {
+	a      *App
+	arc    *archive.Archive
+	ids    map[string]string // archive id -> this server's id
+	report *ImportReport
+	// missing maps an unmatched archive id to the places it appears.
+	missing map[string]map[string]bool
+}
+
+// ImportArchive brings the archive's incidents and shared documents into
+// this server, matching users by username, channels by team and channel
+// name and teams by name. It is idempotent: importing the same archive
+// again changes nothing. An incident that exists here is brought up to
+// the archive's copy only when that copy is newer (later update, longer
+// timeline) and continues this one; a newer copy here is kept. With
+// dryRun nothing is written and the report says what would happen. Only
+// system admins may.
+func (a *App) ImportArchive(ctx context.Context, actor string, arc *archive.Archive, dryRun bool) (*ImportReport, error) {
+	if a.names == nil {
+		return nil, errors.New("import archive: not configured")
+	}
+	if !a.dir.IsSystemAdmin(ctx, actor) {
+		return nil, incident.Forbiddenf("only system admins can import an incident archive")
+	}
+	im := &importer{a: a, arc: arc, ids: map[string]string{}, missing: map[string]map[string]bool{},
+		report: &ImportReport{DryRun: dryRun, Archive: arc.Meta}}
+	im.match(ctx)
+	src := arc.Store()
+	list, err := src.ListSince(ctx, arc.Meta.Since)
+	if err != nil {
+		return nil, fmt.Errorf("read the archive: %w", err)
+	}
+	slices.Reverse(list) // oldest first, as they happened
+	for _, inc := range list {
+		if err := im.incident(ctx, inc); err != nil {
+			return im.report, err
+		}
+	}
+	if err := im.sharedDocs(ctx); err != nil {
+		return im.report, err
+	}
+	im.finishReport()
+	return im.report, nil
+}
+
+// match finds this server's id for every name in the archive's directory.
+func (im *importer) match(ctx context.Context) {
+	n, dir := im.a.names, im.arc.Directory
+	for id, u := range dir.Users {
+		if to, ok := n.FindUser(ctx, u.Username); ok {
+			im.ids[id] = to
+		}
+	}
+	for id, t := range dir.Teams {
+		if to, ok := n.FindTeam(ctx, t.Name); ok {
+			im.ids[id] = to
+		}
+	}
+	for id, c := range dir.Channels {
+		if to, ok := n.FindChannel(ctx, c.Team, c.Name); ok {
+			im.ids[id] = to
+		}
+	}
+}
+
+// remap returns raw with the archive's ids replaced by this server's, and
+// notes where unmatched ones appear.
+func (im *importer) remap(raw []byte, where string) []byte {
+	archive.EachID(raw, func(id string) {
+		if _, ok := im.ids[id]; !ok && im.arc.Directory.Known(id) {
+			if im.missing[id] == nil {
+				im.missing[id] = map[string]bool{}
+			}
+			im.missing[id][where] = true
+		}
+	})
+	out, _ := archive.Remap(raw, im.ids)
+	return out
+}
+
+// incident imports one incident: new, newer, unchanged or kept.
+func (im *importer) incident(ctx context.Context, src *incident.Incident) error {
+	a, r, ref := im.a, im.report, "#"+src.ID
+	events, err := im.arc.Store().Timeline(ctx, src.ID)
+	if err != nil {
+		return fmt.Errorf("read the archive's timeline of %s: %w", ref, err)
+	}
+	rec, evs, err := im.remapIncident(src, events)
+	if err != nil {
+		return err
+	}
+	cur, err := a.store.GetIncident(ctx, rec.ID)
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		if owner, err := a.store.IncidentIDForChannel(ctx, rec.ChannelID); err == nil && owner != rec.ID {
+			r.Skipped = append(r.Skipped, ImportSkip{rec.ID, fmt.Sprintf("its channel here already belongs to incident #%s", owner)})
+			return nil
+		}
+		if !r.DryRun {
+			if err := a.store.ImportIncident(ctx, rec, evs); err != nil {
+				if incident.KindOf(err) == incident.KindConflict {
+					r.Skipped = append(r.Skipped, ImportSkip{rec.ID, incident.UserMessage(err)})
+					return nil
+				}
+				return err
+			}
+		}
+		if err := im.incidentDocs(ctx, src.ID); err != nil {
+			return err
+		}
+		r.Created = append(r.Created, rec.ID)
+		return nil
+	case err != nil:
+		return err
+	}
+	if !cur.CreatedAt.Equal(rec.CreatedAt) {
+		r.Skipped = append(r.Skipped, ImportSkip{rec.ID, fmt.Sprintf("another incident here has the id %s (started %s)", ref, cur.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))})
+		return nil
+	}
+	tail, err := a.store.TimelineTail(ctx, rec.ID, 1)
+	if err != nil {
+		return err
+	}
+	here := 0
+	if len(tail) > 0 {
+		here = tail[0].Seq + 1
+	}
+	switch {
+	case cur.UpdatedAt.After(rec.UpdatedAt) || here > len(evs):
+		r.KeptNewer = append(r.KeptNewer, rec.ID)
+		return nil
+	case here == len(evs) && cur.UpdatedAt.Equal(rec.UpdatedAt):
+		r.Unchanged = append(r.Unchanged, rec.ID)
+		return nil
+	}
+	if here > 0 && !sameEvent(tail[0], evs[here-1]) {
+		r.Skipped = append(r.Skipped, ImportSkip{rec.ID, "its timeline here and in the archive went separate ways; kept this server's"})
+		return nil
+	}
+	if !r.DryRun {
+		if err := im.catchUp(ctx, rec, evs[here:]); err != nil {
+			return err
+		}
+	}
+	if err := im.incidentDocs(ctx, rec.ID); err != nil {
+		return err
+	}
+	r.Updated = append(r.Updated, rec.ID)
+	return nil
+}
+
+// remapIncident returns the archive's record and timeline with this
+// server's ids, without the source server's posts and pending work.
+func (im *importer) remapIncident(src *incident.Incident, events []incident.Event) (*incident.Incident, []incident.Event, error) {
+	where := "#" + src.ID
+	raw, err := json.Marshal(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rec incident.Incident
+	if err := json.Unmarshal(im.remap(raw, where), &rec); err != nil {
+		return nil, nil, fmt.Errorf("decode the archive's %s: %w", where, err)
+	}
+	// The card and the follow-up work belong to the server that ran the
+	// incident: its posts do not exist here.
+	rec.CardPostID, rec.Outbox = "", nil
+	evs := make([]incident.Event, len(events))
+	for i, e := range events {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := json.Unmarshal(im.remap(raw, where), &evs[i]); err != nil {
+			return nil, nil, fmt.Errorf("decode the archive's %s event %d: %w", where, i, err)
+		}
+	}
+	return &rec, evs, nil
+}
+
+func sameEvent(a, b incident.Event) bool {
+	return a.Seq == b.Seq && a.Type == b.Type && a.At.Equal(b.At) && a.Key == b.Key
+}
+
+// catchUp appends the archive's later events to the copy here and takes
+// the archive's record, keeping this server's channel and card.
+func (im *importer) catchUp(ctx context.Context, rec *incident.Incident, later []incident.Event) error {
+	for _, e := range later {
+		got, err := im.a.store.AppendEvent(ctx, rec.ID, e)
+		if err != nil {
+			return err
+		}
+		if got.Seq != e.Seq {
+			return fmt.Errorf("import #%s: event %d landed as %d: the incident changed here during the import", rec.ID, e.Seq, got.Seq)
+		}
+	}
+	_, err := im.a.store.UpdateIncident(ctx, rec.ID, func(inc *incident.Incident) error {
+		next := rec.Clone()
+		next.ID, next.ChannelID, next.CreatedAt = inc.ID, inc.ChannelID, inc.CreatedAt
+		next.CardPostID, next.Outbox, next.OutboxSeq, next.Revision = inc.CardPostID, inc.Outbox, inc.OutboxSeq, inc.Revision
+		*inc = *next
+		return nil
+	})
+	return err
+}
+
+// incidentDocs writes the archive's documents of one incident over this
+// server's (in a dry run, it only notes the names they mention).
+func (im *importer) incidentDocs(ctx context.Context, id string) error {
+	for _, doc := range incidentDocs {
+		raw, err := im.arc.Store().GetDoc(ctx, doc(id))
+		if err != nil {
+			return err
+		}
+		if raw == nil {
+			continue
+		}
+		raw = im.remap(raw, "#"+id)
+		if im.report.DryRun {
+			continue
+		}
+		if err := im.setDoc(ctx, doc(id), raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setDoc replaces a document, whatever it holds.
+func (im *importer) setDoc(ctx context.Context, name string, raw []byte) error {
+	for range 10 {
+		cur, err := im.a.store.GetDoc(ctx, name)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(cur, raw) {
+			return nil
+		}
+		ok, err := im.a.store.CompareAndSetDoc(ctx, name, cur, raw)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return fmt.Errorf("import %s: it kept changing; try again", name)
+}
+
+// sharedDocs adds the rota, the sign-off groups and the runbooks this
+// server does not have yet; what it has already, it keeps.
+func (im *importer) sharedDocs(ctx context.Context) error {
+	labels := map[string]string{rotaDoc: "the rota", groupsDoc: "the sign-off groups"}
+	for _, name := range sharedDocs {
+		if err := im.sharedDoc(ctx, name, labels[name]); err != nil {
+			return err
+		}
+	}
+	idx, _, err := loadDoc[runbookIndex](ctx, im.arc.Store(), runbookIndexDoc)
+	if err != nil {
+		return fmt.Errorf("read the archive's runbooks: %w", err)
+	}
+	var added []string
+	for _, name := range idx.Names {
+		if raw, err := im.a.store.GetDoc(ctx, runbookHeadDoc(name)); err != nil {
+			return err
+		} else if raw != nil {
+			im.report.DocsKept = append(im.report.DocsKept, "runbook "+name)
+			continue
+		}
+		versions, err := im.arc.DocNames(ctx, runbookHeadDoc(name)+"/")
+		if err != nil {
+			return err
+		}
+		// Versions first and the head last, as saving a runbook does.
+		for _, doc := range append(versions, runbookHeadDoc(name)) {
+			raw, err := im.arc.Store().GetDoc(ctx, doc)
+			if err != nil {
+				return err
+			}
+			if raw == nil {
+				continue
+			}
+			raw = im.remap(raw, "runbook "+name)
+			if !im.report.DryRun {
+				if err := im.setDoc(ctx, doc, raw); err != nil {
+					return err
+				}
+			}
+		}
+		added = append(added, name)
+		im.report.DocsCreated = append(im.report.DocsCreated, "runbook "+name)
+	}
+	if len(added) == 0 || im.report.DryRun {
+		return nil
+	}
+	_, _, err = updateDoc(ctx, im.a.store, runbookIndexDoc, func(x *runbookIndex, _ bool) error {
+		for _, name := range added {
+			if !slices.Contains(x.Names, name) {
+				x.Names = append(x.Names, name)
+			}
+		}
+		slices.Sort(x.Names)
+		return nil
+	})
+	return err
+}
+
+// sharedDoc adds one shared document if this server has none.
+func (im *importer) sharedDoc(ctx context.Context, name, label string) error {
+	raw, err := im.arc.Store().GetDoc(ctx, name)
+	if err != nil || raw == nil {
+		return err
+	}
+	raw = im.remap(raw, label)
+	cur, err := im.a.store.GetDoc(ctx, name)
+	switch {
+	case err != nil:
+		return err
+	case bytes.Equal(cur, raw):
+		return nil
+	case cur != nil:
+		im.report.DocsKept = append(im.report.DocsKept, label)
+		return nil
+	}
+	if !im.report.DryRun {
+		ok, err := im.a.store.CompareAndSetDoc(ctx, name, nil, raw)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			im.report.DocsKept = append(im.report.DocsKept, label)
+			return nil
+		}
+	}
+	im.report.DocsCreated = append(im.report.DocsCreated, label)
+	return nil
+}
+
+// finishReport lists the unmatched names with where they appear.
+func (im *importer) finishReport() {
+	dir, r := im.arc.Directory, im.report
+	for id, places := range im.missing {
+		where := make([]string, 0, len(places))
+		for p := range places {
+			where = append(where, p)
+		}
+		sort.Strings(where)
+		switch {
+		case dir.Users[id].Username != "":
+			r.UnmatchedUsers = append(r.UnmatchedUsers, Unmatched{"@" + dir.Users[id].Username, where})
+		case dir.Channels[id].Name != "":
+			c := dir.Channels[id]
+			r.UnmatchedChannels = append(r.UnmatchedChannels, Unmatched{c.Team + "/" + c.Name, where})
+		case dir.Teams[id].Name != "":
+			r.UnmatchedTeams = append(r.UnmatchedTeams, Unmatched{dir.Teams[id].Name, where})
+		}
+	}
+	for _, l := range [][]Unmatched{r.UnmatchedUsers, r.UnmatchedChannels, r.UnmatchedTeams} {
+		sort.Slice(l, func(i, j int) bool { return strings.Compare(l[i].Name, l[j].Name) < 0 })
+	}
+}
+
+// Unmatched lists every unmatched name, users first.
+func (r *ImportReport) Unmatched() []Unmatched {
+	return slices.Concat(r.UnmatchedUsers, r.UnmatchedChannels, r.UnmatchedTeams)
+}
