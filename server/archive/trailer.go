@@ -19,7 +19,7 @@ import (
 //
 //	magic    16 bytes  "incident-archive"
 //	version   4 bytes  big-endian
-//	reserved  4 bytes  zero
+//	reserved  4 bytes  zero (checked)
 //	length    8 bytes  big-endian: the bytes before the trailer
 //	sha256   32 bytes  of those bytes
 const trailerLen = 64
@@ -94,6 +94,9 @@ func verify(path string) (int, error) {
 	copy(t.sum[:], end[32:])
 	if t.version > Version {
 		return 0, fmt.Errorf("%w: it has format version %d and this version of Incident Bot reads up to %d; upgrade the plugin (or the incident-archive tool) and try again", ErrNewer, t.version, Version)
+	}
+	if binary.BigEndian.Uint32(end[20:]) != 0 {
+		return 0, fmt.Errorf("%w: its trailer is damaged; copy it again from the original", ErrDamaged)
 	}
 	if t.version < 1 {
 		return 0, fmt.Errorf("%w: its format version is 0", ErrDamaged)
