@@ -16,13 +16,18 @@ import (
 const handleTimeout = 30 * time.Second
 
 // MessageHasBeenPosted answers on-duty handles ("@release-manager") in new
-// posts. It runs for every post on the server, so a post without a handle
+// posts, and previews incident archives sent to the bot. It runs for every post on the server, so a post without a handle
 // costs a scan of its text and nothing else: no store call, no server
 // call. Edits never come here (the server has another hook for them,
 // which this plugin does not implement), nor do the bot's, other bots',
 // webhooks' or system posts.
 func (p *Plugin) MessageHasBeenPosted(_ *plugin.Context, post *model.Post) {
 	if p.core == nil || p.bot == nil {
+		return
+	}
+	if len(post.FileIds) > 0 && post.UserId != p.bot.UserID() && !post.IsSystemMessage() && p.isBotDM(post) {
+		// A file sent to the bot is an incident archive to import.
+		p.previewImport(post)
 		return
 	}
 	uses := handleUses(post, p.bot.UserID(), p.getConfiguration().handles)

@@ -87,6 +87,7 @@ func (p *Plugin) OnActivate() error {
 		Releases:    p.bot,
 		Runbooks:    p.bot,
 		OnDuty:      p.bot,
+		Names:       archiveNames{p},
 		Log:         p.log,
 	})
 	if err != nil {
@@ -109,10 +110,11 @@ func (p *Plugin) OnActivate() error {
 			}
 			return id
 		},
-		Log: p.log,
+		Archives: p,
+		Log:      p.log,
 	}
 	pages := &web.Pages{App: core, Name: p.bot.QuietName, Log: p.log}
-	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Log: p.log}).Handler()
+	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p, Log: p.log}).Handler()
 
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
 		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)

@@ -50,7 +50,15 @@ type API struct {
 	Render func(string) string
 	// Pages serves the read-only pages (package web); nil: none.
 	Pages *web.Pages
-	Log   zerolog.Logger
+	// Archives runs the buttons of an incident archive import; nil: none.
+	Archives Archives
+	Log      zerolog.Logger
+}
+
+// Archives runs the Import and Cancel buttons under the bot's preview of an
+// incident archive; the post, not the request, says whose import it is.
+type Archives interface {
+	ArchiveAction(ctx context.Context, actor, postID, action string) (string, error)
 }
 
 // Handler builds the router.
@@ -68,6 +76,11 @@ func (a *API) Handler() http.Handler {
 		mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveStepAction))
 	}
 	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionRunbookApply, a.authed(a.serveRunbookApply))
+	if a.Archives != nil {
+		for _, name := range []string{bot.ActionArchiveImport, bot.ActionArchiveCancel} {
+			mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveArchiveAction))
+		}
+	}
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts

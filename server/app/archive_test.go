@@ -44,8 +44,12 @@ func find[V comparable](m map[string]V, want V) (string, bool) {
 	return "", false
 }
 
-func (f fakeNames) FindUser(_ context.Context, name string) (string, bool) { return find(f.users, name) }
-func (f fakeNames) FindTeam(_ context.Context, name string) (string, bool) { return find(f.teams, name) }
+func (f fakeNames) FindUser(_ context.Context, name string) (string, bool) {
+	return find(f.users, name)
+}
+func (f fakeNames) FindTeam(_ context.Context, name string) (string, bool) {
+	return find(f.teams, name)
+}
 func (f fakeNames) FindChannel(_ context.Context, team, name string) (string, bool) {
 	return find(f.channels, archive.Channel{Team: team, Name: name})
 }

@@ -18,6 +18,11 @@ const (
 	ActionSeverity = "severity"
 	ActionHotfix   = "hotfix" // the card's Request hotfix: opens DialogHotfix
 
+	// ActionArchiveImport and ActionArchiveCancel are the buttons under
+	// the preview of an incident archive sent to the bot.
+	ActionArchiveImport = "archiveimport"
+	ActionArchiveCancel = "archivecancel"
+
 	DialogStart   = "start"
 	DialogUpdate  = "update"
 	DialogResolve = "resolve"

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/rs/zerolog"
@@ -51,7 +52,16 @@ type Handler struct {
 	// package web, e.g. web.IncidentPath(id)), preferring the configured
 	// site URL over siteURL; "" when unknown.
 	PageURL func(siteURL, path string) string
-	Log     zerolog.Logger
+	// Archives exports the incident archive; nil: archives are off.
+	Archives Archives
+	Log      zerolog.Logger
+}
+
+// Archives starts incident archive exports.
+type Archives interface {
+	// StartArchiveExport checks that actor may export, then exports in the
+	// background and sends the file to actor by direct message.
+	StartArchiveExport(ctx context.Context, actor string, since time.Time) error
 }
 
 // Reply is what the user sees: ephemeral text, optionally a channel to go to.

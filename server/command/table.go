@@ -87,6 +87,9 @@ func init() {
 			help: "List open and mitigated incidents, newest first.", run: runList},
 		{name: "timeline", hint: "[id]", takesRef: true,
 			help: "Show an incident's timeline.", args: incidentArg, run: runTimeline},
+		{name: "archive", hint: "export [--since <date>] | import",
+			help: "The incident archive (system admins): export every incident, with timelines, rota and runbooks, to one file; import one from another server.",
+			args: archiveArgs, run: runArchive},
 		{name: "help", hint: "",
 			help: "Show this help.", run: func(context.Context, *Handler, Call) (Reply, error) { return Reply{Text: helpText()}, nil }},
 	}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// The incident archive travels through the bot's direct messages: an
+// export arrives there as a file, and an admin imports one by sending it
+// there and pressing Import under the bot's preview.
+
+// archiveTimeout bounds one export or import.
+const archiveTimeout = 30 * time.Minute
+
+// Props of the bot's import preview post.
+const (
+	propArchiveFile  = "incident_archive_file"  // the file id of the archive
+	propArchiveUser  = "incident_archive_user"  // the admin who sent it
+	propArchiveState = "incident_archive_state" // "", "running", "done", "cancelled"
+)
+
+// StartArchiveExport checks that actor may export, then exports in the
+// background and sends the file by direct message.
+func (p *Plugin) StartArchiveExport(ctx context.Context, actor string, since time.Time) error {
+	if !p.bot.IsSystemAdmin(ctx, actor) {
+		return incident.Forbiddenf("only system admins can export the incident archive")
+	}
+	go p.exportArchive(actor, since)
+	return nil
+}
+
+func (p *Plugin) exportArchive(actor string, since time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
+	defer cancel()
+	started := time.Now()
+	text, file, err := p.buildExport(ctx, actor, since)
+	if err != nil {
+		p.log.Error().Err(err).Str("user", actor).Msg("export the incident archive")
+		text = ":warning: The incident archive export failed: " + p.bot.Render(incident.UserMessage(err))
+	}
+	if err := p.dmFile(actor, text, file); err != nil {
+		p.log.Error().Err(err).Str("user", actor).Msg("send the incident archive")
+		return
+	}
+	p.log.Info().Str("user", actor).Dur("took", time.Since(started)).Int("bytes", len(file.data)).Msg("incident archive exported")
+}
+
+// namedFile is a file to attach; data nil: none.
+type namedFile struct {
+	name string
+	data []byte
+}
+
+func (p *Plugin) buildExport(ctx context.Context, actor string, since time.Time) (string, namedFile, error) {
+	dir, err := os.MkdirTemp("", "incident-archive-")
+	if err != nil {
+		return "", namedFile{}, err
+	}
+	defer os.RemoveAll(dir)
+	name := app.ArchiveFileName(time.Now())
+	path := filepath.Join(dir, name)
+	meta, err := p.core.ExportArchive(ctx, actor, path, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
+		PluginVersion: p.pluginVersion(), Settings: p.settingsSnapshot()})
+	if err != nil {
+		return "", namedFile{}, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", namedFile{}, err
+	}
+	if limit := p.maxFileSize(); limit > 0 && int64(len(data)) > limit {
+		return "", namedFile{}, incident.Invalidf("the archive is %s, over this server's file size limit of %s: export less with `--since <date>`, or raise File Storage > Maximum File Size",
+			byteSize(int64(len(data))), byteSize(limit))
+	}
+	scope := "every incident"
+	if !since.IsZero() {
+		scope = "the incidents since " + since.UTC().Format("2006-01-02")
+	}
+	text := fmt.Sprintf(":package: The incident archive of %s: %d incidents, %d timeline events, %d documents (%s).\n"+
+		"Import it on another server by sending this file to its incident bot in a direct message; read it offline with `incident-archive`.",
+		scope, meta.Incidents, meta.Events, meta.Docs, byteSize(int64(len(data))))
+	return text, namedFile{name: name, data: data}, nil
+}
+
+// dmFile posts text, and the file if any, in the bot's direct message
+// with userID.
+func (p *Plugin) dmFile(userID, text string, file namedFile) error {
+	dm, appErr := p.API.GetDirectChannel(p.bot.UserID(), userID)
+	if appErr != nil {
+		return fmt.Errorf("open a direct message: %w", appErr)
+	}
+	post := &model.Post{UserId: p.bot.UserID(), ChannelId: dm.Id, Message: text}
+	if file.data != nil {
+		info, appErr := p.API.UploadFile(file.data, dm.Id, file.name)
+		if appErr != nil {
+			return fmt.Errorf("upload %s: %w", file.name, appErr)
+		}
+		post.FileIds = model.StringArray{info.Id}
+	}
+	if _, appErr := p.API.CreatePost(post); appErr != nil {
+		return fmt.Errorf("post in a direct message: %w", appErr)
+	}
+	return nil
+}
+
+// settingsSnapshot is the plugin's settings without its secrets, and the
+// values reports need, for an archive.
+func (p *Plugin) settingsSnapshot() []byte {
+	var fields map[string]any
+	raw, _ := json.Marshal(p.getConfiguration())
+	_ = json.Unmarshal(raw, &fields)
+	for k := range fields {
+		if l := strings.ToLower(k); strings.Contains(l, "token") || strings.Contains(l, "secret") {
+			delete(fields, k)
+		}
+	}
+	return p.getConfiguration().appSettings().Snapshot(fields)
+}
+
+func (p *Plugin) pluginVersion() string {
+	if st, appErr := p.API.GetPluginStatus(manifestID); appErr == nil {
+		return st.Version
+	}
+	return ""
+}
+
+func (p *Plugin) maxFileSize() int64 {
+	if cfg := p.API.GetConfig(); cfg != nil && cfg.FileSettings.MaxFileSize != nil {
+		return *cfg.FileSettings.MaxFileSize
+	}
+	return 0
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// isBotDM reports whether post is in the direct message between its
+// author and the bot.
+func (p *Plugin) isBotDM(post *model.Post) bool {
+	ch, appErr := p.API.GetChannel(post.ChannelId)
+	return appErr == nil && ch.Type == model.ChannelTypeDirect && ch.Name == model.GetDMNameFromIds(p.bot.UserID(), post.UserId)
+}
+
+// previewImport answers a file sent to the bot: for a system admin, what
+// importing it would do, with Import and Cancel buttons.
+func (p *Plugin) previewImport(post *model.Post) {
+	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
+	defer cancel()
+	reply := func(text string, props map[string]any, actions []*model.PostAction) {
+		rp := &model.Post{UserId: p.bot.UserID(), ChannelId: post.ChannelId, RootId: post.Id, Message: text}
+		for k, v := range props {
+			rp.AddProp(k, v)
+		}
+		if len(actions) > 0 {
+			rp.AddProp("attachments", []*model.MessageAttachment{{Actions: actions}})
+		}
+		if _, appErr := p.API.CreatePost(rp); appErr != nil {
+			p.log.Error().Err(appErr).Str("post", post.Id).Msg("answer an archive sent to the bot")
+		}
+	}
+	if !p.bot.IsSystemAdmin(ctx, post.UserId) {
+		reply("Only system admins can import an incident archive. Ask one to send it to me.", nil, nil)
+		return
+	}
+	if len(post.FileIds) != 1 {
+		reply("Send one incident archive per message.", nil, nil)
+		return
+	}
+	fileID := post.FileIds[0]
+	rep, err := p.withArchive(fileID, func(arc *archive.Archive) (*app.ImportReport, error) {
+		return p.core.ImportArchive(ctx, post.UserId, arc, true)
+	})
+	if err != nil {
+		reply(":warning: "+p.bot.Render(incident.UserMessage(err)), nil, nil)
+		return
+	}
+	if !rep.Changed() {
+		reply(importText(rep, p.bot.Render)+"\n\nNothing to import: this server has all of it already.", nil, nil)
+		return
+	}
+	btn := func(id, name, style string) *model.PostAction {
+		return &model.PostAction{Id: id, Name: name, Style: style, Type: model.PostActionTypeButton,
+			Integration: &model.PostActionIntegration{URL: "/plugins/" + manifestID + bot.ActionsPath + id}}
+	}
+	reply(importText(rep, p.bot.Render), map[string]any{propArchiveFile: fileID, propArchiveUser: post.UserId},
+		[]*model.PostAction{btn(bot.ActionArchiveImport, "Import", "primary"), btn(bot.ActionArchiveCancel, "Cancel", "default")})
+}
+
+// withArchive fetches a file, opens it as an archive and runs fn on it.
+func (p *Plugin) withArchive(fileID string, fn func(*archive.Archive) (*app.ImportReport, error)) (*app.ImportReport, error) {
+	data, appErr := p.API.GetFile(fileID)
+	if appErr != nil {
+		return nil, fmt.Errorf("read the file: %w", appErr)
+	}
+	dir, err := os.MkdirTemp("", "incident-archive-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "import.incidents")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return nil, err
+	}
+	arc, err := archive.Open(path)
+	if err != nil {
+		return nil, incident.Invalidf("%s", err.Error())
+	}
+	defer arc.Close()
+	return fn(arc)
+}
+
+// ArchiveAction runs the Import or Cancel button of an import preview.
+// The post is the authority: the bot's own preview, in the bot's direct
+// message with the actor, who sent the archive and is a system admin.
+func (p *Plugin) ArchiveAction(ctx context.Context, actor, postID, action string) (string, error) {
+	post, appErr := p.API.GetPost(postID)
+	if appErr != nil {
+		return "", incident.NotFoundf("that post no longer exists")
+	}
+	fileID, _ := post.GetProp(propArchiveFile).(string)
+	if post.UserId != p.bot.UserID() || fileID == "" || post.GetProp(propArchiveUser) != actor {
+		return "", incident.Forbiddenf("that button belongs to another admin's import")
+	}
+	if !p.bot.IsSystemAdmin(ctx, actor) {
+		return "", incident.Forbiddenf("only system admins can import an incident archive")
+	}
+	switch post.GetProp(propArchiveState) {
+	case "running":
+		return "The import is running; its report will replace this message.", nil
+	case "done", "cancelled":
+		return "This archive was handled already; send it again to import it again.", nil
+	}
+	if action == bot.ActionArchiveCancel {
+		p.finishPreview(post, "cancelled", post.Message+"\n\n_Cancelled: nothing was imported._")
+		return "Cancelled.", nil
+	}
+	p.finishPreview(post, "running", post.Message+"\n\n_Importing…_")
+	go p.runImport(post, actor, fileID)
+	return "Importing; the report will replace the preview.", nil
+}
+
+func (p *Plugin) runImport(post *model.Post, actor, fileID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
+	defer cancel()
+	started := time.Now()
+	rep, err := p.withArchive(fileID, func(arc *archive.Archive) (*app.ImportReport, error) {
+		return p.core.ImportArchive(ctx, actor, arc, false)
+	})
+	if err != nil {
+		p.log.Error().Err(err).Str("user", actor).Msg("import an incident archive")
+		msg := ":warning: The import stopped: " + p.bot.Render(incident.UserMessage(err))
+		if rep != nil {
+			msg += "\n\n" + importText(rep, p.bot.Render) + "\n\nWhat it did is kept; import the archive again to finish: it skips what is there."
+		}
+		p.finishPreview(post, "done", msg)
+		return
+	}
+	p.log.Info().Str("user", actor).Dur("took", time.Since(started)).Int("created", len(rep.Created)).Int("updated", len(rep.Updated)).Msg("incident archive imported")
+	p.finishPreview(post, "done", importText(rep, p.bot.Render))
+}
+
+// finishPreview rewrites the preview with text and state, without its
+// buttons.
+func (p *Plugin) finishPreview(post *model.Post, state, text string) {
+	post = post.Clone()
+	post.Message = text
+	post.DelProp("attachments")
+	post.AddProp(propArchiveState, state)
+	if _, appErr := p.API.UpdatePost(post); appErr != nil {
+		p.log.Error().Err(appErr).Str("post", post.Id).Msg("update the archive import post")
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+)
+
+// archiveNames names users, channels and teams for the incident archive
+// through the server, and finds them again by name on import.
+type archiveNames struct{ p *Plugin }
+
+func (n archiveNames) DescribeUser(_ context.Context, id string) (archive.User, bool) {
+	u, appErr := n.p.API.GetUser(id)
+	if appErr != nil {
+		return archive.User{}, false
+	}
+	return archive.User{Username: u.Username, DisplayName: u.GetDisplayName("full_name"), Bot: u.IsBot}, true
+}
+
+func (n archiveNames) DescribeChannel(_ context.Context, id string) (archive.Channel, bool) {
+	ch, appErr := n.p.API.GetChannel(id)
+	if appErr != nil || ch.TeamId == "" { // direct and group messages belong to no team
+		return archive.Channel{}, false
+	}
+	t, appErr := n.p.API.GetTeam(ch.TeamId)
+	if appErr != nil {
+		return archive.Channel{}, false
+	}
+	return archive.Channel{Team: t.Name, Name: ch.Name, DisplayName: ch.DisplayName}, true
+}
+
+func (n archiveNames) DescribeTeam(_ context.Context, id string) (archive.Team, bool) {
+	t, appErr := n.p.API.GetTeam(id)
+	if appErr != nil {
+		return archive.Team{}, false
+	}
+	return archive.Team{Name: t.Name, DisplayName: t.DisplayName}, true
+}
+
+func (n archiveNames) FindUser(_ context.Context, username string) (string, bool) {
+	u, appErr := n.p.API.GetUserByUsername(username)
+	if appErr != nil {
+		return "", false
+	}
+	return u.Id, true
+}
+
+func (n archiveNames) FindChannel(_ context.Context, team, name string) (string, bool) {
+	ch, appErr := n.p.API.GetChannelByNameForTeamName(team, name, true) // archived channels too
+	if appErr != nil {
+		return "", false
+	}
+	return ch.Id, true
+}
+
+func (n archiveNames) FindTeam(_ context.Context, name string) (string, bool) {
+	t, appErr := n.p.API.GetTeamByName(name)
+	if appErr != nil {
+		return "", false
+	}
+	return t.Id, true
+}
