@@ -16,8 +16,19 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: dist
-dist: ## Build the plugin bundle for every platform: dist/<id>-<version>.tar.gz
+dist: ## Build the plugin bundle and the incident-archive tool for every platform into dist/
 	@$(MAKE) --no-print-directory bundle OUT=$(BUNDLE) PLATFORMS="$(PLATFORMS)"
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%-*}; arch=$${p#*-}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		echo "build incident-archive $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags="-s -w" \
+			-o dist/incident-archive-$$os-$$arch$$ext ./server/cmd/incident-archive; \
+	done
+
+.PHONY: archive-tool
+archive-tool: ## Build the offline incident-archive reader for this machine: dist/incident-archive
+	@mkdir -p dist
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o dist/incident-archive ./server/cmd/incident-archive
 
 .PHONY: dist-host
 dist-host: ## Build a bundle for this machine's platform only (fast; used by the tests)

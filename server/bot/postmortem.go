@@ -7,6 +7,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"github.com/incidentbot/mattermost-incident-bot/server/postmortem"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
@@ -21,7 +22,7 @@ func (b *Bot) QuietName(userID string) string {
 	if appErr != nil {
 		return "a former user"
 	}
-	return "@" + zeroWidthSpace + u.Username
+	return mention.Quiet(u.Username)
 }
 
 // PublishPostmortem posts the parts in each channel, in order, and attaches

@@ -8,6 +8,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/report"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
@@ -159,14 +160,14 @@ func runList(ctx context.Context, h *Handler, c Call) (Reply, error) {
 		return Reply{Text: "No open incidents. :tada:"}, nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### Open incidents (%d)\n| Id | Severity | Status | Title | Started |\n|---|---|---|---|---|\n", len(list))
-	for _, inc := range list {
-		id := "`" + inc.ID + "`"
+	fmt.Fprintf(&b, "#### Open incidents (%d)\n", len(list))
+	b.WriteString(report.IncidentTable(list, func(inc *incident.Incident) string {
+		id := report.IDCell(inc)
 		if u := h.pageURL(c, web.IncidentPath(inc.ID)); u != "" {
 			id = "[" + id + "](" + u + ")"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", id, inc.Severity, inc.Status.Label(), tableCell(inc.Title), inc.CreatedAt.UTC().Format(bot.TimeLayout))
-	}
+		return id
+	}))
 	if total > listLimit {
 		// The older ones are not read: the count includes incidents the
 		// reader may not see, so it names none of them.
@@ -195,81 +196,11 @@ func runTimeline(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "#### Timeline of incident %s: %s\n| Time (UTC) | Who | Event |\n|---|---|---|\n", inc.ShortRef(), bot.Inline(inc.Title))
-	names := nameCache{lookup: h.UserName, m: map[string]string{}}
-	for _, e := range events {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", e.At.UTC().Format("2006-01-02 15:04:05"), names.get(e.Actor), h.Render(eventCell(e)))
-	}
-	// Seq counts from 0 along the whole timeline, so the last one tells
-	// its length without reading it.
-	if n := len(events); n > 0 && events[0].Seq > 0 {
-		fmt.Fprintf(&b, "\n_Showing the last %d of %d events._", n, events[n-1].Seq+1)
-	}
-	return Reply{Text: b.String()}, nil
+	return Reply{Text: report.Timeline(inc, events, h.UserName, h.Render)}, nil
 }
-
-// nameCache looks each actor up once per rendering.
-type nameCache struct {
-	lookup func(userID string) string
-	m      map[string]string
-}
-
-func (n nameCache) get(userID string) string {
-	if name, ok := n.m[userID]; ok {
-		return name
-	}
-	name := n.lookup(userID)
-	n.m[userID] = name
-	return name
-}
-
-func eventCell(e incident.Event) string {
-	var desc string
-	switch e.Type {
-	case incident.EventStarted:
-		desc = fmt.Sprintf("started as %s: %s", e.Data[incident.DataTo], e.Data["title"])
-	case incident.EventSeverityChanged:
-		desc = fmt.Sprintf("severity changed %s → %s", e.Data[incident.DataFrom], e.Data[incident.DataTo])
-	case incident.EventHotfixRequested, incident.EventHotfixDeployed, incident.EventHotfixCancelled:
-		desc = fmt.Sprintf("hotfix %s %s", e.Data[incident.DataHotfix], strings.TrimPrefix(string(e.Type), "hotfix_"))
-	case incident.EventHotfixSigned:
-		desc = fmt.Sprintf("%s %s %s (hotfix %s)", e.Data[incident.DataGroup], e.Data[incident.DataVerdict],
-			stageName(e.Data[incident.DataStage]), e.Data[incident.DataHotfix])
-	case incident.EventHotfixStageDone:
-		desc = fmt.Sprintf("%s signed off (hotfix %s)", stageName(e.Data[incident.DataStage]), e.Data[incident.DataHotfix])
-	default:
-		desc = strings.ReplaceAll(string(e.Type), "_", " ")
-	}
-	if role := incident.Role(e.Data[incident.DataRole]); role != "" {
-		switch e.Type {
-		case incident.EventRoleAssigned:
-			desc = fmt.Sprintf("%s: <@%s> (%s)", role.Title(), e.Data[incident.DataTo], e.Data[incident.DataWhy])
-		case incident.EventRoleOpen:
-			desc = role.Title() + " open"
-		case incident.EventHandoverAsked:
-			desc = fmt.Sprintf("handover of %s from <@%s> to <@%s> requested", role.Title(), e.Data[incident.DataFrom], e.Data[incident.DataTo])
-		case incident.EventHandoverDone:
-			desc = fmt.Sprintf("handover of %s from <@%s> to <@%s> accepted", role.Title(), e.Data[incident.DataFrom], e.Data[incident.DataTo])
-			e.Text = ""
-		case incident.EventRoleSubstituted:
-			desc = "substitution, " + role.Title()
-		}
-	}
-	if e.Text != "" {
-		desc += ": " + e.Text
-	}
-	return tableCell(desc)
-}
-
-// stageName names a sign-off stage as the timeline shows it.
-func stageName(stage string) string { return strings.ReplaceAll(stage, "_", " ") }
 
 // tableCell keeps user text inside one markdown table cell.
-func tableCell(s string) string {
-	s = strings.ReplaceAll(bot.Inline(s), "|", `\|`)
-	return s
-}
+func tableCell(s string) string { return report.TableCell(s) }
 
 // pageURL is the address of one of the plugin's pages; "" when unknown.
 func (h *Handler) pageURL(c Call, path string) string {

@@ -76,3 +76,8 @@ var inlineMarkdown = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "
 func Inline(s string) string {
 	return Neutralise(inlineMarkdown.Replace(strings.Join(strings.Fields(s), " ")))
 }
+
+// Quiet shows a user as @username without notifying them: a zero-width
+// space after the "@". Postmortems name everyone involved this way, in
+// chat and offline, so that reading history pings nobody.
+func Quiet(username string) string { return "@" + ZeroWidthSpace + username }

@@ -34,3 +34,12 @@ func TestInlineShowsTitlesAsTyped(t *testing.T) {
 		}
 	}
 }
+
+func TestQuietNamesWithoutNotifying(t *testing.T) {
+	if got := Quiet("alice"); got != "@\u200balice" {
+		t.Errorf("Quiet(alice) = %q", got)
+	}
+	if got := Neutralise(Quiet("channel")); got != Quiet("channel") {
+		t.Errorf("a quiet name was neutralised again: %q", got)
+	}
+}
