@@ -1,0 +1,297 @@
+package plugin_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
+)
+
+// TestArchiveMovesIncidentsToAnotherServer runs incidents on the test
+// server (rota, a page, a handover, a hotfix, an action item), exports
+// the archive, and imports it into a second real server with its own
+// database, where the same usernames have other ids: the incident list,
+// timelines and postmortems read the same there, a second import changes
+// nothing, and a user missing there is reported.
+func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
+	ctx := ctxT(t)
+	p := "arc" + uniq()
+	r := newPagingRota(t, ctx, p)
+	qa := newUser(t, ctx, p+"-qa")
+	ghost := newUser(t, ctx, p+"-ghost") // never created on the second server
+	rm := newUser(t, ctx, p+"-rm")
+	mustContain(t, "rota set rm", cmd(t, srv.Admin, r.channel.Id, "/incident rota set rm @"+rm.Username).Text, "rota set")
+	t.Cleanup(func() { _, _ = srv.ExecuteCommand(context.Background(), srv.Admin, r.channel.Id, "/incident rota remove rm @"+rm.Username) })
+	if err := srv.PatchPluginConfig(ctx, pluginID, map[string]any{"BroadcastChannelID": broadcast.Id, "HotfixSignoffGroups": "qa",
+		"EscalationTimeouts": "S1=off, S2=1h, S3=off, S4=off", "RenotifyInterval": "off", "UpdateCadence": "S1=off, S2=off, S3=off, S4=off"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.PatchPluginConfig(context.Background(), pluginID, map[string]any{"BroadcastChannelID": broadcast.Id})
+	})
+	mustContain(t, "set qa", cmd(t, srv.Admin, srv.TownSquare.Id, "/incident signoff-group set qa @"+qa.Username).Text, "Sign-off group qa saved")
+
+	// Incident 1: paged, handed over, hotfixed, an action item, resolved.
+	one := start(t, r.starter, "Checkout 502s "+p+" --severity S2")
+	waitCmd(t, r.starter, one.Channel.Id, "/incident timeline", "paged")
+	im := r.holder["im"]
+	mustContain(t, "handover", cmd(t, im, one.Channel.Id, "/incident handover l3 @"+r.starter.Username).Text, "")
+	accept := waitPost(t, r.starter, one.Channel.Id, "asks you to take over")
+	if _, err := srv.ClickButton(ctx, r.starter, accept.Id, "acceptl3"); err != nil {
+		t.Fatal(err)
+	}
+	waitCmd(t, im, one.Channel.Id, "/incident timeline", "accepted")
+	mustContain(t, "hotfix", cmd(t, im, one.Channel.Id, "/incident hotfix --author @"+r.holder["l1"].Username+" Roll back the payment client").Text, "Hotfix 1 requested")
+	mustContain(t, "action", cmd(t, im, one.Channel.Id, "/incident action add Alert on 502 rate @"+r.holder["l2"].Username+" --due 2030-01-31").Text, "Action item 1 added")
+	mustContain(t, "resolve", cmd(t, im, one.Channel.Id, "/incident resolve Rolled back").Text, "")
+	// Incident 2 stays open; incident 3 was started by the ghost.
+	two := start(t, r.starter, "Search slow "+p+" --severity S3")
+	three := start(t, ghost, "Ghost story "+p+" --severity S3")
+	for _, s := range []started{one, two, three} {
+		waitCmd(t, srv.Admin, s.Channel.Id, "/incident timeline", "Incident manager: ")
+	}
+	mustContain(t, "resolve 3", cmd(t, srv.Admin, three.Channel.Id, "/incident resolve done").Text, "")
+	waitCmd(t, srv.Admin, one.Channel.Id, "/incident timeline", "postmortem posted")
+
+	// Export on the first server.
+	mustContain(t, "non-admin export", cmd(t, r.starter, srv.TownSquare.Id, "/incident archive export").Text, "only system admins")
+	mustContain(t, "export", cmd(t, srv.Admin, srv.TownSquare.Id, "/incident archive export").Text, "Exporting")
+	file := waitArchiveFile(t, ctx, srv, srv.Admin)
+
+	// The second server: its own database, the same team name, the same
+	// usernames (but the ghost's) and the incidents' channels, as a
+	// Mattermost bulk import would leave them, all under new ids.
+	srv2 := harness.MustStart(t, harness.Options{Users: -1})
+	if err := srv2.InstallPlugin(ctx, bundle, pluginID); err != nil {
+		t.Fatal(err)
+	}
+	// Settings do not travel (the archive holds a copy to read): the
+	// admin sets the ones the postmortem depends on as they were.
+	if err := srv2.PatchPluginConfig(ctx, pluginID, map[string]any{"HotfixSignoffGroups": "qa", "UpdateCadence": "S1=off, S2=off, S3=off, S4=off"}); err != nil {
+		t.Fatal(err)
+	}
+	users2 := map[string]*harness.User{}
+	for _, u := range []*harness.User{r.starter, r.holder["l1"], r.holder["l2"], r.holder["l3"], im, qa, rm} {
+		users2[u.Username] = userOn(t, ctx, srv2, u.Username)
+		if users2[u.Username].Id == u.Id {
+			t.Fatal("the second server reused a user id")
+		}
+	}
+	for _, s := range []started{one, two, three} {
+		if _, _, err := srv2.Admin.Client.CreateChannel(ctx, &model.Channel{TeamId: srv2.Team.Id, Name: s.Channel.Name, DisplayName: s.Channel.DisplayName, Type: s.Channel.Type}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := srv2.Admin.Client.AddChannelMember(ctx, mustChannel(t, ctx, srv2, s.Channel.Name).Id, users2[r.starter.Username].Id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Import: the preview says what will happen, Import does it.
+	preview := sendArchive(t, ctx, srv2, file, "Would import 3 new incidents")
+	mustContain(t, "preview", harness.PostText(preview), "@"+ghost.Username, "#"+three.ID, "the rota", "Users not on this server (1)")
+	if _, err := srv2.ClickButton(ctx, srv2.Admin, preview.Id, "archiveimport"); err != nil {
+		t.Fatal(err)
+	}
+	done := waitPostOn(t, ctx, srv2, preview.Id, "Imported 3 new incidents")
+	mustContain(t, "report", done, "@"+ghost.Username)
+
+	// The same incidents read the same on both servers.
+	starter2 := users2[r.starter.Username]
+	for _, s := range []started{one, two} {
+		a := cmdOn(t, srv, r.starter, s.Channel.Id, "/incident timeline "+s.ID)
+		b := cmdOn(t, srv2, starter2, mustChannel(t, ctx, srv2, s.Channel.Name).Id, "/incident timeline "+s.ID)
+		if a != b {
+			t.Fatalf("timeline of #%s differs:\n--- first server\n%s\n--- second server\n%s", s.ID, a, b)
+		}
+		pa, pb := pageText(t, srv, r.starter, web.IncidentPath(s.ID)+"/postmortem.md"), pageText(t, srv2, starter2, web.IncidentPath(s.ID)+"/postmortem.md")
+		if s.ID == two.ID { // a draft measures up to now
+			pa, pb = dropLines(pa, "Draft"), dropLines(pb, "Draft")
+		}
+		if pa != pb {
+			t.Fatalf("postmortem of #%s differs:\n--- first server\n%s\n--- second server\n%s", s.ID, pa, pb)
+		}
+	}
+	mustContain(t, "postmortem on the second server", pageText(t, srv2, starter2, web.IncidentPath(one.ID)+"/postmortem.md"),
+		"@\u200b"+r.holder["l2"].Username, "Alert on 502 rate", "Roll back the payment client", "@\u200b"+r.starter.Username)
+	rowA := listRow(cmdOn(t, srv, r.starter, srv.TownSquare.Id, "/incident list"), two.ID)
+	rowB := listRow(cmdOn(t, srv2, starter2, srv2.TownSquare.Id, "/incident list"), two.ID)
+	if rowA == "" || strings.ReplaceAll(rowA, srv.URL, srv2.URL) != rowB {
+		t.Fatalf("/incident list row of #%s differs:\n%s\n%s", two.ID, rowA, rowB)
+	}
+
+	// Again: nothing changes.
+	again := sendArchive(t, ctx, srv2, file, "Nothing to import")
+	mustContain(t, "second import", harness.PostText(again), "3 are the same here already")
+	if hasButton(again, "archiveimport") {
+		t.Fatal("a second import of the same archive offers to import")
+	}
+}
+
+// waitArchiveFile waits for the bot's direct message to u with an archive
+// file and returns the file's bytes.
+func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User) []byte {
+	t.Helper()
+	bot, _, err := s.Admin.Client.GetUserByUsername(ctx, "incident", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err := u.Client.CreateDirectChannel(ctx, u.Id, bot.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fileID string
+	harness.Eventually(t, wait, "the archive in a direct message", func() (bool, error) {
+		posts, err := s.Posts(ctx, u, ch.Id)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range posts {
+			if p.UserId == bot.Id && len(p.FileIds) == 1 && strings.Contains(p.Message, "incident archive of every incident") {
+				fileID = p.FileIds[0]
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	data, _, err := u.Client.GetFile(ctx, fileID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// sendArchive sends the archive to the bot of s as its admin and returns
+// the bot's answer once it contains want.
+func sendArchive(t *testing.T, ctx context.Context, s *harness.Server, data []byte, want string) *model.Post {
+	t.Helper()
+	bot, _, err := s.Admin.Client.GetUserByUsername(ctx, "incident", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err := s.Admin.Client.CreateDirectChannel(ctx, s.Admin.Id, bot.Id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _, err := s.Admin.Client.UploadFile(ctx, data, ch.Id, "history.incidents")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, _, err := s.Admin.Client.CreatePost(ctx, &model.Post{ChannelId: ch.Id, FileIds: model.StringArray{up.FileInfos[0].Id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer *model.Post
+	harness.Eventually(t, wait, "the bot's answer to the archive", func() (bool, error) {
+		posts, err := s.Posts(ctx, s.Admin, ch.Id)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range posts {
+			if p.UserId == bot.Id && p.RootId == sent.Id {
+				answer = p
+				return strings.Contains(p.Message, want), nil
+			}
+		}
+		return false, nil
+	})
+	return answer
+}
+
+// waitPostOn waits until post id on s reads want, and returns its text.
+func waitPostOn(t *testing.T, ctx context.Context, s *harness.Server, id, want string) string {
+	t.Helper()
+	var text string
+	harness.Eventually(t, 2*wait, "post "+id+" reading "+want, func() (bool, error) {
+		p, _, err := s.Admin.Client.GetPost(ctx, id, "")
+		if err != nil {
+			return false, err
+		}
+		text = p.Message
+		return strings.Contains(text, want), nil
+	})
+	return text
+}
+
+// userOn creates username on s, in its team, and logs it in.
+func userOn(t *testing.T, ctx context.Context, s *harness.Server, username string) *harness.User {
+	t.Helper()
+	password := username + "-Passw0rd!"
+	u, _, err := s.Admin.Client.CreateUser(ctx, &model.User{Username: username, Email: username + "@example.com", Password: password})
+	if err != nil {
+		t.Fatalf("create user %s: %v", username, err)
+	}
+	if _, _, err := s.Admin.Client.AddTeamMember(ctx, s.Team.Id, u.Id); err != nil {
+		t.Fatal(err)
+	}
+	c := model.NewAPIv4Client(s.URL)
+	me, _, err := c.Login(ctx, username, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness.User{User: me, Password: password, Client: c}
+}
+
+func mustChannel(t *testing.T, ctx context.Context, s *harness.Server, name string) *model.Channel {
+	t.Helper()
+	ch, _, err := s.Admin.Client.GetChannelByName(ctx, name, s.Team.Id, "")
+	if err != nil {
+		t.Fatalf("channel %s: %v", name, err)
+	}
+	return ch
+}
+
+// cmdOn runs a command on s and returns its reply.
+func cmdOn(t *testing.T, s *harness.Server, u *harness.User, channelID, command string) string {
+	t.Helper()
+	r, err := s.ExecuteCommand(ctxT(t), u, channelID, command)
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	return r.Text
+}
+
+// pageText fetches one of the plugin's pages on s as u.
+func pageText(t *testing.T, s *harness.Server, u *harness.User, path string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, s.URL+"/plugins/"+pluginID+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+u.Client.AuthToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
+	}
+	return string(body)
+}
+
+func dropLines(s, containing string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.Contains(l, containing) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func listRow(list, id string) string {
+	for _, l := range strings.Split(list, "\n") {
+		if strings.Contains(l, "`"+id+"`") {
+			return l
+		}
+	}
+	return ""
+}
+
