@@ -27,7 +27,9 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	ghost := newUser(t, ctx, p+"-ghost") // never created on the second server
 	rm := newUser(t, ctx, p+"-rm")
 	mustContain(t, "rota set rm", cmd(t, srv.Admin, r.channel.Id, "/incident rota set rm @"+rm.Username).Text, "rota set")
-	t.Cleanup(func() { _, _ = srv.ExecuteCommand(context.Background(), srv.Admin, r.channel.Id, "/incident rota remove rm @"+rm.Username) })
+	t.Cleanup(func() {
+		_, _ = srv.ExecuteCommand(context.Background(), srv.Admin, r.channel.Id, "/incident rota remove rm @"+rm.Username)
+	})
 	if err := srv.PatchPluginConfig(ctx, pluginID, map[string]any{"BroadcastChannelID": broadcast.Id, "HotfixSignoffGroups": "qa",
 		"EscalationTimeouts": "S1=off, S2=1h, S3=off, S4=off", "RenotifyInterval": "off", "UpdateCadence": "S1=off, S2=off, S3=off, S4=off"}); err != nil {
 		t.Fatal(err)
@@ -294,4 +296,3 @@ func listRow(list, id string) string {
 	}
 	return ""
 }
-
