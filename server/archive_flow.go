@@ -63,6 +63,28 @@ type namedFile struct {
 	data []byte
 }
 
+// ExportArchiveFile exports the archive for actor into a temporary file
+// (the plugin's pages offer it as a download).
+func (p *Plugin) ExportArchiveFile(ctx context.Context, actor string, since time.Time) (string, string, func(), error) {
+	dir, err := os.MkdirTemp("", "incident-archive-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	remove := func() { _ = os.RemoveAll(dir) }
+	name := app.ArchiveFileName(time.Now())
+	path := filepath.Join(dir, name)
+	if _, err := p.exportTo(ctx, actor, path, since); err != nil {
+		remove()
+		return "", "", nil, err
+	}
+	return path, name, remove, nil
+}
+
+func (p *Plugin) exportTo(ctx context.Context, actor, path string, since time.Time) (archive.Meta, error) {
+	return p.core.ExportArchive(ctx, actor, path, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
+		PluginVersion: p.pluginVersion(), Settings: p.settingsSnapshot()})
+}
+
 func (p *Plugin) buildExport(ctx context.Context, actor string, since time.Time) (string, namedFile, error) {
 	dir, err := os.MkdirTemp("", "incident-archive-")
 	if err != nil {
@@ -71,8 +93,7 @@ func (p *Plugin) buildExport(ctx context.Context, actor string, since time.Time)
 	defer os.RemoveAll(dir)
 	name := app.ArchiveFileName(time.Now())
 	path := filepath.Join(dir, name)
-	meta, err := p.core.ExportArchive(ctx, actor, path, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
-		PluginVersion: p.pluginVersion(), Settings: p.settingsSnapshot()})
+	meta, err := p.exportTo(ctx, actor, path, since)
 	if err != nil {
 		return "", namedFile{}, err
 	}
@@ -81,7 +102,7 @@ func (p *Plugin) buildExport(ctx context.Context, actor string, since time.Time)
 		return "", namedFile{}, err
 	}
 	if limit := p.maxFileSize(); limit > 0 && int64(len(data)) > limit {
-		return "", namedFile{}, incident.Invalidf("the archive is %s, over this server's file size limit of %s: export less with `--since <date>`, or raise File Storage > Maximum File Size",
+		return "", namedFile{}, incident.Invalidf("the archive is %s, over this server's file size limit of %s: export less with `--since <date>`, download it from the plugin's incidents page, or raise File Storage > Maximum File Size",
 			byteSize(int64(len(data))), byteSize(limit))
 	}
 	scope := "every incident"

@@ -4,12 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
@@ -66,6 +70,29 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	mustContain(t, "export", cmd(t, srv.Admin, srv.TownSquare.Id, "/incident archive export").Text, "Exporting")
 	file := waitArchiveFile(t, ctx, srv, srv.Admin)
 
+	// The incidents page offers the same archive to admins as a download.
+	mustContain(t, "admin's list page", pageText(t, srv, srv.Admin, web.IncidentsPath), `id="archive-download"`)
+	if strings.Contains(pageText(t, srv, r.starter, web.IncidentsPath), `id="archive-download"`) {
+		t.Fatal("the list page offers the archive to a non-admin")
+	}
+	if code, _ := pageStatus(t, srv, r.starter, web.ArchivePath); code != http.StatusForbidden {
+		t.Fatalf("a non-admin's archive download: status %d", code)
+	}
+	downloaded := filepath.Join(t.TempDir(), "download.incidents")
+	if err := os.WriteFile(downloaded, []byte(pageText(t, srv, srv.Admin, web.ArchivePath+"?since="+time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	arc, err := archive.Open(downloaded)
+	if err != nil {
+		t.Fatalf("the downloaded archive: %v", err)
+	}
+	for _, s := range []started{one, two, three} {
+		if _, err := arc.Store().GetIncident(ctx, s.ID); err != nil {
+			t.Fatalf("the downloaded archive lacks #%s: %v", s.ID, err)
+		}
+	}
+	arc.Close()
+
 	// The second server: its own database, the same team name, the same
 	// usernames (but the ghost's) and the incidents' channels, as a
 	// Mattermost bulk import would leave them, all under new ids.
@@ -94,8 +121,13 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 		}
 	}
 
+	// Bad files and non-admins get clear answers and change nothing.
+	mustContain(t, "truncated", harness.PostText(sendArchive(t, ctx, srv2, srv2.Admin, file[:len(file)/2], "cut short")), "copy it again")
+	outsider := userOn(t, ctx, srv2, p+"-outsider")
+	sendArchive(t, ctx, srv2, outsider, file, "Only system admins can import")
+
 	// Import: the preview says what will happen, Import does it.
-	preview := sendArchive(t, ctx, srv2, file, "Would import 3 new incidents")
+	preview := sendArchive(t, ctx, srv2, srv2.Admin, file, "Would import 3 new incidents")
 	mustContain(t, "preview", harness.PostText(preview), "@"+ghost.Username, "#"+three.ID, "the rota", "Users not on this server (1)")
 	if _, err := srv2.ClickButton(ctx, srv2.Admin, preview.Id, "archiveimport"); err != nil {
 		t.Fatal(err)
@@ -128,7 +160,7 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	}
 
 	// Again: nothing changes.
-	again := sendArchive(t, ctx, srv2, file, "Nothing to import")
+	again := sendArchive(t, ctx, srv2, srv2.Admin, file, "Nothing to import")
 	mustContain(t, "second import", harness.PostText(again), "3 are the same here already")
 	if hasButton(again, "archiveimport") {
 		t.Fatal("a second import of the same archive offers to import")
@@ -168,29 +200,29 @@ func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *ha
 	return data
 }
 
-// sendArchive sends the archive to the bot of s as its admin and returns
-// the bot's answer once it contains want.
-func sendArchive(t *testing.T, ctx context.Context, s *harness.Server, data []byte, want string) *model.Post {
+// sendArchive sends the archive to the bot of s as u and returns the
+// bot's answer once it contains want.
+func sendArchive(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User, data []byte, want string) *model.Post {
 	t.Helper()
 	bot, _, err := s.Admin.Client.GetUserByUsername(ctx, "incident", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, _, err := s.Admin.Client.CreateDirectChannel(ctx, s.Admin.Id, bot.Id)
+	ch, _, err := u.Client.CreateDirectChannel(ctx, u.Id, bot.Id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, _, err := s.Admin.Client.UploadFile(ctx, data, ch.Id, "history.incidents")
+	up, _, err := u.Client.UploadFile(ctx, data, ch.Id, "history.incidents")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent, _, err := s.Admin.Client.CreatePost(ctx, &model.Post{ChannelId: ch.Id, FileIds: model.StringArray{up.FileInfos[0].Id}})
+	sent, _, err := u.Client.CreatePost(ctx, &model.Post{ChannelId: ch.Id, FileIds: model.StringArray{up.FileInfos[0].Id}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var answer *model.Post
 	harness.Eventually(t, wait, "the bot's answer to the archive", func() (bool, error) {
-		posts, err := s.Posts(ctx, s.Admin, ch.Id)
+		posts, err := s.Posts(ctx, u, ch.Id)
 		if err != nil {
 			return false, err
 		}
@@ -261,6 +293,17 @@ func cmdOn(t *testing.T, s *harness.Server, u *harness.User, channelID, command 
 // pageText fetches one of the plugin's pages on s as u.
 func pageText(t *testing.T, s *harness.Server, u *harness.User, path string) string {
 	t.Helper()
+	code, body := pageStatus(t, s, u, path)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	return body
+}
+
+// pageStatus fetches one of the plugin's pages on s as u, whatever its
+// status.
+func pageStatus(t *testing.T, s *harness.Server, u *harness.User, path string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, s.URL+"/plugins/"+pluginID+path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -272,10 +315,7 @@ func pageText(t *testing.T, s *harness.Server, u *harness.User, path string) str
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
-	}
-	return string(body)
+	return res.StatusCode, string(body)
 }
 
 func dropLines(s, containing string) string {

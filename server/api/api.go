@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/rs/zerolog"
@@ -59,6 +60,10 @@ type API struct {
 // incident archive; the post, not the request, says whose import it is.
 type Archives interface {
 	ArchiveAction(ctx context.Context, actor, postID, action string) (string, error)
+	// ExportArchiveFile exports the archive for actor into a temporary
+	// file, and returns its path, the name to offer it under and a func
+	// that removes it.
+	ExportArchiveFile(ctx context.Context, actor string, since time.Time) (path, name string, remove func(), err error)
 }
 
 // Handler builds the router.
@@ -80,6 +85,7 @@ func (a *API) Handler() http.Handler {
 		for _, name := range []string{bot.ActionArchiveImport, bot.ActionArchiveCancel} {
 			mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveArchiveAction))
 		}
+		mux.HandleFunc("GET "+web.ArchivePath, a.authed(a.serveArchiveDownload))
 	}
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))

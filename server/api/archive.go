@@ -1,8 +1,11 @@
 package api
 
 import (
+	"mime"
 	"net/http"
+	"os"
 	"path"
+	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
@@ -20,4 +23,40 @@ func (a *API) serveArchiveAction(w http.ResponseWriter, r *http.Request, actor s
 		msg = incident.UserMessage(err)
 	}
 	a.writeReply(w, a.Render(msg))
+}
+
+// serveArchiveDownload exports the incident archive and sends it as a
+// download: GET /archive.incidents[?since=2026-01-01] (system admins).
+func (a *API) serveArchiveDownload(w http.ResponseWriter, r *http.Request, actor string) {
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			http.Error(w, "since: a date such as 2026-01-01", http.StatusBadRequest)
+			return
+		}
+		since = t
+	}
+	path, name, remove, err := a.Archives.ExportArchiveFile(r.Context(), actor, since)
+	if err != nil {
+		a.logInternal(r.Context(), err, "archive download", actor)
+		http.Error(w, a.Render(incident.UserMessage(err)), status(err))
+		return
+	}
+	defer remove()
+	f, err := os.Open(path)
+	if err != nil {
+		a.logInternal(r.Context(), err, "archive download", actor)
+		http.Error(w, "the archive could not be read", http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		http.Error(w, "the archive could not be read", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	http.ServeContent(w, r, name, info.ModTime(), f)
 }

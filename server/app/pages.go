@@ -110,3 +110,9 @@ func (a *App) RotaWeeks(ctx context.Context, back, ahead int) (*RotaView, []Rota
 	}
 	return v, weeks, current, nil
 }
+
+// IsSystemAdmin reports whether userID is a system admin (pages show admin
+// links by it; every action checks again).
+func (a *App) IsSystemAdmin(ctx context.Context, userID string) bool {
+	return a.dir.IsSystemAdmin(ctx, userID)
+}

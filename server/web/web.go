@@ -37,6 +37,8 @@ const (
 	IncidentsPath = "/incidents"
 	StatsPath     = "/stats"
 	RotaPath      = "/rota"
+	// ArchivePath downloads the incident archive (system admins).
+	ArchivePath = "/archive.incidents"
 )
 
 // IncidentPath is the page of incident id, relative to the plugin's root.
@@ -227,6 +229,8 @@ type listPage struct {
 	Periods                    []string
 	Page, Pages, Total, Hidden int
 	PrevHref, NextHref         string
+	// Admin shows the incident archive download.
+	Admin bool
 }
 
 // ServeList serves GET /incidents.
@@ -292,7 +296,7 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 	nm := p.names()
 	data := &listPage{page: page{Title: "Incidents", Root: "./", Nav: "incidents", Now: now},
 		Status: string(status), Team: team, Q: q.Get("q"), Since: sinceText, Periods: periods,
-		Page: pageNo, Pages: pages, Total: len(matched), Hidden: hidden}
+		Page: pageNo, Pages: pages, Total: len(matched), Hidden: hidden, Admin: p.App.IsSystemAdmin(ctx, actor)}
 	if sev != 0 {
 		data.Severity = sev.String()
 	}

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/rs/zerolog"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/bot"
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/web"
+)
+
+// fakeArchives records what the archive routes ask for.
+type fakeArchives struct {
+	dir     string
+	actions []string // "actor:post:action"
+	since   time.Time
+}
+
+func (f *fakeArchives) ArchiveAction(_ context.Context, actor, postID, action string) (string, error) {
+	f.actions = append(f.actions, actor+":"+postID+":"+action)
+	return "Importing.", nil
+}
+
+func (f *fakeArchives) ExportArchiveFile(_ context.Context, actor string, since time.Time) (string, string, func(), error) {
+	if actor != "root" {
+		return "", "", nil, incident.Forbiddenf("only system admins can export the incident archive")
+	}
+	f.since = since
+	path := filepath.Join(f.dir, "x.incidents")
+	if err := os.WriteFile(path, []byte("archive bytes"), 0o600); err != nil {
+		return "", "", nil, err
+	}
+	return path, "incidents-2026-11-30-1200.incidents", func() { _ = os.Remove(path) }, nil
+}
+
+func TestArchiveRoutes(t *testing.T) {
+	e := newRouteEnv(t)
+	f := &fakeArchives{dir: t.TempDir()}
+	h := (&API{App: e.app, Dialogs: e.mm, Platform: e.mm, BotID: botID, Render: func(s string) string { return s }, Archives: f, Log: zerolog.Nop()}).Handler()
+	serve := func(method, target, user string, body []byte) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, bytes.NewReader(body))
+		if user != "" {
+			r.Header.Set("Mattermost-User-Id", user)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+
+	if w := serve(http.MethodGet, web.ArchivePath, "", nil); w.Code != http.StatusUnauthorized {
+		t.Fatalf("anonymous download: %d", w.Code)
+	}
+	if w := serve(http.MethodGet, web.ArchivePath, "ann", nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "only system admins") {
+		t.Fatalf("non-admin download: %d %s", w.Code, w.Body)
+	}
+	if w := serve(http.MethodGet, web.ArchivePath+"?since=yesterday", "root", nil); w.Code != http.StatusBadRequest {
+		t.Fatalf("bad since: %d", w.Code)
+	}
+	w := serve(http.MethodGet, web.ArchivePath+"?since=2026-01-01", "root", nil)
+	if w.Code != http.StatusOK || w.Body.String() != "archive bytes" || !f.since.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) ||
+		w.Header().Get("Content-Disposition") != `attachment; filename=incidents-2026-11-30-1200.incidents` {
+		t.Fatalf("admin download: %d %q since %v, %v", w.Code, w.Body, f.since, w.Header())
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "x.incidents")); !os.IsNotExist(err) {
+		t.Fatal("the exported file was left behind")
+	}
+
+	// The buttons act as the header's user; a body naming another is
+	// refused.
+	forged, _ := json.Marshal(model.PostActionIntegrationRequest{UserId: "root", PostId: "p1"})
+	if w := serve(http.MethodPost, bot.ActionsPath+bot.ActionArchiveImport, "ann", forged); w.Code != http.StatusForbidden {
+		t.Fatalf("forged import button: %d %s", w.Code, w.Body)
+	}
+	body, _ := json.Marshal(model.PostActionIntegrationRequest{PostId: "p1"})
+	if w := serve(http.MethodPost, bot.ActionsPath+bot.ActionArchiveImport, "ann", body); w.Code != http.StatusOK {
+		t.Fatalf("import button: %d %s", w.Code, w.Body)
+	}
+	serve(http.MethodPost, bot.ActionsPath+bot.ActionArchiveCancel, "root", body)
+	if got := strings.Join(f.actions, " "); got != "ann:p1:archiveimport root:p1:archivecancel" {
+		t.Fatalf("archive actions = %s", got)
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+)
+
+func TestImportText(t *testing.T) {
+	r := &app.ImportReport{DryRun: true,
+		Archive:     archive.Meta{SiteURL: "https://old.example.com @channel", ExportedAt: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), ExportedBy: "root"},
+		Created:     []string{"a1", "a2"},
+		Unchanged:   []string{"a3"},
+		KeptNewer:   []string{"a4"},
+		Skipped:     []app.ImportSkip{{ID: "a5", Why: "another incident here has the id #a5 (started 2026-01-01 10:00 UTC)"}},
+		DocsCreated: []string{"the rota"}, DocsKept: []string{"runbook db"},
+		UnmatchedUsers:    []app.Unmatched{{Name: "@carol", Where: []string{"#a1", "the rota"}}},
+		UnmatchedChannels: []app.Unmatched{{Name: "ops/incident-a2", Where: []string{"#a2"}}},
+	}
+	got := importText(r, func(s string) string { return s })
+	for _, want := range []string{
+		"exported 2026-11-30 12:00 UTC by @root",
+		"Would import 2 new incidents and bring 0 up to date; 1 are the same here already; 1 are newer here and stay as they are (#a4).",
+		"- Added: the rota.", "- Kept this server's: runbook db.",
+		"- Not imported: #a5, because another incident here has the id #a5",
+		"**Users not on this server (1)**", "- @carol, in #a1, the rota",
+		"**Channels not on this server (1)**", "- ops/incident-a2, in #a2",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("import text lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, " @channel") {
+		t.Errorf("text from the archive can mention @channel:\n%s", got)
+	}
+	r.DryRun = false
+	if got := importText(r, func(s string) string { return s }); !strings.Contains(got, "Imported 2 new incidents") {
+		t.Errorf("the import's own report:\n%s", got)
+	}
+}
