@@ -21,7 +21,7 @@ func importText(r *app.ImportReport, render func(string) string) string {
 	verb := map[bool]string{true: "Would import", false: "Imported"}[r.DryRun]
 	fmt.Fprintf(&b, "%s %d new incidents and bring %d up to date; %d are the same here already", verb, len(r.Created), len(r.Updated), len(r.Unchanged))
 	if n := len(r.KeptNewer); n > 0 {
-		fmt.Fprintf(&b, "; %d are newer here and stay as they are (%s)", n, refs(r.KeptNewer))
+		fmt.Fprintf(&b, "; %d are newer here and stay as they are (%s)", n, incidentRefs(r.KeptNewer))
 	}
 	b.WriteString(".\n")
 	if len(r.DocsCreated) > 0 {
@@ -30,7 +30,11 @@ func importText(r *app.ImportReport, render func(string) string) string {
 	if len(r.DocsKept) > 0 {
 		fmt.Fprintf(&b, "- Kept this server's: %s.\n", strings.Join(r.DocsKept, ", "))
 	}
-	for _, s := range r.Skipped {
+	for i, s := range r.Skipped {
+		if i == listLines {
+			fmt.Fprintf(&b, "- … and %d more not imported.\n", len(r.Skipped)-listLines)
+			break
+		}
 		fmt.Fprintf(&b, "- Not imported: #%s, because %s.\n", s.ID, s.Why)
 	}
 	section := func(title, hint string, list []app.Unmatched) {
@@ -38,8 +42,12 @@ func importText(r *app.ImportReport, render func(string) string) string {
 			return
 		}
 		fmt.Fprintf(&b, "\n**%s (%d)**, %s:\n", title, len(list), hint)
-		for _, u := range list {
-			fmt.Fprintf(&b, "- %s, in %s\n", mention.Inline(u.Name), strings.Join(u.Where, ", "))
+		for i, u := range list {
+			if i == listLines {
+				fmt.Fprintf(&b, "- … and %d more\n", len(list)-listLines)
+				break
+			}
+			fmt.Fprintf(&b, "- %s, in %s\n", mention.Inline(u.Name), refs(u.Where))
 		}
 	}
 	section("Users not on this server", "kept under their old ids, shown as former users; create them with the same usernames and import again to link them", r.UnmatchedUsers)
@@ -48,14 +56,26 @@ func importText(r *app.ImportReport, render func(string) string) string {
 	return render(b.String())
 }
 
-func refs(ids []string) string {
-	const show = 10
-	out := make([]string, 0, min(len(ids), show))
-	for i, id := range ids {
-		if i == show {
-			return strings.Join(out, ", ") + fmt.Sprintf(" and %d more", len(ids)-show)
-		}
-		out = append(out, "#"+id)
+// listLines bounds each list of the report, and refsShown the incidents
+// named on one line, so that the report of a large archive stays one
+// post (the server's limit is 16,383 characters).
+const (
+	listLines = 15
+	refsShown = 8
+)
+
+// refs joins up to refsShown names, counting the rest.
+func refs(names []string) string {
+	if len(names) <= refsShown {
+		return strings.Join(names, ", ")
 	}
-	return strings.Join(out, ", ")
+	return strings.Join(names[:refsShown], ", ") + fmt.Sprintf(" and %d more", len(names)-refsShown)
+}
+
+func incidentRefs(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = "#" + id
+	}
+	return refs(out)
 }

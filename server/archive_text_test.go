@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
@@ -39,5 +41,26 @@ func TestImportText(t *testing.T) {
 	r.DryRun = false
 	if got := importText(r, func(s string) string { return s }); !strings.Contains(got, "Imported 2 new incidents") {
 		t.Errorf("the import's own report:\n%s", got)
+	}
+}
+
+func TestImportTextStaysOnePost(t *testing.T) {
+	r := &app.ImportReport{}
+	for i := range 2000 {
+		id := fmt.Sprintf("inc%04d", i)
+		r.Created = append(r.Created, id)
+		r.KeptNewer = append(r.KeptNewer, id)
+		r.Skipped = append(r.Skipped, app.ImportSkip{ID: id, Why: "its channel here already belongs to incident #" + id})
+		r.UnmatchedChannels = append(r.UnmatchedChannels, app.Unmatched{Name: "ops/incident-" + id + "-" + strings.Repeat("x", 40), Where: r.Created})
+	}
+	r.UnmatchedUsers = r.UnmatchedChannels
+	got := importText(r, func(s string) string { return s })
+	if n := utf8.RuneCountInString(got); n > 16383 {
+		t.Fatalf("the report of a large import is %d characters, over one post", n)
+	}
+	for _, want := range []string{"and 1985 more not imported", "- … and 1985 more", "#inc0007 and 1992 more"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the report lacks %q:\n%s", want, got)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
@@ -21,6 +22,23 @@ func (s *Server) SQL(ctx context.Context, query string) (string, error) {
 		return "", fmt.Errorf("sql %q: %w\n%s", query, err, out)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// SQLScript runs the SQL script read from script (any length, several
+// statements) in the server's database as the PostgreSQL superuser, in one
+// transaction: for tools that seed large amounts of data.
+func (s *Server) SQLScript(ctx context.Context, script io.Reader) error {
+	if s.pg == nil {
+		return fmt.Errorf("sql: this server has no database of its own")
+	}
+	p := s.pg
+	cmd := p.command(ctx, "psql", "-h", p.sockDir, "-p", strconv.Itoa(p.port), "-U", "postgres",
+		"-d", dbName, "-X", "-v", "ON_ERROR_STOP=1", "-q", "-1", "-f", "-")
+	cmd.Stdin = script
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("sql script: %w\n%s", err, out)
+	}
+	return nil
 }
 
 // PostgresLogPath is the PostgreSQL server log of the server's database.

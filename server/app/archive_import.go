@@ -61,6 +61,8 @@ type importer struct {
 	report *ImportReport
 	// missing maps an unmatched archive id to the places it appears.
 	missing map[string]map[string]bool
+	// unknown are the incidents' channels the archive cannot name.
+	unknown []Unmatched
 }
 
 // ImportArchive brings the archive's incidents and shared documents into
@@ -220,6 +222,11 @@ func (im *importer) remapIncident(src *incident.Incident, events []incident.Even
 	// The card and the follow-up work belong to the server that ran the
 	// incident: its posts do not exist here.
 	rec.CardPostID, rec.Outbox = "", nil
+	if _, ok := im.ids[src.ChannelID]; !ok && !im.arc.Directory.Known(src.ChannelID) {
+		// The old server no longer had the channel when it exported, so
+		// the archive cannot name it: say so, as for a name not found.
+		im.unknown = append(im.unknown, Unmatched{Name: "a channel the old server no longer had (" + src.ChannelID + ")", Where: []string{where}})
+	}
 	evs := make([]incident.Event, len(events))
 	for i, e := range events {
 		raw, err := json.Marshal(e)
@@ -408,6 +415,7 @@ func (im *importer) finishReport() {
 			r.UnmatchedTeams = append(r.UnmatchedTeams, Unmatched{dir.Teams[id].Name, where})
 		}
 	}
+	r.UnmatchedChannels = append(r.UnmatchedChannels, im.unknown...)
 	for _, l := range [][]Unmatched{r.UnmatchedUsers, r.UnmatchedChannels, r.UnmatchedTeams} {
 		sort.Slice(l, func(i, j int) bool { return strings.Compare(l[i].Name, l[j].Name) < 0 })
 	}

@@ -235,3 +235,27 @@ func TestArchiveMovesHistoryBetweenServers(t *testing.T) {
 		}
 	})
 }
+
+func TestArchiveReportsAChannelItCannotName(t *testing.T) {
+	ctx := t.Context()
+	src := newEnvOn(t, bolt)
+	src.app.names, src.app.dir = srcNames, admins{mmid("root1"): true}
+	inc := &incident.Incident{ID: "lost", Title: "Old", Severity: incident.S3, TeamID: mmid("ops1"), ChannelID: mmid("deleted1")}
+	ev := inc.Start(src.now, mmid("alice1"))
+	if err := src.store.CreateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.store.AppendEvent(ctx, inc.ID, ev); err != nil {
+		t.Fatal(err)
+	}
+	arc := openArchive(t, exportTo(t, src, mmid("root1")))
+	dst := newEnvOn(t, kv)
+	dst.app.names, dst.app.dir = dstNames, admins{mmid("root2"): true}
+	rep, err := dst.app.ImportArchive(ctx, mmid("root2"), arc, false)
+	if err != nil || !slices.Equal(rep.Created, []string{"lost"}) {
+		t.Fatalf("import = %+v, %v", rep, err)
+	}
+	if len(rep.UnmatchedChannels) != 1 || !strings.Contains(rep.UnmatchedChannels[0].Name, mmid("deleted1")) || rep.UnmatchedChannels[0].Where[0] != "#lost" {
+		t.Fatalf("unmatched channels = %+v", rep.UnmatchedChannels)
+	}
+}
