@@ -66,6 +66,10 @@ bench: ## Run the Go benchmarks (store append, postmortem, ...)
 latency: ## Measure command and button latency on a real server (median, p99)
 	$(GO) run ./e2e/cmd/latency
 
+.PHONY: archive-bench
+archive-bench: ## Export and import 1,000 incidents of 100 events between two real servers, and /incident start meanwhile
+	$(GO) run ./e2e/cmd/archivebench
+
 .PHONY: check
 check: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l server e2e); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -265,14 +265,17 @@ func (p *Plugin) ArchiveAction(ctx context.Context, actor, postID, action string
 		return "", incident.Forbiddenf("only system admins can import an incident archive")
 	}
 	switch post.GetProp(propArchiveState) {
-	case "running":
-		return "The import is running; its report will replace this message.", nil
 	case "done", "cancelled":
 		return "This archive was handled already; send it again to import it again.", nil
 	}
 	if action == bot.ActionArchiveCancel {
 		p.finishPreview(post, "cancelled", post.Message+"\n\n_Cancelled: nothing was imported._")
 		return "Cancelled.", nil
+	}
+	if first, err := p.core.ClaimImport(ctx, post.Id, archiveTimeout); err != nil {
+		return "", err
+	} else if !first {
+		return "The import is running; its report will replace this message.", nil
 	}
 	p.finishPreview(post, "running", post.Message+"\n\n_Importing…_")
 	go p.runImport(post, actor, fileID)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -424,4 +425,12 @@ func (im *importer) finishReport() {
 // Unmatched lists every unmatched name, users first.
 func (r *ImportReport) Unmatched() []Unmatched {
 	return slices.Concat(r.UnmatchedUsers, r.UnmatchedChannels, r.UnmatchedTeams)
+}
+
+// ClaimImport reports whether this caller is the first, within ttl, to
+// import the archive of the preview post postID: two presses of Import,
+// on one node or two, import once. After ttl (an import that died with
+// its process) a press imports again, which finishes what is missing.
+func (a *App) ClaimImport(ctx context.Context, postID string, ttl time.Duration) (bool, error) {
+	return a.store.Claim(ctx, "archive/v1/import/"+postID, ttl)
 }
