@@ -171,14 +171,7 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 // file and returns the file's bytes.
 func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User) []byte {
 	t.Helper()
-	bot, _, err := s.Admin.Client.GetUserByUsername(ctx, "incident", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, _, err := u.Client.CreateDirectChannel(ctx, u.Id, bot.Id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch, bot := botDMOf(t, ctx, s, u)
 	var fileID string
 	harness.Eventually(t, wait, "the archive in a direct message", func() (bool, error) {
 		posts, err := s.Posts(ctx, u, ch.Id)
@@ -200,9 +193,9 @@ func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *ha
 	return data
 }
 
-// sendArchive sends the archive to the bot of s as u and returns the
-// bot's answer once it contains want.
-func sendArchive(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User, data []byte, want string) *model.Post {
+// botDMOf returns the direct channel between u and the bot of s, and the
+// bot.
+func botDMOf(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User) (*model.Channel, *model.User) {
 	t.Helper()
 	bot, _, err := s.Admin.Client.GetUserByUsername(ctx, "incident", "")
 	if err != nil {
@@ -212,6 +205,14 @@ func sendArchive(t *testing.T, ctx context.Context, s *harness.Server, u *harnes
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ch, bot
+}
+
+// sendArchive sends the archive to the bot of s as u and returns the
+// bot's answer once it contains want.
+func sendArchive(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User, data []byte, want string) *model.Post {
+	t.Helper()
+	ch, bot := botDMOf(t, ctx, s, u)
 	up, _, err := u.Client.UploadFile(ctx, data, ch.Id, "history.incidents")
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ const idLen = 26
 
 func idChar(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
-// EachID calls fn with every id-shaped token in raw.
-func EachID(raw []byte, fn func(id string)) {
+// eachToken calls fn with the bounds of every id-shaped token in raw.
+func eachToken(raw []byte, fn func(i, j int)) {
 	for i := 0; i < len(raw); {
 		if !idChar(raw[i]) {
 			i++
@@ -22,10 +22,15 @@ func EachID(raw []byte, fn func(id string)) {
 			j++
 		}
 		if j-i == idLen {
-			fn(string(raw[i:j]))
+			fn(i, j)
 		}
 		i = j
 	}
+}
+
+// EachID calls fn with every id-shaped token in raw.
+func EachID(raw []byte, fn func(id string)) {
+	eachToken(raw, func(i, j int) { fn(string(raw[i:j])) })
 }
 
 // Remap returns raw with every id-shaped token that m maps replaced by its
@@ -33,25 +38,14 @@ func EachID(raw []byte, fn func(id string)) {
 // itself is not modified.
 func Remap(raw []byte, m map[string]string) ([]byte, bool) {
 	var out []byte
-	for i := 0; i < len(raw); {
-		if !idChar(raw[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(raw) && idChar(raw[j]) {
-			j++
-		}
-		if j-i == idLen {
-			if to, ok := m[string(raw[i:j])]; ok && len(to) == idLen && to != string(raw[i:j]) {
-				if out == nil {
-					out = append([]byte(nil), raw...)
-				}
-				copy(out[i:j], to)
+	eachToken(raw, func(i, j int) {
+		if to, ok := m[string(raw[i:j])]; ok && len(to) == idLen && to != string(raw[i:j]) {
+			if out == nil {
+				out = append([]byte(nil), raw...)
 			}
+			copy(out[i:j], to)
 		}
-		i = j
-	}
+	})
 	if out == nil {
 		return raw, false
 	}

@@ -34,12 +34,13 @@ func main() {
 	n := flag.Int("n", 30, "/incident start calls measured before and during the export")
 	bundle := flag.String("bundle", "", "plugin bundle (default: build with make dist-host)")
 	timeout := flag.Duration("timeout", 40*time.Minute, "give up after this long")
+	out := flag.String("out", "", "also write the exported archive to this file (for incident-archive)")
 	flag.Parse()
 	if *incidents < 1 || *events < 1 || *n < 1 {
 		fmt.Fprintln(os.Stderr, "archivebench: -incidents, -events and -n must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*incidents, *events, *n, *bundle, *timeout); err != nil {
+	if err := run(*incidents, *events, *n, *bundle, *timeout, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "archivebench:", err)
 		os.Exit(1)
 	}
@@ -56,7 +57,7 @@ type figures struct {
 	report                     string
 }
 
-func run(incidents, events, n int, bundle string, timeout time.Duration) error {
+func run(incidents, events, n int, bundle string, timeout time.Duration, out string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if bundle == "" {
@@ -92,6 +93,11 @@ func run(incidents, events, n int, bundle string, timeout time.Duration) error {
 		return err
 	}
 	progress("exported %d bytes in %s", f.bytes, f.export.Round(time.Millisecond))
+	if out != "" {
+		if err := os.WriteFile(out, archiveData, 0o600); err != nil {
+			return err
+		}
+	}
 
 	b, err := harness.Start(ctx, opts)
 	if err != nil {
