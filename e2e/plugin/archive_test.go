@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -67,8 +68,9 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 
 	// Export on the first server.
 	mustContain(t, "non-admin export", cmd(t, r.starter, srv.TownSquare.Id, "/incident archive export").Text, "only system admins")
+	asked := model.GetMillis()
 	mustContain(t, "export", cmd(t, srv.Admin, srv.TownSquare.Id, "/incident archive export").Text, "Exporting")
-	file := waitArchiveFile(t, ctx, srv, srv.Admin)
+	file := waitArchiveFile(t, ctx, srv, srv.Admin, asked)
 
 	// The incidents page offers the same archive to admins as a download.
 	mustContain(t, "admin's list page", pageText(t, srv, srv.Admin, web.IncidentsPath), `id="archive-download"`)
@@ -78,20 +80,13 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	if code, _ := pageStatus(t, srv, r.starter, web.ArchivePath); code != http.StatusForbidden {
 		t.Fatalf("a non-admin's archive download: status %d", code)
 	}
-	downloaded := filepath.Join(t.TempDir(), "download.incidents")
-	if err := os.WriteFile(downloaded, []byte(pageText(t, srv, srv.Admin, web.ArchivePath+"?since="+time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02"))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	arc, err := archive.Open(downloaded)
-	if err != nil {
-		t.Fatalf("the downloaded archive: %v", err)
-	}
+	since := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	downloaded := openArchiveBytes(t, []byte(pageText(t, srv, srv.Admin, web.ArchivePath+"?since="+since)))
 	for _, s := range []started{one, two, three} {
-		if _, err := arc.Store().GetIncident(ctx, s.ID); err != nil {
+		if _, err := downloaded.Store().GetIncident(ctx, s.ID); err != nil {
 			t.Fatalf("the downloaded archive lacks #%s: %v", s.ID, err)
 		}
 	}
-	arc.Close()
 
 	// The second server: its own database, the same team name, the same
 	// usernames (but the ghost's) and the incidents' channels, as a
@@ -105,17 +100,32 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	if err := srv2.PatchPluginConfig(ctx, pluginID, map[string]any{"HotfixSignoffGroups": "qa", "UpdateCadence": "S1=off, S2=off, S3=off, S4=off"}); err != nil {
 		t.Fatal(err)
 	}
+	// The archive holds every incident of the first server, this test's
+	// and the earlier tests': the second server gets every user and
+	// channel its directory names, as a bulk import would bring them, but
+	// the ghost.
+	exported := openArchiveBytes(t, file)
 	users2 := map[string]*harness.User{}
-	for _, u := range []*harness.User{r.starter, r.holder["l1"], r.holder["l2"], r.holder["l3"], im, qa, rm} {
+	for _, u := range exported.Directory.Users {
+		if u.Bot || u.Username == ghost.Username || u.Username == srv2.Admin.Username {
+			continue
+		}
 		users2[u.Username] = userOn(t, ctx, srv2, u.Username)
-		if users2[u.Username].Id == u.Id {
-			t.Fatal("the second server reused a user id")
+	}
+	for _, u := range []*harness.User{r.starter, r.holder["l1"], r.holder["l2"], r.holder["l3"], im, qa, rm} {
+		if users2[u.Username] == nil || users2[u.Username].Id == u.Id {
+			t.Fatalf("%s: missing from the archive's directory, or the same id on both servers", u.Username)
+		}
+	}
+	for _, c := range exported.Directory.Channels {
+		if c.Team != srv2.Team.Name {
+			continue
+		}
+		if _, _, err := srv2.Admin.Client.CreateChannel(ctx, &model.Channel{TeamId: srv2.Team.Id, Name: c.Name, DisplayName: c.DisplayName, Type: model.ChannelTypeOpen}); err != nil {
+			t.Fatalf("channel %s: %v", c.Name, err)
 		}
 	}
 	for _, s := range []started{one, two, three} {
-		if _, _, err := srv2.Admin.Client.CreateChannel(ctx, &model.Channel{TeamId: srv2.Team.Id, Name: s.Channel.Name, DisplayName: s.Channel.DisplayName, Type: s.Channel.Type}); err != nil {
-			t.Fatal(err)
-		}
 		if _, _, err := srv2.Admin.Client.AddChannelMember(ctx, mustChannel(t, ctx, srv2, s.Channel.Name).Id, users2[r.starter.Username].Id); err != nil {
 			t.Fatal(err)
 		}
@@ -127,12 +137,13 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	sendArchive(t, ctx, srv2, outsider, file, "Only system admins can import")
 
 	// Import: the preview says what will happen, Import does it.
-	preview := sendArchive(t, ctx, srv2, srv2.Admin, file, "Would import 3 new incidents")
+	all := exported.Meta.Incidents
+	preview := sendArchive(t, ctx, srv2, srv2.Admin, file, fmt.Sprintf("Would import %d new incidents", all))
 	mustContain(t, "preview", harness.PostText(preview), "@"+ghost.Username, "#"+three.ID, "the rota", "Users not on this server (1)")
 	if _, err := srv2.ClickButton(ctx, srv2.Admin, preview.Id, "archiveimport"); err != nil {
 		t.Fatal(err)
 	}
-	done := waitPostOn(t, ctx, srv2, preview.Id, "Imported 3 new incidents")
+	done := waitPostOn(t, ctx, srv2, preview.Id, fmt.Sprintf("Imported %d new incidents", all))
 	mustContain(t, "report", done, "@"+ghost.Username)
 
 	// The same incidents read the same on both servers.
@@ -161,15 +172,15 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 
 	// Again: nothing changes.
 	again := sendArchive(t, ctx, srv2, srv2.Admin, file, "Nothing to import")
-	mustContain(t, "second import", harness.PostText(again), "3 are the same here already")
+	mustContain(t, "second import", harness.PostText(again), fmt.Sprintf("%d are the same here already", all))
 	if hasButton(again, "archiveimport") {
 		t.Fatal("a second import of the same archive offers to import")
 	}
 }
 
 // waitArchiveFile waits for the bot's direct message to u with an archive
-// file and returns the file's bytes.
-func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User) []byte {
+// file, posted at or after since (Unix ms), and returns the file's bytes.
+func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *harness.User, since int64) []byte {
 	t.Helper()
 	ch, bot := botDMOf(t, ctx, s, u)
 	var fileID string
@@ -179,7 +190,7 @@ func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *ha
 			return false, err
 		}
 		for _, p := range posts {
-			if p.UserId == bot.Id && len(p.FileIds) == 1 && strings.Contains(p.Message, "incident archive of every incident") {
+			if p.UserId == bot.Id && p.CreateAt >= since && len(p.FileIds) == 1 && strings.Contains(p.Message, "incident archive of every incident") {
 				fileID = p.FileIds[0]
 				return true, nil
 			}
@@ -191,6 +202,21 @@ func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *ha
 		t.Fatal(err)
 	}
 	return data
+}
+
+// openArchiveBytes opens an archive file's bytes, closed when t ends.
+func openArchiveBytes(t *testing.T, data []byte) *archive.Archive {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "a.incidents")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := archive.Open(path)
+	if err != nil {
+		t.Fatalf("open the archive: %v", err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
 }
 
 // botDMOf returns the direct channel between u and the bot of s, and the
@@ -222,7 +248,12 @@ func sendArchive(t *testing.T, ctx context.Context, s *harness.Server, u *harnes
 		t.Fatal(err)
 	}
 	var answer *model.Post
-	harness.Eventually(t, wait, "the bot's answer to the archive", func() (bool, error) {
+	defer func() {
+		if t.Failed() && answer != nil {
+			t.Logf("the bot's last answer:\n%s", harness.PostText(answer))
+		}
+	}()
+	harness.Eventually(t, wait, "the bot's answer to the archive saying "+want, func() (bool, error) {
 		posts, err := s.Posts(ctx, u, ch.Id)
 		if err != nil {
 			return false, err
