@@ -78,6 +78,7 @@ func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportO
 	if batch <= 0 {
 		batch = exportBatch
 	}
+	began := time.Now()
 	structural := map[string]string{} // ids whose kind the records say: "channel", "team"
 	for start := 0; start < len(ids); start += batch {
 		for _, id := range ids[start:min(start+batch, len(ids))] {
@@ -96,7 +97,9 @@ func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportO
 	if err := a.exportSharedDocs(ctx, w); err != nil {
 		return archive.Meta{}, err
 	}
+	read := time.Since(began)
 	dir := a.describe(ctx, w.Mentioned(), structural)
+	described := time.Since(began) - read
 	by := actor
 	if u, ok := a.names.DescribeUser(ctx, actor); ok {
 		by = u.Username
@@ -106,6 +109,8 @@ func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportO
 		return archive.Meta{}, err
 	}
 	finished = true
+	a.log.Info().Int("incidents", meta.Incidents).Int("events", meta.Events).Dur("read", read).Dur("directory", described).
+		Dur("written", time.Since(began)-read-described).Msg("incident archive written")
 	return meta, nil
 }
 

@@ -83,7 +83,9 @@ func (a *App) ImportArchive(ctx context.Context, actor string, arc *archive.Arch
 	}
 	im := &importer{a: a, arc: arc, ids: map[string]string{}, missing: map[string]map[string]bool{},
 		report: &ImportReport{DryRun: dryRun, Archive: arc.Meta}}
+	began := time.Now()
 	im.match(ctx)
+	matched := time.Since(began)
 	src := arc.Store()
 	list, err := src.ListSince(ctx, arc.Meta.Since)
 	if err != nil {
@@ -99,6 +101,7 @@ func (a *App) ImportArchive(ctx context.Context, actor string, arc *archive.Arch
 		return im.report, err
 	}
 	im.finishReport()
+	a.log.Info().Bool("dry_run", dryRun).Int("incidents", len(list)).Dur("match", matched).Dur("took", time.Since(began)).Msg("incident archive read into the store")
 	return im.report, nil
 }
 

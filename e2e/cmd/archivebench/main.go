@@ -52,6 +52,7 @@ type figures struct {
 	export, preview, importing time.Duration
 	exportLog, importLog       string // the plugin's own "took" of each
 	bytes                      int
+	archived                   int // incidents in the archive: the seeded and the timed starts
 	before, during             []time.Duration
 	startsDuringExport         int
 	report                     string
@@ -114,7 +115,7 @@ func run(incidents, events, n int, bundle string, timeout time.Duration, out str
 	if _, err := makeChannels(ctx, b, incidents, strings.Join(names, "\n")); err != nil {
 		return err
 	}
-	if err := measureImport(ctx, b, incidents, &f); err != nil {
+	if err := measureImport(ctx, b, &f); err != nil {
 		return err
 	}
 	print(incidents, events, n, f)
@@ -127,7 +128,7 @@ func print(incidents, events, n int, f figures) {
 	fmt.Printf("| export: command → file in the admin's DM | %s | %s |\n", f.export.Round(time.Millisecond), f.exportLog)
 	fmt.Printf("| import preview: file sent → preview posted | %s | |\n", f.preview.Round(time.Millisecond))
 	fmt.Printf("| import: Import pressed → report posted | %s | %s |\n", f.importing.Round(time.Millisecond), f.importLog)
-	fmt.Printf("\nArchive size: %.1f MB.\n\n", float64(f.bytes)/(1<<20))
+	fmt.Printf("\nArchive: %d incidents (the %d seeded and the timed starts), %.1f MB.\n\n", f.archived, incidents, float64(f.bytes)/(1<<20))
 	fmt.Printf("| `/incident start` (S4) | n | median | p99 | max |\n|---|---|---|---|---|\n")
 	row := func(what string, ds []time.Duration) {
 		if len(ds) == 0 {

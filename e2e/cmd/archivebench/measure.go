@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 )
 
 // poll is how often an effect is looked for: the delays measured are
@@ -91,7 +94,7 @@ func measureExport(ctx context.Context, s *harness.Server, n int, f *figures) er
 		return err
 	}
 	f.bytes = len(data)
-	f.exportLog = took(s, "incident archive exported")
+	f.exportLog = took(s, "incident archive exported") + " (" + fields(s, "incident archive written", "read", "directory", "written") + ")"
 	archiveData = data
 	return nil
 }
@@ -101,11 +104,16 @@ var archiveData []byte
 
 // measureImport sends the archive to the bot of s, times the preview,
 // presses Import and times the import.
-func measureImport(ctx context.Context, s *harness.Server, incidents int, f *figures) error {
+func measureImport(ctx context.Context, s *harness.Server, f *figures) error {
+	incidents, err := archivedIncidents(archiveData)
+	if err != nil {
+		return err
+	}
 	dm, bot, err := botDM(ctx, s, s.Admin)
 	if err != nil {
 		return err
 	}
+	f.archived = incidents
 	up, _, err := s.Admin.Client.UploadFile(ctx, archiveData, dm, "bench.incidents")
 	if err != nil {
 		return err
@@ -155,7 +163,7 @@ func measureImport(ctx context.Context, s *harness.Server, incidents int, f *fig
 	if want := fmt.Sprintf("Imported %d new incidents", incidents); !strings.Contains(f.report, want) {
 		return fmt.Errorf("the import reported %q", f.report)
 	}
-	f.importLog = took(s, "incident archive imported")
+	f.importLog = took(s, "incident archive imported") + " (preview: " + fields(s, "incident archive read into the store", "match", "took") + ")"
 	return nil
 }
 
@@ -201,6 +209,44 @@ func took(s *harness.Server, msg string) string {
 				return m[1]
 			}
 		}
+	}
+	return ""
+}
+
+// archivedIncidents opens the archive's bytes and returns how many
+// incidents it holds: the seeded ones and the starts the bench timed.
+func archivedIncidents(data []byte) (int, error) {
+	dir, err := os.MkdirTemp("", "archivebench-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "a.incidents")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return 0, err
+	}
+	a, err := archive.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer a.Close()
+	return a.Meta.Incidents, nil
+}
+
+// fields returns the named fields of the first plugin log line with msg,
+// as "name value" pairs (durations in milliseconds, as zerolog writes them).
+func fields(s *harness.Server, msg string, names ...string) string {
+	for _, l := range strings.Split(s.PluginLogTail(pluginID, 400), "\n") {
+		if !strings.Contains(l, msg) {
+			continue
+		}
+		var out []string
+		for _, n := range names {
+			if m := regexp.MustCompile(`"` + n + `":"?([0-9.]+)`).FindStringSubmatch(l); m != nil {
+				out = append(out, n+" "+m[1]+" ms")
+			}
+		}
+		return strings.Join(out, ", ")
 	}
 	return ""
 }

@@ -311,3 +311,38 @@ func BenchmarkOfflinePostmortem10kEvents(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOfflinePostmortem10000 renders, from an archive, the same
+// incident as the plugin's BenchmarkPostmortem10000 (server/app): 10,000
+// events, a status update every tenth, seven actors. Compare the two
+// with: go test -run '^$' -bench 'Postmortem10000' ./server/app ./server/cmd/incident-archive
+func BenchmarkOfflinePostmortem10000(b *testing.B) {
+	fixClock(b)
+	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	inc := &incident.Incident{ID: "bench1", Title: "Ten thousand events", Severity: incident.S2, TeamID: "t", ChannelID: "c"}
+	tl := []incident.Event{inc.Start(t0, "u0")}
+	for i := 1; i < 10000; i++ {
+		typ := incident.EventNote
+		if i%10 == 0 {
+			typ = incident.EventStatusUpdate
+		}
+		tl = append(tl, incident.NewEvent(t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("u%d", i%7), typ, fmt.Sprintf("event %d: checked the gateway and the queue depth", i)))
+	}
+	for i := range tl {
+		tl[i].Seq = i
+	}
+	path := write(b, content{incidents: []*incident.Incident{inc}, timelines: [][]incident.Event{tl}})
+	s, err := open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if md, err := postmortemOf(ctx, s, "bench1"); err != nil || len(md) == 0 {
+			b.Fatal(err)
+		}
+	}
+}
