@@ -61,6 +61,9 @@ type App struct {
 	// in the background, and one that read an older rota must not store
 	// its view (and its next recheck) after one that read a newer.
 	boardMu *sync.Mutex
+	// live counts the live work this instance is doing (commands, buttons,
+	// webhooks and their follow-up), which bulk jobs yield to.
+	live *atomic.Int64
 }
 
 // Deps are App's collaborators.
@@ -115,7 +118,7 @@ func New(d Deps) (*App, error) {
 	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log, wall: time.Now,
 		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map),
-		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex)}, nil
+		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}, nil
 }
 
 // appendRetries bounds how often an event append is retried after an
@@ -162,11 +165,14 @@ func (a *App) Quiesce(ctx context.Context) error {
 	}
 }
 
-// goBackground runs f in a goroutine that Quiesce waits for.
+// goBackground runs f in a goroutine that Quiesce waits for. It is the
+// follow-up of live work, so bulk jobs yield to it (see Live).
 func (a *App) goBackground(f func()) {
 	a.background.Add(1)
+	done := a.Live()
 	go func() {
 		defer a.background.Done()
+		defer done()
 		f()
 	}()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
@@ -79,19 +81,29 @@ func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportO
 		batch = exportBatch
 	}
 	began := time.Now()
+	docs, err := a.incidentDocNames(ctx)
+	if err != nil {
+		return archive.Meta{}, err
+	}
 	structural := map[string]string{} // ids whose kind the records say: "channel", "team"
 	for start := 0; start < len(ids); start += batch {
-		for _, id := range ids[start:min(start+batch, len(ids))] {
-			inc, err := a.exportIncident(ctx, w, id, opt.Since)
-			if err != nil {
+		read, err := a.readForExport(ctx, ids[start:min(start+batch, len(ids))], opt.Since, docs)
+		if err != nil {
+			return archive.Meta{}, err
+		}
+		for _, x := range read {
+			if x.inc == nil {
+				continue
+			}
+			if err := w.AddIncident(ctx, x.inc, x.events); err != nil {
 				return archive.Meta{}, err
 			}
-			if inc != nil {
-				structural[inc.ChannelID], structural[inc.TeamID] = "channel", "team"
+			for _, d := range x.docs {
+				if err := w.AddDoc(ctx, d.name, d.raw); err != nil {
+					return archive.Meta{}, err
+				}
 			}
-		}
-		if err := ctx.Err(); err != nil {
-			return archive.Meta{}, fmt.Errorf("export archive: %w", err)
+			structural[x.inc.ChannelID], structural[x.inc.TeamID] = "channel", "team"
 		}
 	}
 	if err := a.exportSharedDocs(ctx, w); err != nil {
@@ -114,32 +126,96 @@ func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportO
 	return meta, nil
 }
 
-// exportIncident adds one incident and its documents; nil when it is gone
-// or older than since.
-func (a *App) exportIncident(ctx context.Context, w *archive.Writer, id string, since time.Time) (*incident.Incident, error) {
-	inc, err := a.store.GetIncident(ctx, id)
-	if errors.Is(err, incident.ErrNotFound) {
-		return nil, nil // an index names a record that is gone: skip it
+// exportReaders is how many incidents an export reads at once. The
+// store's calls are round trips to the server, so two readers nearly halve
+// the time an export takes, while it never has more than two calls in
+// flight; each reader also yields to live work before each incident.
+const exportReaders = 2
+
+// exported is one incident read for an export; inc nil: skip it.
+type exported struct {
+	inc    *incident.Incident
+	events []incident.Event
+	docs   []namedDoc
+}
+
+type namedDoc struct {
+	name string
+	raw  []byte
+}
+
+// readForExport reads the incidents ids (those created since since) with
+// their timelines and the documents of theirs that docs names, in order.
+func (a *App) readForExport(ctx context.Context, ids []string, since time.Time, docs map[string]bool) ([]exported, error) {
+	out := make([]exported, len(ids))
+	errs := make([]error, len(ids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range exportReaders {
+		wg.Go(func() {
+			for i := range next {
+				a.yieldToLive(ctx)
+				out[i], errs[i] = a.readOneForExport(ctx, ids[i], since, docs)
+			}
+		})
 	}
-	if err != nil {
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if inc.CreatedAt.Before(since) {
-		return nil, nil
+	return out, ctx.Err()
+}
+
+func (a *App) readOneForExport(ctx context.Context, id string, since time.Time, docs map[string]bool) (exported, error) {
+	inc, err := a.store.GetIncident(ctx, id)
+	if errors.Is(err, incident.ErrNotFound) {
+		return exported{}, nil // an index names a record that is gone: skip it
+	}
+	if err != nil || inc.CreatedAt.Before(since) {
+		return exported{}, err
 	}
 	events, err := a.store.Timeline(ctx, id)
 	if err != nil {
-		return nil, err
+		return exported{}, err
 	}
-	if err := w.AddIncident(ctx, inc, events); err != nil {
-		return nil, err
-	}
+	x := exported{inc: inc, events: events}
 	for _, doc := range incidentDocs {
-		if err := a.exportDoc(ctx, w, doc(id)); err != nil {
-			return nil, err
+		name := doc(id)
+		if !docs[name] {
+			continue
+		}
+		raw, err := a.store.GetDoc(ctx, name)
+		if err != nil {
+			return exported{}, err
+		}
+		if raw != nil {
+			x.docs = append(x.docs, namedDoc{name, raw})
 		}
 	}
-	return inc, nil
+	return x, nil
+}
+
+// incidentDocNames lists the incidents' documents that exist, so that an
+// export reads those and no absent ones: one list call per thousand keys
+// instead of a read per kind of document and incident.
+func (a *App) incidentDocNames(ctx context.Context) (map[string]bool, error) {
+	list, err := a.store.DocNames(ctx, "") // one walk of the keys, not one per kind
+	if err != nil {
+		return nil, fmt.Errorf("export archive: %w", err)
+	}
+	names := map[string]bool{}
+	for _, n := range list {
+		for _, doc := range incidentDocs {
+			if strings.HasPrefix(n, strings.TrimSuffix(doc("x"), "x")) {
+				names[n] = true
+			}
+		}
+	}
+	return names, nil
 }
 
 func (a *App) exportDoc(ctx context.Context, w *archive.Writer, name string) error {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
@@ -54,11 +55,18 @@ func (r *ImportReport) Changed() bool {
 	return len(r.Created)+len(r.Updated)+len(r.DocsCreated) > 0
 }
 
+// importReaders is how many incidents an import writes at once, for the
+// reason exportReaders gives.
+const importReaders = 2
+
 // importer carries one import's mapping and report.
 type importer struct {
-	a      *App
-	arc    *archive.Archive
-	ids    map[string]string // archive id -> this server's id
+	a   *App
+	arc *archive.Archive
+	ids map[string]string // archive id -> this server's id, read-only once matched
+	// mu guards the report and the notes of unmatched names, which the
+	// import's workers add to.
+	mu     sync.Mutex
 	report *ImportReport
 	// missing maps an unmatched archive id to the places it appears.
 	missing map[string]map[string]bool
@@ -91,11 +99,8 @@ func (a *App) ImportArchive(ctx context.Context, actor string, arc *archive.Arch
 	if err != nil {
 		return nil, fmt.Errorf("read the archive: %w", err)
 	}
-	slices.Reverse(list) // oldest first, as they happened
-	for _, inc := range list {
-		if err := im.incident(ctx, inc); err != nil {
-			return im.report, err
-		}
+	if err := im.incidents(ctx, list); err != nil {
+		return im.report, err
 	}
 	if err := im.sharedDocs(ctx); err != nil {
 		return im.report, err
@@ -128,6 +133,8 @@ func (im *importer) match(ctx context.Context) {
 // remap returns raw with the archive's ids replaced by this server's, and
 // notes where unmatched ones appear.
 func (im *importer) remap(raw []byte, where string) []byte {
+	im.mu.Lock()
+	defer im.mu.Unlock()
 	archive.EachID(raw, func(id string) {
 		if _, ok := im.ids[id]; !ok && im.arc.Directory.Known(id) {
 			if im.missing[id] == nil {
@@ -138,6 +145,47 @@ func (im *importer) remap(raw []byte, where string) []byte {
 	})
 	out, _ := archive.Remap(raw, im.ids)
 	return out
+}
+
+// incidents imports list, importReaders at a time, each yielding to live
+// work first.
+func (im *importer) incidents(ctx context.Context, list []*incident.Incident) error {
+	errs := make([]error, len(list))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range importReaders {
+		wg.Go(func() {
+			for i := range next {
+				im.a.yieldToLive(ctx)
+				errs[i] = im.incident(ctx, list[i])
+			}
+		})
+	}
+	for i := range list {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// note adds id to one of the report's lists.
+func (im *importer) note(list *[]string, id string) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	*list = append(*list, id)
+}
+
+func (im *importer) skip(id, why string) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.report.Skipped = append(im.report.Skipped, ImportSkip{id, why})
 }
 
 // incident imports one incident: new, newer, unchanged or kept.
@@ -154,29 +202,28 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 	cur, err := a.store.GetIncident(ctx, rec.ID)
 	switch {
 	case errors.Is(err, incident.ErrNotFound):
-		if owner, err := a.store.IncidentIDForChannel(ctx, rec.ChannelID); err == nil && owner != rec.ID {
-			r.Skipped = append(r.Skipped, ImportSkip{rec.ID, fmt.Sprintf("its channel here already belongs to incident #%s", owner)})
-			return nil
-		}
-		if !r.DryRun {
-			if err := a.store.ImportIncident(ctx, rec, evs); err != nil {
-				if incident.KindOf(err) == incident.KindConflict {
-					r.Skipped = append(r.Skipped, ImportSkip{rec.ID, incident.UserMessage(err)})
-					return nil
-				}
-				return err
+		if r.DryRun { // the import itself refuses a taken channel on its own
+			if owner, err := a.store.IncidentIDForChannel(ctx, rec.ChannelID); err == nil && owner != rec.ID {
+				im.skip(rec.ID, fmt.Sprintf("its channel here already belongs to incident #%s", owner))
+				return nil
 			}
-		}
-		if err := im.incidentDocs(ctx, src.ID); err != nil {
+		} else if err := a.store.ImportIncident(ctx, rec, evs); err != nil {
+			if incident.KindOf(err) == incident.KindConflict {
+				im.skip(rec.ID, incident.UserMessage(err))
+				return nil
+			}
 			return err
 		}
-		r.Created = append(r.Created, rec.ID)
+		if err := im.incidentDocs(ctx, src.ID, true); err != nil {
+			return err
+		}
+		im.note(&r.Created, rec.ID)
 		return nil
 	case err != nil:
 		return err
 	}
 	if !cur.CreatedAt.Equal(rec.CreatedAt) {
-		r.Skipped = append(r.Skipped, ImportSkip{rec.ID, fmt.Sprintf("another incident here has the id %s (started %s)", ref, cur.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))})
+		im.skip(rec.ID, fmt.Sprintf("another incident here has the id %s (started %s)", ref, cur.CreatedAt.UTC().Format("2006-01-02 15:04 UTC")))
 		return nil
 	}
 	tail, err := a.store.TimelineTail(ctx, rec.ID, 1)
@@ -189,14 +236,14 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 	}
 	switch {
 	case cur.UpdatedAt.After(rec.UpdatedAt) || here > len(evs):
-		r.KeptNewer = append(r.KeptNewer, rec.ID)
+		im.note(&r.KeptNewer, rec.ID)
 		return nil
 	case here == len(evs) && cur.UpdatedAt.Equal(rec.UpdatedAt):
-		r.Unchanged = append(r.Unchanged, rec.ID)
+		im.note(&r.Unchanged, rec.ID)
 		return nil
 	}
 	if here > 0 && !sameEvent(tail[0], evs[here-1]) {
-		r.Skipped = append(r.Skipped, ImportSkip{rec.ID, "its timeline here and in the archive went separate ways; kept this server's"})
+		im.skip(rec.ID, "its timeline here and in the archive went separate ways; kept this server's")
 		return nil
 	}
 	if !r.DryRun {
@@ -204,10 +251,10 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 			return err
 		}
 	}
-	if err := im.incidentDocs(ctx, rec.ID); err != nil {
+	if err := im.incidentDocs(ctx, rec.ID, false); err != nil {
 		return err
 	}
-	r.Updated = append(r.Updated, rec.ID)
+	im.note(&r.Updated, rec.ID)
 	return nil
 }
 
@@ -229,7 +276,9 @@ func (im *importer) remapIncident(src *incident.Incident, events []incident.Even
 	if _, ok := im.ids[src.ChannelID]; !ok && !im.arc.Directory.Known(src.ChannelID) {
 		// The old server no longer had the channel when it exported, so
 		// the archive cannot name it: say so, as for a name not found.
+		im.mu.Lock()
 		im.unknown = append(im.unknown, Unmatched{Name: "a channel the old server no longer had (" + src.ChannelID + ")", Where: []string{where}})
+		im.mu.Unlock()
 	}
 	evs := make([]incident.Event, len(events))
 	for i, e := range events {
@@ -271,8 +320,9 @@ func (im *importer) catchUp(ctx context.Context, rec *incident.Incident, later [
 }
 
 // incidentDocs writes the archive's documents of one incident over this
-// server's (in a dry run, it only notes the names they mention).
-func (im *importer) incidentDocs(ctx context.Context, id string) error {
+// server's (in a dry run, it only notes the names they mention). fresh:
+// the incident is new here, so its documents most likely are too.
+func (im *importer) incidentDocs(ctx context.Context, id string, fresh bool) error {
 	for _, doc := range incidentDocs {
 		raw, err := im.arc.Store().GetDoc(ctx, doc(id))
 		if err != nil {
@@ -284,6 +334,14 @@ func (im *importer) incidentDocs(ctx context.Context, id string) error {
 		raw = im.remap(raw, "#"+id)
 		if im.report.DryRun {
 			continue
+		}
+		if fresh {
+			if ok, err := im.a.store.CompareAndSetDoc(ctx, doc(id), nil, raw); err != nil || ok {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if err := im.setDoc(ctx, doc(id), raw); err != nil {
 			return err
@@ -419,6 +477,10 @@ func (im *importer) finishReport() {
 			r.UnmatchedTeams = append(r.UnmatchedTeams, Unmatched{dir.Teams[id].Name, where})
 		}
 	}
+	for _, l := range [][]string{r.Created, r.Updated, r.Unchanged, r.KeptNewer} {
+		slices.Sort(l)
+	}
+	sort.Slice(r.Skipped, func(i, j int) bool { return r.Skipped[i].ID < r.Skipped[j].ID })
 	r.UnmatchedChannels = append(r.UnmatchedChannels, im.unknown...)
 	for _, l := range [][]Unmatched{r.UnmatchedUsers, r.UnmatchedChannels, r.UnmatchedTeams} {
 		sort.Slice(l, func(i, j int) bool { return strings.Compare(l[i].Name, l[j].Name) < 0 })

@@ -119,8 +119,17 @@ func (w *Writer) Finish(meta Meta, dir *Directory, settings []byte) (Meta, error
 		}
 		return nil
 	})
+	// bbolt grows its file ahead of its data, by up to 16 MB; the pages
+	// past the last one in use are cut off before the trailer goes on.
+	var used int64
+	if err == nil {
+		err = w.store.Bolt().View(func(tx *bolt.Tx) error { used = tx.Size(); return nil })
+	}
 	if cerr := w.store.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = os.Truncate(w.path, used)
 	}
 	if err == nil {
 		err = seal(w.path)

@@ -96,6 +96,11 @@ type Docs interface {
 	// whether it did: old nil means "only if absent", next nil deletes. A
 	// false answer means another writer got there first: read and retry.
 	CompareAndSetDoc(ctx context.Context, name string, old, next []byte) (bool, error)
+	// DocNames returns the names of the documents that start with prefix,
+	// sorted. It walks every key of the store, a page at a time: for
+	// exports, never for hot paths. A document made or removed while it
+	// runs may be missed or still listed.
+	DocNames(ctx context.Context, prefix string) ([]string, error)
 }
 
 // ValidDocName reports whether name may name a document.

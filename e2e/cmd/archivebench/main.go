@@ -31,7 +31,8 @@ const pluginID = "io.incidentbot.mattermost"
 func main() {
 	incidents := flag.Int("incidents", 1000, "incidents in the archive")
 	events := flag.Int("events", 100, "timeline events per incident")
-	n := flag.Int("n", 30, "/incident start calls measured before and during the export")
+	n := flag.Int("n", 30, "/incident start calls measured before the export")
+	pace := flag.Duration("pace", time.Second, "one /incident start every pace, before and during the export: an on-call team at work")
 	bundle := flag.String("bundle", "", "plugin bundle (default: build with make dist-host)")
 	timeout := flag.Duration("timeout", 40*time.Minute, "give up after this long")
 	out := flag.String("out", "", "also write the exported archive to this file (for incident-archive)")
@@ -40,7 +41,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "archivebench: -incidents, -events and -n must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*incidents, *events, *n, *bundle, *timeout, *out); err != nil {
+	if err := run(*incidents, *events, *n, *pace, *bundle, *timeout, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "archivebench:", err)
 		os.Exit(1)
 	}
@@ -58,7 +59,7 @@ type figures struct {
 	report                     string
 }
 
-func run(incidents, events, n int, bundle string, timeout time.Duration, out string) error {
+func run(incidents, events, n int, pace time.Duration, bundle string, timeout time.Duration, out string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if bundle == "" {
@@ -90,7 +91,7 @@ func run(incidents, events, n int, bundle string, timeout time.Duration, out str
 	}
 	f.seeded = time.Since(began)
 	progress("%d incidents of %d events seeded in %s", incidents, events, f.seeded.Round(time.Second))
-	if err := measureExport(ctx, a, n, &f); err != nil {
+	if err := measureExport(ctx, a, n, pace, &f); err != nil {
 		return err
 	}
 	progress("exported %d bytes in %s", f.bytes, f.export.Round(time.Millisecond))
@@ -118,18 +119,18 @@ func run(incidents, events, n int, bundle string, timeout time.Duration, out str
 	if err := measureImport(ctx, b, &f); err != nil {
 		return err
 	}
-	print(incidents, events, n, f)
+	print(incidents, events, pace, f)
 	return nil
 }
 
-func print(incidents, events, n int, f figures) {
+func print(incidents, events int, pace time.Duration, f figures) {
 	fmt.Printf("\n#### Incident archive, %d incidents × %d events, real Mattermost 6.7.2\n\n", incidents, events)
 	fmt.Printf("| step | time | plugin log says |\n|---|---|---|\n")
 	fmt.Printf("| export: command → file in the admin's DM | %s | %s |\n", f.export.Round(time.Millisecond), f.exportLog)
 	fmt.Printf("| import preview: file sent → preview posted | %s | |\n", f.preview.Round(time.Millisecond))
 	fmt.Printf("| import: Import pressed → report posted | %s | %s |\n", f.importing.Round(time.Millisecond), f.importLog)
 	fmt.Printf("\nArchive: %d incidents (the %d seeded and the timed starts), %.1f MB.\n\n", f.archived, incidents, float64(f.bytes)/(1<<20))
-	fmt.Printf("| `/incident start` (S4) | n | median | p99 | max |\n|---|---|---|---|---|\n")
+	fmt.Printf("| `/incident start` (S4), one every %s | n | median | p99 | max |\n|---|---|---|---|---|\n", pace)
 	row := func(what string, ds []time.Duration) {
 		if len(ds) == 0 {
 			fmt.Printf("| %s | 0 | - | - | - |\n", what)

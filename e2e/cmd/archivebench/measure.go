@@ -21,9 +21,10 @@ import (
 // seconds long, so 50 ms is well under their noise.
 const poll = 50 * time.Millisecond
 
-// measureExport times /incident start n times, then exports while timing
-// starts for as long as the export runs, and downloads the archive.
-func measureExport(ctx context.Context, s *harness.Server, n int, f *figures) error {
+// measureExport times /incident start n times, one every pace, then
+// exports while timing starts at the same pace for as long as the export
+// runs, and downloads the archive.
+func measureExport(ctx context.Context, s *harness.Server, n int, pace time.Duration, f *figures) error {
 	starter := s.Users[0]
 	seq := 0
 	startOne := func() (time.Duration, error) {
@@ -36,8 +37,14 @@ func measureExport(ctx context.Context, s *harness.Server, n int, f *figures) er
 		}
 		return d, err
 	}
-	for range n + 1 { // the first warms up
+	paced := func() (time.Duration, error) {
+		next := time.Now().Add(pace)
 		d, err := startOne()
+		time.Sleep(time.Until(next))
+		return d, err
+	}
+	for range n + 1 { // the first warms up
+		d, err := paced()
 		if err != nil {
 			return err
 		}
@@ -78,7 +85,7 @@ func measureExport(ctx context.Context, s *harness.Server, n int, f *figures) er
 		f.export = time.Since(began)
 	}()
 	for !done.Load() {
-		d, err := startOne()
+		d, err := paced()
 		if err != nil {
 			return err
 		}

@@ -87,8 +87,8 @@ func seed(ctx context.Context, s *harness.Server, channels []channel, events int
 			return err
 		}
 		doc := fmt.Sprintf(`{"items":[{"n":1,"text":"Alert on the error rate","owner":%q,"due":"2030-01-31T00:00:00Z"}]}`, people[(i+1)%3])
-		if _, err := mem.Set("doc/v1/actions/"+inc.ID, []byte(doc)); err != nil {
-			return err
+		if ok, err := st.CompareAndSetDoc(ctx, "actions/v1/"+inc.ID, nil, []byte(doc)); err != nil || !ok {
+			return fmt.Errorf("seed the action items of #%s: %v", inc.ID, err)
 		}
 	}
 	keys, err := mem.ListKeys(0, 1<<30)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/mattermost/mattermost/server/public/pluginapi"
 
@@ -43,4 +45,33 @@ func (s *Store) CompareAndSetDoc(_ context.Context, name string, old, next []byt
 		return false, fmt.Errorf("set doc %s: %w", name, err)
 	}
 	return ok, nil
+}
+
+// listPage is how many keys one KVList call returns while listing.
+const listPage = 1000
+
+// DocNames implements incident.Docs: one KVList call per thousand keys
+// of the plugin, whatever they hold.
+func (s *Store) DocNames(ctx context.Context, prefix string) ([]string, error) {
+	full := docKey(prefix)
+	var names []string
+	for page := 0; ; page++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		keys, err := s.kv.ListKeys(page, listPage)
+		if err != nil {
+			return nil, fmt.Errorf("list documents %s*: %w", prefix, err)
+		}
+		for _, k := range keys {
+			if strings.HasPrefix(k, full) {
+				names = append(names, strings.TrimPrefix(k, docKey("")))
+			}
+		}
+		if len(keys) < listPage {
+			break
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }

@@ -98,8 +98,10 @@ func (s *Store) ImportIncident(ctx context.Context, inc *incident.Incident, even
 	if err := s.logAppend(ctx, monthLog(month), rec.ID, what); err != nil {
 		return err
 	}
-	if err := s.syncActive(ctx, rec); err != nil {
-		return err
+	if rec.Status.Active() { // an absent record is in no shard: nothing to remove
+		if err := s.syncActive(ctx, rec); err != nil {
+			return err
+		}
 	}
 	if owner == nil {
 		ok, err := s.swap(channelKey(rec.ChannelID), nil, []byte(rec.ID))

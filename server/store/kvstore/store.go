@@ -21,6 +21,7 @@ type KV interface {
 	Get(key string, o any) error
 	Set(key string, value any, options ...pluginapi.KVSetOption) (bool, error)
 	Delete(key string) error
+	ListKeys(page, count int, options ...pluginapi.ListKeysOption) ([]string, error)
 }
 
 var (

@@ -402,3 +402,27 @@ func TestV1IndexesAreStillRead(t *testing.T) {
 		t.Errorf("after resolving the v1 incident: %v", active)
 	}
 }
+
+// TestDocNamesPages lists documents across several KVList pages, among
+// other keys of the plugin.
+func TestDocNamesPages(t *testing.T) {
+	kv := kvtest.New()
+	s := kvstore.New(kv)
+	ctx := t.Context()
+	for i := range 2500 {
+		if ok, err := s.CompareAndSetDoc(ctx, fmt.Sprintf("actions/v1/i%04d", i), nil, []byte(`{}`)); err != nil || !ok {
+			t.Fatal(err)
+		}
+		if _, err := kv.Set(fmt.Sprintf("other/%04d", i), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := kv.Snapshot()
+	names, err := s.DocNames(ctx, "actions/v1/")
+	if err != nil || len(names) != 2500 || names[0] != "actions/v1/i0000" || names[2499] != "actions/v1/i2499" {
+		t.Fatalf("DocNames: %d names, %v", len(names), err)
+	}
+	if got := kv.Since(before); got.Lists != 6 || got.Gets != 0 {
+		t.Fatalf("DocNames over 5,000 keys cost %+v; want 6 lists", got)
+	}
+}

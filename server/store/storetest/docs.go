@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -79,5 +80,30 @@ func testConcurrentDocUpdates(t *testing.T, s incident.Store) {
 	wg.Wait()
 	if b, _ := s.GetDoc(ctx, "counter"); string(b) != strconv.Itoa(workers*each) {
 		t.Fatalf("counter = %s, want %d", b, workers*each)
+	}
+}
+
+func testDocNames(t *testing.T, s incident.Docs) {
+	ctx := t.Context()
+	for _, name := range []string{"actions/v1/b", "actions/v1/a", "hotfix/v1/a", "actions/v2/a", "rota/v1"} {
+		if ok, err := s.CompareAndSetDoc(ctx, name, nil, []byte(`{}`)); err != nil || !ok {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	if ok, err := s.CompareAndSetDoc(ctx, "actions/v1/gone", nil, []byte(`{}`)); err != nil || !ok {
+		t.Fatal(err)
+	}
+	if ok, err := s.CompareAndSetDoc(ctx, "actions/v1/gone", []byte(`{}`), nil); err != nil || !ok {
+		t.Fatal(err)
+	}
+	for prefix, want := range map[string][]string{
+		"actions/v1/": {"actions/v1/a", "actions/v1/b"},
+		"":            {"actions/v1/a", "actions/v1/b", "actions/v2/a", "hotfix/v1/a", "rota/v1"},
+		"runbook/":    nil,
+	} {
+		got, err := s.DocNames(ctx, prefix)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("DocNames(%q) = %q, %v; want %q", prefix, got, err, want)
+		}
 	}
 }

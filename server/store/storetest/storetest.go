@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"ConcurrentStatusChanges", testConcurrentStatusChanges},
 		{"Docs", testDocs},
 		{"ConcurrentDocUpdates", testConcurrentDocUpdates},
+		{"DocNames", func(t *testing.T, s incident.Store) { testDocNames(t, s) }},
 		{"ImportIncident", testImportIncident},
 		{"ImportResolvedIsNotActive", testImportResolvedIsNotActive},
 		{"ImportConflicts", testImportConflicts},

@@ -20,7 +20,7 @@ import (
 type Counting struct {
 	KV kvstore.KV
 
-	gets, sets, deletes, read, written atomic.Int64
+	gets, sets, deletes, lists, read, written atomic.Int64
 
 	mu        sync.Mutex
 	intercept func(key string, opts pluginapi.KVSetOptions) (handled, ok bool, err error)
@@ -124,20 +124,26 @@ func (c *Counting) Delete(key string) error {
 	return c.KV.Delete(key)
 }
 
+// ListKeys implements kvstore.KV.
+func (c *Counting) ListKeys(page, count int, options ...pluginapi.ListKeysOption) ([]string, error) {
+	c.lists.Add(1)
+	return c.KV.ListKeys(page, count, options...)
+}
+
 // Counts are what was asked of the KV: calls of each kind, and the bytes of
 // values read and written.
-type Counts struct{ Gets, Sets, Deletes, Read, Written int64 }
+type Counts struct{ Gets, Sets, Deletes, Lists, Read, Written int64 }
 
 // Calls is the number of KV calls.
-func (c Counts) Calls() int64 { return c.Gets + c.Sets + c.Deletes }
+func (c Counts) Calls() int64 { return c.Gets + c.Sets + c.Deletes + c.Lists }
 
 // Snapshot returns the counts so far.
 func (c *Counting) Snapshot() Counts {
-	return Counts{c.gets.Load(), c.sets.Load(), c.deletes.Load(), c.read.Load(), c.written.Load()}
+	return Counts{c.gets.Load(), c.sets.Load(), c.deletes.Load(), c.lists.Load(), c.read.Load(), c.written.Load()}
 }
 
 // Since returns the counts since before.
 func (c *Counting) Since(before Counts) Counts {
 	now := c.Snapshot()
-	return Counts{now.Gets - before.Gets, now.Sets - before.Sets, now.Deletes - before.Deletes, now.Read - before.Read, now.Written - before.Written}
+	return Counts{now.Gets - before.Gets, now.Sets - before.Sets, now.Deletes - before.Deletes, now.Lists - before.Lists, now.Read - before.Read, now.Written - before.Written}
 }

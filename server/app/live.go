@@ -1,0 +1,33 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Live marks live work (a command, a button, a webhook) as running on this
+// instance until the returned func is called. Bulk jobs (archive export
+// and import) wait while any runs, so that responders do not share the
+// store and the server with them.
+func (a *App) Live() (done func()) {
+	a.live.Add(1)
+	return func() { a.live.Add(-1) }
+}
+
+// liveYield bounds how long a bulk job waits for live work before each
+// incident it reads or writes: long enough for a command and most of its
+// follow-up to finish, short enough that a busy node still makes progress.
+const liveYield = 50 * time.Millisecond
+
+// yieldToLive waits while live work runs on this instance, at most
+// liveYield.
+func (a *App) yieldToLive(ctx context.Context) {
+	deadline := time.Now().Add(liveYield)
+	for a.live.Load() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
