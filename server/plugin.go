@@ -196,6 +196,9 @@ func (p *Plugin) calendarURL(siteURL, token string, team bool) string {
 // ExecuteCommand serves /incident.
 func (p *Plugin) ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
 	verb, rest := command.Parse(args.Command)
+	if p.core != nil {
+		defer p.core.Live()()
+	}
 	reply := p.commands.Execute(context.Background(), command.Call{
 		UserID: args.UserId, ChannelID: args.ChannelId, TeamID: args.TeamId, TriggerID: args.TriggerId,
 		SiteURL: args.SiteURL, Verb: verb, Rest: rest,
@@ -208,6 +211,9 @@ func (p *Plugin) ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Req
 	if p.router == nil {
 		http.Error(w, "incident bot is starting", http.StatusServiceUnavailable)
 		return
+	}
+	if p.core != nil && r.URL.Path != web.ArchivePath { // a download is bulk work itself
+		defer p.core.Live()()
 	}
 	p.router.ServeHTTP(w, r)
 }
