@@ -50,8 +50,8 @@ func importText(r *app.ImportReport, render func(string) string) string {
 			fmt.Fprintf(&b, "- %s, in %s\n", mention.Inline(u.Name), refs(u.Where))
 		}
 	}
-	section("Users not on this server", "kept under their old ids, shown as former users; create them with the same usernames and import again to link them", r.UnmatchedUsers)
-	section("Channels not on this server", "their incidents are imported; only system admins see them until the channel exists", r.UnmatchedChannels)
+	section("Users not on this server", "kept under their old ids and shown as former users (to link them, create them with the same usernames before importing: incidents already imported keep what they have)", r.UnmatchedUsers)
+	section("Channels not on this server", "their incidents are imported, but only system admins can see them (to keep them with their channel, create it with the same team and name before importing)", r.UnmatchedChannels)
 	section("Teams not on this server", "kept under their old ids", r.UnmatchedTeams)
 	return render(b.String())
 }

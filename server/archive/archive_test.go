@@ -96,12 +96,25 @@ func TestRoundTrip(t *testing.T) {
 	if err := a.Store().CreateIncident(t.Context(), &incident.Incident{ID: "x", ChannelID: "c", CreatedAt: t0}); err == nil {
 		t.Fatal("an opened archive accepted a write")
 	}
-	// The file stays a bbolt database that any bbolt tool opens.
+	// The file stays a bbolt database that any bbolt tool opens, and holds
+	// its pages and the trailer, nothing more.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		t.Fatalf("bbolt cannot open the archive: %v", err)
 	}
-	_ = db.Close()
+	defer db.Close()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.View(func(tx *bolt.Tx) error {
+		if used := tx.Size(); info.Size() != used+trailerLen {
+			t.Errorf("the file is %d bytes for %d bytes of pages and a %d-byte trailer", info.Size(), used, trailerLen)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestWriterMentions(t *testing.T) {
@@ -111,7 +124,8 @@ func TestWriterMentions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	inc := &incident.Incident{ID: "i1", Title: "x", Severity: incident.S3, TeamID: team1, ChannelID: chan1}
+	inc := &incident.Incident{ID: "i1", Title: "x", Severity: incident.S3, TeamID: team1, ChannelID: chan1,
+		CardPostID: "post1ppppppppppppppppppppp"} // a post: not mentioned
 	ev := inc.Start(t0, alice)
 	if err := w.AddIncident(t.Context(), inc, []incident.Event{ev}); err != nil {
 		t.Fatal(err)

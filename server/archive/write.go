@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,8 +43,17 @@ func Create(path string) (*Writer, error) {
 	return &Writer{path: path, store: st, seen: map[string]struct{}{}}, nil
 }
 
+// postIDKey ends the JSON keys ("post_id", "card_post_id") under which
+// the plugin keeps ids of posts: those name no user, channel or team, and
+// looking each up for the directory would cost three server calls.
+var postIDKey = []byte(`post_id":"`)
+
 func (w *Writer) note(raw []byte) {
-	EachID(raw, func(id string) { w.seen[id] = struct{}{} })
+	eachToken(raw, func(i, j int) {
+		if !bytes.HasSuffix(raw[:i], postIDKey) {
+			w.seen[string(raw[i:j])] = struct{}{}
+		}
+	})
 }
 
 // AddIncident adds an incident and its whole timeline, as they are.
