@@ -2,15 +2,35 @@ package main
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 )
 
 // archiveNames names users, channels and teams for the incident archive
 // through the server, and finds them again by name on import.
-type archiveNames struct{ p *Plugin }
+type archiveNames struct {
+	p *Plugin
+	// teams remembers team names for a minute: an export names a team for
+	// each of its channels, mostly the same few teams.
+	mu    sync.Mutex
+	teams map[string]cachedTeam
+}
 
-func (n archiveNames) DescribeUser(_ context.Context, id string) (archive.User, bool) {
+type cachedTeam struct {
+	team archive.Team
+	at   time.Time
+}
+
+// teamTTL bounds how long a team's name is remembered.
+const teamTTL = time.Minute
+
+func newArchiveNames(p *Plugin) *archiveNames {
+	return &archiveNames{p: p, teams: map[string]cachedTeam{}}
+}
+
+func (n *archiveNames) DescribeUser(_ context.Context, id string) (archive.User, bool) {
 	u, appErr := n.p.API.GetUser(id)
 	if appErr != nil {
 		return archive.User{}, false
@@ -18,27 +38,37 @@ func (n archiveNames) DescribeUser(_ context.Context, id string) (archive.User, 
 	return archive.User{Username: u.Username, DisplayName: u.GetDisplayName("full_name"), Bot: u.IsBot}, true
 }
 
-func (n archiveNames) DescribeChannel(_ context.Context, id string) (archive.Channel, bool) {
+func (n *archiveNames) DescribeChannel(ctx context.Context, id string) (archive.Channel, bool) {
 	ch, appErr := n.p.API.GetChannel(id)
 	if appErr != nil || ch.TeamId == "" { // direct and group messages belong to no team
 		return archive.Channel{}, false
 	}
-	t, appErr := n.p.API.GetTeam(ch.TeamId)
-	if appErr != nil {
+	t, ok := n.DescribeTeam(ctx, ch.TeamId)
+	if !ok {
 		return archive.Channel{}, false
 	}
 	return archive.Channel{Team: t.Name, Name: ch.Name, DisplayName: ch.DisplayName}, true
 }
 
-func (n archiveNames) DescribeTeam(_ context.Context, id string) (archive.Team, bool) {
+func (n *archiveNames) DescribeTeam(_ context.Context, id string) (archive.Team, bool) {
+	n.mu.Lock()
+	c, ok := n.teams[id]
+	n.mu.Unlock()
+	if ok && time.Since(c.at) < teamTTL {
+		return c.team, true
+	}
 	t, appErr := n.p.API.GetTeam(id)
 	if appErr != nil {
 		return archive.Team{}, false
 	}
-	return archive.Team{Name: t.Name, DisplayName: t.DisplayName}, true
+	team := archive.Team{Name: t.Name, DisplayName: t.DisplayName}
+	n.mu.Lock()
+	n.teams[id] = cachedTeam{team, time.Now()}
+	n.mu.Unlock()
+	return team, true
 }
 
-func (n archiveNames) FindUser(_ context.Context, username string) (string, bool) {
+func (n *archiveNames) FindUser(_ context.Context, username string) (string, bool) {
 	u, appErr := n.p.API.GetUserByUsername(username)
 	if appErr != nil {
 		return "", false
@@ -46,7 +76,7 @@ func (n archiveNames) FindUser(_ context.Context, username string) (string, bool
 	return u.Id, true
 }
 
-func (n archiveNames) FindChannel(_ context.Context, team, name string) (string, bool) {
+func (n *archiveNames) FindChannel(_ context.Context, team, name string) (string, bool) {
 	ch, appErr := n.p.API.GetChannelByNameForTeamName(team, name, true) // archived channels too
 	if appErr != nil {
 		return "", false
@@ -54,7 +84,7 @@ func (n archiveNames) FindChannel(_ context.Context, team, name string) (string,
 	return ch.Id, true
 }
 
-func (n archiveNames) FindTeam(_ context.Context, name string) (string, bool) {
+func (n *archiveNames) FindTeam(_ context.Context, name string) (string, bool) {
 	t, appErr := n.p.API.GetTeamByName(name)
 	if appErr != nil {
 		return "", false

@@ -87,7 +87,7 @@ func (p *Plugin) OnActivate() error {
 		Releases:    p.bot,
 		Runbooks:    p.bot,
 		OnDuty:      p.bot,
-		Names:       archiveNames{p},
+		Names:       newArchiveNames(p),
 		Log:         p.log,
 	})
 	if err != nil {
