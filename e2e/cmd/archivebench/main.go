@@ -55,7 +55,6 @@ type figures struct {
 	bytes                      int
 	archived                   int // incidents in the archive: the seeded and the timed starts
 	before, during             []time.Duration
-	startsDuringExport         int
 	report                     string
 }
 
