@@ -295,7 +295,12 @@ func TestPostmortemMatchesThePlugin(t *testing.T) {
 // once, the postmortem rendered in the loop.
 func BenchmarkOfflinePostmortem10kEvents(b *testing.B) {
 	fixClock(b)
-	path := write(b, sample(b, 10000))
+	benchPostmortem(b, write(b, sample(b, 10000)), "inc1")
+}
+
+// benchPostmortem renders incident id of the archive at path in the loop,
+// the archive opened once, as the tool does.
+func benchPostmortem(b *testing.B, path, id string) {
 	s, err := open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -305,8 +310,7 @@ func BenchmarkOfflinePostmortem10kEvents(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		md, err := postmortemOf(ctx, s, "inc1")
-		if err != nil || len(md) == 0 {
+		if md, err := postmortemOf(ctx, s, id); err != nil || len(md) == 0 {
 			b.Fatal(err)
 		}
 	}
@@ -331,18 +335,5 @@ func BenchmarkOfflinePostmortem10000(b *testing.B) {
 	for i := range tl {
 		tl[i].Seq = i
 	}
-	path := write(b, content{incidents: []*incident.Incident{inc}, timelines: [][]incident.Event{tl}})
-	s, err := open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if md, err := postmortemOf(ctx, s, "bench1"); err != nil || len(md) == 0 {
-			b.Fatal(err)
-		}
-	}
+	benchPostmortem(b, write(b, content{incidents: []*incident.Incident{inc}, timelines: [][]incident.Event{tl}}), "bench1")
 }
