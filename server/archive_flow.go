@@ -183,7 +183,12 @@ func (p *Plugin) isBotDM(post *model.Post) bool {
 
 // previewImport answers a file sent to the bot: for a system admin, what
 // importing it would do, with Import and Cancel buttons.
-func (p *Plugin) previewImport(post *model.Post) {
+func (p *Plugin) previewImport(post *model.Post) { p.previewImportFor(post, post.UserId) }
+
+// previewImportFor answers, in post's thread, the archive attached to post
+// on behalf of actor: the admin who sent it, or who uploaded it on the
+// archive page (then the bot posted it).
+func (p *Plugin) previewImportFor(post *model.Post, actor string) {
 	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
 	defer cancel()
 	reply := func(text string, props map[string]any, actions []*model.PostAction) {
@@ -198,7 +203,7 @@ func (p *Plugin) previewImport(post *model.Post) {
 			p.log.Error().Err(appErr).Str("post", post.Id).Msg("answer an archive sent to the bot")
 		}
 	}
-	if !p.bot.IsSystemAdmin(ctx, post.UserId) {
+	if !p.bot.IsSystemAdmin(ctx, actor) {
 		reply("Only system admins can import an incident archive. Ask one to send it to me.", nil, nil)
 		return
 	}
@@ -208,7 +213,7 @@ func (p *Plugin) previewImport(post *model.Post) {
 	}
 	fileID := post.FileIds[0]
 	rep, err := p.withArchive(fileID, func(arc *archive.Archive) (*app.ImportReport, error) {
-		return p.core.ImportArchive(ctx, post.UserId, arc, true)
+		return p.core.ImportArchive(ctx, actor, arc, true)
 	})
 	if err != nil {
 		reply(":warning: "+p.bot.Render(incident.UserMessage(err)), nil, nil)
@@ -222,7 +227,7 @@ func (p *Plugin) previewImport(post *model.Post) {
 		return &model.PostAction{Id: id, Name: name, Style: style, Type: model.PostActionTypeButton,
 			Integration: &model.PostActionIntegration{URL: "/plugins/" + manifestID + bot.ActionsPath + id}}
 	}
-	reply(importText(rep, p.bot.Render), map[string]any{propArchiveFile: fileID, propArchiveUser: post.UserId},
+	reply(importText(rep, p.bot.Render), map[string]any{propArchiveFile: fileID, propArchiveUser: actor},
 		[]*model.PostAction{btn(bot.ActionArchiveImport, "Import", "primary"), btn(bot.ActionArchiveCancel, "Cancel", "default")})
 }
 
@@ -312,4 +317,41 @@ func (p *Plugin) finishPreview(post *model.Post, state, text string) {
 	if _, appErr := p.API.UpdatePost(post); appErr != nil {
 		p.log.Error().Err(appErr).Str("post", post.Id).Msg("update the archive import post")
 	}
+}
+
+// StageImport takes an archive uploaded on the archive page into the chat
+// flow: the bot posts it in its direct message with actor and previews it
+// there, with the Import button. It returns a link to that direct message.
+func (p *Plugin) StageImport(ctx context.Context, actor, filename string, data []byte) (string, error) {
+	if !p.bot.IsSystemAdmin(ctx, actor) {
+		return "", incident.Forbiddenf("only system admins can import an incident archive")
+	}
+	if filename = filepath.Base(filename); filename == "." || filename == "/" {
+		filename = "upload.incidents"
+	}
+	dm, appErr := p.API.GetDirectChannel(p.bot.UserID(), actor)
+	if appErr != nil {
+		return "", fmt.Errorf("open a direct message: %w", appErr)
+	}
+	info, appErr := p.API.UploadFile(data, dm.Id, filename)
+	if appErr != nil {
+		return "", incident.Invalidf("the server refused the file: %s", appErr.Message)
+	}
+	post, appErr := p.API.CreatePost(&model.Post{UserId: p.bot.UserID(), ChannelId: dm.Id, FileIds: model.StringArray{info.Id},
+		Message: "You uploaded this incident archive on the archive page."})
+	if appErr != nil {
+		return "", fmt.Errorf("post the uploaded archive: %w", appErr)
+	}
+	go p.previewImportFor(post, actor)
+	return p.dmURL(actor), nil
+}
+
+// dmURL links to the bot's direct message with userID, in the first of
+// their teams; "" when they have none.
+func (p *Plugin) dmURL(userID string) string {
+	teams, appErr := p.API.GetTeamsForUser(userID)
+	if appErr != nil || len(teams) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(p.siteURL(), "/") + "/" + teams[0].Name + "/messages/@" + bot.Account.Username
 }

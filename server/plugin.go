@@ -113,7 +113,7 @@ func (p *Plugin) OnActivate() error {
 		Archives: p,
 		Log:      p.log,
 	}
-	pages := &web.Pages{App: core, Name: p.bot.QuietName, Log: p.log}
+	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p, Log: p.log}
 	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p, Log: p.log}).Handler()
 
 	if err := p.API.RegisterCommand(command.Command()); err != nil {

@@ -86,6 +86,10 @@ func (a *API) Handler() http.Handler {
 			mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveArchiveAction))
 		}
 		mux.HandleFunc("GET "+web.ArchivePath, a.authed(a.serveArchiveDownload))
+		if a.Pages != nil {
+			mux.HandleFunc("GET "+web.ArchivePagePath, a.authed(a.Pages.ServeArchive))
+			mux.HandleFunc("POST "+web.ArchiveImportPath, a.authed(a.Pages.ServeArchiveImport))
+		}
 	}
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))

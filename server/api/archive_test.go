@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +26,15 @@ type fakeArchives struct {
 	dir     string
 	actions []string // "actor:post:action"
 	since   time.Time
+	staged  []string // "actor:file:content"
+}
+
+func (f *fakeArchives) StageImport(_ context.Context, actor, name string, data []byte) (string, error) {
+	if string(data) == "refuse" {
+		return "", incident.Invalidf("the server refused the file: too large")
+	}
+	f.staged = append(f.staged, actor+":"+name+":"+string(data))
+	return "http://mm.example.com/ops/messages/@incident", nil
 }
 
 func (f *fakeArchives) ArchiveAction(_ context.Context, actor, postID, action string) (string, error) {
@@ -89,5 +99,57 @@ func TestArchiveRoutes(t *testing.T) {
 	serve(http.MethodPost, bot.ActionsPath+bot.ActionArchiveCancel, "root", body)
 	if got := strings.Join(f.actions, " "); got != "ann:p1:archiveimport root:p1:archivecancel" {
 		t.Fatalf("archive actions = %s", got)
+	}
+}
+
+func TestArchivePage(t *testing.T) {
+	e := newRouteEnv(t)
+	f := &fakeArchives{dir: t.TempDir()}
+	h := (&API{App: e.app, Dialogs: e.mm, Platform: e.mm, BotID: botID, Render: func(s string) string { return s },
+		Pages: &web.Pages{App: e.app, Archives: f, Log: zerolog.Nop()}, Archives: f, Log: zerolog.Nop()}).Handler()
+	serve := func(r *http.Request, user string) *httptest.ResponseRecorder {
+		r.Header.Set("Mattermost-User-Id", user)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	upload := func(name, content string) *http.Request {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		_ = mw.WriteField("csrf", "tok")
+		if name != "" {
+			fw, _ := mw.CreateFormFile("archive", name)
+			_, _ = fw.Write([]byte(content))
+		}
+		_ = mw.Close()
+		r := httptest.NewRequest(http.MethodPost, web.ArchiveImportPath, &body)
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+		return r
+	}
+
+	get := httptest.NewRequest(http.MethodGet, web.ArchivePagePath, nil)
+	get.AddCookie(&http.Cookie{Name: "MMCSRF", Value: "csrf-token-123"})
+	w := serve(get, "root")
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `name="csrf" value="csrf-token-123"`) || !strings.Contains(w.Body.String(), `id="import"`) {
+		t.Fatalf("admin's archive page: %d\n%s", w.Code, w.Body)
+	}
+	if w := serve(httptest.NewRequest(http.MethodGet, web.ArchivePagePath, nil), "ann"); w.Code != http.StatusForbidden {
+		t.Fatalf("non-admin's archive page: %d", w.Code)
+	}
+	if w := serve(upload("a.incidents", "data"), "ann"); w.Code != http.StatusForbidden || len(f.staged) != 0 {
+		t.Fatalf("non-admin's upload: %d, staged %v", w.Code, f.staged)
+	}
+	if w := serve(upload("", ""), "root"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "Choose the .incidents file") {
+		t.Fatalf("upload without a file: %d\n%s", w.Code, w.Body)
+	}
+	if w := serve(upload("big.incidents", "refuse"), "root"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "too large") {
+		t.Fatalf("refused upload: %d\n%s", w.Code, w.Body)
+	}
+	w = serve(upload("history.incidents", "archive bytes"), "root")
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="import-sent"`) || !strings.Contains(w.Body.String(), "http://mm.example.com/ops/messages/@incident") {
+		t.Fatalf("upload: %d\n%s", w.Code, w.Body)
+	}
+	if strings.Join(f.staged, " ") != "root:history.incidents:archive bytes" {
+		t.Fatalf("staged = %v", f.staged)
 	}
 }

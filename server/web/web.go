@@ -1,9 +1,11 @@
-// Package web serves the plugin's read-only pages: the incident list, an
-// incident (facts, role swimlanes, timeline chart, events, action items,
-// postmortem), stats and the rota. They are rendered on the server with
+// Package web serves the plugin's pages: the incident list, an incident
+// (facts, role swimlanes, timeline chart, events, action items,
+// postmortem), stats, the rota, and for system admins the incident
+// archive's export and import. They are rendered on the server with
 // html/template and inline SVG: no scripts, fonts or anything fetched from
-// elsewhere, so they work air-gapped. Every route is GET and the acting
-// user comes from the Mattermost-User-Id header (checked by the caller);
+// elsewhere, so they work air-gapped. Every route but the archive upload
+// is GET, and the acting user comes from the Mattermost-User-Id header
+// (checked by the caller);
 // an incident whose channel the user cannot read appears nowhere, and
 // counts that leave such incidents out say so.
 package web
@@ -79,7 +81,10 @@ type Pages struct {
 	// Name shows a user (e.g. "@alice"); called at most once per user per
 	// request.
 	Name func(userID string) string
-	Log  zerolog.Logger
+	// Archives takes archives uploaded on the archive page; nil: no
+	// archive page.
+	Archives Archives
+	Log      zerolog.Logger
 }
 
 // names caches Name for one request.
