@@ -130,7 +130,7 @@ func TestArchivePage(t *testing.T) {
 	get := httptest.NewRequest(http.MethodGet, web.ArchivePagePath, nil)
 	get.AddCookie(&http.Cookie{Name: "MMCSRF", Value: "csrf-token-123"})
 	w := serve(get, "root")
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `name="csrf" value="csrf-token-123"`) || !strings.Contains(w.Body.String(), `id="import"`) {
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `action="archive/import?csrf=csrf-token-123"`) || !strings.Contains(w.Body.String(), `id="import"`) {
 		t.Fatalf("admin's archive page: %d\n%s", w.Code, w.Body)
 	}
 	if w := serve(httptest.NewRequest(http.MethodGet, web.ArchivePagePath, nil), "ann"); w.Code != http.StatusForbidden {

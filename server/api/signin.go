@@ -19,10 +19,10 @@ const SignInPath = "/signin"
 
 // IsPagePath reports whether path (as the plugin sees it, without
 // /plugins/<id>) is one of the plugin's HTML pages: /incidents,
-// /incidents/..., /stats and /rota.
+// /incidents/..., /stats, /rota and /archive.
 func IsPagePath(path string) bool {
 	switch {
-	case path == "/incidents", path == "/stats", path == "/rota":
+	case path == "/incidents", path == "/stats", path == "/rota", path == "/archive":
 		return true
 	case strings.HasPrefix(path, "/incidents/"):
 		return true

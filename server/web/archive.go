@@ -22,9 +22,10 @@ const (
 const maxArchiveUpload = 1 << 30
 
 // csrfCookie is Mattermost's CSRF token cookie. The server checks a cookie
-// session's POST against it before the plugin sees the request, and a
-// plain form can only pass it as the "csrf" field, so the page puts it
-// there.
+// session's POST against it before the plugin sees the request: from the
+// X-CSRF-Token header, which a form without scripts cannot send, or from
+// the "csrf" form value. It reads that value before it parses a multipart
+// body, so only the query string can carry it: the form's action does.
 const csrfCookie = "MMCSRF"
 
 // Archives hands an archive uploaded on the page to the chat import flow:
@@ -95,7 +96,7 @@ func (p *Pages) archivePage(w http.ResponseWriter, r *http.Request, actor string
 		p.fail(w, r.Context(), incident.Forbiddenf("only system admins can export or import the incident archive"), "archive", actor)
 		return nil, false
 	}
-	data := &archivePage{page: page{Title: "Incident archive", Root: "./", Nav: "incidents", Now: p.App.Now()}}
+	data := &archivePage{page: page{Title: "Incident archive", Root: "./", Nav: "incidents", Now: p.App.Now(), Form: true}}
 	if c, err := r.Cookie(csrfCookie); err == nil {
 		data.CSRF = c.Value
 	}

@@ -134,6 +134,9 @@ type page struct {
 	Root string
 	Nav  string
 	Now  time.Time
+	// Form: the page changes something (the archive's import), so the
+	// footer does not call it read-only.
+	Form bool
 }
 
 func (p *Pages) render(w http.ResponseWriter, name string, data any) {
