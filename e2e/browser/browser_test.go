@@ -31,6 +31,25 @@ func browse(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 900),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
+	// Chromium sometimes exits at once when it starts while the machine
+	// is busy (CI runs the other packages' tests beside these): it then
+	// prints nothing but crashpad's complaints. A fresh start works, so
+	// each test gets up to three.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var ctx context.Context
+		if ctx, err = startChromium(t, opts); err == nil {
+			return ctx
+		}
+		t.Logf("start %s, attempt %d: %v", chromium, attempt, err)
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
+	t.Fatalf("start %s: %v", chromium, err)
+	return nil
+}
+
+// startChromium starts one Chromium with opts; it is stopped when t ends.
+func startChromium(t *testing.T, opts []chromedp.ExecAllocatorOption) (context.Context, error) {
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	// Chromium is newer than chromedp's protocol tables: events it cannot
 	// decode (new enum values) are irrelevant here and only noise.
@@ -40,11 +59,13 @@ func browse(t *testing.T) context.Context {
 		}
 	}))
 	ctx, cancelTimeout := context.WithTimeout(ctx, time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	stop := func() { cancelTimeout(); cancelCtx(); cancelAlloc() }
 	if err := chromedp.Run(ctx); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
+		stop()
+		return nil, err
 	}
-	return ctx
+	t.Cleanup(stop)
+	return ctx, nil
 }
 
 func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
