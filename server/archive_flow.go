@@ -13,6 +13,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
@@ -81,7 +82,8 @@ func (p *Plugin) ExportArchiveFile(ctx context.Context, actor string, since time
 }
 
 func (p *Plugin) exportTo(ctx context.Context, actor, path string, since time.Time) (archive.Meta, error) {
-	return p.core.ExportArchive(ctx, actor, path, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
+	create := func() (archive.Writer, error) { return archivefile.Create(path) }
+	return p.core.ExportArchive(ctx, actor, create, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
 		PluginVersion: p.pluginVersion(), Settings: p.settingsSnapshot()})
 }
 
@@ -212,7 +214,7 @@ func (p *Plugin) previewImportFor(post *model.Post, actor string) {
 		return
 	}
 	fileID := post.FileIds[0]
-	rep, err := p.withArchive(fileID, func(arc *archive.Archive) (*app.ImportReport, error) {
+	rep, err := p.withArchive(fileID, func(arc archive.Source) (*app.ImportReport, error) {
 		return p.core.ImportArchive(ctx, actor, arc, true)
 	})
 	if err != nil {
@@ -232,7 +234,7 @@ func (p *Plugin) previewImportFor(post *model.Post, actor string) {
 }
 
 // withArchive fetches a file, opens it as an archive and runs fn on it.
-func (p *Plugin) withArchive(fileID string, fn func(*archive.Archive) (*app.ImportReport, error)) (*app.ImportReport, error) {
+func (p *Plugin) withArchive(fileID string, fn func(archive.Source) (*app.ImportReport, error)) (*app.ImportReport, error) {
 	data, appErr := p.API.GetFile(fileID)
 	if appErr != nil {
 		return nil, fmt.Errorf("read the file: %w", appErr)
@@ -246,12 +248,12 @@ func (p *Plugin) withArchive(fileID string, fn func(*archive.Archive) (*app.Impo
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return nil, err
 	}
-	arc, err := archive.Open(path)
+	arc, err := archivefile.Open(path)
 	if err != nil {
 		return nil, incident.Invalidf("%s", err.Error())
 	}
 	defer arc.Close()
-	return fn(arc)
+	return fn(arc.Source())
 }
 
 // ArchiveAction runs the Import or Cancel button of an import preview.
@@ -291,7 +293,7 @@ func (p *Plugin) runImport(post *model.Post, actor, fileID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
 	defer cancel()
 	started := time.Now()
-	rep, err := p.withArchive(fileID, func(arc *archive.Archive) (*app.ImportReport, error) {
+	rep, err := p.withArchive(fileID, func(arc archive.Source) (*app.ImportReport, error) {
 		return p.core.ImportArchive(ctx, actor, arc, false)
 	})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
-	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
@@ -205,13 +205,13 @@ func waitArchiveFile(t *testing.T, ctx context.Context, s *harness.Server, u *ha
 }
 
 // openArchiveBytes opens an archive file's bytes, closed when t ends.
-func openArchiveBytes(t *testing.T, data []byte) *archive.Archive {
+func openArchiveBytes(t *testing.T, data []byte) *archivefile.Archive {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "a.incidents")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := archive.Open(path)
+	a, err := archivefile.Open(path)
 	if err != nil {
 		t.Fatalf("open the archive: %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore/kvtest"
@@ -58,7 +58,7 @@ func BenchmarkArchiveExport1000x100(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		before := kv.Snapshot()
-		meta, err := e.app.ExportArchive(b.Context(), mmid("root1"), filepath.Join(dir, fmt.Sprint(i)), ExportOptions{})
+		meta, err := e.app.ExportArchive(b.Context(), mmid("root1"), fileAt(filepath.Join(dir, fmt.Sprint(i))), ExportOptions{})
 		if err != nil || meta.Incidents != benchIncidents || meta.Events != benchIncidents*benchEvents {
 			b.Fatalf("export: %+v, %v", meta, err)
 		}
@@ -69,14 +69,15 @@ func BenchmarkArchiveExport1000x100(b *testing.B) {
 func BenchmarkArchiveImport1000x100(b *testing.B) {
 	src, _ := seedBench(b)
 	path := filepath.Join(b.TempDir(), "bench.incidents")
-	if _, err := src.app.ExportArchive(b.Context(), mmid("root1"), path, ExportOptions{}); err != nil {
+	if _, err := src.app.ExportArchive(b.Context(), mmid("root1"), fileAt(path), ExportOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	arc, err := archive.Open(path)
+	file, err := archivefile.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer arc.Close()
+	defer file.Close()
+	arc := file.Source()
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()

@@ -51,11 +51,11 @@ var sharedDocs = []string{rotaDoc, groupsDoc}
 
 // ExportArchive writes every incident created since opt.Since, with its
 // timeline and documents, the rota, the sign-off groups and the runbooks
-// into a new archive at path, and the directory of every id they
-// mention. Only system admins may. It reads one incident at a time, one
+// into a new archive, made by create once the actor may export, and the
+// directory of every id they mention. Only system admins may. It reads one incident at a time, one
 // store call after another, so that it never competes with live
 // incidents for more than one call's worth of the store.
-func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportOptions) (archive.Meta, error) {
+func (a *App) ExportArchive(ctx context.Context, actor string, create func() (archive.Writer, error), opt ExportOptions) (archive.Meta, error) {
 	if a.names == nil {
 		return archive.Meta{}, errors.New("export archive: not configured")
 	}
@@ -66,7 +66,7 @@ func (a *App) ExportArchive(ctx context.Context, actor, path string, opt ExportO
 	if err != nil {
 		return archive.Meta{}, err
 	}
-	w, err := archive.Create(path)
+	w, err := create()
 	if err != nil {
 		return archive.Meta{}, err
 	}
@@ -218,7 +218,7 @@ func (a *App) incidentDocNames(ctx context.Context) (map[string]bool, error) {
 	return names, nil
 }
 
-func (a *App) exportDoc(ctx context.Context, w *archive.Writer, name string) error {
+func (a *App) exportDoc(ctx context.Context, w archive.Writer, name string) error {
 	raw, err := a.store.GetDoc(ctx, name)
 	if err != nil || raw == nil {
 		return err
@@ -228,7 +228,7 @@ func (a *App) exportDoc(ctx context.Context, w *archive.Writer, name string) err
 
 // exportSharedDocs adds the rota, the sign-off groups and every runbook
 // that is not removed, with all its versions.
-func (a *App) exportSharedDocs(ctx context.Context, w *archive.Writer) error {
+func (a *App) exportSharedDocs(ctx context.Context, w archive.Writer) error {
 	for _, name := range sharedDocs {
 		if err := a.exportDoc(ctx, w, name); err != nil {
 			return err

@@ -62,7 +62,7 @@ const importReaders = 2
 // importer carries one import's mapping and report.
 type importer struct {
 	a   *App
-	arc *archive.Archive
+	arc archive.Source
 	ids map[string]string // archive id -> this server's id, read-only once matched
 	// mu guards the report and the notes of unmatched names, which the
 	// import's workers add to.
@@ -82,7 +82,7 @@ type importer struct {
 // timeline) and continues this one; a newer copy here is kept. With
 // dryRun nothing is written and the report says what would happen. Only
 // system admins may.
-func (a *App) ImportArchive(ctx context.Context, actor string, arc *archive.Archive, dryRun bool) (*ImportReport, error) {
+func (a *App) ImportArchive(ctx context.Context, actor string, arc archive.Source, dryRun bool) (*ImportReport, error) {
 	if a.names == nil {
 		return nil, errors.New("import archive: not configured")
 	}
@@ -94,7 +94,7 @@ func (a *App) ImportArchive(ctx context.Context, actor string, arc *archive.Arch
 	began := time.Now()
 	im.match(ctx)
 	matched := time.Since(began)
-	src := arc.Store()
+	src := arc.Store
 	list, err := src.ListSince(ctx, arc.Meta.Since)
 	if err != nil {
 		return nil, fmt.Errorf("read the archive: %w", err)
@@ -191,7 +191,7 @@ func (im *importer) skip(id, why string) {
 // incident imports one incident: new, newer, unchanged or kept.
 func (im *importer) incident(ctx context.Context, src *incident.Incident) error {
 	a, r, ref := im.a, im.report, "#"+src.ID
-	events, err := im.arc.Store().Timeline(ctx, src.ID)
+	events, err := im.arc.Store.Timeline(ctx, src.ID)
 	if err != nil {
 		return fmt.Errorf("read the archive's timeline of %s: %w", ref, err)
 	}
@@ -324,7 +324,7 @@ func (im *importer) catchUp(ctx context.Context, rec *incident.Incident, later [
 // the incident is new here, so its documents most likely are too.
 func (im *importer) incidentDocs(ctx context.Context, id string, fresh bool) error {
 	for _, doc := range incidentDocs {
-		raw, err := im.arc.Store().GetDoc(ctx, doc(id))
+		raw, err := im.arc.Store.GetDoc(ctx, doc(id))
 		if err != nil {
 			return err
 		}
@@ -377,7 +377,7 @@ func (im *importer) sharedDocs(ctx context.Context) error {
 			return err
 		}
 	}
-	idx, _, err := loadDoc[runbookIndex](ctx, im.arc.Store(), runbookIndexDoc)
+	idx, _, err := loadDoc[runbookIndex](ctx, im.arc.Store, runbookIndexDoc)
 	if err != nil {
 		return fmt.Errorf("read the archive's runbooks: %w", err)
 	}
@@ -389,13 +389,13 @@ func (im *importer) sharedDocs(ctx context.Context) error {
 			im.report.DocsKept = append(im.report.DocsKept, "runbook "+name)
 			continue
 		}
-		versions, err := im.arc.DocNames(ctx, runbookHeadDoc(name)+"/")
+		versions, err := im.arc.Store.DocNames(ctx, runbookHeadDoc(name)+"/")
 		if err != nil {
 			return err
 		}
 		// Versions first and the head last, as saving a runbook does.
 		for _, doc := range append(versions, runbookHeadDoc(name)) {
-			raw, err := im.arc.Store().GetDoc(ctx, doc)
+			raw, err := im.arc.Store.GetDoc(ctx, doc)
 			if err != nil {
 				return err
 			}
@@ -429,7 +429,7 @@ func (im *importer) sharedDocs(ctx context.Context) error {
 
 // sharedDoc adds one shared document if this server has none.
 func (im *importer) sharedDoc(ctx context.Context, name, label string) error {
-	raw, err := im.arc.Store().GetDoc(ctx, name)
+	raw, err := im.arc.Store.GetDoc(ctx, name)
 	if err != nil || raw == nil {
 		return err
 	}

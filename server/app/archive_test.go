@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -109,20 +110,26 @@ func seedHistory(t *testing.T, st incident.Store, at time.Time) {
 func exportTo(t *testing.T, e *env, actor string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), ArchiveFileName(e.now))
-	if _, err := e.app.ExportArchive(t.Context(), actor, path, ExportOptions{Settings: []byte(`{"DisplayTimeZone":"UTC"}`), Batch: 1}); err != nil {
+	if _, err := e.app.ExportArchive(t.Context(), actor, fileAt(path), ExportOptions{Settings: []byte(`{"DisplayTimeZone":"UTC"}`), Batch: 1}); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-func openArchive(t *testing.T, path string) *archive.Archive {
+// fileAt makes an archive file at path, for ExportArchive.
+func fileAt(path string) func() (archive.Writer, error) {
+	return func() (archive.Writer, error) { return archivefile.Create(path) }
+}
+
+// openArchive opens the archive file at path, closed when t ends.
+func openArchive(t *testing.T, path string) archive.Source {
 	t.Helper()
-	a, err := archive.Open(path)
+	a, err := archivefile.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	return a
+	return a.Source()
 }
 
 func TestArchiveMovesHistoryBetweenServers(t *testing.T) {
@@ -133,7 +140,7 @@ func TestArchiveMovesHistoryBetweenServers(t *testing.T) {
 		src.app.dir = admins{mmid("root1"): true}
 		seedHistory(t, src.store, src.now)
 
-		if _, err := src.app.ExportArchive(ctx, mmid("alice1"), filepath.Join(t.TempDir(), "x"), ExportOptions{}); incident.KindOf(err) != incident.KindForbidden {
+		if _, err := src.app.ExportArchive(ctx, mmid("alice1"), fileAt(filepath.Join(t.TempDir(), "x")), ExportOptions{}); incident.KindOf(err) != incident.KindForbidden {
 			t.Fatalf("a non-admin's export: %v", err)
 		}
 		arc := openArchive(t, exportTo(t, src, mmid("root1")))

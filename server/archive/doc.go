@@ -1,17 +1,7 @@
-// Package archive is the incident archive: one bbolt file that carries a
-// server's incident history to another server, and to readers without any
-// server (the incident-archive tool).
-//
-// The file is a boltstore store (incidents, timelines and documents, in
-// the same buckets and encoding the plugin's own bbolt store uses), so
-// whatever reads a store reads an archive, plus one bucket of its own:
-//
-//	archive/format     the format's name, checked before anything else
-//	archive/version    the format version, a decimal number
-//	archive/meta       Meta, as JSON: when, by whom, from where, how much
-//	archive/directory  Directory, as JSON: the names of the ids it mentions
-//	archive/settings   the plugin's settings, secrets removed, as JSON
-//
-// A trailer after the database carries the format version again and a
-// checksum of everything before it (see trailer.go).
+// Package archive is the incident archive: what one holds (Meta, the
+// Directory of names, the settings), the ports through which the app
+// writes and reads one (Writer, Source), and how ids are found and
+// remapped in stored JSON. It imports no storage: package archivefile
+// writes and opens the archive as one bbolt file, so that the app's use
+// cases stay free of bbolt.
 package archive

@@ -10,15 +10,6 @@ const FormatName = "mattermost-incident-bot archive"
 // Version is the format version this code writes, and the newest it reads.
 const Version = 1
 
-var (
-	archiveBucket = []byte("archive")
-	formatKey     = []byte("format")
-	versionKey    = []byte("version")
-	metaKey       = []byte("meta")
-	directoryKey  = []byte("directory")
-	settingsKey   = []byte("settings")
-)
-
 // Meta describes an archive.
 type Meta struct {
 	ExportedAt time.Time `json:"exported_at"`

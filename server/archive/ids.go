@@ -1,5 +1,7 @@
 package archive
 
+import "bytes"
+
 // Mattermost ids (users, channels, teams, posts) are 26 characters of
 // a-z and 0-9. The archive finds them in stored JSON as whole tokens:
 // runs of those characters that are exactly 26 long. That finds them
@@ -26,6 +28,21 @@ func eachToken(raw []byte, fn func(i, j int)) {
 		}
 		i = j
 	}
+}
+
+// postIDKey ends the JSON keys ("post_id", "card_post_id") under which
+// the plugin keeps ids of posts: those name no user, channel or team, and
+// looking each up for the directory would cost three server calls.
+var postIDKey = []byte(`post_id":"`)
+
+// Mentions calls fn with every id-shaped token in raw but those kept as
+// post ids: the ids a directory should name.
+func Mentions(raw []byte, fn func(id string)) {
+	eachToken(raw, func(i, j int) {
+		if !bytes.HasSuffix(raw[:i], postIDKey) {
+			fn(string(raw[i:j]))
+		}
+	})
 }
 
 // EachID calls fn with every id-shaped token in raw.

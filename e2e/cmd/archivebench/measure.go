@@ -14,7 +14,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
-	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 )
 
 // poll is how often an effect is looked for: the delays measured are
@@ -232,7 +232,7 @@ func archivedIncidents(data []byte) (int, error) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return 0, err
 	}
-	a, err := archive.Open(path)
+	a, err := archivefile.Open(path)
 	if err != nil {
 		return 0, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
@@ -87,7 +88,7 @@ func write(t testing.TB, c content) string {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "history.incidents")
-	w, err := archive.Create(path)
+	w, err := archivefile.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
@@ -101,7 +102,7 @@ func noIDs() string { return "readonly" }
 
 // session is an opened archive with the plugin's use cases over it.
 type session struct {
-	arc      *archive.Archive
+	arc      *archivefile.Archive
 	app      *app.App
 	names    offline
 	settings app.Settings
@@ -109,7 +110,7 @@ type session struct {
 
 // open opens the archive at path and builds the use cases over its store.
 func open(path string) (*session, error) {
-	arc, err := archive.Open(path)
+	arc, err := archivefile.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package archive
+package archivefile
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
 )
@@ -54,11 +55,11 @@ func sample(t testing.TB, n, events int) string {
 	if err := w.AddDoc(t.Context(), "rota/v1", []byte(`{"members":{"im":["`+alice+`"]}}`)); err != nil {
 		t.Fatal(err)
 	}
-	dir := NewDirectory()
-	dir.Users[alice] = User{Username: "alice"}
-	dir.Users[bob] = User{Username: "bob"}
-	dir.Teams[team1] = Team{Name: "ops"}
-	if _, err := w.Finish(Meta{ExportedAt: t0, ExportedBy: "admin"}, dir, []byte(`{"DisplayTimeZone":"Europe/Berlin"}`)); err != nil {
+	dir := archive.NewDirectory()
+	dir.Users[alice] = archive.User{Username: "alice"}
+	dir.Users[bob] = archive.User{Username: "bob"}
+	dir.Teams[team1] = archive.Team{Name: "ops"}
+	if _, err := w.Finish(archive.Meta{ExportedAt: t0, ExportedBy: "admin"}, dir, []byte(`{"DisplayTimeZone":"Europe/Berlin"}`)); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -71,7 +72,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.Version != Version || a.Meta.Incidents != 3 || a.Meta.Events != 120 || a.Meta.Docs != 1 || a.Meta.ExportedBy != "admin" {
+	if a.Version != archive.Version || a.Meta.Incidents != 3 || a.Meta.Events != 120 || a.Meta.Docs != 1 || a.Meta.ExportedBy != "admin" {
 		t.Fatalf("meta = %+v (version %d)", a.Meta, a.Version)
 	}
 	if a.Directory.Users[alice].Username != "alice" || a.Directory.Teams[team1].Name != "ops" {
@@ -142,22 +143,6 @@ func TestWriterMentions(t *testing.T) {
 	}
 }
 
-func TestRemap(t *testing.T) {
-	to := strings.Repeat("z", 26)
-	raw := []byte(`{"a":"` + alice + `","t":"<@` + alice + `> and ` + alice + `x ` + bob + `","k":{"` + alice + `":1}}`)
-	out, changed := Remap(raw, map[string]string{alice: to})
-	want := `{"a":"` + to + `","t":"<@` + to + `> and ` + alice + `x ` + bob + `","k":{"` + to + `":1}}`
-	if !changed || string(out) != want {
-		t.Fatalf("Remap =\n%s\nwant\n%s", out, want)
-	}
-	if !bytes.Contains(raw, []byte(alice)) {
-		t.Fatal("Remap changed its input")
-	}
-	if _, changed := Remap(raw, map[string]string{"nobody": to}); changed {
-		t.Fatal("Remap changed something it had no mapping for")
-	}
-}
-
 func TestOpenRefusesBadFiles(t *testing.T) {
 	good, err := os.ReadFile(sample(t, 2, 5))
 	if err != nil {
@@ -178,7 +163,7 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)/2] ^= 0x40
 	newer := bytes.Clone(good)
-	newer[len(newer)-trailerLen+19] = Version + 1
+	newer[len(newer)-trailerLen+19] = archive.Version + 1
 	plain := filepath.Join(dir, "plain.db")
 	st, err := boltstore.Open(plain)
 	if err != nil {

@@ -1,10 +1,11 @@
-package archive
+package archivefile
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 	"io"
 	"os"
 )
@@ -53,7 +54,7 @@ func seal(path string) error {
 	if err != nil {
 		return err
 	}
-	t := trailer{version: Version, length: uint64(n)}
+	t := trailer{version: archive.Version, length: uint64(n)}
 	h.Sum(t.sum[:0])
 	if _, err := f.Write(t.encode()); err != nil {
 		return err
@@ -92,8 +93,8 @@ func verify(path string) (int, error) {
 	}
 	t := trailer{version: binary.BigEndian.Uint32(end[16:]), length: binary.BigEndian.Uint64(end[24:])}
 	copy(t.sum[:], end[32:])
-	if t.version > Version {
-		return 0, fmt.Errorf("%w: it has format version %d and this version of Incident Bot reads up to %d; upgrade the plugin (or the incident-archive tool) and try again", ErrNewer, t.version, Version)
+	if t.version > archive.Version {
+		return 0, fmt.Errorf("%w: it has format version %d and this version of Incident Bot reads up to %d; upgrade the plugin (or the incident-archive tool) and try again", ErrNewer, t.version, archive.Version)
 	}
 	if binary.BigEndian.Uint32(end[20:]) != 0 {
 		return 0, fmt.Errorf("%w: its trailer is damaged; copy it again from the original", ErrDamaged)

@@ -1,7 +1,6 @@
-package archive
+package archivefile
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,20 +11,21 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
 )
 
-// Writer builds an archive file. Add the incidents and documents, then
-// Finish it with the directory of the ids it mentions (Mentioned); Abort
-// removes a file that will not be finished. It is not safe for concurrent
-// use.
+// Writer builds an archive file: an archive.Writer. Abort removes a file
+// that will not be finished. It is not safe for concurrent use.
 type Writer struct {
 	path  string
 	store *boltstore.Store
 	seen  map[string]struct{}
-	meta  Meta
+	meta  archive.Meta
 }
+
+var _ archive.Writer = (*Writer)(nil)
 
 // Create starts a new archive at path, which must not exist.
 func Create(path string) (*Writer, error) {
@@ -43,17 +43,8 @@ func Create(path string) (*Writer, error) {
 	return &Writer{path: path, store: st, seen: map[string]struct{}{}}, nil
 }
 
-// postIDKey ends the JSON keys ("post_id", "card_post_id") under which
-// the plugin keeps ids of posts: those name no user, channel or team, and
-// looking each up for the directory would cost three server calls.
-var postIDKey = []byte(`post_id":"`)
-
 func (w *Writer) note(raw []byte) {
-	eachToken(raw, func(i, j int) {
-		if !bytes.HasSuffix(raw[:i], postIDKey) {
-			w.seen[string(raw[i:j])] = struct{}{}
-		}
-	})
+	archive.Mentions(raw, func(id string) { w.seen[id] = struct{}{} })
 }
 
 // AddIncident adds an incident and its whole timeline, as they are.
@@ -100,10 +91,10 @@ func (w *Writer) Mentioned() []string {
 // Finish writes the metadata, the directory and the settings, syncs and
 // closes the file, and returns the metadata as written (counts and
 // digest filled in). settings is JSON, or nil.
-func (w *Writer) Finish(meta Meta, dir *Directory, settings []byte) (Meta, error) {
+func (w *Writer) Finish(meta archive.Meta, dir *archive.Directory, settings []byte) (archive.Meta, error) {
 	meta.Incidents, meta.Events, meta.Docs = w.meta.Incidents, w.meta.Events, w.meta.Docs
 	if dir == nil {
-		dir = NewDirectory()
+		dir = archive.NewDirectory()
 	}
 	if settings == nil {
 		settings = []byte("{}")
@@ -121,7 +112,7 @@ func (w *Writer) Finish(meta Meta, dir *Directory, settings []byte) (Meta, error
 		if err != nil {
 			return err
 		}
-		for k, v := range map[string][]byte{string(formatKey): []byte(FormatName), string(versionKey): []byte(strconv.Itoa(Version)),
+		for k, v := range map[string][]byte{string(formatKey): []byte(archive.FormatName), string(versionKey): []byte(strconv.Itoa(archive.Version)),
 			string(metaKey): metaRaw, string(directoryKey): dirRaw, string(settingsKey): settings} {
 			if err := b.Put([]byte(k), v); err != nil {
 				return err

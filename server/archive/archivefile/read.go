@@ -1,33 +1,32 @@
-package archive
+package archivefile
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/boltstore"
 )
 
-// The ways an archive can be refused. Every error Open returns wraps one
-// of them and says what to do.
+// The ways an archive can be refused (see package archive).
 var (
-	ErrNotArchive = errors.New("not an incident archive")
-	ErrDamaged    = errors.New("the archive is damaged")
-	ErrNewer      = errors.New("the archive is from a newer version")
+	ErrNotArchive = archive.ErrNotArchive
+	ErrDamaged    = archive.ErrDamaged
+	ErrNewer      = archive.ErrNewer
 )
 
 // Archive is an archive opened for reading. Its store is read-only.
 type Archive struct {
-	Meta      Meta
+	Meta      archive.Meta
 	Version   int
-	Directory *Directory
+	Directory *archive.Directory
 	// Settings are the exporting server's plugin settings, secrets
 	// removed, as JSON.
 	Settings json.RawMessage
@@ -82,7 +81,7 @@ func guarded(fn func() error) (err error) {
 func (a *Archive) load() error {
 	return a.store.Bolt().View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(archiveBucket)
-		if b == nil || string(b.Get(formatKey)) != FormatName {
+		if b == nil || string(b.Get(formatKey)) != archive.FormatName {
 			return fmt.Errorf("%w: it is a bbolt database, but not one /incident archive export made", ErrNotArchive)
 		}
 		if v, err := strconv.Atoi(string(b.Get(versionKey))); err != nil || v != a.Version {
@@ -91,7 +90,7 @@ func (a *Archive) load() error {
 		if err := json.Unmarshal(b.Get(metaKey), &a.Meta); err != nil {
 			return fmt.Errorf("%w: its description cannot be read (%v)", ErrDamaged, err)
 		}
-		a.Directory = NewDirectory()
+		a.Directory = archive.NewDirectory()
 		if err := json.Unmarshal(b.Get(directoryKey), a.Directory); err != nil {
 			return fmt.Errorf("%w: its directory cannot be read (%v)", ErrDamaged, err)
 		}
@@ -108,6 +107,11 @@ func (a *Archive) Store() incident.Store { return a.store }
 // prefix.
 func (a *Archive) DocNames(ctx context.Context, prefix string) ([]string, error) {
 	return a.store.DocNames(ctx, prefix)
+}
+
+// Source is the archive as its readers take it.
+func (a *Archive) Source() archive.Source {
+	return archive.Source{Meta: a.Meta, Directory: a.Directory, Store: a.store}
 }
 
 // Close closes the file.
