@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
@@ -52,9 +51,9 @@ var sharedDocs = []string{rotaDoc, groupsDoc}
 // ExportArchive writes every incident created since opt.Since, with its
 // timeline and documents, the rota, the sign-off groups and the runbooks
 // into a new archive, made by create once the actor may export, and the
-// directory of every id they mention. Only system admins may. It reads one incident at a time, one
-// store call after another, so that it never competes with live
-// incidents for more than one call's worth of the store.
+// directory of every id they mention. Only system admins may. It reads in
+// batches, exportReaders incidents at a time, each after yielding to live
+// work, so that responders barely share the store with it.
 func (a *App) ExportArchive(ctx context.Context, actor string, create func() (archive.Writer, error), opt ExportOptions) (archive.Meta, error) {
 	if a.names == nil {
 		return archive.Meta{}, errors.New("export archive: not configured")
@@ -148,26 +147,14 @@ type namedDoc struct {
 // their timelines and the documents of theirs that docs names, in order.
 func (a *App) readForExport(ctx context.Context, ids []string, since time.Time, docs map[string]bool) ([]exported, error) {
 	out := make([]exported, len(ids))
-	errs := make([]error, len(ids))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range exportReaders {
-		wg.Go(func() {
-			for i := range next {
-				a.yieldToLive(ctx)
-				out[i], errs[i] = a.readOneForExport(ctx, ids[i], since, docs)
-			}
-		})
-	}
-	for i := range ids {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := a.eachYielding(ctx, len(ids), exportReaders, func(i int) (err error) {
+		out[i], err = a.readOneForExport(ctx, ids[i], since, docs)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return out, ctx.Err()
+	return out, nil
 }
 
 func (a *App) readOneForExport(ctx context.Context, id string, since time.Time, docs map[string]bool) (exported, error) {
@@ -207,10 +194,14 @@ func (a *App) incidentDocNames(ctx context.Context) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("export archive: %w", err)
 	}
+	prefixes := make([]string, len(incidentDocs))
+	for i, doc := range incidentDocs {
+		prefixes[i] = doc("")
+	}
 	names := map[string]bool{}
 	for _, n := range list {
-		for _, doc := range incidentDocs {
-			if strings.HasPrefix(n, strings.TrimSuffix(doc("x"), "x")) {
+		for _, prefix := range prefixes {
+			if strings.HasPrefix(n, prefix) {
 				names[n] = true
 			}
 		}

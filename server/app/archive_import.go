@@ -150,29 +150,7 @@ func (im *importer) remap(raw []byte, where string) []byte {
 // incidents imports list, importReaders at a time, each yielding to live
 // work first.
 func (im *importer) incidents(ctx context.Context, list []*incident.Incident) error {
-	errs := make([]error, len(list))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range importReaders {
-		wg.Go(func() {
-			for i := range next {
-				im.a.yieldToLive(ctx)
-				errs[i] = im.incident(ctx, list[i])
-			}
-		})
-	}
-	for i := range list {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return im.a.eachYielding(ctx, len(list), importReaders, func(i int) error { return im.incident(ctx, list[i]) })
 }
 
 // note adds id to one of the report's lists.

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 )
 
@@ -30,4 +32,34 @@ func (a *App) yieldToLive(ctx context.Context) {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// eachYielding runs fn(i) for every i in [0, n), workers at a time, each
+// call after yielding to live work: the bounded pace of bulk jobs. It
+// stops handing out calls once ctx ends, and returns the calls' errors
+// joined, else ctx's.
+func (a *App) eachYielding(ctx context.Context, n, workers int, fn func(i int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				a.yieldToLive(ctx)
+				errs[i] = fn(i)
+			}
+		})
+	}
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
