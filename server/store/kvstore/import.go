@@ -20,41 +20,6 @@ func (s *Store) IncidentIDsSince(ctx context.Context, since time.Time) ([]string
 	return ids, nil
 }
 
-// idsSince returns the ids indexed in since's month and later, each once.
-func (s *Store) idsSince(ctx context.Context, since time.Time) ([]string, error) {
-	_, months, err := s.readSet(monthsKey)
-	if err != nil {
-		return nil, err
-	}
-	from := monthOf(since)
-	var ids []string
-	seen := map[string]bool{}
-	add := func(list []string) {
-		for _, id := range list {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-	}
-	for _, m := range months.IDs {
-		if m < from { // "2006-01" strings sort as the months do
-			continue
-		}
-		_, set, err := s.readSet(monthKey(m))
-		if err != nil {
-			return nil, err
-		}
-		add(set.IDs)
-		logged, err := s.logRead(ctx, monthLog(m))
-		if err != nil {
-			return nil, err
-		}
-		add(logged)
-	}
-	return ids, nil
-}
-
 // ImportIncident implements incident.Store. Everything that points at the
 // incident is written before its record, which comes last: until then no
 // reader sees the incident (indexes naming an absent record are skipped),

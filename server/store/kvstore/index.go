@@ -260,32 +260,50 @@ func (s *Store) ListActive(ctx context.Context, limit int) ([]*incident.Incident
 // each incident in them.
 func (s *Store) ListSince(ctx context.Context, since time.Time) ([]*incident.Incident, error) {
 	what := "list incidents since " + since.Format(time.RFC3339)
-	_, months, err := s.readSet(monthsKey)
+	ids, err := s.idsSince(ctx, since)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	from := monthOf(since)
-	var ids []string
-	for _, m := range months.IDs {
-		if m < from { // "2006-01" strings sort as the months do
-			continue
-		}
-		_, set, err := s.readSet(monthKey(m))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		ids = append(ids, set.IDs...)
-		logged, err := s.logRead(ctx, monthLog(m))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		ids = append(ids, logged...)
 	}
 	list, err := s.readIncidents(ctx, ids, func(inc *incident.Incident) bool { return !inc.CreatedAt.Before(since) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return list, nil
+}
+
+// idsSince returns the ids indexed in since's month and later, each once.
+func (s *Store) idsSince(ctx context.Context, since time.Time) ([]string, error) {
+	_, months, err := s.readSet(monthsKey)
+	if err != nil {
+		return nil, err
+	}
+	from := monthOf(since)
+	var ids []string
+	seen := map[string]bool{}
+	add := func(list []string) {
+		for _, id := range list {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	for _, m := range months.IDs {
+		if m < from { // "2006-01" strings sort as the months do
+			continue
+		}
+		_, set, err := s.readSet(monthKey(m))
+		if err != nil {
+			return nil, err
+		}
+		add(set.IDs)
+		logged, err := s.logRead(ctx, monthLog(m))
+		if err != nil {
+			return nil, err
+		}
+		add(logged)
+	}
+	return ids, nil
 }
 
 // readAll reads keys, several at a time; an absent key is nil.
