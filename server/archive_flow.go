@@ -67,38 +67,37 @@ type namedFile struct {
 // ExportArchiveFile exports the archive for actor into a temporary file
 // (the plugin's pages offer it as a download).
 func (p *Plugin) ExportArchiveFile(ctx context.Context, actor string, since time.Time) (string, string, func(), error) {
-	dir, err := os.MkdirTemp("", "incident-archive-")
-	if err != nil {
-		return "", "", nil, err
-	}
-	remove := func() { _ = os.RemoveAll(dir) }
-	name := app.ArchiveFileName(time.Now())
-	path := filepath.Join(dir, name)
-	if _, err := p.exportTo(ctx, actor, path, since); err != nil {
-		remove()
-		return "", "", nil, err
-	}
-	return path, name, remove, nil
+	path, name, _, remove, err := p.exportFile(ctx, actor, since)
+	return path, name, remove, err
 }
 
-func (p *Plugin) exportTo(ctx context.Context, actor, path string, since time.Time) (archive.Meta, error) {
+// exportFile exports the archive for actor into a new temporary file, and
+// returns its path, the name to offer it under, its description and a
+// func that removes it.
+func (p *Plugin) exportFile(ctx context.Context, actor string, since time.Time) (path, name string, meta archive.Meta, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "incident-archive-")
+	if err != nil {
+		return "", "", meta, nil, err
+	}
+	remove = func() { _ = os.RemoveAll(dir) }
+	name = app.ArchiveFileName(time.Now())
+	path = filepath.Join(dir, name)
 	create := func() (archive.Writer, error) { return archivefile.Create(path) }
-	return p.core.ExportArchive(ctx, actor, create, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
+	meta, err = p.core.ExportArchive(ctx, actor, create, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
 		PluginVersion: p.pluginVersion(), Settings: p.settingsSnapshot()})
+	if err != nil {
+		remove()
+		return "", "", meta, nil, err
+	}
+	return path, name, meta, remove, nil
 }
 
 func (p *Plugin) buildExport(ctx context.Context, actor string, since time.Time) (string, namedFile, error) {
-	dir, err := os.MkdirTemp("", "incident-archive-")
+	path, name, meta, remove, err := p.exportFile(ctx, actor, since)
 	if err != nil {
 		return "", namedFile{}, err
 	}
-	defer os.RemoveAll(dir)
-	name := app.ArchiveFileName(time.Now())
-	path := filepath.Join(dir, name)
-	meta, err := p.exportTo(ctx, actor, path, since)
-	if err != nil {
-		return "", namedFile{}, err
-	}
+	defer remove()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", namedFile{}, err
