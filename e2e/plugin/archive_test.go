@@ -149,8 +149,8 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	// The same incidents read the same on both servers.
 	starter2 := users2[r.starter.Username]
 	for _, s := range []started{one, two} {
-		a := cmdOn(t, srv, r.starter, s.Channel.Id, "/incident timeline "+s.ID)
-		b := cmdOn(t, srv2, starter2, mustChannel(t, ctx, srv2, s.Channel.Name).Id, "/incident timeline "+s.ID)
+		a := cmdOn(t, srv, r.starter, s.Channel.Id, "/incident timeline "+s.ID).Text
+		b := cmdOn(t, srv2, starter2, mustChannel(t, ctx, srv2, s.Channel.Name).Id, "/incident timeline "+s.ID).Text
 		if a != b {
 			t.Fatalf("timeline of #%s differs:\n--- first server\n%s\n--- second server\n%s", s.ID, a, b)
 		}
@@ -164,8 +164,8 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	}
 	mustContain(t, "postmortem on the second server", pageText(t, srv2, starter2, web.IncidentPath(one.ID)+"/postmortem.md"),
 		"@\u200b"+r.holder["l2"].Username, "Alert on 502 rate", "Roll back the payment client", "@\u200b"+r.starter.Username)
-	rowA := listRow(cmdOn(t, srv, r.starter, srv.TownSquare.Id, "/incident list"), two.ID)
-	rowB := listRow(cmdOn(t, srv2, starter2, srv2.TownSquare.Id, "/incident list"), two.ID)
+	rowA := listRow(cmdOn(t, srv, r.starter, srv.TownSquare.Id, "/incident list").Text, two.ID)
+	rowB := listRow(cmdOn(t, srv2, starter2, srv2.TownSquare.Id, "/incident list").Text, two.ID)
 	if rowA == "" || strings.ReplaceAll(rowA, srv.URL, srv2.URL) != rowB {
 		t.Fatalf("/incident list row of #%s differs:\n%s\n%s", two.ID, rowA, rowB)
 	}
@@ -284,25 +284,6 @@ func waitPostOn(t *testing.T, ctx context.Context, s *harness.Server, id, want s
 	return text
 }
 
-// userOn creates username on s, in its team, and logs it in.
-func userOn(t *testing.T, ctx context.Context, s *harness.Server, username string) *harness.User {
-	t.Helper()
-	password := username + "-Passw0rd!"
-	u, _, err := s.Admin.Client.CreateUser(ctx, &model.User{Username: username, Email: username + "@example.com", Password: password})
-	if err != nil {
-		t.Fatalf("create user %s: %v", username, err)
-	}
-	if _, _, err := s.Admin.Client.AddTeamMember(ctx, s.Team.Id, u.Id); err != nil {
-		t.Fatal(err)
-	}
-	c := model.NewAPIv4Client(s.URL)
-	me, _, err := c.Login(ctx, username, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &harness.User{User: me, Password: password, Client: c}
-}
-
 func mustChannel(t *testing.T, ctx context.Context, s *harness.Server, name string) *model.Channel {
 	t.Helper()
 	ch, _, err := s.Admin.Client.GetChannelByName(ctx, name, s.Team.Id, "")
@@ -310,16 +291,6 @@ func mustChannel(t *testing.T, ctx context.Context, s *harness.Server, name stri
 		t.Fatalf("channel %s: %v", name, err)
 	}
 	return ch
-}
-
-// cmdOn runs a command on s and returns its reply.
-func cmdOn(t *testing.T, s *harness.Server, u *harness.User, channelID, command string) string {
-	t.Helper()
-	r, err := s.ExecuteCommand(ctxT(t), u, channelID, command)
-	if err != nil {
-		t.Fatalf("%s: %v", command, err)
-	}
-	return r.Text
 }
 
 // pageText fetches one of the plugin's pages on s as u.

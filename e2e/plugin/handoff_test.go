@@ -161,15 +161,21 @@ func TestRotaHandoffAnnouncedOnceAndAcknowledged(t *testing.T) {
 // does not share people (and their mention counts) with other tests.
 func newUser(t *testing.T, ctx context.Context, username string) *harness.User {
 	t.Helper()
+	return userOn(t, ctx, srv, username)
+}
+
+// userOn creates username on s, in its team, and logs it in.
+func userOn(t *testing.T, ctx context.Context, s *harness.Server, username string) *harness.User {
+	t.Helper()
 	password := username + "-Passw0rd!"
-	u, _, err := srv.Admin.Client.CreateUser(ctx, &model.User{Username: username, Email: username + "@example.com", Password: password})
+	u, _, err := s.Admin.Client.CreateUser(ctx, &model.User{Username: username, Email: username + "@example.com", Password: password})
 	if err != nil {
 		t.Fatalf("create user %s: %v", username, err)
 	}
-	if _, _, err := srv.Admin.Client.AddTeamMember(ctx, srv.Team.Id, u.Id); err != nil {
+	if _, _, err := s.Admin.Client.AddTeamMember(ctx, s.Team.Id, u.Id); err != nil {
 		t.Fatalf("add %s to the team: %v", username, err)
 	}
-	c := model.NewAPIv4Client(srv.URL)
+	c := model.NewAPIv4Client(s.URL)
 	me, _, err := c.Login(ctx, username, password)
 	if err != nil {
 		t.Fatalf("log in as %s: %v", username, err)

@@ -27,7 +27,13 @@ func ctxT(t *testing.T) context.Context {
 // cmd runs a slash command as u in channelID and returns the reply text.
 func cmd(t *testing.T, u *harness.User, channelID, command string) *model.CommandResponse {
 	t.Helper()
-	resp, err := srv.ExecuteCommand(ctxT(t), u, channelID, command)
+	return cmdOn(t, srv, u, channelID, command)
+}
+
+// cmdOn is cmd on the server s.
+func cmdOn(t *testing.T, s *harness.Server, u *harness.User, channelID, command string) *model.CommandResponse {
+	t.Helper()
+	resp, err := s.ExecuteCommand(ctxT(t), u, channelID, command)
 	if err != nil {
 		t.Fatalf("%s: %v", command, err)
 	}
