@@ -39,17 +39,7 @@ func (s *Store) ImportIncident(ctx context.Context, inc *incident.Incident, even
 	}
 	rec := inc.Clone()
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(incidentsBucket).Get([]byte(rec.ID)) != nil {
-			return incident.Conflictf("incident %s already exists", ref)
-		}
-		channels := tx.Bucket(channelsBucket)
-		if channels.Get([]byte(rec.ChannelID)) != nil {
-			return incident.Conflictf("channel %s already has an incident", rec.ChannelID)
-		}
-		if err := channels.Put([]byte(rec.ChannelID), []byte(rec.ID)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(createdBucket).Put(createdKey(rec), []byte(rec.ID)); err != nil {
+		if err := insertIncident(tx, rec, fmt.Sprintf("channel %s already has an incident", rec.ChannelID)); err != nil {
 			return err
 		}
 		tl, err := tx.Bucket(timelinesBucket).CreateBucket([]byte(rec.ID))
@@ -66,10 +56,7 @@ func (s *Store) ImportIncident(ctx context.Context, inc *incident.Incident, even
 				return err
 			}
 		}
-		if err := tl.SetSequence(uint64(len(events))); err != nil {
-			return err
-		}
-		return putIncident(tx, rec)
+		return tl.SetSequence(uint64(len(events)))
 	})
 	return wrap(err, "import incident "+ref)
 }

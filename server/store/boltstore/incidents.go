@@ -43,6 +43,26 @@ func putIncident(tx *bolt.Tx, inc *incident.Incident) error {
 	return tx.Bucket(activeBucket).Delete(id)
 }
 
+// insertIncident stores rec, which must be new, and indexes it by channel
+// and creation time; channelTaken is the conflict's message when its
+// channel has an incident already.
+func insertIncident(tx *bolt.Tx, rec *incident.Incident, channelTaken string) error {
+	if tx.Bucket(incidentsBucket).Get([]byte(rec.ID)) != nil {
+		return incident.Conflictf("incident %s already exists", rec.ShortRef())
+	}
+	channels := tx.Bucket(channelsBucket)
+	if channels.Get([]byte(rec.ChannelID)) != nil {
+		return incident.Conflictf("%s", channelTaken)
+	}
+	if err := channels.Put([]byte(rec.ChannelID), []byte(rec.ID)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(createdBucket).Put(createdKey(rec), []byte(rec.ID)); err != nil {
+		return err
+	}
+	return putIncident(tx, rec)
+}
+
 // CreateIncident implements incident.Store. On success inc.Revision is 1.
 func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) error {
 	if inc.ID == "" {
@@ -55,20 +75,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) erro
 	rec := inc.Clone()
 	rec.Revision = 1
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(incidentsBucket).Get([]byte(rec.ID)) != nil {
-			return incident.Conflictf("incident %s already exists", ref)
-		}
-		channels := tx.Bucket(channelsBucket)
-		if channels.Get([]byte(rec.ChannelID)) != nil {
-			return incident.Conflictf("this channel already has an incident; start a new one from another channel")
-		}
-		if err := channels.Put([]byte(rec.ChannelID), []byte(rec.ID)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(createdBucket).Put(createdKey(rec), []byte(rec.ID)); err != nil {
-			return err
-		}
-		return putIncident(tx, rec)
+		return insertIncident(tx, rec, "this channel already has an incident; start a new one from another channel")
 	})
 	if err != nil {
 		return wrap(err, "create incident "+ref)
