@@ -10,6 +10,9 @@ HOST       := $(shell $(GO) env GOOS)-$(shell $(GO) env GOARCH)
 BUNDLE     := dist/$(PLUGIN_ID)-$(VERSION).tar.gz
 HOST_BUNDLE := dist/$(PLUGIN_ID)-$(VERSION)-$(HOST).tar.gz
 TEST_FLAGS ?= -race -count=1 -timeout 40m
+# Extra linker flags and build tags for the plugin binary (tests build variants).
+LDFLAGS    ?=
+GOTAGS     ?=
 
 .PHONY: help
 help: ## List the targets
@@ -36,18 +39,23 @@ dist-host: ## Build a bundle for this machine's platform only (fast; used by the
 
 # bundle assembles OUT from the server binaries for PLATFORMS.
 .PHONY: bundle
+# Each run stages in a directory of its own and renames the finished
+# bundle into place, so that two builds at once (parallel test packages)
+# never pack each other's half-written files.
 bundle:
-	@rm -rf dist/stage && mkdir -p dist/stage/$(PLUGIN_ID)/server/dist dist/stage/$(PLUGIN_ID)/webapp/dist
-	@set -e; for p in $(PLATFORMS); do \
+	@set -e; mkdir -p dist; stage=$$(mktemp -d dist/stage.XXXXXX); trap 'rm -rf "$$stage"' EXIT; \
+	mkdir -p $$stage/$(PLUGIN_ID)/server/dist $$stage/$(PLUGIN_ID)/webapp/dist; \
+	for p in $(PLATFORMS); do \
 		os=$${p%-*}; arch=$${p#*-}; ext=; [ "$$os" = windows ] && ext=.exe; \
 		echo "build server $$os/$$arch"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags="-s -w" \
-			-o dist/stage/$(PLUGIN_ID)/server/dist/plugin-$$os-$$arch$$ext ./server; \
-	done
-	@cp plugin.json dist/stage/$(PLUGIN_ID)/
-	@cp -r assets dist/stage/$(PLUGIN_ID)/
-	@cp webapp-stub/main.js dist/stage/$(PLUGIN_ID)/webapp/dist/main.js
-	@tar -czf $(OUT) -C dist/stage $(PLUGIN_ID) && rm -rf dist/stage
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags="-s -w $(LDFLAGS)" $(GOTAGS) \
+			-o $$stage/$(PLUGIN_ID)/server/dist/plugin-$$os-$$arch$$ext ./server; \
+	done; \
+	cp plugin.json $$stage/$(PLUGIN_ID)/; \
+	cp -r assets $$stage/$(PLUGIN_ID)/; \
+	cp webapp-stub/main.js $$stage/$(PLUGIN_ID)/webapp/dist/main.js; \
+	tar -czf $$stage/bundle.tar.gz -C $$stage $(PLUGIN_ID); \
+	mv $$stage/bundle.tar.gz $(OUT)
 	@echo "bundle: $(OUT)"
 
 .PHONY: test

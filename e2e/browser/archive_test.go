@@ -18,6 +18,7 @@ import (
 // message with the bot, and the bot previews it there. The archive is
 // this server's own, so there is nothing to import.
 func TestArchivePageUpload(t *testing.T) {
+	needBrowser(t)
 	code, archive, err := get(context.Background(), srv.Admin, "/archive.incidents")
 	if err != nil || code != 200 {
 		t.Fatalf("download the archive: %d, %v", code, err)

@@ -17,13 +17,20 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
 )
 
-// browse starts a fresh headless Chromium (its own profile: no cookies)
-// for one test and returns its context, bounded to a minute.
-func browse(t *testing.T) context.Context {
+// needBrowser skips the test, with the reason, when there is no browser
+// (and so no server either): call it before anything that uses srv.
+func needBrowser(t *testing.T) {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
+}
+
+// browse starts a fresh headless Chromium (its own profile: no cookies)
+// for one test and returns its context, bounded to a minute.
+func browse(t *testing.T) context.Context {
+	t.Helper()
+	needBrowser(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox, // containers and CI run as root

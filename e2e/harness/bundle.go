@@ -21,6 +21,17 @@ func BuildBundle(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// go test runs the e2e packages in parallel processes, and each builds
+	// the bundle in its setup: one build at a time, so that none packs a
+	// binary another is still writing.
+	if err := os.MkdirAll(filepath.Join(root, "dist"), 0o755); err != nil {
+		return "", err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(root, "dist", ".bundle.lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
