@@ -74,6 +74,10 @@ bench: ## Run the Go benchmarks (store append, postmortem, ...)
 latency: ## Measure command and button latency on a real server (median, p99)
 	$(GO) run ./e2e/cmd/latency
 
+.PHONY: soak
+soak: ## The worst day on a real server: mixed load, update bursts, starts after a fill, alert storms, KV statements (SOAK_FLAGS=-scenarios mixed)
+	$(GO) run ./e2e/cmd/soak $(SOAK_FLAGS)
+
 .PHONY: archive-bench
 archive-bench: ## Export and import 1,000 incidents of 100 events between two real servers, and /incident start meanwhile
 	$(GO) run ./e2e/cmd/archivebench
