@@ -123,4 +123,3 @@ func TestUpdateKeepsUnknownFieldsAndRetries(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
-
