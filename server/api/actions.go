@@ -80,10 +80,15 @@ func checkPostFor(action string, inc *incident.Incident, post *model.Post) error
 		}
 		return nil
 	}
-	if inc.CardPostID != post.Id {
-		return errNotOurs
+	if inc.CardPostID == post.Id {
+		return nil
 	}
-	return nil
+	// A card pressed the moment it appears may not be linked yet: the
+	// bot's card post in the incident's own channel is the card.
+	if inc.CardPostID == "" && post.GetProp(bot.PropCard) == true && post.ChannelId == inc.ChannelID {
+		return nil
+	}
+	return errNotOurs
 }
 
 func (a *API) act(ctx context.Context, name, actor string, inc *incident.Incident, req *model.PostActionIntegrationRequest) (string, error) {

@@ -177,7 +177,7 @@ func (f *fakeMM) Announce(_ context.Context, inc *incident.Incident, ch string) 
 	return nil
 }
 
-func (f *fakeMM) Publish(context.Context, *incident.Incident, incident.Event, string) error {
+func (f *fakeMM) Publish(context.Context, *incident.Incident, []incident.Event, string) error {
 	return nil
 }
 

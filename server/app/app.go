@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // App runs the use cases. Build it with New; it is safe for concurrent use.
@@ -47,11 +48,9 @@ type App struct {
 	background *sync.WaitGroup
 	// wall is the wall clock that leases are measured with: they bound
 	// real work on other instances, whatever the app's clock says.
-	wall   Clock
-	wakers *wakers
-	// seeded is set once this instance saw the work timers seeded for
-	// incidents from before they existed; see seedTimers.
-	seeded *atomic.Bool
+	wall Clock
+	// work runs every piece of deferred and timed work (package work).
+	work *work.Engine
 	// timersMigrated holds the timer indexes (by prefix) whose v1
 	// documents this instance saw moved into the wheel.
 	timersMigrated *sync.Map
@@ -105,8 +104,24 @@ type Deps struct {
 	// without it the work runs in the background, right after the change
 	// is stored. Tests use it for determinism.
 	Inline bool
-	Log    zerolog.Logger
+	// Work tunes the work engine (workers, per-tick bounds); its clock,
+	// inline mode and dead-letter notices come from the app.
+	Work work.Options
+	// WorkClock is the engine's clock when it must differ from Clock (a
+	// node's clock offset in tests); nil: Clock.
+	WorkClock work.Clock
+	// DeadLetters is told, once, of work set aside after failing too
+	// often, with what to do. Optional: without it only the log says so.
+	DeadLetters func(ctx context.Context, d work.DeadLetter)
+	Log         zerolog.Logger
 }
+
+// appClock is the app's Clock as the work engine's: the engine's index
+// and the app's due times must tell the same time.
+type appClock struct{ now Clock }
+
+func (c appClock) Now() time.Time                         { return c.now() }
+func (c appClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // New builds an App; every dependency is required except Handoffs,
 // Reminders, Pager, Postmortems and Releases.
@@ -115,10 +130,33 @@ func New(d Deps) (*App, error) {
 		d.Directory == nil || d.Schedules == nil {
 		return nil, errors.New("new app: a dependency is missing")
 	}
-	return &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
+	a := &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log, wall: time.Now,
-		wakers: &wakers{running: map[string]*wakeup{}}, seeded: new(atomic.Bool), background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map),
-		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}, nil
+		background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map),
+		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}
+	clock := d.WorkClock
+	if clock == nil {
+		clock = appClock{d.Clock}
+	}
+	o := d.Work
+	o.Inline, o.Log, o.OnDead = d.Inline, d.Log, d.DeadLetters
+	a.work = work.New(d.Store, clock, o)
+	a.registerWork()
+	return a, nil
+}
+
+// registerWork registers the app's handlers of each kind of work.
+func (a *App) registerWork() {
+	a.work.Register(kindIncident, a.runIncident)
+	a.work.Register(kindPage, a.runPage)
+	a.work.Register(kindFreeze, a.runFreeze)
+}
+
+// SetHold has follow-up work handed to hold instead of run (tests): see
+// work.Options.Hold.
+func (a *App) SetHold(hold func(run func(context.Context))) {
+	a.hold = hold
+	a.work.SetHold(hold)
 }
 
 // appendRetries bounds how often an event append is retried after an
@@ -132,7 +170,7 @@ const appendRetries = 3
 func (a *App) record(ctx context.Context, incidentID string, ev incident.Event) (incident.Event, error) {
 	retry, since := false, time.Time{}
 	if ev.Key == "" {
-		ev.Key, retry, since, _ = Once(ctx, "")
+		ev.Key, retry, since, _ = work.Once(ctx, "")
 	}
 	var err error
 	for i := 0; i < appendRetries; i++ {
@@ -155,6 +193,7 @@ func (a *App) Quiesce(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		a.background.Wait()
+		_ = a.work.Quiesce(ctx)
 		close(done)
 	}()
 	select {

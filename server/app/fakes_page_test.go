@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // sent is one notification a fakePager delivered.
@@ -74,7 +74,7 @@ func (f *fakePager) NotifyPage(ctx context.Context, p *Page, _ *incident.Inciden
 		f.failNext--
 		return Delivery{}, errors.New("channel not found")
 	}
-	f.sent = append(f.sent, sent{page: p.ID, notice: n, target: p.Targets[n.Level-1].UserID, at: p.Sending.At, node: f.node})
+	f.sent = append(f.sent, sent{page: p.ID, notice: n, target: p.Targets[n.Level-1].UserID, at: p.Sending.Lease.At, node: f.node})
 	var d Delivery
 	has := false
 	for _, pp := range p.Posts {
@@ -125,7 +125,7 @@ func (f *fakePager) fence(ctx context.Context, p *Page, n Notice) error {
 			f.violations = append(f.violations, fmt.Sprintf("page %s notice %d: read before a post: %v", p.ID, n.Number, err))
 		}
 	}
-	if err := Fence(ctx); err != nil {
+	if err := work.Fence(ctx); err != nil {
 		return err
 	}
 	if before != nil && !before.AckedAt.IsZero() {
@@ -266,6 +266,14 @@ func (e *pageEnv) tickAt(t time.Time) {
 	e.nodes[0].Tick(ctx)
 }
 
+// tickEvery ticks every 5 seconds from from to to, as the cluster job
+// does: what watching a lease stand still needs.
+func (e *pageEnv) tickEvery(from, to time.Time) {
+	for at := from; !at.After(to); at = at.Add(5 * time.Second) {
+		e.tickAt(at)
+	}
+}
+
 // record reads page id from the store.
 func (e *pageEnv) record(t testing.TB, id string) *Page {
 	t.Helper()
@@ -280,7 +288,7 @@ func (e *pageEnv) record(t testing.TB, id string) *Page {
 // stale ones be there too.
 func (e *pageEnv) entry(t testing.TB, id string) (time.Time, bool) {
 	t.Helper()
-	at, ok := timerOf(t, e.store, pageTimers, id, e.clk.now())
+	at, ok := timerOf(t, e.store, id, e.clk.now())
 	return time.UnixMilli(at).UTC(), ok
 }
 
@@ -311,31 +319,16 @@ func (e *pageEnv) allSends() []sent {
 	return out
 }
 
-// timerOf returns the latest entry of id in index x, looking at the
-// buckets from an hour before t0 to a day after now.
-func timerOf(t testing.TB, store incident.Docs, x timerIndex, id string, now time.Time) (int64, bool) {
+// timerOf returns the latest entry of page id in the work index, looking
+// at the buckets from an hour before t0 to a day after now.
+func timerOf(t testing.TB, store incident.Docs, id string, now time.Time) (int64, bool) {
 	t.Helper()
-	var (
-		latest int64
-		found  bool
-	)
-	for b := bucketOf(t0.Add(-time.Hour).UnixMilli()); b <= bucketOf(now.Add(24*time.Hour).UnixMilli()); b++ {
-		for i := range x.shards {
-			raw, err := store.GetDoc(ctx, x.doc(b, i))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if raw == nil {
-				continue
-			}
-			var d timerShard
-			if err := json.Unmarshal(raw, &d); err != nil {
-				t.Fatal(err)
-			}
-			if at, ok := d.Due[id]; ok && at > latest {
-				latest, found = at, true
-			}
-		}
+	entries, err := work.EntriesOf(ctx, store, kindPage, id, t0.Add(-time.Hour), now.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return latest, found
+	if len(entries) == 0 {
+		return 0, false
+	}
+	return entries[len(entries)-1].At, true
 }

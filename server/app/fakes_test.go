@@ -14,6 +14,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // fakeChat records what the app asked of the chat platform and can be told
@@ -115,15 +116,15 @@ func (f *fakeChat) Announce(ctx context.Context, inc *incident.Incident, ch stri
 	return nil
 }
 
-func (f *fakeChat) Publish(ctx context.Context, inc *incident.Incident, ev incident.Event, _ string) error {
+func (f *fakeChat) Publish(ctx context.Context, inc *incident.Incident, events []incident.Event, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	key, _, dup := f.once.check(ctx, inc.ChannelID)
-	if dup {
-		return nil
+	for _, ev := range events {
+		if f.once.checkEvent(ctx, ev.Key) {
+			continue
+		}
+		f.published = append(f.published, ev)
 	}
-	f.once.made(key, "publish")
-	f.published = append(f.published, ev)
 	return nil
 }
 
@@ -194,6 +195,17 @@ func newEnvOn(t testing.TB, s storeKind) *env {
 	return e
 }
 
+// derive returns a second App like a, changed by change, on a's store and
+// clock, with a work engine of its own that runs its own handlers: another
+// instance with other settings.
+func (a *App) derive(change func(*App)) *App {
+	c := *a
+	change(&c)
+	c.work = work.New(c.store, a.work.Clock(), work.Options{Inline: c.inline, Log: c.log})
+	c.registerWork()
+	return &c
+}
+
 // jsonCopy deep-copies v through JSON, as the store would hand it back, so
 // a fake keeps what it was given, not a pointer the caller may change.
 func jsonCopy[T any](v *T) *T {
@@ -239,13 +251,14 @@ func (f *fakePostmortems) QuietName(userID string) string { return userID }
 type onceLog struct {
 	mu         sync.Mutex
 	posts      map[string]string // key -> what was made
+	events     map[string]bool   // keys of the events published
 	violations []string
 }
 
 // check returns the key of the next effect on target and, when a retried
 // step made it before, what it made.
 func (o *onceLog) check(ctx context.Context, target string) (key, earlier string, dup bool) {
-	key, retry, _, ok := Once(ctx, target)
+	key, retry, _, ok := work.Once(ctx, target)
 	if !ok {
 		return "", "", false
 	}
@@ -259,6 +272,30 @@ func (o *onceLog) check(ctx context.Context, target string) (key, earlier string
 		o.violations = append(o.violations, "made twice without a retry: "+key)
 	}
 	return key, "", false
+}
+
+// checkEvent reports whether the event with key was published before by
+// an attempt a retry may repeat (it is then not published again), as the
+// bot's Publish looks for earlier posts only in a retried step; one
+// published twice outside a retry is a violation.
+func (o *onceLog) checkEvent(ctx context.Context, key string) bool {
+	_, retry, _, ok := work.Once(ctx, "events")
+	if !ok || key == "" {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.events == nil {
+		o.events = map[string]bool{}
+	}
+	if o.events[key] {
+		if retry {
+			return true
+		}
+		o.violations = append(o.violations, "event published twice without a retry: "+key)
+	}
+	o.events[key] = true
+	return false
 }
 
 // made records that the effect keyed key made what.

@@ -47,9 +47,15 @@ func sweep(t *testing.T, setup func(*costEnv) any, op func(*costEnv, any) error,
 					err := op(e, state)
 					e.runHeld()
 					faults.FailWrite(0, false)
+					// Ticks every 5 seconds for 3 minutes (what watching a
+					// dead worker's lease needs), then every minute.
 					at := e.clk.now()
-					for range 15 {
-						at = at.Add(time.Minute)
+					for i := range 36 + 12 {
+						step := 5 * time.Second
+						if i >= 36 {
+							step = time.Minute
+						}
+						at = at.Add(step)
 						e.clk.set(at)
 						e.app.Tick(ctx)
 						e.runHeld()

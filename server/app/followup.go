@@ -1,399 +1,458 @@
 package app
 
 import (
-	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // Follow-up work. A change to an incident is committed together with what
 // it owes (incident.FollowUp: timeline events, card, posts, pages, ...) in
-// one compare-and-set on the incident record, after making the incident's
-// entry in workTimers due. The committing instance then wakes the worker,
-// which does the follow-up at once; should it die first, the tick finds
-// the entry and any instance does it. The worker:
+// one compare-and-set on the incident record, which is findable in the
+// work index before it lands (the record's Timer, see package work). The
+// committing process then wakes the incident's worker (kind "inc"), which
+// does the follow-up at once; should it die first, the tick finds the
+// entry and any process does it. The worker:
 //
-//  1. takes the incident's lease (document work/v1/<id>), so that one
-//     instance at a time works on an incident and follow-ups run in order;
-//  2. appends each follow-up's events and does its steps, every effect
-//     keyed so that a retry recognises what an earlier attempt did (see
-//     once.go);
-//  3. settles the follow-up: removes it from the record (compare-and-set);
-//  4. releases the lease, and moves the timer entry to the incident's next
-//     status update reminder, or drops it.
+//  1. takes the incident's lease in the record, and fences the batch it
+//     starts on (Started): everything owed up to now;
+//  2. appends the batch's events in one timeline write and does its steps
+//     coalesced: the card rendered once, the status updates of a burst in
+//     one post per channel, one freeze step, one summary; every effect is
+//     keyed, so that a retry recognises what an earlier attempt did;
+//  3. settles the batch in one write: removes it from the record, and
+//     either goes on with what arrived meanwhile or releases the lease.
 //
-// A failed attempt releases the lease with a backoff; events are retried
-// until they land, other effects (posts) are given up after effectAttempts
-// with an error in the log, so that one broken channel cannot block an
-// incident's later follow-ups for good.
-const (
-	// leaseTTL is how long a worker may hold an incident before another
-	// instance assumes it died; the holder renews it between follow-ups.
-	leaseTTL = 30 * time.Second
-	// touchFresh: a writer leaves an entry made due this recently as it
-	// is. touchGrace: a worker keeps an entry until this long after it was
-	// made due, for the commit that may still follow its touch.
-	touchFresh = 10 * time.Second
-	touchGrace = 30 * time.Second
-	// retryBase doubles with every failed attempt, up to retryMax.
-	retryBase = 2 * time.Second
-	retryMax  = 5 * time.Minute
-	// effectAttempts is how often a failing post or other chat effect is
-	// tried before it is given up and logged.
-	effectAttempts = 6
-	// serviceRounds bounds the drains of one service call; an incident
-	// that keeps changing is picked up again by the tick.
-	serviceRounds = 8
-	// wakeTimeout bounds a background service run.
-	wakeTimeout = 2 * time.Minute
+// A batch that fails is retried with backoff; from its second failure its
+// follow-ups go one at a time, so that a poison follow-up is isolated, and
+// after work.MaxTries it is set aside as a dead letter (the admins are
+// told) instead of holding up the ones after it.
+
+const kindIncident = "inc"
+
+// workRounds bounds the batches of one run; an incident that keeps
+// changing is picked up again at once.
+const workRounds = 8
+
+// helpRounds bounds how often a commit that finds the outbox over
+// incident.OutboxBytes drains it itself before committing anyway.
+const helpRounds = 3
+
+// splitAfter is the failures after which a follow-up is tried alone.
+const splitAfter = 1
+
+var (
+	// errArm: the record is not findable in the work index; arm it first.
+	errArm = errors.New("arm the incident in the work index first")
+	// errOutboxFull: the outbox is over its size; help drain it first.
+	errOutboxFull = errors.New("the outbox is full")
+	// errBusy: another worker holds the incident.
+	errBusy = errors.New("another worker holds the incident")
+	// errLeaseLost: this worker's lease was taken over.
+	errLeaseLost = errors.New("the incident's lease was taken over")
 )
-
-// workLease is the document work/v1/<incident id>.
-type workLease struct {
-	Token string    `json:"token,omitempty"`
-	Until time.Time `json:"until,omitzero"`
-	// Started is the highest follow-up number a worker may have started
-	// on: a later attempt looks for the effects of those up to it before
-	// making them again.
-	Started int `json:"started,omitempty"`
-	// Fails counts attempts in a row that failed: the backoff.
-	Fails int `json:"fails,omitempty"`
-}
-
-func workDoc(id string) string { return "work/v1/" + id }
-
-// errBusy: another worker holds the lease.
-var errBusy = errors.New("another worker holds the incident")
 
 // commit applies a change to the incident and stores it with its
 // follow-up, then wakes the worker. apply returns the change's events and
-// steps; it may run more than once and must have no side effects.
+// steps; it may run more than once and must have no side effects. A
+// change is never refused because the worker is behind.
 func (a *App) commit(ctx context.Context, id string, apply func(i *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error)) (*incident.Incident, incident.FollowUp, error) {
-	entry, err := a.touchTimer(ctx, workTimers, id, a.now())
-	if err != nil {
-		return nil, incident.FollowUp{}, err
-	}
 	var f incident.FollowUp
-	inc, err := a.store.UpdateIncident(ctx, id, func(i *incident.Incident) error {
-		now := a.now()
+	inc, err := a.commitWith(ctx, id, func(i *incident.Incident, now time.Time) error {
 		events, steps, err := apply(i, now)
 		if err != nil {
 			return err
 		}
-		f, err = i.Owe(now, events, steps...)
-		return err
+		f = i.Owe(now, events, steps...)
+		return nil
 	})
-	if err != nil {
-		return nil, incident.FollowUp{}, err
-	}
-	a.wake(id, entry)
-	return inc, f, nil
+	return inc, f, err
 }
 
-// wakers coalesces wake-ups per incident within this instance: one
-// goroutine per incident, which runs again if woken meanwhile. Only an
-// optimisation; the lease decides who works.
-type wakers struct {
-	mu      sync.Mutex
-	running map[string]*wakeup
-}
-
-// wakeup is an incident's pending wake-up: again is set when it was woken
-// while running; entry is its timer entry as last touched.
-type wakeup struct {
-	again bool
-	entry slot
-}
-
-// wake has the incident's follow-ups done now: in the background, or
-// before returning when the app was built with Deps.Inline. entry is the
-// incident's timer entry, which the worker moves on when done.
-func (a *App) wake(id string, entry slot) {
-	if a.hold != nil {
-		a.hold(func(ctx context.Context) { a.serviceSafely(ctx, id, entry) })
-		return
-	}
-	if a.inline {
-		ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
-		defer cancel()
-		a.serviceSafely(ctx, id, entry)
-		return
-	}
-	a.wakers.mu.Lock()
-	if w, ok := a.wakers.running[id]; ok {
-		w.again, w.entry = true, entry
-		a.wakers.mu.Unlock()
-		return
-	}
-	w := &wakeup{entry: entry}
-	a.wakers.running[id] = w
-	a.wakers.mu.Unlock()
-	a.goBackground(func() {
-		for {
-			a.wakers.mu.Lock()
-			entry := w.entry
-			a.wakers.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
-			a.serviceSafely(ctx, id, entry)
-			cancel()
-			a.wakers.mu.Lock()
-			if w.again {
-				w.again = false
-				a.wakers.mu.Unlock()
-				continue
-			}
-			delete(a.wakers.running, id)
-			a.wakers.mu.Unlock()
-			return
-		}
-	})
-}
-
-// serviceSafely is service with errors logged and a panic turned into a
-// log line: it runs in goroutines of its own.
-func (a *App) serviceSafely(ctx context.Context, id string, entry slot) {
-	defer func() {
-		if r := recover(); r != nil {
-			a.log.Error().Str("incident", id).Interface("panic", r).Msg("follow-up worker panicked")
-		}
-	}()
-	if err := a.service(ctx, id, entry); err != nil {
-		a.log.Warn().Err(err).Str("incident", id).Msg("follow-up work failed; retried later")
-	}
-}
-
-// service does what the incident owes now: its follow-ups and a status
-// update reminder when one is due. Then it moves the incident's timer
-// entry (seen: where the caller found or put it) to when the incident next
-// needs looking at.
-func (a *App) service(ctx context.Context, id string, seen slot) error {
+// commitWith stores a change that leaves the incident owing work: owe
+// changes the record (it may run more than once and must have no side
+// effects). The record is made findable in the work index first when it
+// is not (see package work), a full outbox is helped along first, and the
+// worker is woken after.
+func (a *App) commitWith(ctx context.Context, id string, owe func(i *incident.Incident, now time.Time) error) (*incident.Incident, error) {
 	var (
-		err     error
-		inc     *incident.Incident
-		workErr error
-		fails   int
+		armed int64
+		help  int
 	)
-	for round := 0; round < serviceRounds; round++ {
-		inc, err = a.store.GetIncident(ctx, id)
-		if errors.Is(err, incident.ErrNotFound) {
-			return a.applyTimers(ctx, workTimers, []dueChange{{id: id, seen: seen}})
-		}
-		if err != nil {
-			return err
-		}
-		if len(inc.Outbox) == 0 {
-			if inc, err = a.remindIfDue(ctx, inc); err != nil {
-				workErr = err
-				break
+	for {
+		inc, err := a.store.UpdateIncident(ctx, id, func(i *incident.Incident) error {
+			if !a.work.Armed(i.Timer) {
+				if armed == 0 {
+					return errArm
+				}
+				i.Timer = armed
 			}
-			if len(inc.Outbox) == 0 {
-				break
+			if help < helpRounds && outboxOver(i) {
+				return errOutboxFull
 			}
-		}
-		inc, fails, err = a.drain(ctx, inc)
-		if errors.Is(err, errBusy) {
-			return nil // its holder moves the entry on
-		}
-		if err != nil {
-			workErr = err
-			break
-		}
-	}
-	next := time.Time{}
-	switch {
-	case workErr != nil:
-		next = a.now().Add(backoff(fails))
-	case inc != nil && len(inc.Outbox) > 0:
-		next = a.now() // kept changing: the tick goes on
-	case inc != nil:
-		next = a.nextReminder(inc)
-	}
-	if seen.at != 0 {
-		if kept := time.UnixMilli(seen.at).Add(touchGrace); kept.After(a.now()) && (next.IsZero() || kept.Before(next)) {
-			next = kept
-		}
-	}
-	if seen.at == 0 && next.IsZero() {
-		return workErr
-	}
-	if err := a.applyTimers(ctx, workTimers, []dueChange{{id: id, seen: seen, next: dueMillis(next)}}); err != nil {
-		return errors.Join(workErr, err)
-	}
-	return workErr
-}
-
-// backoff is the wait after fails failed attempts in a row.
-func backoff(fails int) time.Duration {
-	d := retryBase << min(max(fails-1, 0), 10)
-	return min(d, retryMax)
-}
-
-// drain takes the incident's lease and works off the follow-ups it owes,
-// in order, up to the last one inc shows (later ones wait for the next
-// round). It returns the incident as last stored and the count of failed
-// attempts in a row (0 after a success).
-func (a *App) drain(ctx context.Context, inc *incident.Incident) (*incident.Incident, int, error) {
-	token := claimToken()
-	upTo, earlier := inc.OutboxSeq, 0
-	lease, _, err := updateDoc(ctx, a.store, workDoc(inc.ID), func(l *workLease, _ bool) error {
-		if l.Token != "" && a.wall().Before(l.Until) {
-			return errBusy
-		}
-		earlier = l.Started
-		l.Token, l.Until = token, a.wall().Add(leaseTTL)
-		l.Started = max(l.Started, upTo)
-		return nil
-	})
-	if err != nil {
-		return inc, 0, err
-	}
-	// Read again under the lease: a worker that held it until now may have
-	// settled some of what inc shows.
-	fresh, err := a.store.GetIncident(ctx, inc.ID)
-	if err != nil {
-		fails, rerr := a.releaseLease(ctx, inc, token, true)
-		return inc, fails, errors.Join(err, rerr)
-	}
-	inc = fresh
-	renewed := a.wall()
-	lenient := lease.Fails >= effectAttempts-1
-	var workErr error
-	for _, f := range slices.Clone(inc.Outbox) {
-		if f.Num() > upTo {
-			break
-		}
-		if a.wall().Sub(renewed) > leaseTTL/3 {
-			if err := a.renewLease(ctx, inc.ID, token); err != nil {
-				workErr = err
-				break
+			return owe(i, a.now())
+		})
+		switch {
+		case errors.Is(err, errArm):
+			if armed, err = a.work.Arm(ctx, kindIncident, id); err != nil {
+				return nil, fmt.Errorf("change incident %s: %w", id, err)
 			}
-			renewed = a.wall()
-		}
-		var settled *incident.Incident
-		settled, workErr = a.followUp(ctx, inc, f, f.Num() <= earlier, lenient)
-		if workErr != nil {
-			break
-		}
-		inc = settled
-	}
-	fails, err := a.releaseLease(ctx, inc, token, workErr != nil)
-	return inc, fails, errors.Join(workErr, err)
-}
-
-// renewLease extends the lease held with token.
-func (a *App) renewLease(ctx context.Context, id, token string) error {
-	_, _, err := updateDoc(ctx, a.store, workDoc(id), func(l *workLease, _ bool) error {
-		if l.Token != token {
-			return fmt.Errorf("lost the lease on incident %s", id)
-		}
-		l.Until = a.wall().Add(leaseTTL)
-		return nil
-	})
-	return err
-}
-
-// releaseLease gives the lease up and counts a failed attempt; the
-// document goes when nothing is left to remember. It returns the failures in a row.
-func (a *App) releaseLease(ctx context.Context, inc *incident.Incident, token string, failed bool) (int, error) {
-	fails := 0
-	_, _, err := updateDoc(ctx, a.store, workDoc(inc.ID), func(l *workLease, exists bool) error {
-		if !exists || l.Token != token {
-			return errUnchanged // taken over meanwhile: the new holder decides
-		}
-		l.Token, l.Until = "", time.Time{}
-		if failed {
-			l.Fails++
-		} else {
-			l.Fails = 0
-		}
-		fails = l.Fails
-		started := slices.ContainsFunc(inc.Outbox, func(f incident.FollowUp) bool { return f.Num() <= l.Started })
-		if !started && l.Fails == 0 {
-			return errDelete // nothing half-done to remember
-		}
-		return nil
-	})
-	if err != nil {
-		return fails, fmt.Errorf("release the lease on incident %s: %w", inc.ID, err)
-	}
-	return fails, nil
-}
-
-// followUp does one follow-up and settles it; it returns the incident as
-// stored afterwards. retry says an earlier attempt may have done some of
-// it; lenient gives up failing chat effects instead of failing the
-// follow-up.
-func (a *App) followUp(ctx context.Context, inc *incident.Incident, f incident.FollowUp, retry, lenient bool) (*incident.Incident, error) {
-	since := f.At.Add(-clockSkew)
-	for _, ev := range f.Events {
-		if _, err := a.appendOnce(ctx, inc.ID, ev, retry, since); err != nil {
+			continue
+		case errors.Is(err, errOutboxFull):
+			help++
+			if _, err := a.work.Run(ctx, kindIncident, id); err != nil {
+				a.log.Warn().Err(err).Str("incident", id).Msg("drain a full outbox before a change")
+			}
+			continue
+		case err != nil:
 			return nil, err
 		}
+		a.work.Wake(kindIncident, id)
+		return inc, nil
 	}
-	for i, s := range f.Steps {
-		sctx := WithOnce(ctx, fmt.Sprintf("%s/%s/%d", inc.ID, f.ID, i), retry, since)
-		if err := a.step(sctx, inc, f, s); err != nil {
-			if !lenient {
-				return nil, fmt.Errorf("follow-up %s step %s: %w", f.ID, s.Kind, err)
-			}
-			a.log.Error().Err(err).Str("incident", inc.ID).Str("follow_up", f.ID).Str("step", string(s.Kind)).
-				Msg("follow-up step failed too often; given up")
-		}
-	}
-	settled, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
-		if !i.Settle(f.ID) {
-			return errUnchanged
-		}
-		return nil
-	})
-	if errors.Is(err, errUnchanged) {
-		return a.store.GetIncident(ctx, inc.ID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("settle follow-up %s: %w", f.ID, err)
-	}
-	return settled, nil
 }
 
-// clockSkew is how far apart the clocks of a cluster's nodes may be: a
-// retry looks for earlier effects from this long before its follow-up.
-const clockSkew = time.Minute
+// outboxOver reports whether the incident's outbox is over
+// incident.OutboxBytes; small outboxes are not measured.
+func outboxOver(i *incident.Incident) bool {
+	if len(i.Outbox) < 16 {
+		return false
+	}
+	b, err := json.Marshal(i.Outbox)
+	return err == nil && len(b) > incident.OutboxBytes
+}
 
-// step does one step of follow-up f.
-func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.FollowUp, s incident.Step) error {
-	switch s.Kind {
-	case incident.StepCard:
-		if inc.CardPostID == "" {
-			id, err := a.chat.PostCard(ctx, inc)
-			if err != nil {
-				return err
-			}
-			// Linked at once: its buttons act only on the incident's own
-			// card, and people press them as soon as they see it.
-			linked, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
-				if i.CardPostID != "" {
-					return errUnchanged
-				}
-				i.CardPostID = id
-				return nil
-			})
-			if errors.Is(err, errUnchanged) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("link card: %w", err)
-			}
-			// The card was rendered before it had its own post id; render
-			// it again so its buttons carry the final state.
-			return a.chat.UpdateCard(ctx, linked)
+// runIncident is the worker of kind "inc": it does what incident job.Key
+// owes now, its follow-ups and a status update reminder when one is due,
+// and reports when it next needs a look.
+func (a *App) runIncident(ctx context.Context, job work.Job) (work.Outcome, error) {
+	id := job.Key
+	inc, err := a.store.GetIncident(ctx, id)
+	if errors.Is(err, incident.ErrNotFound) {
+		return work.Outcome{}, nil
+	}
+	if err != nil {
+		return work.Outcome{}, err
+	}
+	watchKey := kindIncident + "/" + id
+	if inc.Lease.Held() && !a.work.Watch().MayTake(watchKey, inc.Lease) {
+		return work.Outcome{Busy: true}, nil
+	}
+	now := a.now()
+	if len(ready(inc.Outbox, now)) == 0 && !a.reminderDue(inc, now) && !inc.Lease.Held() {
+		return a.idle(ctx, job, inc)
+	}
+
+	// Take the lease, owe a reminder that is due in the same write, and
+	// fence the batch.
+	owner, seen, earlier := job.Owner, inc.Lease, 0
+	inc, err = a.store.UpdateIncident(ctx, id, func(i *incident.Incident) error {
+		if i.Lease.Held() && i.Lease != seen {
+			return errBusy // taken or renewed since we looked
 		}
-		return a.chat.UpdateCard(ctx, inc)
+		now := a.now()
+		i.Lease.Take(owner, now)
+		a.oweReminder(i, now)
+		earlier = i.Started
+		i.Started = i.OutboxSeq
+		return nil
+	})
+	if errors.Is(err, errBusy) {
+		return work.Outcome{Busy: true}, nil
+	}
+	if err != nil {
+		return work.Outcome{}, fmt.Errorf("take incident %s: %w", id, err)
+	}
+	a.work.Watch().Forget(watchKey)
+	hctx, stop := work.Hold(ctx, a.work.Clock(), func(ctx context.Context) (bool, error) {
+		return a.renewIncident(ctx, id, owner)
+	})
+	defer stop()
+
+	for round := 0; ; round++ {
+		batch := nextBatch(inc, a.now())
+		var batchErr error
+		if len(batch) > 0 {
+			batchErr = a.doBatch(hctx, inc, batch, earlier)
+		}
+		var last bool
+		inc, last, err = a.settle(ctx, job, owner, batch, batchErr, round+1 >= workRounds)
+		if err != nil {
+			return work.Outcome{}, err
+		}
+		if batchErr != nil {
+			a.log.Warn().Err(batchErr).Str("incident", id).Int("follow_ups", len(batch)).Msg("follow-up work failed; retried with backoff")
+		}
+		if last {
+			break
+		}
+	}
+	return work.Outcome{Next: a.nextLook(inc)}, nil
+}
+
+// idle is a run that finds nothing owed: it clears the record's Timer when
+// the run's entry covers it, and reports the next reminder.
+func (a *App) idle(ctx context.Context, job work.Job, inc *incident.Incident) (work.Outcome, error) {
+	if !job.Clears(inc.Timer) {
+		return work.Outcome{Next: a.nextLook(inc)}, nil
+	}
+	again := false
+	out, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
+		if !job.Clears(i.Timer) {
+			return errUnchanged
+		}
+		if len(i.Outbox) > 0 || i.Lease.Held() {
+			again = true // a change landed meanwhile: look again at once
+			return errUnchanged
+		}
+		i.Timer = 0
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUnchanged):
+		out = inc
+	case err != nil:
+		return work.Outcome{}, fmt.Errorf("clear the timer of incident %s: %w", inc.ID, err)
+	}
+	if again {
+		return work.Outcome{Next: a.now()}, nil
+	}
+	return work.Outcome{Next: a.nextLook(out)}, nil
+}
+
+// renewIncident renews owner's lease on incident id.
+func (a *App) renewIncident(ctx context.Context, id, owner string) (bool, error) {
+	_, err := a.store.UpdateIncident(ctx, id, func(i *incident.Incident) error {
+		if !i.Lease.HeldBy(owner) {
+			return errLeaseLost
+		}
+		i.Lease.Renew(a.now())
+		return nil
+	})
+	if errors.Is(err, errLeaseLost) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ready returns the follow-ups that may be tried at now: not waiting out
+// a backoff.
+func ready(outbox []incident.FollowUp, now time.Time) []incident.FollowUp {
+	var out []incident.FollowUp
+	for _, f := range outbox {
+		if f.RetryAt.IsZero() || !f.RetryAt.After(now) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// nextBatch is the follow-ups the worker does next, in order: those up to
+// Started that may be tried now; one alone when it has failed before.
+func nextBatch(inc *incident.Incident, now time.Time) []incident.FollowUp {
+	var batch []incident.FollowUp
+	for _, f := range ready(inc.Outbox, now) {
+		if f.Num() > inc.Started {
+			break
+		}
+		if f.Tries >= splitAfter {
+			if len(batch) == 0 {
+				return []incident.FollowUp{f}
+			}
+			break // the fresh ones before it go first, together
+		}
+		batch = append(batch, f)
+	}
+	return batch
+}
+
+// settle records the outcome of a batch in one write: done follow-ups
+// leave the outbox, failed ones count a try and wait out a backoff, and
+// those that failed work.MaxTries times are set aside as dead letters
+// (stored before they leave the record, so that nothing is lost). Then it
+// either fences the next batch, keeping the lease (last false), or
+// releases it (last true).
+func (a *App) settle(ctx context.Context, job work.Job, owner string, batch []incident.FollowUp, failed error, final bool) (*incident.Incident, bool, error) {
+	id := job.Key
+	ids := map[string]bool{}
+	for _, f := range batch {
+		ids[f.ID] = true
+	}
+	if failed != nil {
+		for _, f := range batch {
+			if f.Tries+1 < work.MaxTries {
+				continue
+			}
+			body, _ := json.Marshal(f)
+			if err := a.work.SetAside(ctx, work.DeadLetter{Kind: kindIncident, Key: id, Item: "follow-up " + f.ID,
+				Error: failed.Error(), Tries: f.Tries + 1, Body: body}); err != nil {
+				return nil, false, fmt.Errorf("set aside follow-up %s of %s: %w", f.ID, id, err)
+			}
+		}
+	}
+	var last bool
+	inc, err := a.store.UpdateIncident(ctx, id, func(i *incident.Incident) error {
+		if !i.Lease.HeldBy(owner) {
+			return errLeaseLost
+		}
+		now := a.now()
+		kept := i.Outbox[:0:0]
+		for _, f := range i.Outbox {
+			switch {
+			case !ids[f.ID]:
+				kept = append(kept, f)
+			case failed == nil:
+			case f.Tries+1 >= work.MaxTries:
+				// set aside above
+			default:
+				f.Tries++
+				f.RetryAt = now.Add(work.Backoff(f.Tries)).UTC()
+				kept = append(kept, f)
+			}
+		}
+		i.Outbox = kept
+		if failed == nil && !final && len(nextBatch(&incident.Incident{Outbox: kept, Started: i.OutboxSeq}, now)) > 0 {
+			i.Started = i.OutboxSeq // more arrived: the next batch, same lease
+			last = false
+			return nil
+		}
+		i.Lease.Release()
+		if len(i.Outbox) == 0 && job.Clears(i.Timer) {
+			i.Timer = 0
+		}
+		last = true
+		return nil
+	})
+	if errors.Is(err, errLeaseLost) {
+		return nil, true, fmt.Errorf("settle follow-ups of %s: %w", id, err)
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("settle follow-ups of %s: %w", id, err)
+	}
+	return inc, last, nil
+}
+
+// nextLook is when the incident next needs its worker: at once if it
+// still owes follow-ups that may be tried, when the first backoff ends,
+// else at its next status update reminder.
+func (a *App) nextLook(inc *incident.Incident) time.Time {
+	next := a.nextReminder(inc)
+	for _, f := range inc.Outbox {
+		at := f.RetryAt
+		if at.IsZero() {
+			at = a.now()
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next
+}
+
+// doBatch appends the batch's events in one write and does its steps,
+// coalesced (see plan). earlier is the highest follow-up an earlier
+// worker started on: its effects may exist already and are looked for.
+func (a *App) doBatch(ctx context.Context, inc *incident.Incident, batch []incident.FollowUp, earlier int) error {
+	retry := slices.ContainsFunc(batch, func(f incident.FollowUp) bool { return f.Num() <= earlier || f.Tries > 0 })
+	since := batch[0].At
+	var events []incident.Event
+	for _, f := range batch {
+		events = append(events, f.Events...)
+	}
+	if err := a.appendKeyed(ctx, inc.ID, events, retry, since); err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range plan(batch) {
+		sctx := work.WithOnce(ctx, p.onceKey(inc.ID), retry, since)
+		if err := a.step(sctx, inc, p); err != nil {
+			errs = append(errs, fmt.Errorf("step %s of follow-up %s: %w", p.Kind, p.from.ID, err))
+		}
+		if work.Lost(ctx) {
+			errs = append(errs, work.ErrLeaseLost)
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// planned is one step of a batch's plan: a step of follow-up from, and for
+// a publish step every event of the batch it posts.
+type planned struct {
+	incident.Step
+	from   incident.FollowUp
+	events []incident.Event
+}
+
+// onceKey keys the effects of the step: steps that happen once per
+// incident by the incident, the others by the follow-up they came from.
+func (p planned) onceKey(incidentID string) string {
+	switch p.Kind {
+	case incident.StepCard, incident.StepAnnounce:
+		return incidentID + "/" + string(p.Kind)
+	}
+	key := incidentID + "/" + p.from.ID + "/" + string(p.Kind)
+	if p.User != "" {
+		key += "/" + p.User
+	}
+	return key
+}
+
+// plan coalesces the steps of a batch, in the order they first appear:
+// steps that bring something up to date with the record (the card, the
+// freeze, the summary, the checklist, closing pages) run once, since the
+// record they read is the latest; the events of every publish step go out
+// together, in order, at the first one's place; people join once each; a
+// postmortem is posted once. The rest run as they are, one per follow-up.
+func plan(batch []incident.FollowUp) []planned {
+	var out []planned
+	once := map[string]int{} // coalescing key -> index in out
+	for _, f := range batch {
+		for _, s := range f.Steps {
+			var key string
+			switch s.Kind {
+			case incident.StepCard, incident.StepFreeze, incident.StepSummary, incident.StepChecklist,
+				incident.StepClosePages, incident.StepAnnounce, incident.StepPostmortem:
+				key = string(s.Kind)
+			case incident.StepJoin:
+				key = string(s.Kind) + "/" + s.User
+			case incident.StepPublish:
+				key = string(s.Kind)
+				if s.Event < 0 || s.Event >= len(f.Events) {
+					continue // a malformed step has nothing to post
+				}
+				if i, ok := once[key]; ok {
+					out[i].events = append(out[i].events, f.Events[s.Event])
+					continue
+				}
+			}
+			if key != "" {
+				if _, ok := once[key]; ok {
+					continue
+				}
+				once[key] = len(out)
+			}
+			p := planned{Step: s, from: f}
+			if s.Kind == incident.StepPublish {
+				p.events = []incident.Event{f.Events[s.Event]}
+			}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// step does one planned step.
+func (a *App) step(ctx context.Context, inc *incident.Incident, p planned) error {
+	switch p.Kind {
+	case incident.StepCard:
+		return a.cardStep(ctx, inc)
 	case incident.StepAnnounce:
 		view, bc := a.broadcastFor(inc)
 		if bc == "" {
@@ -401,18 +460,15 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 		}
 		return a.notifier.Announce(ctx, view, bc)
 	case incident.StepPublish:
-		if s.Event < 0 || s.Event >= len(f.Events) {
-			return fmt.Errorf("publish: no event %d", s.Event)
-		}
 		view, bc := a.broadcastFor(inc)
-		return a.notifier.Publish(ctx, view, f.Events[s.Event], bc)
+		return a.notifier.Publish(ctx, view, p.events, bc)
 	case incident.StepJoin:
 		// A holder outside the incident's team is added to it first; one
 		// who cannot be keeps the role, and the incident manager and they
 		// are told (see admit). Only those notices are retried.
-		return a.admit(ctx, inc, s.User)
+		return a.admit(ctx, inc, p.User)
 	case incident.StepPageStart:
-		return a.pageOnStart(ctx, inc, inc.ID+"-s"+f.ID)
+		return a.pageOnStart(ctx, inc, inc.ID+"-s"+p.from.ID)
 	case incident.StepFreeze:
 		return a.freezeFollow(ctx, inc)
 	case incident.StepPostmortem:
@@ -421,9 +477,9 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 		if a.postmortems == nil || inc.Status != incident.StatusResolved {
 			return nil
 		}
-		return a.PublishPostmortem(ctx, s.User, inc)
+		return a.PublishPostmortem(ctx, p.User, inc)
 	case incident.StepRemind:
-		return a.sendReminder(ctx, inc, f, s)
+		return a.sendReminder(ctx, inc, p.from, p.Step)
 	case incident.StepSummary:
 		return a.storeSummary(ctx, inc)
 	case incident.StepChecklist:
@@ -434,7 +490,77 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, f incident.Follo
 		}
 		return a.closeIncidentPages(ctx, inc, whyResolved, true)
 	}
-	return fmt.Errorf("unknown follow-up step %q", s.Kind)
+	return fmt.Errorf("unknown follow-up step %q", p.Kind)
+}
+
+// cardStep posts the card if the incident has none, else re-renders it.
+func (a *App) cardStep(ctx context.Context, inc *incident.Incident) error {
+	if inc.CardPostID != "" {
+		return a.chat.UpdateCard(ctx, inc)
+	}
+	id, err := a.chat.PostCard(ctx, inc)
+	if err != nil {
+		return err
+	}
+	// Linked at once: its buttons act on the incident's own card (a card
+	// not linked yet is accepted too, see the action route).
+	linked, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
+		if i.CardPostID != "" {
+			return errUnchanged
+		}
+		i.CardPostID = id
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("link card: %w", err)
+	}
+	// The card was rendered before it had its own post id; render it
+	// again so its buttons carry the final state.
+	return a.chat.UpdateCard(ctx, linked)
+}
+
+// appendKeyed appends events (whose Keys are set) to the timeline in one
+// write; when retry, those an earlier attempt appended are left out.
+func (a *App) appendKeyed(ctx context.Context, incidentID string, events []incident.Event, retry bool, since time.Time) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if retry {
+		have, err := a.keysSince(ctx, incidentID, since, len(events))
+		if err != nil {
+			return err
+		}
+		events = slices.DeleteFunc(slices.Clone(events), func(e incident.Event) bool { return e.Key != "" && have[e.Key] })
+		if len(events) == 0 {
+			return nil
+		}
+	}
+	_, err := a.store.AppendEvents(ctx, incidentID, events)
+	return err
+}
+
+// keysSince returns the keys of the events appended since since, reading
+// back from the end of the timeline (at least n events).
+func (a *App) keysSince(ctx context.Context, incidentID string, since time.Time, n int) (map[string]bool, error) {
+	since = since.Add(-work.MaxClockSkew)
+	for want := max(64, 2*n); ; want *= 4 {
+		tail, err := a.store.TimelineTail(ctx, incidentID, want)
+		if err != nil {
+			return nil, fmt.Errorf("look for events appended before: %w", err)
+		}
+		if len(tail) < want || tail[0].At.Before(since) {
+			have := make(map[string]bool, len(tail))
+			for _, e := range tail {
+				if e.Key != "" {
+					have[e.Key] = true
+				}
+			}
+			return have, nil
+		}
+	}
 }
 
 // appendOnce appends ev (whose Key is set) to the timeline, unless retry
@@ -471,68 +597,48 @@ func (a *App) findEvent(ctx context.Context, incidentID, key string, since time.
 	}
 }
 
-// serviceDue services every incident whose timer entry is due: follow-ups
-// whose committing instance died, retries, and status update reminders.
-// Incidents run a few at a time; the rest wait for the next tick when ctx
-// ends.
-func (a *App) serviceDue(ctx context.Context, now time.Time) error {
-	if err := a.seedTimers(ctx); err != nil {
-		return err
+// RetryDeadLetter takes dead letter n and does it again: a follow-up set
+// aside is owed again by its incident (with its tries forgotten); a
+// subject set aside whole is looked at again at once. Only system admins
+// may.
+func (a *App) RetryDeadLetter(ctx context.Context, actor string, n int64) (work.DeadLetter, error) {
+	if !a.dir.IsSystemAdmin(ctx, actor) {
+		return work.DeadLetter{}, incident.Forbiddenf("only system admins can retry work that was set aside")
 	}
-	entries, err := a.dueBy(ctx, workTimers, now)
+	d, ok, err := a.work.TakeDeadLetter(ctx, n)
 	if err != nil {
-		return err
+		return d, err
 	}
-	slices.SortFunc(entries, func(x, y dueEntry) int { return cmp.Compare(x.at, y.at) })
-	sem := make(chan struct{}, serviceWorkers)
-	var wg sync.WaitGroup
-	for _, e := range entries {
-		if ctx.Err() != nil {
-			break
+	if !ok {
+		return d, incident.NotFoundf("there is no set-aside work number %d: `/incident work` lists them", n)
+	}
+	if d.Kind == kindIncident && len(d.Body) > 0 {
+		var f incident.FollowUp
+		if err := json.Unmarshal(d.Body, &f); err != nil {
+			return d, fmt.Errorf("decode the follow-up of dead letter %d: %w", n, err)
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			a.serviceSafely(ctx, e.id, e.slot)
+		// Owed again as it was, under its own number and keys, so that the
+		// worker looks for what an earlier attempt did before doing it.
+		f.Tries, f.RetryAt = 0, time.Time{}
+		_, err := a.commitWith(ctx, d.Key, func(i *incident.Incident, _ time.Time) error {
+			if slices.ContainsFunc(i.Outbox, func(x incident.FollowUp) bool { return x.ID == f.ID }) {
+				return errUnchanged
+			}
+			i.Outbox = append(i.Outbox, f)
+			return nil
 		})
+		if err != nil && !errors.Is(err, errUnchanged) {
+			return d, err
+		}
+		return d, nil
 	}
-	wg.Wait()
-	return nil
+	return d, a.work.Schedule(ctx, d.Kind, d.Key, a.now())
 }
 
-// serviceWorkers bounds the incidents one tick services at once.
-const serviceWorkers = 4
-
-// seedDoc marks that every active incident has its timer entry. Incidents
-// started before the timers existed have none; the first tick after an
-// upgrade gives them one, once per cluster.
-const seedDoc = "work/v1/seeded"
-
-// seedTimers makes every active incident's timer entry due, once.
-func (a *App) seedTimers(ctx context.Context) error {
-	if a.seeded.Load() {
-		return nil
+// DeadLetters lists the work set aside; only system admins may see it.
+func (a *App) DeadLetters(ctx context.Context, actor string) ([]work.DeadLetter, error) {
+	if !a.dir.IsSystemAdmin(ctx, actor) {
+		return nil, incident.Forbiddenf("only system admins can see work that was set aside")
 	}
-	raw, err := a.store.GetDoc(ctx, seedDoc)
-	if err != nil {
-		return err
-	}
-	if raw == nil {
-		active, _, err := a.store.ListActive(ctx, 0)
-		if err != nil {
-			return fmt.Errorf("seed incident timers: %w", err)
-		}
-		now := a.now()
-		for _, inc := range active {
-			if _, err := a.touchTimer(ctx, workTimers, inc.ID, now); err != nil {
-				return fmt.Errorf("seed incident timers: %w", err)
-			}
-		}
-		if _, err := a.store.CompareAndSetDoc(ctx, seedDoc, nil, []byte(`{"at":"`+now.UTC().Format(time.RFC3339)+`"}`)); err != nil {
-			return fmt.Errorf("seed incident timers: %w", err)
-		}
-		a.log.Info().Int("incidents", len(active)).Msg("seeded incident timers")
-	}
-	a.seeded.Store(true)
-	return nil
+	return a.work.DeadLetters(ctx)
 }

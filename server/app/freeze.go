@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // Release freeze: while an S1 incident is open or mitigated, releases other
@@ -52,10 +54,9 @@ type FreezeNotice struct {
 	// Since is when the freeze began (for an end: how long it lasted).
 	Since     time.Time `json:"since"`
 	Incidents []string  `json:"incidents"`
-	// Token and Until claim the notice for its announcer; Tries counts
-	// claims, so that a retry looks for what an earlier one posted.
-	Token string    `json:"token,omitempty"`
-	Until time.Time `json:"until,omitzero"`
+	// Lease is held by the notice's announcer; Tries counts its takes, so
+	// that a retry looks for what an earlier one posted.
+	Lease cas.Lease `json:"lease,omitzero"`
 	Tries int       `json:"tries,omitempty"`
 }
 
@@ -109,12 +110,31 @@ func freezeRelevant(t incident.EventType) bool {
 	return false
 }
 
+// kindFreeze is the work kind of the freeze's notices (key freezeKey).
+const (
+	kindFreeze = "freeze"
+	freezeKey  = "v1"
+)
+
 // freezeFollow is the freeze step: it brings the freeze up to date with
 // inc (as it stands now, so follow-ups done late still converge), then
 // announces what that flipped.
 func (a *App) freezeFollow(ctx context.Context, inc *incident.Incident) error {
 	holds := inc.Status.Active() && inc.Severity == FreezeSeverity
-	f, _, err := updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
+	f, ok, err := loadDoc[Freeze](ctx, a.store, freezeDoc)
+	if err != nil {
+		return fmt.Errorf("read release freeze: %w", err)
+	}
+	if ok && slices.Contains(f.Incidents, inc.ID) == holds && len(f.Notices) == 0 {
+		return nil // the common case: nothing flips, nothing is owed
+	}
+	// A notice may be recorded below: it is findable before it is (the
+	// announcement below is the fast path; the entry, the safety net
+	// should this process die).
+	if err := a.work.Schedule(ctx, kindFreeze, freezeKey, a.now().Add(work.LeaseTTL)); err != nil {
+		return fmt.Errorf("update release freeze: %w", err)
+	}
+	f, _, err = updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
 		if slices.Contains(f.Incidents, inc.ID) == holds {
 			return errUnchanged
 		}
@@ -143,41 +163,56 @@ func (a *App) freezeFollow(ctx context.Context, inc *incident.Incident) error {
 	if len(f.Notices) == 0 {
 		return nil
 	}
-	return a.announceFreeze(ctx)
+	_, err = a.announceFreeze(ctx, cas.NewOwner())
+	return err
+}
+
+// runFreeze is the worker of kind "freeze": it announces the notices whose
+// announcer died (their lease stood still), and comes back while any is
+// being announced.
+func (a *App) runFreeze(ctx context.Context, job work.Job) (work.Outcome, error) {
+	busy, err := a.announceFreeze(ctx, job.Owner)
+	if err != nil {
+		return work.Outcome{}, err
+	}
+	return work.Outcome{Busy: busy}, nil
 }
 
 // announceFreeze announces the freeze's pending notices, each once: it
-// claims a notice, records it on the incidents concerned and posts it
-// (both keyed, so that a retry after a crash adds nothing twice), then
-// removes it. The tick calls it too, for notices whose announcer died.
-func (a *App) announceFreeze(ctx context.Context) error {
+// takes a notice's lease, records it on the incidents concerned and posts
+// it (both keyed, so that a retry after a crash adds nothing twice), then
+// removes it. busy reports notices left to a live announcer.
+func (a *App) announceFreeze(ctx context.Context, owner string) (busy bool, err error) {
 	f, _, err := loadDoc[Freeze](ctx, a.store, freezeDoc)
 	if err != nil {
-		return fmt.Errorf("read release freeze: %w", err)
+		return false, fmt.Errorf("read release freeze: %w", err)
 	}
 	var errs []error
 	for _, n := range f.Notices {
-		if n.Token != "" && a.wall().Before(n.Until) {
+		if n.Lease.Held() && !a.work.Watch().MayTake(freezeWatchKey(n.N), n.Lease) {
+			busy = true
 			continue // its announcer is at work
 		}
-		if err := a.announceNotice(ctx, n.N); err != nil {
+		if err := a.announceNotice(ctx, n, owner); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return busy, errors.Join(errs...)
 }
 
-// announceNotice claims, announces and removes the notice number n.
-func (a *App) announceNotice(ctx context.Context, n int64) error {
-	token := claimToken()
+func freezeWatchKey(n int64) string { return fmt.Sprintf("%s/%d", kindFreeze, n) }
+
+// announceNotice takes notice seen (as last read), announces it and
+// removes it.
+func (a *App) announceNotice(ctx context.Context, seen FreezeNotice, owner string) error {
 	var claimed *FreezeNotice
 	_, _, err := updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
 		claimed = nil
-		i := slices.IndexFunc(f.Notices, func(x FreezeNotice) bool { return x.N == n })
-		if i < 0 || f.Notices[i].Token != "" && a.wall().Before(f.Notices[i].Until) {
+		i := slices.IndexFunc(f.Notices, func(x FreezeNotice) bool { return x.N == seen.N })
+		if i < 0 || f.Notices[i].Lease != seen.Lease {
 			return errUnchanged
 		}
-		f.Notices[i].Token, f.Notices[i].Until = token, a.wall().Add(leaseTTL)
+		f.Notices[i].Lease.Take(owner, a.now())
 		f.Notices[i].Tries++
 		c := f.Notices[i]
 		claimed = &c
@@ -186,7 +221,8 @@ func (a *App) announceNotice(ctx context.Context, n int64) error {
 	if err != nil || claimed == nil {
 		return err
 	}
-	ctx = WithOnce(ctx, fmt.Sprintf("freeze/%d", n), claimed.Tries > 1, claimed.At.Add(-clockSkew))
+	a.work.Watch().Forget(freezeWatchKey(seen.N))
+	ctx = work.WithOnce(ctx, fmt.Sprintf("freeze/%d", seen.N), claimed.Tries > 1, claimed.At)
 	typ, text := incident.EventFreezeStarted, "releases other than this incident's hotfixes are frozen while it is an open S1"
 	if !claimed.Started {
 		typ = incident.EventFreezeEnded
@@ -208,7 +244,7 @@ func (a *App) announceNotice(ctx context.Context, n int64) error {
 	}
 	a.log.Info().Bool("started", claimed.Started).Str("incidents", strings.Join(claimed.Incidents, ",")).Msg("release freeze")
 	_, _, err = updateDoc(ctx, a.store, freezeDoc, func(f *Freeze, _ bool) error {
-		i := slices.IndexFunc(f.Notices, func(x FreezeNotice) bool { return x.N == n && x.Token == token })
+		i := slices.IndexFunc(f.Notices, func(x FreezeNotice) bool { return x.N == seen.N && x.Lease.HeldBy(owner) })
 		if i < 0 {
 			return errUnchanged
 		}

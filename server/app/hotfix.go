@@ -363,14 +363,8 @@ func (a *App) closeReleasePage(ctx context.Context, inc *incident.Incident, h *h
 		a.log.Warn().Err(err).Str("page", h.PageID).Msg("read the release manager's page to close it")
 		return
 	}
-	e := dueEntry{p.ID, slot{bucketOf(dueMillis(p.Due)), dueMillis(p.Due)}}
-	closed, err := a.closePage(ctx, h.PageID, inc, hotfixEndedWhy(h), true)
-	if err == nil {
-		if change := entryChange(e, closed); change != nil {
-			err = a.applyTimers(ctx, pageTimers, []dueChange{*change})
-		}
-	}
-	if err != nil {
+	// Its entry in the work index finds it closed and goes.
+	if _, err := a.closePage(ctx, p.ID, inc, hotfixEndedWhy(h), true); err != nil {
 		a.log.Warn().Err(err).Str("page", h.PageID).Msg("close the release manager's page")
 	}
 }

@@ -75,18 +75,18 @@ func (f *fakeReleases) freezeLog() []string {
 // cluster node would be) that shows hotfixes on r, pages on p, and needs
 // sign-off from qa and support.
 func (e *env) withReleases(r *fakeReleases, p *fakePager) *App {
-	a := *e.app
-	a.releases = r
-	if p != nil {
-		a.pager = p
-	}
-	base := a.settings
-	a.settings = func() Settings {
-		s := base()
-		s.HotfixGroups = []string{"qa", "support"}
-		return s
-	}
-	return &a
+	return e.app.derive(func(a *App) {
+		a.releases = r
+		if p != nil {
+			a.pager = p
+		}
+		base := a.settings
+		a.settings = func() Settings {
+			s := base()
+			s.HotfixGroups = []string{"qa", "support"}
+			return s
+		}
+	})
 }
 
 // hotfixEnv: a rota whose release managers are rob then rita, and groups

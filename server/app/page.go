@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // Paging: a page asks someone to respond to an incident, in the rota
@@ -43,10 +45,6 @@ import (
 const (
 	// MaxPageMessageRunes bounds a page's message.
 	MaxPageMessageRunes = 1000
-	// claimStale is how long a claim's lease may go unrenewed before
-	// another instance assumes its sender died and sends what is missing
-	// of the notification (see claimDead).
-	claimStale = 15 * time.Second
 	// sendRetry is how soon a notification that reached nobody (no post
 	// could be made) is tried again.
 	sendRetry = 30 * time.Second
@@ -137,8 +135,10 @@ type Page struct {
 	// LastFailed is set when the last notification reached nobody; it is
 	// then retried after sendRetry.
 	LastFailed bool `json:"last_failed,omitempty"`
-	// Notices counts the notifications claimed.
-	Notices int `json:"notices"`
+	// Notices counts the notifications claimed; LevelNotices those at the
+	// current level.
+	Notices      int `json:"notices"`
+	LevelNotices int `json:"level_notices,omitempty"`
 	// Due is when the timer next has work on the page; zero when it has
 	// none (acknowledged, closed, or nothing left but to wait).
 	Due time.Time `json:"due,omitzero"`
@@ -153,15 +153,19 @@ type Page struct {
 	// for before the page is rendered (see adoptOrphans).
 	Orphans bool `json:"orphans,omitempty"`
 	// AckPending: the acknowledgement's follow-up (timeline event, posts
-	// re-rendered) is still owed; AckClaim claims it for one worker.
+	// re-rendered) is still owed; AckLease is held by the worker doing it.
 	AckPending bool      `json:"ack_pending,omitempty"`
-	AckClaim   *Sending  `json:"ack_claim,omitempty"`
+	AckLease   cas.Lease `json:"ack_lease,omitzero"`
 	ClosedAt   time.Time `json:"closed_at,omitzero"`
 	ClosedWhy  string    `json:"closed_why,omitempty"`
 	// CloseOwed: the close's timeline event is still owed (see noteClose).
 	CloseOwed bool `json:"close_owed,omitempty"`
 	// Revision counts writes of the record; see renderPage.
 	Revision int64 `json:"revision"`
+
+	// raw is the record as read, when the page came from PageRecord: a
+	// write can start from it instead of reading again.
+	raw []byte
 }
 
 // PageTarget is one person a page went to.
@@ -184,10 +188,10 @@ type PagePost struct {
 	DM    bool `json:"dm,omitempty"` // a direct message to the target
 }
 
-// Sending is a claimed notification: Token names the claimant.
+// Sending is a claimed notification: its lease names the sender (see
+// package work for the rule a takeover follows).
 type Sending struct {
-	Token  string    `json:"token"`
-	At     time.Time `json:"at"`
+	Lease  cas.Lease `json:"lease"`
 	Notice Notice    `json:"notice"`
 	// Since is when the notice was first claimed; a takeover keeps it, so
 	// that the new claimant finds the posts an earlier one made.
@@ -195,8 +199,6 @@ type Sending struct {
 	// Takeover is set when the claim took over from a claimant that did
 	// not finish: the notice may have been sent in part.
 	Takeover bool `json:"takeover,omitempty"`
-	// Renewed is when the claimant last renewed the claim (see keepClaim).
-	Renewed time.Time `json:"renewed,omitzero"`
 }
 
 // Target is the current target.
@@ -361,9 +363,11 @@ func (a *App) newPage(inc *incident.Incident, by, msg string, t PageTarget, hotf
 	now := a.now()
 	t.At = now
 	n := Notice{Number: 1, Kind: NoticePage, Level: 1}
+	s := &Sending{Notice: n, Since: now}
+	s.Lease.Take(cas.NewOwner(), now)
 	return &Page{IncidentID: inc.ID, Hotfix: hotfixN, ChannelID: channel, By: by, Message: msg, CreatedAt: now,
-		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1,
-		Due: now.Add(claimStale), Sending: &Sending{Token: claimToken(), At: now, Notice: n}, Revision: 1}
+		Targets: []PageTarget{t}, WaitFrom: now, NotifiedAt: now, Notices: 1, LevelNotices: 1,
+		Due: now.Add(work.LeaseTTL), Sending: s, Revision: 1}
 }
 
 // createPage stores p under id ("": a new one) and sends its first
@@ -372,9 +376,7 @@ func (a *App) newPage(inc *incident.Incident, by, msg string, t PageTarget, hotf
 // notification through.
 func (a *App) createPage(ctx context.Context, inc *incident.Incident, p *Page, id string) (*Page, error) {
 	t := p.Target()
-	var first slot // the entry written for the claim
 	for try := 1; ; try++ {
-		var err error
 		p.ID = id
 		switch {
 		case id != "":
@@ -383,11 +385,11 @@ func (a *App) createPage(ctx context.Context, inc *incident.Incident, p *Page, i
 		default:
 			p.ID = inc.ID + "-" + a.newID()
 		}
-		// The timer entry comes first: should this instance die before
-		// the page is sent, a tick takes the stale claim over. An entry
-		// without a record is dropped by the tick. The incident's list
-		// of pages comes before the page too: resolving closes them all.
-		if first, err = a.scheduleDue(ctx, p.ID, p.Due); err != nil {
+		// The index entry comes first: should this process die before the
+		// page is sent, a tick takes the claim over. An entry without a
+		// record is dropped by the tick. The incident's list of pages
+		// comes before the page too: resolving closes them all.
+		if err := a.work.Schedule(ctx, kindPage, p.ID, p.Due); err != nil {
 			return nil, fmt.Errorf("page: schedule: %w", err)
 		}
 		if p.Duty == nil {
@@ -413,18 +415,11 @@ func (a *App) createPage(ctx context.Context, inc *incident.Incident, p *Page, i
 			return nil, fmt.Errorf("page: %d page ids taken in a row", try)
 		}
 	}
-	done, err := a.deliver(ctx, p, inc, p.Sending.Token)
+	// The entry written above (at the claim's takeover time) moves on to
+	// the page's next due time when the tick reaches it.
+	done, err := a.deliver(ctx, p, inc, p.Sending.Lease.Owner)
 	if err != nil {
 		return nil, fmt.Errorf("page: %w", err) // the claim stands; a tick takes it over
-	}
-	next := int64(0)
-	if done.Pending() {
-		next = dueMillis(done.Due)
-	}
-	if err := a.applyTimers(ctx, pageTimers, []dueChange{{id: done.ID, seen: first, next: next}}); err != nil {
-		// The entry stays at the claim's takeover time, which is earlier:
-		// the tick moves it on then.
-		a.log.Warn().Err(err).Str("page", done.ID).Msg("move page timer")
 	}
 	a.log.Info().Str("page", done.ID).Str("user", t.UserID).Str("role", string(t.Role)).Str("by", p.By).Msg("paged")
 	return done, nil

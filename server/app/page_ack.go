@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // ErrPageAlreadyAcknowledged is returned, with the page, by AcknowledgePage
@@ -21,12 +23,16 @@ func (a *App) PageRecord(ctx context.Context, id string) (*Page, error) {
 	if !ValidPageID(id) {
 		return nil, incident.Invalidf("%q is not a page", id)
 	}
-	p, ok, err := loadDoc[Page](ctx, a.store, pageDoc(id))
+	raw, err := a.store.GetDoc(ctx, pageDoc(id))
 	if err != nil {
 		return nil, fmt.Errorf("read page %s: %w", id, err)
 	}
-	if !ok {
+	if raw == nil {
 		return nil, incident.NotFoundf("that page no longer exists")
+	}
+	p := &Page{raw: raw}
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, fmt.Errorf("decode page %s: %w", id, err)
 	}
 	return p, nil
 }
@@ -69,13 +75,14 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 		return a.ackRefused(p)
 	}
 	now := a.now()
-	entry, err := a.scheduleDue(ctx, id, now)
-	if err != nil {
+	// Findable before it is stored: should this process die before the
+	// acknowledgement's follow-up, the tick does it.
+	if _, err := a.work.Arm(ctx, kindPage, id); err != nil {
 		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
 	}
 	// Recorded at once, whatever is being sent: a sender in flight finds
 	// the page answered before its next post, and renders what it sent.
-	p, _, err = updateDoc(ctx, a.store, pageDoc(id), func(q *Page, exists bool) error {
+	p, _, err = updateDocFrom(ctx, a.store, pageDoc(id), p.raw, func(q *Page, exists bool) error {
 		switch {
 		case !exists:
 			return incident.NotFoundf("that page no longer exists")
@@ -94,7 +101,7 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 		return a.ackRefused(p)
 	}
 	a.log.Info().Str("page", id).Str("user", actor).Int("level", p.Level()).Msg("page acknowledged")
-	a.wakePage(id, entry)
+	a.work.Wake(kindPage, id)
 	return p, nil
 }
 
@@ -108,71 +115,41 @@ func (a *App) ackRefused(p *Page) (*Page, error) {
 		p.ClosedAt.UTC().Format("15:04"), p.ClosedWhy)
 }
 
-// wakePage does the page's due work now (in the background unless the app
-// is inline), given the timer entry the waker wrote.
-func (a *App) wakePage(id string, entry slot) {
-	work := func(ctx context.Context) {
-		c, err := a.firePageSafely(ctx, dueEntry{id, entry}, a.now())
-		if err != nil {
-			a.log.Warn().Err(err).Str("page", id).Msg("page work failed; the tick retries")
-		}
-		if c != nil {
-			if err := a.applyTimers(ctx, pageTimers, []dueChange{*c}); err != nil {
-				a.log.Warn().Err(err).Str("page", id).Msg("move page timer")
-			}
-		}
+// noteAck does the follow-up of p's acknowledgement, once: it takes the
+// acknowledgement's lease on the record, puts the acknowledgement on the
+// timeline and re-renders the page's posts (both keyed, so that a
+// takeover from a worker that died adds nothing twice), then marks it
+// done.
+func (a *App) noteAck(ctx context.Context, job work.Job, p *Page) (work.Outcome, error) {
+	owner, seen := job.Owner, p.AckLease
+	if seen.Held() && !a.work.Watch().MayTake(pageWatchKey(p.ID)+"/ack", seen) {
+		return work.Outcome{Busy: true}, nil
 	}
-	run := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wakeTimeout)
-		defer cancel()
-		work(ctx)
-	}
-	switch {
-	case a.hold != nil:
-		a.hold(work)
-	case a.inline:
-		run()
-	default:
-		a.goBackground(run)
-	}
-}
-
-// noteAck does the follow-up of p's acknowledgement, once: it claims it on
-// the record, puts the acknowledgement on the timeline and re-renders the
-// page's posts (both keyed, so that a claim taken over from a claimant
-// that died adds nothing twice), then marks it done. It returns the change
-// to the page's entry.
-func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChange, error) {
-	token := claimToken()
-	var claimed bool
-	p, _, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
-		claimed = false
-		if !exists || !q.AckPending || q.AckClaim != nil && a.wall().Sub(q.AckClaim.At) < claimStale {
+	p, claimed, err := updateDoc(ctx, a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
+		if !exists || !q.AckPending || q.AckLease != seen {
 			return errUnchanged
 		}
-		since := q.AckedAt
-		q.AckClaim = &Sending{Token: token, At: a.wall(), Since: since, Takeover: q.AckClaim != nil}
-		q.Due = now.Add(claimStale)
+		q.AckLease.Take(owner, a.now())
 		q.Revision++
-		claimed = true
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim acknowledgement note: %w", err)
+		return work.Outcome{}, fmt.Errorf("claim acknowledgement note: %w", err)
 	}
 	if !claimed {
 		if p.AckPending {
-			return nil, nil // its claimant moves the entry
+			return work.Outcome{Busy: true}, nil // its worker moves on
 		}
-		return entryChange(e, p), nil
+		return pageOutcome(p), nil
 	}
-	ctx = WithOnce(ctx, "page/"+p.ID+"/ack", p.AckClaim.Takeover, p.AckedAt.Add(-clockSkew))
+	a.work.Watch().Forget(pageWatchKey(p.ID) + "/ack")
+	ctx = work.WithOnce(ctx, "page/"+p.ID+"/ack", seen.Held(), p.AckedAt)
 	t := p.Target()
 	ev := incident.NewEvent(p.AckedAt, p.AckedBy, incident.EventPageAcknowledged,
 		fmt.Sprintf("page to <@%s> (level %d), %s after it was opened", t.UserID, p.Level(), incident.FormatDuration(incident.Elapsed(p.CreatedAt, p.AckedAt))))
 	if p.Duty == nil { // a page outside an incident is on no timeline
 		if _, err := a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level())); err != nil && !errors.Is(err, incident.ErrNotFound) {
-			return nil, err // the claim goes stale and is taken over
+			return work.Outcome{}, err // the lease stands still and is taken over
 		}
 	}
 	inc, err := a.pageIncident(ctx, p)
@@ -184,18 +161,19 @@ func (a *App) noteAck(ctx context.Context, e dueEntry, now time.Time) (*dueChang
 	// next attempt renders again, which is harmless.
 	p = a.adoptOrphans(ctx, p)
 	a.renderPage(ctx, p, inc)
-	done, _, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
-		if !exists || q.AckClaim == nil || q.AckClaim.Token != token {
+	done, _, err := updateDoc(ctx, a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
+		if !exists || !q.AckLease.HeldBy(owner) {
 			return errUnchanged
 		}
-		q.AckPending, q.AckClaim, q.Due = false, nil, time.Time{}
+		q.AckPending, q.Due = false, time.Time{}
+		q.AckLease.Release()
 		q.Revision++
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("complete acknowledgement note: %w", err)
+		return work.Outcome{}, fmt.Errorf("complete acknowledgement note: %w", err)
 	}
-	return entryChange(e, done), nil
+	return pageOutcome(done), nil
 }
 
 // mayAcknowledge checks that actor may acknowledge p.
@@ -273,7 +251,7 @@ func (a *App) adoptOrphans(ctx context.Context, p *Page) *Page {
 	if !p.Orphans || a.pager == nil {
 		return p
 	}
-	found, err := a.pager.PagePosts(ctx, p, p.CreatedAt.Add(-clockSkew))
+	found, err := a.pager.PagePosts(ctx, p, p.CreatedAt.Add(-work.MaxClockSkew))
 	if err != nil {
 		a.log.Warn().Err(err).Str("page", p.ID).Msg("look for the posts of a voided send")
 		return p

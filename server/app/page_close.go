@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // Closing pages. A page stops without acknowledgement when it is no longer
@@ -75,14 +76,13 @@ func (a *App) closePage(ctx context.Context, id string, inc *incident.Incident, 
 			return errUnchanged
 		}
 		p.ClosedAt, p.ClosedWhy, p.CloseOwed = now, why, inc != nil && p.Duty == nil
-		if p.Sending != nil && a.claimDead(id, p.Sending, now) {
-			a.forgetClaim(id, p.Sending)
+		if p.Sending != nil && (!p.Sending.Lease.Held() || a.work.Watch().MayTake(pageWatchKey(id), p.Sending.Lease)) {
 			p.Orphans = true // its dead sender may have posted
 			p.Sending = nil
 		}
 		p.Due = time.Time{}
 		if p.Sending != nil {
-			p.Due = p.Sending.lease().Add(claimStale) // to reap it, should its sender die
+			p.Due = now.Add(work.LeaseTTL) // to reap it, should its sender die
 		}
 		p.Revision++
 		return nil
@@ -103,7 +103,7 @@ func (a *App) closePage(ctx context.Context, id string, inc *incident.Incident, 
 
 // noteClose records p's close on the timeline, once, and marks it noted.
 func (a *App) noteClose(ctx context.Context, p *Page) (*Page, error) {
-	ctx = WithOnce(ctx, "page/"+p.ID+"/closed", true, p.ClosedAt.Add(-clockSkew))
+	ctx = work.WithOnce(ctx, "page/"+p.ID+"/closed", true, p.ClosedAt)
 	t := p.Target()
 	ev := incident.NewEvent(p.ClosedAt, incident.ActorSystem, incident.EventPageClosed, fmt.Sprintf("page to <@%s>, unacknowledged: %s", t.UserID, p.ClosedWhy))
 	if _, err := a.record(ctx, p.IncidentID, withPageData(ev, p, t, p.Level())); err != nil && !errors.Is(err, incident.ErrNotFound) {

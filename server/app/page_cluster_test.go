@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // tickAll ticks every instance from goroutines goroutines each, at once.
@@ -238,27 +240,25 @@ func testPageTimersSurviveRestartAndCrash(t *testing.T, s storeKind) {
 	}
 
 	// A claim whose instance died before sending.
-	e.clk.set(t0.Add(4*time.Minute + 4*time.Second))
-	claimed, token, err := restarted.claimPage(ctx, p.ID, inc, e.clk.now())
-	if err != nil || token == "" || claimed.Sending.Notice.Number != 3 {
-		t.Fatalf("claim: %+v %q %v", claimed, token, err)
+	claimAt := t0.Add(4*time.Minute + 4*time.Second)
+	e.clk.set(claimAt)
+	claimed, owner, err := restarted.claimPage(ctx, p.ID, inc, e.clk.now(), "dead-sender")
+	if err != nil || owner == "" || claimed.Sending.Notice.Number != 3 {
+		t.Fatalf("claim: %+v %q %v", claimed, owner, err)
 	}
-	for _, d := range []time.Duration{5 * time.Second, 10 * time.Second} {
-		e.clk.set(t0.Add(4*time.Minute + d))
+	// Ticks every 5 seconds watch its lease stand still: no takeover
+	// before the watch has seen it so for work.LeaseTTL, one soon after.
+	var takenAt time.Time
+	for d := 5 * time.Second; d <= work.LeaseTTL+15*time.Second; d += 5 * time.Second {
+		e.clk.set(claimAt.Add(d))
 		restarted.Tick(ctx)
+		if takenAt.IsZero() && len(e.pagers[1].sends()) > 1 {
+			takenAt = e.clk.now()
+		}
 	}
-	if n := len(e.pagers[1].sends()); n != 1 {
-		t.Fatalf("a fresh claim was taken over: %d sends", n)
+	if takenAt.IsZero() || takenAt.Sub(claimAt) <= work.LeaseTTL {
+		t.Fatalf("taken over at %v after the claim (never: zero), want after %s", takenAt.Sub(claimAt), work.LeaseTTL)
 	}
-	// The first look at a lease that ran out only starts watching it: a
-	// live sender may not have been able to renew it (a paused database).
-	e.clk.set(t0.Add(4*time.Minute + 4*time.Second + claimStale))
-	restarted.Tick(ctx)
-	if n := len(e.pagers[1].sends()); n != 1 {
-		t.Fatalf("a claim was taken over at the first look at its lapsed lease: %d sends", n)
-	}
-	e.clk.set(t0.Add(4*time.Minute + 4*time.Second + 2*claimStale))
-	restarted.Tick(ctx)
 	ss := e.pagers[1].sends()
 	if len(ss) != 2 || ss[1].notice.Number != 3 || ss[1].notice.Kind != NoticeRenotify {
 		t.Fatalf("after the claim went stale: %+v", ss)
@@ -279,7 +279,7 @@ func TestOrphanTimerIsDropped(t *testing.T) { forEachStore(t, testOrphanTimerIsD
 
 func testOrphanTimerIsDropped(t *testing.T, s storeKind) {
 	e := newPageEnvOn(t, s, 1)
-	if _, err := e.nodes[0].scheduleDue(ctx, "i9999-ghost", t0); err != nil {
+	if err := e.nodes[0].work.Schedule(ctx, kindPage, "i9999-ghost", t0); err != nil {
 		t.Fatal(err)
 	}
 	e.tickAt(t0.Add(30 * time.Second))
@@ -352,7 +352,7 @@ func testAcknowledgementLandsAtOnceDuringASend(t *testing.T, s storeKind) {
 	}
 }
 
-// A claimant that stalls past claimStale, and comes back after an
+// A claimant that stalls past work.LeaseTTL, and comes back after an
 // acknowledgement, posts nothing more: its fence finds the page answered.
 // The posts there are show the acknowledgement, and no timer is left.
 func TestStalledClaimantRepairsItsPosts(t *testing.T) {
@@ -367,15 +367,15 @@ func testStalledClaimantRepairsItsPosts(t *testing.T, s storeKind) {
 		t.Fatal(err)
 	}
 	e.clk.set(t0.Add(5 * time.Minute))
-	claimed, token, err := e.nodes[0].claimPage(ctx, p.ID, inc, e.clk.now())
-	if err != nil || token == "" {
-		t.Fatal(token, err)
+	claimed, owner, err := e.nodes[0].claimPage(ctx, p.ID, inc, e.clk.now(), "stalled")
+	if err != nil || owner == "" {
+		t.Fatal(owner, err)
 	}
-	e.clk.set(t0.Add(5*time.Minute + claimStale))
+	e.clk.set(t0.Add(5*time.Minute + work.LeaseTTL))
 	if _, err := e.nodes[0].AcknowledgePage(ctx, "ann", p.ID); err != nil {
 		t.Fatal(err)
 	}
-	done, err := e.nodes[0].deliver(ctx, claimed, inc, token)
+	done, err := e.nodes[0].deliver(ctx, claimed, inc, owner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func testAcknowledgementAdoptsPostsOfADeadSender(t *testing.T, s storeKind) {
 	n := Notice{Number: 2, Kind: NoticeEscalate, Level: 2}
 	claimed, _, err := updateDoc(ctx, e.store, pageDoc(p.ID), func(q *Page, _ bool) error {
 		q.Targets = append(q.Targets, PageTarget{UserID: "bob", Role: incident.RoleL2, Pos: 1, At: at})
-		q.Notices, q.Sending, q.Due = 2, &Sending{Token: "dead", At: at, Notice: n}, at.Add(claimStale)
+		q.Notices, q.Sending, q.Due = 2, &Sending{Lease: cas.Lease{Owner: "dead", Fence: 9, At: at}, Notice: n, Since: at}, at.Add(work.LeaseTTL)
 		q.Revision++
 		return nil
 	})
@@ -425,18 +425,18 @@ func testAcknowledgementAdoptsPostsOfADeadSender(t *testing.T, s storeKind) {
 	if err != nil || len(d.Posts) != 2 {
 		t.Fatalf("the dead sender's posts: %+v, %v", d, err)
 	}
-	e.clk.set(at.Add(claimStale + time.Second))
+	e.clk.set(at.Add(work.LeaseTTL + time.Second))
 	if _, err := e.nodes[0].AcknowledgePage(ctx, "bob", p.ID); err != nil {
 		t.Fatal(err)
 	}
 	if rec := e.record(t, p.ID); rec.Sending == nil || rec.AckPending {
 		t.Fatalf("after the acknowledgement: %+v; want it noted, the dead claim still there", rec)
 	}
-	e.tickAt(at.Add(claimStale + 2*time.Second)) // the first look at the lapsed lease
+	e.tickAt(at.Add(work.LeaseTTL + 2*time.Second)) // the first look at the dead lease
 	if rec := e.record(t, p.ID); rec.Sending == nil {
-		t.Fatal("a lapsed claim was reaped at the first look")
+		t.Fatal("a claim was reaped at the first look at its lease")
 	}
-	e.tickAt(at.Add(2*claimStale + 2*time.Second))
+	e.tickEvery(at.Add(work.LeaseTTL+7*time.Second), at.Add(2*work.LeaseTTL+12*time.Second))
 	rec := e.record(t, p.ID)
 	if rec.Orphans || len(rec.Posts) != 4 {
 		t.Fatalf("record after the acknowledgement: orphans %v, posts %+v; want the dead sender's two posts adopted", rec.Orphans, rec.Posts)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // pageRota sets a rota whose weekly members put ann on L1, bob on L2, cat
@@ -66,8 +67,15 @@ func testStartPagesFirstLine(t *testing.T, s storeKind) {
 	if want := t0.Add(2 * time.Minute); !p.Due.Equal(want) {
 		t.Errorf("due %s, want %s", p.Due, want)
 	}
+	// The entry written with the page stays at the claim's takeover time
+	// (no index write after the send); the tick moves it on to the due
+	// time then.
+	if at, ok := e.entry(t, p.ID); !ok || !at.Equal(t0.Add(work.LeaseTTL)) {
+		t.Errorf("due index entry %s, %v; want %s", at, ok, t0.Add(work.LeaseTTL))
+	}
+	e.tickAt(t0.Add(work.LeaseTTL + time.Second))
 	if at, ok := e.entry(t, p.ID); !ok || !at.Equal(p.Due) {
-		t.Errorf("due index entry %s, %v; want %s", at, ok, p.Due)
+		t.Errorf("due index entry after a tick %s, %v; want %s", at, ok, p.Due)
 	}
 	evs := e.events(t, inc.ID, incident.EventPaged)
 	if len(evs) != 1 || evs[0].Data[incident.DataTarget] != "ann" || evs[0].Data[incident.DataRole] != "l1" ||
@@ -260,7 +268,7 @@ func testAcknowledgeStopsThePage(t *testing.T, s storeKind) {
 	if !p.AckedAt.Equal(ackAt) || p.AckedBy != "ann" || p.Sending != nil {
 		t.Errorf("acknowledged page = %+v", p)
 	}
-	if rec := e.record(t, id); !rec.Due.IsZero() || rec.AckPending || rec.AckClaim != nil {
+	if rec := e.record(t, id); !rec.Due.IsZero() || rec.AckPending || rec.AckLease.Held() {
 		t.Errorf("acknowledgement's follow-up not done: %+v", rec)
 	}
 	before := len(e.pagers[0].sends())

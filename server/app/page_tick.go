@@ -1,184 +1,128 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
-// pageWorkers bounds the pages one tick works on at once: each costs a few
-// KV round trips and posts, and a tick must end well within its timeout.
-const pageWorkers = 4
+// orphanGrace is how long an entry without a page record is kept: its
+// page may be being created right now.
+const orphanGrace = time.Minute
 
-// escalatePages fires the due page timers: for each page whose entry in the
-// due index has come, it claims and sends the notification due (an
-// escalation or a re-notification), then moves the entry to the page's
-// next due time. Tick runs it once per cluster; overlapping runs (two
-// nodes, a slow tick) are safe, since only a successful claim sends.
-func (a *App) escalatePages(ctx context.Context, now time.Time) error {
+// runPage is the worker of kind "page": it does what is due on the page
+// now (an escalation or a re-notification, the follow-up of an
+// acknowledgement, the note of a close), and reports the page's next due
+// time. Overlapping runs (two nodes, a wake and a tick) are safe: only a
+// successful claim sends.
+func (a *App) runPage(ctx context.Context, job work.Job) (work.Outcome, error) {
 	if a.pager == nil {
-		return nil
+		return work.Outcome{}, nil
 	}
-	entries, err := a.dueBy(ctx, pageTimers, now)
+	id, now := job.Key, a.now()
+	p, ok, err := loadDoc[Page](ctx, a.store, pageDoc(id))
 	if err != nil {
-		return fmt.Errorf("escalate pages: %w", err)
-	}
-	slices.SortFunc(entries, func(x, y dueEntry) int { return cmp.Compare(x.at, y.at) })
-
-	var (
-		mu      sync.Mutex
-		changes []dueChange
-		errs    []error
-		wg      sync.WaitGroup
-	)
-	sem := make(chan struct{}, pageWorkers)
-	for _, e := range entries {
-		if ctx.Err() != nil {
-			break // the rest stay due for the next tick
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			c, err := a.firePageSafely(ctx, e, now)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("page %s: %w", e.id, err))
-			}
-			if c != nil {
-				changes = append(changes, *c)
-			}
-		})
-	}
-	wg.Wait()
-	if err := a.applyTimers(ctx, pageTimers, changes); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// firePageSafely is firePage with a panic turned into an error: a panic in
-// a worker goroutine would otherwise kill the plugin process.
-func (a *App) firePageSafely(ctx context.Context, e dueEntry, now time.Time) (c *dueChange, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return a.firePage(ctx, e, now)
-}
-
-// firePage does what is due on one page and returns the change to its
-// entry (nil: leave it).
-func (a *App) firePage(ctx context.Context, e dueEntry, now time.Time) (*dueChange, error) {
-	p, ok, err := loadDoc[Page](ctx, a.store, pageDoc(e.id))
-	if err != nil {
-		return nil, err
+		return work.Outcome{}, err
 	}
 	switch {
 	case !ok:
-		if now.Sub(time.UnixMilli(e.at)) > orphanGrace {
-			return &dueChange{id: e.id, seen: e.slot}, nil
+		// Its page may be being created right now; an entry older than
+		// orphanGrace has none coming.
+		if job.Entry != nil && now.Sub(job.Entry.Due()) < orphanGrace {
+			return work.Outcome{Busy: true}, nil // the entry stays as it is
 		}
-		return nil, nil
+		return work.Outcome{}, nil
 	case p.AckPending:
-		return a.noteAck(ctx, e, now)
-	case p.Sending != nil && !a.claimDead(e.id, p.Sending, now):
-		return nil, nil // in flight: its claimant moves the entry
+		return a.noteAck(ctx, job, p)
+	case p.Sending != nil && p.Sending.Lease.Held() && !a.work.Watch().MayTake(pageWatchKey(id), p.Sending.Lease):
+		return work.Outcome{Busy: true}, nil // in flight: its sender moves on
 	case p.Sending != nil && !p.Pending():
-		return a.reapSend(ctx, e, p)
+		return a.reapSend(ctx, p)
 	case !p.Pending() && p.CloseOwed:
-		return a.closeFromTick(ctx, e, p.IncidentID, "")
-	case !p.Pending() || p.Due.After(now) || p.Due.IsZero():
-		return entryChange(e, p), nil
+		return a.closeFromTick(ctx, p.ID, p.IncidentID, "")
+	case !p.Pending():
+		return work.Outcome{}, nil
+	case p.Sending == nil && (p.Due.IsZero() || p.Due.After(now)):
+		return work.Outcome{Next: p.Due}, nil
 	}
 	inc, err := a.pageIncident(ctx, p)
 	if errors.Is(err, incident.ErrNotFound) {
-		return a.closeFromTick(ctx, e, "", "the incident no longer exists")
+		return a.closeFromTick(ctx, id, "", "the incident no longer exists")
 	}
 	if err != nil {
-		return nil, err
+		return work.Outcome{}, err
 	}
 	if !inc.Status.Active() {
-		return a.closeFromTick(ctx, e, inc.ID, whyResolved)
+		return a.closeFromTick(ctx, id, inc.ID, whyResolved)
 	}
 	if why, ended, err := a.releasePageEnded(ctx, p); err != nil {
-		return nil, err
+		return work.Outcome{}, err
 	} else if ended {
-		return a.closeFromTick(ctx, e, inc.ID, why)
+		return a.closeFromTick(ctx, id, inc.ID, why)
 	}
-	claimed, token, err := a.claimPage(ctx, e.id, inc, now)
+	if p.Duty != nil && p.dutyGivenUp(a.settings().AckTimeout[inc.Severity]) {
+		return a.closeFromTick(ctx, id, "", dutyGiveUpWhy(p))
+	}
+	claimed, owner, err := a.claimPage(ctx, id, inc, now, job.Owner)
 	if err != nil {
-		return nil, err
+		return work.Outcome{}, err
 	}
-	if token == "" {
-		return entryChange(e, claimed), nil
+	if owner == "" {
+		if claimed.Sending != nil {
+			return work.Outcome{Busy: true}, nil
+		}
+		return work.Outcome{Next: claimed.Due}, nil
 	}
-	done, err := a.deliver(ctx, claimed, inc, token)
+	done, err := a.deliver(ctx, claimed, inc, owner)
 	if err != nil {
-		return nil, err // the claim stands; it is taken over once stale
+		return work.Outcome{}, err // the claim stands; it is taken over once its lease stands still
 	}
-	return entryChange(e, done), nil
-}
-
-// entryChange moves entry e to what record p needs: its Due while it is
-// pending and not being sent, else nothing. A page being sent keeps its
-// entry (acknowledged or not): the claimant moves it when it completes,
-// and should it die, the entry brings the tick back to take over or reap
-// its claim.
-func entryChange(e dueEntry, p *Page) *dueChange {
-	if p.Sending != nil {
-		return nil
-	}
-	next := int64(0)
-	if p.Pending() {
-		next = dueMillis(p.Due)
-	}
-	return &dueChange{id: e.id, seen: e.slot, next: next}
+	return work.Outcome{Next: done.Due}, nil
 }
 
 // claimPage claims the notification due on page id at now, if any, and
 // returns the record as claimed with the claim's token; an empty token
 // means nothing was claimed (not due, or someone else has it), and the
 // record is then the current one.
-func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, now time.Time) (*Page, string, error) {
+func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, now time.Time, owner string) (*Page, string, error) {
 	s := a.settings()
 	timeout := s.AckTimeout[inc.Severity]
-	token := claimToken()
 	var claimed bool
 	p, _, err := updateDoc(ctx, a.store, pageDoc(id), func(p *Page, exists bool) error {
 		claimed = false
 		if !exists {
 			return incident.NotFoundf("page %s no longer exists", id)
 		}
-		if !p.Pending() || p.Due.IsZero() || p.Due.After(now) {
+		if !p.Pending() {
 			return errUnchanged
 		}
 		if p.Sending != nil {
-			if !a.claimDead(id, p.Sending, now) {
+			if p.Sending.Lease.Held() && !a.work.Watch().MayTake(pageWatchKey(id), p.Sending.Lease) {
 				return errUnchanged
 			}
-			// Its claimant died before recording the send: send what
-			// is missing of it.
-			a.forgetClaim(id, p.Sending)
+			// Its sender died before recording the send: send what is
+			// missing of it.
 			since := p.Sending.Since
 			if since.IsZero() {
-				since = p.Sending.At
+				since = now
 			}
-			p.Sending = &Sending{Token: token, At: now, Notice: p.Sending.Notice, Since: since, Takeover: true}
+			lease := p.Sending.Lease
+			lease.Take(owner, now)
+			p.Sending = &Sending{Lease: lease, Notice: p.Sending.Notice, Since: since, Takeover: true}
 			claimed = true
+		} else if p.Due.IsZero() || p.Due.After(now) {
+			return errUnchanged
 		} else if n, ok := p.advance(inc, timeout, s.Renotify, now); ok {
-			p.Sending = &Sending{Token: token, At: now, Notice: n}
+			p.Sending = &Sending{Notice: n, Since: now}
+			p.Sending.Lease.Take(owner, now)
 			claimed = true
 		}
 		if claimed {
-			p.Due = now.Add(claimStale)
+			p.Due = now.Add(work.LeaseTTL)
 		} else {
 			p.Due = p.nextDue(timeout, s.Renotify)
 		}
@@ -191,7 +135,8 @@ func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, 
 	if !claimed {
 		return p, "", nil
 	}
-	return p, token, nil
+	a.work.Watch().Forget(pageWatchKey(id))
+	return p, owner, nil
 }
 
 // advance moves p to the notification due at now, if any: an escalation
@@ -206,6 +151,7 @@ func (p *Page) advance(inc *incident.Incident, timeout, renotify time.Duration, 
 			p.Targets = append(p.Targets, t)
 			p.WaitFrom, p.NotifiedAt, p.LastFailed = now, now, false
 			p.Notices++
+			p.LevelNotices = 1
 			return Notice{Number: p.Notices, Kind: NoticeEscalate, Level: p.Level()}, true
 		}
 		// Nobody further along holds a role yet: look again after another
@@ -215,6 +161,7 @@ func (p *Page) advance(inc *incident.Incident, timeout, renotify time.Duration, 
 	if !renAt.IsZero() && !renAt.After(now) {
 		p.NotifiedAt = now
 		p.Notices++
+		p.LevelNotices++
 		return Notice{Number: p.Notices, Kind: NoticeRenotify, Level: p.Level()}, true
 	}
 	return Notice{}, false
@@ -270,30 +217,30 @@ func (p *Page) nextDue(timeout, renotify time.Duration) time.Time {
 	return esc
 }
 
-// deliver puts the notification claimed on p (with token) on the
-// timeline, sends it and completes the claim: it records the posts, clears
-// the claim and sets the next due time. It returns the record
-// as completed. If the claim was voided meanwhile (an acknowledgement that
-// gave up waiting, or a takeover), the posts are still recorded, and the
-// posts are re-rendered so that they show the acknowledgement.
-func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, token string) (*Page, error) {
+// deliver puts the notification claimed on p (by owner) on the timeline,
+// sends it and completes the claim: it records the posts, clears the claim
+// and sets the next due time. It returns the record as completed. If the
+// claim was voided meanwhile (an acknowledgement, or a takeover), the
+// posts are still recorded, and re-rendered so that they show the
+// acknowledgement.
+func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owner string) (*Page, error) {
 	// Once claimed, the notification is finished even past the tick's
 	// deadline: a claim left open is sent again when it goes stale.
 	ctx = context.WithoutCancel(ctx)
-	n, at := p.Sending.Notice, p.Sending.At
+	n, at := p.Sending.Notice, p.Sending.Lease.At
 	// Keyed by page and notice: a claimant that takes a stale claim over
 	// finds what the first one posted, and posts only what is missing.
 	since := p.Sending.Since
 	if since.IsZero() {
 		since = at
 	}
-	ctx = WithOnce(ctx, fmt.Sprintf("page/%s/%d", p.ID, n.Number), p.Sending.Takeover, since.Add(-clockSkew))
+	ctx = work.WithOnce(ctx, fmt.Sprintf("page/%s/%d", p.ID, n.Number), p.Sending.Takeover, since)
 	// The event goes on the timeline before the send (as a page was
-	// always recorded, delivered or not): should this instance die while
+	// always recorded, delivered or not): should this process die while
 	// sending, the notice is on the timeline even if the page is closed
 	// before anyone takes the claim over, and the keyed event and send of
 	// a takeover find what this attempt did.
-	stop := a.keepClaim(p.ID, token)
+	ctx, stop := a.keepClaim(ctx, p.ID, owner)
 	defer stop()
 	if p.Duty != nil {
 		if err := a.countDutyNotice(ctx, p, n); err != nil {
@@ -302,7 +249,7 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 	} else if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
 		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
 	}
-	got, sendErr := a.pager.NotifyPage(WithFence(ctx, a.pageFence(p.ID, token)), p, inc, n)
+	got, sendErr := a.pager.NotifyPage(work.WithFence(ctx, a.pageFence(p.ID, owner)), p, inc, n)
 	switch {
 	case ErrFenced(sendErr):
 		a.log.Info().Str("page", p.ID).Int("notice", n.Number).Int("sent", got.Sent).Msg("page answered or closed while its notification was sent: the rest was not sent")
@@ -319,7 +266,9 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 	}
 	s := a.settings()
 	timeout := s.AckTimeout[inc.Severity]
-	done, _, err := updateDoc(ctx, a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
+	// Completed even when the lease was lost meanwhile: the posts made are
+	// recorded either way, and the claim is cleared only if still ours.
+	done, _, err := updateDoc(context.WithoutCancel(ctx), a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
 		if !exists {
 			return incident.NotFoundf("page %s no longer exists", p.ID)
 		}
@@ -329,7 +278,7 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 			}
 		}
 		q.Revision++
-		if q.Sending == nil || q.Sending.Token != token {
+		if q.Sending == nil || !q.Sending.Lease.HeldBy(owner) {
 			return nil // taken over: keep the posts, nothing else is ours
 		}
 		q.Sending = nil
@@ -350,36 +299,49 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, toke
 	return done, nil
 }
 
-// closeFromTick closes the page of entry e for why (and notes the close on
-// the timeline of incidentID, if any) and returns the change to its entry;
-// why "" only notes a close owed.
-func (a *App) closeFromTick(ctx context.Context, e dueEntry, incidentID, why string) (*dueChange, error) {
+// closeFromTick closes page id for why (and notes the close on the
+// timeline of incidentID, if any); why "" only notes a close owed.
+func (a *App) closeFromTick(ctx context.Context, id, incidentID, why string) (work.Outcome, error) {
 	var inc *incident.Incident
 	if incidentID != "" {
 		var err error
 		if inc, err = a.store.GetIncident(ctx, incidentID); err != nil && !errors.Is(err, incident.ErrNotFound) {
-			return nil, err
+			return work.Outcome{}, err
 		}
 	}
 	if why == "" {
 		why = whyResolved // only noted: the page is closed already
 	}
-	p, err := a.closePage(ctx, e.id, inc, why, true)
+	p, err := a.closePage(ctx, id, inc, why, true)
 	if err != nil {
-		return nil, err
+		return work.Outcome{}, err
 	}
-	return entryChange(e, p), nil
+	return pageOutcome(p), nil
+}
+
+// pageOutcome is when page p next needs its worker: while a send is in
+// flight, at its takeover time (to reap it, should its sender die); while
+// pending, at its Due.
+func pageOutcome(p *Page) work.Outcome {
+	switch {
+	case p.Sending != nil:
+		return work.Outcome{Next: p.Sending.Lease.At.Add(work.LeaseTTL)}
+	case p.AckPending:
+		return work.Outcome{Next: p.AckLease.At.Add(work.LeaseTTL)}
+	case p.Pending():
+		return work.Outcome{Next: p.Due}
+	}
+	return work.Outcome{}
 }
 
 // reapSend clears the claim of a sender that died after the page was
 // acknowledged or closed: its posts are adopted and rendered with the rest.
-func (a *App) reapSend(ctx context.Context, e dueEntry, p *Page) (*dueChange, error) {
-	token := p.Sending.Token
-	p, wrote, err := updateDoc(ctx, a.store, pageDoc(e.id), func(q *Page, exists bool) error {
-		if !exists || q.Sending == nil || q.Sending.Token != token {
+func (a *App) reapSend(ctx context.Context, p *Page) (work.Outcome, error) {
+	lease := p.Sending.Lease
+	p, wrote, err := updateDoc(ctx, a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
+		if !exists || q.Sending == nil || q.Sending.Lease != lease {
 			return errUnchanged
 		}
-		a.forgetClaim(e.id, q.Sending)
 		q.Sending, q.Orphans = nil, true
 		if !q.AckPending {
 			q.Due = time.Time{}
@@ -388,9 +350,10 @@ func (a *App) reapSend(ctx context.Context, e dueEntry, p *Page) (*dueChange, er
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reap the claim of a dead sender: %w", err)
+		return work.Outcome{}, fmt.Errorf("reap the claim of a dead sender: %w", err)
 	}
 	if wrote {
+		a.work.Watch().Forget(pageWatchKey(p.ID))
 		inc, err := a.pageIncident(ctx, p)
 		if err != nil {
 			inc = nil
@@ -398,5 +361,21 @@ func (a *App) reapSend(ctx context.Context, e dueEntry, p *Page) (*dueChange, er
 		p = a.adoptOrphans(ctx, p)
 		p = a.renderPage(ctx, p, inc)
 	}
-	return entryChange(e, p), nil
+	return pageOutcome(p), nil
+}
+
+// dutyRenotices is how often a page outside any incident notifies the last
+// holder of its chain before it gives up: nobody is asked forever for
+// something no incident tracks.
+const dutyRenotices = 3
+
+// dutyGivenUp reports whether a page outside any incident has asked
+// everyone it can, as often as it may.
+func (p *Page) dutyGivenUp(timeout time.Duration) bool {
+	return p.Duty != nil && (!p.canEscalate() || timeout <= 0) && p.LevelNotices > dutyRenotices
+}
+
+// dutyGiveUpWhy is why a page outside any incident closed unanswered.
+func dutyGiveUpWhy(p *Page) string {
+	return fmt.Sprintf("nobody acknowledged it after %d notifications; open an incident if it still needs someone", p.Notices)
 }

@@ -46,9 +46,13 @@ type Chat interface {
 type Notifier interface {
 	// Announce tells the broadcast channel that inc has started.
 	Announce(ctx context.Context, inc *incident.Incident, broadcastChannelID string) error
-	// Publish posts ev where it belongs for its type; broadcastChannelID may
-	// be empty (no broadcast configured).
-	Publish(ctx context.Context, inc *incident.Incident, ev incident.Event, broadcastChannelID string) error
+	// Publish posts events where each belongs for its type, in order:
+	// those for one channel together, in as few posts as the post size
+	// allows (a burst of status updates is one post, not one each).
+	// broadcastChannelID may be empty (no broadcast configured). Within a
+	// follow-up step (see work.Once) a retry posts only the events an
+	// earlier attempt did not.
+	Publish(ctx context.Context, inc *incident.Incident, events []incident.Event, broadcastChannelID string) error
 }
 
 // Access answers permission questions about the acting user.

@@ -30,8 +30,7 @@ func BenchmarkPostmortem10000(b *testing.B) {
 	e := newEnv(b)
 	kv := &readCounter{KV: &pluginapi.MemoryStore{}}
 	st := kvstore.New(kv)
-	a := *e.app
-	a.store = st
+	a := e.app.derive(func(a *App) { a.store = st })
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	inc := &incident.Incident{ID: "bench1", Title: "Ten thousand events", Severity: incident.S2, TeamID: "t", ChannelID: "c"}
 	start := inc.Start(t0, "u0")

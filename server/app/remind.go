@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -15,43 +13,39 @@ type Reminders interface {
 	RemindUpdate(ctx context.Context, inc *incident.Incident, to string, overdueBy, cadence time.Duration) error
 }
 
-// Status update reminders ride on the incident's timer entry (workTimers):
-// after its follow-ups, the worker sets the entry to the incident's next
-// reminder (incident.NextReminder), so the tick looks at an incident only
-// when a reminder can be due, instead of reading every active incident.
+// Status update reminders ride on the incident's worker (kind "inc"): it
+// reports the incident's next reminder as its next look, so that the tick
+// looks at an incident only when a reminder can be due, instead of
+// reading every active incident.
 
-// remindIfDue claims the status update reminder due on inc, if any: a
-// change (RemindedAt, the reminder event) whose follow-up sends it. The
-// compare-and-set on the incident makes sure a retried or concurrent tick
-// reminds once. It returns the incident as it now stands.
-func (a *App) remindIfDue(ctx context.Context, inc *incident.Incident) (*incident.Incident, error) {
+// reminderDue reports whether a status update reminder is due on inc at
+// now: the common case, decided without a write.
+func (a *App) reminderDue(inc *incident.Incident, now time.Time) bool {
 	if a.reminders == nil {
-		return inc, nil
+		return false
 	}
-	cadence := a.settings().UpdateCadence[inc.Severity]
-	if _, due := inc.Clone().RemindUpdate(a.now(), cadence); !due {
-		return inc, nil // the common case, decided without a write
+	_, due := inc.Clone().RemindUpdate(now, a.settings().UpdateCadence[inc.Severity])
+	return due
+}
+
+// oweReminder claims the reminder due on i at now, if any, inside the
+// worker's take of the lease: the reminder event and its StepRemind
+// become a follow-up in the same compare-and-set, so that a retried or
+// concurrent run reminds once.
+func (a *App) oweReminder(i *incident.Incident, now time.Time) {
+	if a.reminders == nil {
+		return
 	}
-	out, err := a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
-		now := a.now()
-		ev, due := i.RemindUpdate(now, cadence)
-		if !due {
-			return errUnchanged
-		}
-		to := i.Roles[incident.RoleIM]
-		if to == "" {
-			to = i.CreatedBy // nobody is IM: the starter owns the updates
-		}
-		_, err := i.Owe(now, []incident.Event{ev}, incident.Step{Kind: incident.StepRemind, User: to, Value: cadence.String()})
-		return err
-	})
-	if errors.Is(err, errUnchanged) {
-		return a.store.GetIncident(ctx, inc.ID)
+	cadence := a.settings().UpdateCadence[i.Severity]
+	ev, due := i.RemindUpdate(now, cadence)
+	if !due {
+		return
 	}
-	if err != nil {
-		return nil, fmt.Errorf("claim update reminder: %w", err)
+	to := i.Roles[incident.RoleIM]
+	if to == "" {
+		to = i.CreatedBy // nobody is IM: the starter owns the updates
 	}
-	return out, nil
+	i.Owe(now, []incident.Event{ev}, incident.Step{Kind: incident.StepRemind, User: to, Value: cadence.String()})
 }
 
 // nextReminder is when the worker next needs to look at inc for a

@@ -31,15 +31,15 @@ func (f *fakeReminders) count() int {
 // withReminders returns a second App on e's store and clock that sends
 // reminders to r, with a 30-minute S2 cadence.
 func (e *env) withReminders(r Reminders) *App {
-	a := *e.app
-	a.reminders = r
-	base := a.settings
-	a.settings = func() Settings {
-		s := base()
-		s.UpdateCadence = map[incident.Severity]time.Duration{incident.S2: 30 * time.Minute}
-		return s
-	}
-	return &a
+	return e.app.derive(func(a *App) {
+		a.reminders = r
+		base := a.settings
+		a.settings = func() Settings {
+			s := base()
+			s.UpdateCadence = map[incident.Severity]time.Duration{incident.S2: 30 * time.Minute}
+			return s
+		}
+	})
 }
 
 func TestOverdueUpdateRemindsTheIMOnceAcrossInstances(t *testing.T) {
@@ -54,17 +54,17 @@ func testOverdueUpdateRemindsTheIMOnceAcrossInstances(t *testing.T, s storeKind)
 	a1, a2 := e.withReminders(rem), e.withReminders(rem)
 
 	e.now = inc.CreatedAt.Add(20 * time.Minute)
-	if err := a1.serviceDue(ctx, e.now); err != nil || rem.count() != 0 {
+	if err := a1.work.Tick(ctx); err != nil || rem.count() != 0 {
 		t.Fatalf("reminded before due: %v %v", err, rem.got)
 	}
 	e.now = inc.CreatedAt.Add(31 * time.Minute)
-	at := e.now
+	_ = e.now
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func(a *App) {
 			defer wg.Done()
-			if err := a.serviceDue(ctx, at); err != nil {
+			if err := a.work.Tick(ctx); err != nil {
 				t.Error(err)
 			}
 		}([]*App{a1, a2}[i%2])
@@ -79,7 +79,7 @@ func testOverdueUpdateRemindsTheIMOnceAcrossInstances(t *testing.T, s storeKind)
 		t.Fatal(err)
 	}
 	e.now = inc.CreatedAt.Add(70 * time.Minute)
-	_ = a2.serviceDue(ctx, e.now)
+	_ = a2.work.Tick(ctx)
 	if rem.count() != 1 {
 		t.Fatalf("reminded while snoozed: %v", rem.got)
 	}

@@ -86,11 +86,10 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		events = append(events, attachedEvent(inc.CreatedAt, req.ActorID, c))
 		steps = withChecklist(steps)
 	}
-	if _, err := inc.Owe(inc.CreatedAt, events, steps...); err != nil {
-		return nil, fmt.Errorf("start incident: %w", err)
-	}
-	entry, err := a.touchTimer(ctx, workTimers, inc.ID, a.now())
-	if err != nil {
+	inc.Owe(inc.CreatedAt, events, steps...)
+	// Findable in the work index before it is stored: should this process
+	// die right after, the tick does the follow-up.
+	if inc.Timer, err = a.work.Arm(ctx, kindIncident, inc.ID); err != nil {
 		return nil, fmt.Errorf("start incident: %w", err)
 	}
 	if err := a.store.CreateIncident(ctx, inc); err != nil {
@@ -101,7 +100,7 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	}
 	undo.clear() // the incident is whole from here on
 	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).Msg("incident started")
-	a.wake(inc.ID, entry)
+	a.work.Wake(kindIncident, inc.ID)
 	return inc, nil
 }
 

@@ -62,9 +62,7 @@ func (c *outsiderChat) notices() []string {
 
 // withChat returns another App on e's store that uses chat.
 func (e *env) withChat(chat Chat) *App {
-	a := *e.app
-	a.chat = chat
-	return &a
+	return e.app.derive(func(a *App) { a.chat = chat })
 }
 
 // TestRoleHolderOutsideTheTeam: a role holder who cannot join the

@@ -9,8 +9,6 @@ import "context"
 func (a *App) Tick(ctx context.Context) {
 	now := a.now()
 	a.tickStep(ctx, "announce handoff", func(ctx context.Context) error { return a.announceHandoff(ctx, now) })
-	a.tickStep(ctx, "escalate pages", func(ctx context.Context) error { return a.escalatePages(ctx, now) })
-	a.tickStep(ctx, "incident follow-ups and reminders", func(ctx context.Context) error { return a.serviceDue(ctx, now) })
-	a.tickStep(ctx, "release freeze notices", a.announceFreeze)
+	a.tickStep(ctx, "due work", a.work.Tick)
 	a.tickStep(ctx, "on-duty board", func(ctx context.Context) error { return a.refreshBoard(ctx, false) })
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // Bot posts and manages channels as the plugin's bot account.
@@ -46,7 +47,7 @@ func (b *Bot) post(ctx context.Context, channelID, message string, props model.S
 	return b.create(ctx, p)
 }
 
-// PropOnce carries a post's idempotency key (see app.Once).
+// PropOnce carries a post's idempotency key (see work.Once).
 const PropOnce = "incident_once"
 
 // create makes every post of the bot. Inside a follow-up step of the app
@@ -57,10 +58,10 @@ const PropOnce = "incident_once"
 // short window.
 func (b *Bot) create(ctx context.Context, p *model.Post) (*model.Post, error) {
 	// A page's notice stops as soon as the page is answered or closed.
-	if err := app.Fence(ctx); err != nil {
+	if err := work.Fence(ctx); err != nil {
 		return nil, err
 	}
-	key, retry, since, ok := app.Once(ctx, p.ChannelId)
+	key, retry, since, ok := work.Once(ctx, p.ChannelId)
 	if ok {
 		p.AddProp(PropOnce, key)
 		if retry {

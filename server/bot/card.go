@@ -26,6 +26,7 @@ const resolvedColor = "#3db887"
 func (b *Bot) cardPost(inc *incident.Incident) *model.Post {
 	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID, Id: inc.CardPostID}
 	p.AddProp(PropIncidentID, inc.ID)
+	p.AddProp(PropCard, true)
 	p.AddProp("attachments", []*model.MessageAttachment{b.cardAttachment(inc)})
 	return p
 }

@@ -31,6 +31,9 @@ const (
 	// PropIncidentID marks a bot post as belonging to an incident; buttons
 	// only act when the post's own prop names the incident.
 	PropIncidentID = "incident_id"
+	// PropCard marks the incident's card: its buttons act as soon as the
+	// post exists, before the incident records which post is its card.
+	PropCard = "incident_card"
 	// ContextIncidentID is the key of the incident id in a button's context.
 	ContextIncidentID = "incident_id"
 )

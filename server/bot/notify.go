@@ -3,10 +3,16 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // Announce tells the broadcast channel that inc started, with a link to its
@@ -27,34 +33,120 @@ func (b *Bot) Announce(ctx context.Context, inc *incident.Incident, broadcastCha
 	return nil
 }
 
-// Publish posts ev in the incident channel and, for events stakeholders
-// follow (status updates and lifecycle changes), in the broadcast channel.
-func (b *Bot) Publish(ctx context.Context, inc *incident.Incident, ev incident.Event, broadcastChannelID string) error {
-	local, broadcast := b.renderEvent(inc, ev)
-	if local == "" {
+// PropEvents lists the keys of the timeline events a post publishes, so
+// that a retried publish posts only the events an earlier attempt did not.
+const PropEvents = "incident_events"
+
+// batchRunes bounds the text of one post that publishes several events,
+// well under the server's 16,383.
+const batchRunes = 12000
+
+// Publish posts events in the incident channel and, for those stakeholders
+// follow (status updates and lifecycle changes), in the broadcast channel:
+// the events for one channel together, in as few posts as fit.
+func (b *Bot) Publish(ctx context.Context, inc *incident.Incident, events []incident.Event, broadcastChannelID string) error {
+	link := sync.OnceValue(func() string { return b.channelLink(inc) })
+	var local, broadcast []published
+	for _, ev := range events {
+		l, bc := b.renderEvent(inc, ev, link)
+		if l != "" {
+			local = append(local, published{ev.Key, l})
+		}
+		if bc != "" && broadcastChannelID != "" && broadcastChannelID != inc.ChannelID {
+			broadcast = append(broadcast, published{ev.Key, bc})
+		}
+	}
+	if err := b.postEvents(ctx, inc, inc.ChannelID, local); err != nil {
+		return fmt.Errorf("post to incident channel: %w", err)
+	}
+	if err := b.postEvents(ctx, inc, broadcastChannelID, broadcast); err != nil {
+		return fmt.Errorf("broadcast: %w", err)
+	}
+	return nil
+}
+
+// published is an event rendered for one channel.
+type published struct {
+	key, text string
+}
+
+// postEvents posts the rendered events in channel, as few posts as the
+// size bound allows; within a follow-up step's retry, the events an
+// earlier attempt posted are left out.
+func (b *Bot) postEvents(ctx context.Context, inc *incident.Incident, channel string, items []published) error {
+	if len(items) == 0 {
 		return nil
 	}
-	props := model.StringInterface{PropIncidentID: inc.ID}
-	if _, err := b.post(ctx, inc.ChannelID, local, props); err != nil {
-		return fmt.Errorf("post %s to incident channel: %w", ev.Type, err)
+	if _, retry, since, ok := work.Once(ctx, channel); ok && retry {
+		done, err := b.postedEvents(channel, since)
+		if err != nil {
+			return err
+		}
+		items = slices.DeleteFunc(items, func(p published) bool { return p.key != "" && done[p.key] })
 	}
-	if broadcast != "" && broadcastChannelID != "" && broadcastChannelID != inc.ChannelID {
-		if _, err := b.post(ctx, broadcastChannelID, broadcast, props); err != nil {
-			return fmt.Errorf("broadcast %s: %w", ev.Type, err)
+	for len(items) > 0 {
+		n, size := 0, 0
+		for n < len(items) && (n == 0 || size+utf8.RuneCountInString(items[n].text) < batchRunes) {
+			size += utf8.RuneCountInString(items[n].text) + 2
+			n++
+		}
+		batch := items[:n]
+		items = items[n:]
+		texts, keys := make([]string, 0, n), make([]any, 0, n)
+		for _, it := range batch {
+			texts = append(texts, it.text)
+			if it.key != "" {
+				keys = append(keys, it.key)
+			}
+		}
+		if err := work.Fence(ctx); err != nil {
+			return err
+		}
+		p := &model.Post{UserId: b.userID, ChannelId: channel, Message: strings.Join(texts, "\n\n")}
+		p.AddProp(PropIncidentID, inc.ID)
+		if len(keys) > 0 {
+			p.AddProp(PropEvents, keys)
+		}
+		if _, appErr := b.api.CreatePost(p); appErr != nil {
+			return appErr
 		}
 	}
 	return nil
 }
 
+// postedEvents returns the keys of the events the bot published in channel
+// since since.
+func (b *Bot) postedEvents(channel string, since time.Time) (map[string]bool, error) {
+	list, appErr := b.api.GetPostsSince(channel, since.UnixMilli())
+	if appErr != nil {
+		return nil, fmt.Errorf("look for earlier posts in channel %s: %w", channel, appErr)
+	}
+	done := map[string]bool{}
+	for _, id := range list.Order {
+		p := list.Posts[id]
+		if p == nil || p.UserId != b.userID || p.DeleteAt != 0 {
+			continue
+		}
+		keys, _ := p.GetProp(PropEvents).([]any)
+		for _, k := range keys {
+			if s, ok := k.(string); ok {
+				done[s] = true
+			}
+		}
+	}
+	return done, nil
+}
+
 // renderEvent returns the incident-channel message and the broadcast message
-// ("" = not broadcast) for an event.
-func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event) (local, broadcast string) {
+// ("" = not broadcast) for an event; channelLink renders the link to the
+// incident channel (once per batch).
+func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event, channelLink func() string) (local, broadcast string) {
 	who := b.mention(ev.Actor)
 	head := fmt.Sprintf("**Incident %s: %s**", inc.ShortRef(), Inline(inc.Title))
 	// In a broadcast, a private incident's details may be left out: the
 	// title, the text, and the channel link (its name carries the title).
 	text := func(s string) string { return "\n" + Quote(s) }
-	link := func() string { return b.channelLink(inc) }
+	link := channelLink
 	if inc.Redacted() {
 		head = fmt.Sprintf("**Private incident %s**", inc.ShortRef())
 		text = func(string) string { return "" }

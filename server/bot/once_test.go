@@ -10,6 +10,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/plugin/plugintest/mock"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // A retried step finds its earlier post by key and does not post again; a
@@ -27,7 +28,7 @@ func TestCreateIsOncePerStep(t *testing.T) {
 	}).Maybe()
 
 	// First attempt: posted, with the key.
-	first := app.WithOnce(context.Background(), "inc1/3/0", false, since)
+	first := work.WithOnce(context.Background(), "inc1/3/0", false, since)
 	p1, err := b.post(first, "ch1", "hello", nil)
 	if err != nil || len(posted) != 1 || posted[0].GetProp(PropOnce) != "inc1/3/0/ch1/1" {
 		t.Fatalf("first attempt: %v, posted %v", err, posted)
@@ -39,8 +40,8 @@ func TestCreateIsOncePerStep(t *testing.T) {
 	other := &model.Post{Id: "x", UserId: "someone", ChannelId: "ch1"}
 	other.AddProp(PropOnce, "inc1/3/0/ch1/2") // not the bot's: ignored
 	list := &model.PostList{Order: []string{p1.Id, "x"}, Posts: map[string]*model.Post{p1.Id: earlier, "x": other}}
-	api.On("GetPostsSince", "ch1", since.UnixMilli()).Return(list, nil)
-	retry := app.WithOnce(context.Background(), "inc1/3/0", true, since)
+	api.On("GetPostsSince", "ch1", since.Add(-work.MaxClockSkew).UnixMilli()).Return(list, nil)
+	retry := work.WithOnce(context.Background(), "inc1/3/0", true, since)
 	got, err := b.post(retry, "ch1", "hello", nil)
 	if err != nil || got.Id != p1.Id || len(posted) != 1 {
 		t.Fatalf("retry found %v (%v); posts made %d, want the earlier post and no new one", got, err, len(posted))

@@ -23,6 +23,11 @@ type FollowUp struct {
 	Events []Event `json:"events,omitempty"`
 	// Steps run after the events, in order.
 	Steps []Step `json:"steps,omitempty"`
+	// Tries counts the attempts at it that failed; after work.MaxTries it
+	// is set aside as a dead letter, so that it holds up nothing else.
+	Tries int `json:"tries,omitempty"`
+	// RetryAt is when a failed follow-up may be tried again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
 // StepKind names an effect of a follow-up. Kinds are stored: their meaning
@@ -55,18 +60,17 @@ type Step struct {
 	Value string `json:"value,omitempty"`
 }
 
-// MaxOutbox bounds the follow-ups an incident may owe at once. A change
-// past it is refused (KindConflict, "try again"): the worker is stuck,
-// and the record must stay small.
-const MaxOutbox = 64
+// OutboxBytes bounds the encoded size of an incident's outbox: a change
+// that would grow it past this is not refused, but its committer first
+// helps the worker drain it (see app.commit), so that the record, which
+// every compare-and-set ships whole, stays small.
+const OutboxBytes = 256 << 10
 
 // Owe adds a follow-up with events and steps to the incident's outbox and
 // returns it. The events get their idempotency keys here. It is called
-// inside a store mutate function, so it must stay free of side effects.
-func (inc *Incident) Owe(at time.Time, events []Event, steps ...Step) (FollowUp, error) {
-	if len(inc.Outbox) >= MaxOutbox {
-		return FollowUp{}, Conflictf("incident %s has %d changes still being processed; try again in a minute", inc.ShortRef(), len(inc.Outbox))
-	}
+// inside a store mutate function, so it must stay free of side effects. It
+// never refuses: a busy worker is no reason to turn people away.
+func (inc *Incident) Owe(at time.Time, events []Event, steps ...Step) FollowUp {
 	inc.OutboxSeq++
 	f := FollowUp{ID: strconv.Itoa(inc.OutboxSeq), At: at.UTC(), Steps: steps}
 	for i, e := range events {
@@ -74,7 +78,7 @@ func (inc *Incident) Owe(at time.Time, events []Event, steps ...Step) (FollowUp,
 		f.Events = append(f.Events, e)
 	}
 	inc.Outbox = append(inc.Outbox, f)
-	return f, nil
+	return f
 }
 
 // Num is the follow-up's number: follow-ups of an incident are numbered

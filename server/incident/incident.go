@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 )
 
 // Limits on user text, in runes. They keep cards, channel names and KV
@@ -54,6 +56,14 @@ type Incident struct {
 	// has not finished yet (see FollowUp); OutboxSeq numbers them.
 	Outbox    []FollowUp `json:"outbox,omitempty"`
 	OutboxSeq int        `json:"outbox_seq,omitempty"`
+	// Lease is held by the worker draining the outbox (see package work).
+	Lease cas.Lease `json:"lease,omitzero"`
+	// Timer is the due time (Unix ms) of the work-index entry that makes
+	// the outbox findable should its committer die; 0 when none does.
+	Timer int64 `json:"timer,omitempty"`
+	// Started is the highest follow-up number a worker has started on:
+	// a later worker looks for the effects of those before making them.
+	Started int `json:"started,omitempty"`
 	// Runbook is the progress of the incident's runbook checklist, for
 	// the card; nil when it follows none.
 	Runbook *RunbookProgress `json:"runbook,omitempty"`

@@ -51,6 +51,13 @@ type Store interface {
 	// timeline's length. (A retry after an error that struck after the write
 	// landed can add the event twice; callers prefer that to losing it.)
 	AppendEvent(ctx context.Context, incidentID string, e Event) (Event, error)
+	// AppendEvents adds events to the end of an incident's timeline, in
+	// order, each exactly once, and returns them with their Seqs: a batch
+	// costs about what one event does. A batch may be interleaved with
+	// concurrent appends only where it fills a chunk of the store. On an
+	// error, the events returned did land (the others may have too, when
+	// the error struck after a write).
+	AppendEvents(ctx context.Context, incidentID string, events []Event) ([]Event, error)
 	// Timeline returns every event of an incident in Seq order (empty if
 	// none; ErrNotFound for an unknown incident).
 	Timeline(ctx context.Context, incidentID string) ([]Event, error)

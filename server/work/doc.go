@@ -35,7 +35,7 @@
 // no renewal has landed for HoldFor, measured on its own monotonic clock
 // from the start of the last renewal that landed. Another process takes it
 // over only after it has itself watched the same owner and beat stand
-// still for LeaseTTL, with looks at most LeaseTTL/2 apart; a longer gap (a
+// still for LeaseTTL, with looks at most LeaseTTL apart; a longer gap (a
 // paused database, a stopped process) starts the watch again, so the first
 // look after a pause never counts. Both sides measure only their own
 // elapsed time, so clock offsets between nodes do not matter; since HoldFor

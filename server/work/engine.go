@@ -109,6 +109,13 @@ func New(docs cas.Docs, clock Clock, o Options) *Engine {
 		kinds: map[string]Handler{}, running: map[string]*wakeState{}, sem: make(chan struct{}, o.Workers)}
 }
 
+// SetHold has woken runs handed to hold instead of run (tests).
+func (e *Engine) SetHold(hold func(run func(context.Context))) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opts.Hold = hold
+}
+
 // Register sets the handler of kind; kinds are stored in the index, so a
 // kind's name must stay.
 func (e *Engine) Register(kind string, h Handler) {
@@ -153,9 +160,12 @@ func (e *Engine) Armed(timer int64) bool {
 // runs (the process dies) only delays the work.
 func (e *Engine) Wake(kind, key string) {
 	run := func(ctx context.Context) { e.runWoken(ctx, kind, key) }
+	e.mu.Lock()
+	hold := e.opts.Hold
+	e.mu.Unlock()
 	switch {
-	case e.opts.Hold != nil:
-		e.opts.Hold(run)
+	case hold != nil:
+		hold(run)
 		return
 	case e.opts.Inline:
 		ctx, cancel := context.WithTimeout(context.Background(), e.opts.RunTimeout)
@@ -198,7 +208,7 @@ func (e *Engine) Wake(kind, key string) {
 // runWoken runs a woken subject; the index is left to the entry that made
 // it findable.
 func (e *Engine) runWoken(ctx context.Context, kind, key string) {
-	if _, err := e.run(ctx, Job{Kind: kind, Key: key, Owner: NewOwner()}); err != nil {
+	if _, err := e.run(ctx, Job{Kind: kind, Key: key, Owner: cas.NewOwner()}); err != nil {
 		e.log.Warn().Err(err).Str("kind", kind).Str("key", key).Msg("work failed; its entry in the due index brings it back")
 	}
 }
@@ -206,7 +216,7 @@ func (e *Engine) runWoken(ctx context.Context, kind, key string) {
 // Run runs subject key of kind now, in the caller's goroutine, as a woken
 // run: for use cases that must see the work done before they answer.
 func (e *Engine) Run(ctx context.Context, kind, key string) (Outcome, error) {
-	return e.run(ctx, Job{Kind: kind, Key: key, Owner: NewOwner()})
+	return e.run(ctx, Job{Kind: kind, Key: key, Owner: cas.NewOwner()})
 }
 
 // run calls the kind's handler, turning a panic into an error.
@@ -267,7 +277,7 @@ func (e *Engine) Tick(ctx context.Context) error {
 		go func() {
 			defer e.bg.Done()
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.RunTimeout)
-			out, err := e.run(rctx, Job{Kind: entry.Kind, Key: entry.Key, Entry: &entry, Owner: NewOwner()})
+			out, err := e.run(rctx, Job{Kind: entry.Kind, Key: entry.Key, Entry: &entry, Owner: cas.NewOwner()})
 			cancel()
 			<-e.sem
 			c := e.settle(context.WithoutCancel(ctx), entry, out, err)

@@ -2,11 +2,11 @@ package work
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 )
 
 // Lease timing; see the package comment for the rule.
@@ -21,47 +21,12 @@ const (
 	// stopped before a watcher may take over.
 	HoldFor = LeaseTTL / 2
 	// maxLookGap is the longest gap between two looks of a watch: a longer
-	// one (a pause) starts the watch again.
-	maxLookGap = LeaseTTL / 2
+	// one (a paused database, a stopped process) starts the watch again,
+	// so that a holder whose last call is landing after the pause can
+	// still finish before anyone takes over. Ticks look every few
+	// seconds, well within it.
+	maxLookGap = LeaseTTL
 )
-
-// Lease guards a record against two workers: it lives in the record and
-// is written with compare-and-set together with the record's state.
-type Lease struct {
-	// Owner is the holder's token ("" when free): random per run.
-	Owner string `json:"owner,omitempty"`
-	// Fence rises with every take, never falls: the fencing number.
-	Fence int64 `json:"fence,omitempty"`
-	// Beat rises with every renewal: what watchers watch.
-	Beat int64 `json:"beat,omitempty"`
-	// At is the holder's clock at its last take or renewal, for people
-	// reading the record; the rule never compares it across nodes.
-	At time.Time `json:"at,omitzero"`
-}
-
-// Held reports whether someone holds the lease.
-func (l Lease) Held() bool { return l.Owner != "" }
-
-// HeldBy reports whether owner holds the lease.
-func (l Lease) HeldBy(owner string) bool { return owner != "" && l.Owner == owner }
-
-// Take makes owner the holder, with a new fence.
-func (l *Lease) Take(owner string, now time.Time) {
-	l.Owner, l.Fence, l.Beat, l.At = owner, l.Fence+1, 0, now
-}
-
-// Renew records that the holder is alive.
-func (l *Lease) Renew(now time.Time) { l.Beat, l.At = l.Beat+1, now }
-
-// Release frees the lease; the fence stays, so the next take is higher.
-func (l *Lease) Release() { l.Owner, l.Beat, l.At = "", 0, time.Time{} }
-
-// NewOwner returns a fresh owner token.
-func NewOwner() string {
-	var b [12]byte
-	_, _ = crand.Read(b[:]) // never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
-}
 
 // Watch is what this process saw of other holders' leases, keyed by the
 // record: the half of the lease rule that lives in memory. Losing it (a
@@ -84,7 +49,7 @@ func NewWatch(clock Clock) *Watch { return &Watch{clock: clock, seen: map[string
 // MayTake reports whether this process may take the lease l of record key
 // now: it is free, or this process has watched the same owner and beat for
 // LeaseTTL, in looks at most maxLookGap apart. Every call is a look.
-func (w *Watch) MayTake(key string, l Lease) bool {
+func (w *Watch) MayTake(key string, l cas.Lease) bool {
 	if !l.Held() {
 		w.Forget(key)
 		return true

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/cas"
@@ -83,6 +84,31 @@ const cursorName = wheelPrefix + "cursor"
 type wheel struct {
 	docs  cas.Docs
 	clock Clock
+	// cursorSeen is set once this process saw the cursor exist: before
+	// its first write it makes sure of that, so that a tick that comes
+	// long after the first entries were written still starts from them.
+	cursorSeen atomic.Bool
+}
+
+// ensureCursor creates the cursor, if there is none yet, at the bucket
+// a first tick would start from now.
+func (w *wheel) ensureCursor(ctx context.Context) error {
+	if w.cursorSeen.Load() {
+		return nil
+	}
+	first := bucketOf(w.clock.Now().Add(-cursorLag).UnixMilli()) - 1
+	_, _, err := cas.Update(ctx, w.docs, cursorName, func(c *cursorDoc, exists bool) error {
+		if exists {
+			return cas.ErrUnchanged
+		}
+		c.Bucket = first
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("create the due index cursor: %w", err)
+	}
+	w.cursorSeen.Store(true)
+	return nil
 }
 
 // change is one edit of the index: remove the entry seen (if set, and only
@@ -104,6 +130,9 @@ func place(ms int64, now time.Time) int64 { return bucketOf(max(ms, now.UnixMill
 // time: a value no run can have seen before, so that no run's removal of
 // an older entry takes it away.
 func (w *wheel) arm(ctx context.Context, id string) (int64, error) {
+	if err := w.ensureCursor(ctx); err != nil {
+		return 0, err
+	}
 	now := w.clock.Now()
 	at := now.UnixMilli()
 	name := shardName(place(at, now), shardOf(id))
@@ -232,6 +261,11 @@ func (w *wheel) apply(ctx context.Context, changes []change) (map[string]int, er
 		tries  int
 		unique bool
 	}
+	if len(changes) > 0 {
+		if err := w.ensureCursor(ctx); err != nil {
+			return nil, err
+		}
+	}
 	now := w.clock.Now()
 	byDoc := map[string][]op{}
 	adds := map[string]bool{}
@@ -358,4 +392,28 @@ func (w *wheel) advance(ctx context.Context, snap *snapshot, left map[string]int
 		return fmt.Errorf("move the due index cursor: %w", err)
 	}
 	return nil
+}
+
+// EntriesOf returns the entries of subject key of kind in the buckets from
+// from to to, oldest first: for tests and diagnostics, never hot paths (it
+// reads every shard of every bucket in the span).
+func EntriesOf(ctx context.Context, docs cas.Docs, kind, key string, from, to time.Time) ([]Entry, error) {
+	w := &wheel{docs: docs}
+	var buckets []int64
+	for b := bucketOf(from.UnixMilli()); b <= bucketOf(to.UnixMilli()); b++ {
+		buckets = append(buckets, b)
+	}
+	read, err := w.read(ctx, buckets)
+	if err != nil {
+		return nil, err
+	}
+	id := kind + ":" + key
+	var out []Entry
+	for i, d := range read {
+		if at, ok := d.Due[id]; ok {
+			out = append(out, Entry{Kind: kind, Key: key, At: at, Tries: d.Tries[id], bucket: buckets[i/shards]})
+		}
+	}
+	slices.SortFunc(out, func(x, y Entry) int { return int(x.At - y.At) })
+	return out, nil
 }

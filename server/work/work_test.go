@@ -93,8 +93,8 @@ func entries(t *testing.T, e *Engine, from, to time.Time) map[string][]int64 {
 func TestWatchTakesOverOnlyAfterWatchingTheLeaseStandStill(t *testing.T) {
 	clock := NewFakeClock(epoch)
 	w := NewWatch(clock)
-	l := Lease{Owner: "a", Fence: 1, Beat: 3}
-	if !w.MayTake("x", Lease{}) {
+	l := cas.Lease{Owner: "a", Fence: 1, Beat: 3}
+	if !w.MayTake("x", cas.Lease{}) {
 		t.Fatal("a free lease may be taken")
 	}
 	if w.MayTake("x", l) {
@@ -117,15 +117,15 @@ func TestWatchTakesOverOnlyAfterWatchingTheLeaseStandStill(t *testing.T) {
 	}
 	// A pause longer than maxLookGap (a paused database: nobody could
 	// renew, nobody could look) starts it again too.
-	clock.Advance(LeaseTTL)
+	clock.Advance(maxLookGap + time.Second)
 	if w.MayTake("x", l) {
 		t.Fatal("taken on the first look after a pause")
 	}
-	clock.Advance(maxLookGap)
+	clock.Advance(LeaseTTL / 2)
 	if w.MayTake("x", l) {
 		t.Fatal("taken half a TTL after a pause")
 	}
-	clock.Advance(maxLookGap)
+	clock.Advance(LeaseTTL / 2)
 	if !w.MayTake("x", l) {
 		t.Fatal("not taken a TTL after the pause")
 	}

@@ -90,7 +90,7 @@ func (offline) CloseHandover(context.Context, *incident.Incident, incident.Role,
 	return errReadOnly
 }
 func (offline) Announce(context.Context, *incident.Incident, string) error { return errReadOnly }
-func (offline) Publish(context.Context, *incident.Incident, incident.Event, string) error {
+func (offline) Publish(context.Context, *incident.Incident, []incident.Event, string) error {
 	return errReadOnly
 }
 

@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -27,9 +28,11 @@ func getIncident(tx *bolt.Tx, id string) (*incident.Incident, error) {
 	return &inc, nil
 }
 
-// putIncident stores inc and keeps the active index in step with its status.
-func putIncident(tx *bolt.Tx, inc *incident.Incident) error {
-	raw, err := json.Marshal(inc)
+// putIncident stores inc, the next version of old (nil: a new one), and
+// keeps the active index in step with its status. Fields of old that this
+// version does not know are kept (see cas.Encode).
+func putIncident(tx *bolt.Tx, old []byte, inc *incident.Incident) error {
+	raw, err := cas.Encode(old, inc)
 	if err != nil {
 		return fmt.Errorf("encode incident %s: %w", inc.ShortRef(), err)
 	}
@@ -60,7 +63,7 @@ func insertIncident(tx *bolt.Tx, rec *incident.Incident, channelTaken string) er
 	if err := tx.Bucket(createdBucket).Put(createdKey(rec), []byte(rec.ID)); err != nil {
 		return err
 	}
-	return putIncident(tx, rec)
+	return putIncident(tx, nil, rec)
 }
 
 // CreateIncident implements incident.Store. On success inc.Revision is 1.
@@ -124,7 +127,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, mutate func(*inci
 		}
 		cur.Revision = before.Revision + 1
 		out = cur
-		return putIncident(tx, cur)
+		return putIncident(tx, tx.Bucket(incidentsBucket).Get([]byte(id)), cur)
 	})
 	if me := (mutateError{}); errors.As(err, &me) {
 		return nil, me.err

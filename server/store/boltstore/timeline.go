@@ -26,8 +26,22 @@ func isBucketNotFound(err error) bool { return errors.Is(err, bolterrors.ErrBuck
 
 // AppendEvent implements incident.Store.
 func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.Event) (incident.Event, error) {
+	out, err := s.AppendEvents(ctx, incidentID, []incident.Event{e})
+	if err != nil {
+		return incident.Event{}, err
+	}
+	return out[0], nil
+}
+
+// AppendEvents implements incident.Store: one transaction for the batch.
+func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []incident.Event) ([]incident.Event, error) {
 	id := incidentID
+	if len(events) == 0 {
+		return nil, nil
+	}
+	out := make([]incident.Event, 0, len(events))
 	err := s.update(ctx, func(tx *bolt.Tx) error {
+		out = out[:0]
 		if tx.Bucket(incidentsBucket).Get([]byte(id)) == nil {
 			return notFound(id)
 		}
@@ -35,21 +49,27 @@ func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.E
 		if err != nil {
 			return err
 		}
-		n, err := tl.NextSequence() // from 1
-		if err != nil {
-			return err
+		for _, e := range events {
+			n, err := tl.NextSequence() // from 1
+			if err != nil {
+				return err
+			}
+			e.Seq = int(n - 1)
+			raw, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("encode event: %w", err)
+			}
+			if err := tl.Put(seqKey(n-1), raw); err != nil {
+				return err
+			}
+			out = append(out, e)
 		}
-		e.Seq = int(n - 1)
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
-		}
-		return tl.Put(seqKey(n-1), raw)
+		return nil
 	})
 	if err != nil {
-		return incident.Event{}, wrap(err, "add to the timeline of #"+id)
+		return nil, wrap(err, "add to the timeline of #"+id)
 	}
-	return e, nil
+	return out, nil
 }
 
 // Timeline implements incident.Store.

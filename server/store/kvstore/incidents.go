@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -132,7 +133,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, mutate func(*inci
 			return false, fmt.Errorf("update incident #%s: the id, channel and creation time cannot change", id)
 		}
 		cur.Revision = before.Revision + 1
-		raw, err := json.Marshal(cur)
+		raw, err := cas.Encode(old, cur)
 		if err != nil {
 			return false, fmt.Errorf("update incident #%s: encode: %w", id, err)
 		}

@@ -48,38 +48,54 @@ func decodeChunk(k int, raw []byte) (*chunk, error) {
 	return &c, nil
 }
 
-// withEvent returns the encoding of c plus e (at Seq c.next()), sealed if
-// that fills it; oldSize is the encoded size of c. c itself is unchanged.
-func (c *chunk) withEvent(e incident.Event, oldSize int) ([]byte, incident.Event, error) {
-	_, raw, e, err := c.plus(e, oldSize)
-	return raw, e, err
+// plus returns c with e added (at Seq c.next()) and its encoding, sealed
+// if that fills it; oldSize is the encoded size of c. c itself is
+// unchanged.
+func (c *chunk) plus(e incident.Event, oldSize int) (*chunk, []byte, incident.Event, error) {
+	n, raw, out, err := c.plusAll([]incident.Event{e}, oldSize)
+	if err != nil {
+		return nil, nil, e, err
+	}
+	return n, raw, out[0], nil
 }
 
-// plus is withEvent that also returns the new chunk.
-func (c *chunk) plus(e incident.Event, oldSize int) (*chunk, []byte, incident.Event, error) {
-	e.Seq = c.next()
-	ev, err := json.Marshal(e)
-	if err != nil {
-		return nil, nil, e, fmt.Errorf("encode event: %w", err)
+// plusAll adds events to c, in order, until they run out or the chunk is
+// sealed, and returns the new chunk, its encoding and the events it took
+// (with their Seqs). c itself is unchanged.
+func (c *chunk) plusAll(events []incident.Event, oldSize int) (*chunk, []byte, []incident.Event, error) {
+	n := &chunk{Base: c.Base, Events: slices.Clip(c.Events)}
+	size := oldSize
+	var took []incident.Event
+	for _, e := range events {
+		e.Seq = n.next()
+		ev, err := json.Marshal(e)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("encode event: %w", err)
+		}
+		n.Events = append(n.Events, ev)
+		took = append(took, e)
+		if n.Sealed = len(n.Events) >= chunkEvents || size+len(ev) >= chunkBytes; n.Sealed {
+			break
+		}
+		size += len(ev) + 1 // the event and its comma, near enough: the seal is stored
 	}
-	n := &chunk{Base: c.Base, Events: append(slices.Clip(c.Events), ev)}
-	n.Sealed = len(n.Events) >= chunkEvents || oldSize+len(ev) >= chunkBytes
 	raw, err := json.Marshal(n)
 	if err != nil {
-		return nil, nil, e, fmt.Errorf("encode chunk: %w", err)
+		return nil, nil, nil, fmt.Errorf("encode chunk: %w", err)
 	}
-	return n, raw, e, nil
+	return n, raw, took, nil
 }
 
-// put writes c plus e as chunk k, if chunk k still holds old exactly (nil:
-// if it is absent), and returns e with its Seq.
-func (s *Store) put(id string, k int, old []byte, c *chunk, e incident.Event) (bool, incident.Event, error) {
-	value, e, err := c.withEvent(e, len(old))
+// put writes c plus as many of events as it takes as chunk k, if chunk k
+// still holds old exactly (nil: if it is absent), and returns the events
+// it took, with their Seqs.
+func (s *Store) put(id string, k int, old []byte, c *chunk, events []incident.Event) (bool, []incident.Event, error) {
+	_, value, took, err := c.plusAll(events, len(old))
 	if err != nil {
-		return false, e, err
+		return false, nil, err
 	}
 	ok, err := s.swap(chunkKey(id, k), old, value)
-	return ok, e, err
+	return ok, took, err
 }
 
 // head tracks what this process knows of a timeline's head key, so that it
@@ -120,55 +136,72 @@ func (s *Store) advance(id string, h *head, to int) {
 	h.chunk, h.raw = to, raw
 }
 
-// AppendEvent implements incident.Store. In the common case it costs three
-// KV calls (read head, read last chunk, compare-and-set that chunk); starting
-// a chunk costs two more; the first event of a timeline also reads the
-// incident to refuse a timeline for an incident that does not exist.
+// AppendEvent implements incident.Store: AppendEvents of one event.
 func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.Event) (incident.Event, error) {
+	out, err := s.AppendEvents(ctx, incidentID, []incident.Event{e})
+	if err != nil {
+		return incident.Event{}, err
+	}
+	return out[0], nil
+}
+
+// AppendEvents implements incident.Store. In the common case it costs three
+// KV calls for the whole batch (read head, read last chunk, compare-and-set
+// that chunk); each chunk it starts costs two more; the first events of a
+// timeline also read the incident to refuse a timeline for an incident
+// that does not exist.
+func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []incident.Event) ([]incident.Event, error) {
 	id := incidentID
 	if checkID(id) != nil {
-		return incident.Event{}, notFound(id)
+		return nil, notFound(id)
+	}
+	if len(events) == 0 {
+		return nil, nil
 	}
 	what := "add to the timeline of #" + id
 	h, err := s.readHead(id)
 	if err != nil {
-		return incident.Event{}, fmt.Errorf("%s: %w", what, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	var (
 		k       = h.chunk
-		out     incident.Event
+		out     []incident.Event
 		checked bool
 	)
-	try := func() (bool, error) {
+	// try lands some of the events left (at least one, when it reports
+	// done): a batch that fills a chunk goes on in the next.
+	try := func(left []incident.Event) ([]incident.Event, error) {
 		raw, err := s.get(chunkKey(id, k))
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		for raw != nil {
 			c, err := decodeChunk(k, raw)
 			if err != nil {
-				return false, err
+				return nil, err
 			}
 			if !c.Sealed {
-				ok, ev, err := s.put(id, k, raw, c, e)
-				out = ev
-				return ok, err
+				ok, took, err := s.put(id, k, raw, c, left)
+				if err != nil || !ok {
+					return nil, err
+				}
+				return took, nil
 			}
 			next, err := s.get(chunkKey(id, k+1))
 			if err != nil {
-				return false, err
+				return nil, err
 			}
 			if next == nil {
-				ok, ev, err := s.put(id, k+1, nil, &chunk{Base: c.next()}, e)
+				ok, took, err := s.put(id, k+1, nil, &chunk{Base: c.next()}, left)
 				if err != nil {
-					return false, err
+					return nil, err
 				}
 				k++ // won or lost, chunk k+1 exists now
-				if ok {
-					s.advance(id, &h, k)
-					out = ev
+				if !ok {
+					return nil, nil
 				}
-				return ok, nil
+				s.advance(id, &h, k)
+				return took, nil
 			}
 			k++
 			s.advance(id, &h, k)
@@ -176,31 +209,36 @@ func (s *Store) AppendEvent(ctx context.Context, incidentID string, e incident.E
 		}
 		// Only chunk 0 can be absent, and only while the timeline is empty.
 		if k != 0 {
-			return false, fmt.Errorf("chunk %d is missing", k)
+			return nil, fmt.Errorf("chunk %d is missing", k)
 		}
 		if !checked {
 			inc, _, err := s.readIncident(id)
 			if err != nil {
-				return false, err
+				return nil, err
 			}
 			if inc == nil {
-				return false, notFound(id)
+				return nil, notFound(id)
 			}
 			checked = true
 		}
-		ok, ev, err := s.put(id, 0, nil, &chunk{}, e)
-		out = ev
-		return ok, err
-	}
-	err = s.retry(ctx, what, func() (bool, error) {
-		done, err := try()
-		if err != nil && incident.KindOf(err) == incident.KindInternal {
-			err = fmt.Errorf("%s: %w", what, err)
+		ok, took, err := s.put(id, 0, nil, &chunk{}, left)
+		if err != nil || !ok {
+			return nil, err
 		}
-		return done, err
-	})
-	if err != nil {
-		return incident.Event{}, err
+		return took, nil
+	}
+	for len(out) < len(events) {
+		err = s.retry(ctx, what, func() (bool, error) {
+			took, err := try(events[len(out):])
+			if err != nil && incident.KindOf(err) == incident.KindInternal {
+				err = fmt.Errorf("%s: %w", what, err)
+			}
+			out = append(out, took...)
+			return len(took) > 0, err
+		})
+		if err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }

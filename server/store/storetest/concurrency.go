@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -56,6 +57,84 @@ func testConcurrentAppends(t *testing.T, s incident.Store) {
 		for i, seq := range seqs[w] {
 			if at, ok := textAt[fmt.Sprintf("w%d-%d", w, i)]; !ok || at != seq {
 				t.Fatalf("writer %d event %d: AppendEvent said Seq %d, timeline has it at %d (found %v)", w, i, seq, at, ok)
+			}
+		}
+	}
+}
+
+// A batch lands in order with consecutive Seqs, also one that spans
+// several chunks of a store and one of long events; an empty batch is no
+// write; an unknown incident takes none.
+func testAppendBatches(t *testing.T, s incident.Store) {
+	create(t, s, "inc1", "ch1", t0)
+	ctx := t.Context()
+	if out, err := s.AppendEvents(ctx, "inc1", nil); err != nil || len(out) != 0 {
+		t.Fatalf("empty batch: %v %v", out, err)
+	}
+	var batch []incident.Event
+	for i := range 100 {
+		batch = append(batch, note(i, fmt.Sprintf("b%d", i)))
+	}
+	batch[50].Text = strings.Repeat("long ", 8000) // a chunk fills by bytes too
+	out, err := s.AppendEvents(ctx, "inc1", batch)
+	if err != nil || len(out) != len(batch) {
+		t.Fatalf("AppendEvents: %d events, %v", len(out), err)
+	}
+	more, err := s.AppendEvents(ctx, "inc1", []incident.Event{note(100, "after"), note(101, "after2")})
+	if err != nil || more[0].Seq != 100 || more[1].Seq != 101 {
+		t.Fatalf("second batch: %v %v", more, err)
+	}
+	events := timeline(t, s, "inc1")
+	if len(events) != 102 {
+		t.Fatalf("timeline has %d events, want 102", len(events))
+	}
+	for i, e := range events[:100] {
+		if e.Seq != i || out[i].Seq != i || e.Text != batch[i].Text {
+			t.Fatalf("event %d: seq %d (returned %d), text %.20q, want %.20q", i, e.Seq, out[i].Seq, e.Text, batch[i].Text)
+		}
+	}
+	if _, err := s.AppendEvents(ctx, "nope", batch[:2]); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("unknown incident: %v", err)
+	}
+}
+
+// Concurrent batches all land, each event once, each batch in its order.
+func testConcurrentBatches(t *testing.T, s incident.Store) {
+	create(t, s, "inc1", "ch1", t0)
+	const writers, batches, size = 8, 10, 7
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for b := range batches {
+				var batch []incident.Event
+				for i := range size {
+					batch = append(batch, note(i, fmt.Sprintf("w%d-b%d-%d", w, b, i)))
+				}
+				if _, err := s.AppendEvents(t.Context(), "inc1", batch); err != nil {
+					t.Errorf("writer %d batch %d: %v", w, b, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	events := timeline(t, s, "inc1")
+	if len(events) != writers*batches*size {
+		t.Fatalf("timeline has %d events, want %d", len(events), writers*batches*size)
+	}
+	at := map[string]int{}
+	for i, e := range events {
+		if _, dup := at[e.Text]; dup || e.Seq != i {
+			t.Fatalf("event %d (%s): seq %d, twice %v", i, e.Text, e.Seq, dup)
+		}
+		at[e.Text] = i
+	}
+	for w := range writers {
+		for b := range batches {
+			for i := 1; i < size; i++ {
+				if at[fmt.Sprintf("w%d-b%d-%d", w, b, i)] < at[fmt.Sprintf("w%d-b%d-%d", w, b, i-1)] {
+					t.Fatalf("batch w%d-b%d out of order", w, b)
+				}
 			}
 		}
 	}

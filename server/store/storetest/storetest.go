@@ -46,6 +46,8 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"Claim", testClaim},
 		{"ClaimExpires", testClaimExpires},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"AppendBatches", testAppendBatches},
+		{"ConcurrentBatches", testConcurrentBatches},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentStatusChanges", testConcurrentStatusChanges},
