@@ -7,6 +7,8 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin/plugintest"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
 )
 
 func TestConfigurationParse(t *testing.T) {
@@ -116,7 +118,7 @@ func TestShortIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
 		id := newShortID()
-		if len(id) != 6 || strings.Trim(id, idAlphabet) != "" || seen[id] {
+		if len(id) != 6 || strings.Trim(id, app.IDAlphabet) != "" || seen[id] {
 			t.Fatalf("bad or repeated id %q", id)
 		}
 		seen[id] = true

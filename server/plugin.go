@@ -253,10 +253,6 @@ func (p *Plugin) tellAdmins(msg string) {
 	}
 }
 
-// idAlphabet has no look-alike characters (no 0/o, 1/l) so ids survive
-// being read aloud on a bridge call.
-const idAlphabet = "23456789abcdefghijkmnpqrstuvwxyz"
-
 // newShortID returns a random 6-character incident id (32^6, about a
 // billion values; a collision only costs a retry).
 func newShortID() string {
@@ -265,7 +261,7 @@ func newShortID() string {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
 	}
 	for i := range b {
-		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+		b[i] = app.IDAlphabet[int(b[i])%len(app.IDAlphabet)]
 	}
 	return string(b[:])
 }

@@ -18,8 +18,8 @@ import (
 type KVCount struct {
 	Total  int
 	ByVerb map[string]int
-	// Keys counts the statements per key prefix (the key up to its second
-	// "/", or its first 20 characters), where the log names the key.
+	// Keys counts the statements per kind of key (its prefix: "inc/v1/",
+	// "doc/v1/page/v1/"), where the log names the key.
 	Keys map[string]int
 }
 
@@ -102,9 +102,13 @@ func keyPrefix(params string) string {
 		if !strings.Contains(k, "/") && !strings.HasPrefix(k, "mutex_") && !strings.HasPrefix(k, "cron_") {
 			continue
 		}
-		parts := strings.SplitN(k, "/", 4)
-		if len(parts) > 2 {
-			return strings.Join(parts[:2], "/") + "/"
+		n := 2 // kind and version: "inc/v1/"
+		if strings.HasPrefix(k, "doc/") {
+			n = 4 // documents: "doc/v1/page/v1/"
+		}
+		parts := strings.SplitN(k, "/", n+1)
+		if len(parts) > n {
+			return strings.Join(parts[:n], "/") + "/"
 		}
 		return k
 	}

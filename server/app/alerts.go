@@ -2,14 +2,18 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
 	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // AlertSettings configures alert intake from monitoring.
@@ -47,26 +51,32 @@ type AlertResult struct {
 }
 
 // alertLink is the document alerts/v1/<source>/<fingerprint>: which
-// incident an alert belongs to. While a delivery opens the incident it holds
-// only a claim, so that a concurrent delivery of the same alert waits for
-// that incident instead of opening a second one.
+// incident an alert belongs to. While a delivery opens the incident it
+// holds the link's lease; deliveries of the same alert meanwhile do not
+// wait for it: they leave their note on the link (Waiting), and whoever
+// holds the lease attaches the notes to the incident once it exists. The
+// incident's id follows from the link and the attempt (alertIncidentID),
+// so that a delivery taking over from an opener that died finds the
+// incident it may have opened, instead of opening a second one.
 type alertLink struct {
 	IncidentID string    `json:"incident_id,omitempty"`
-	Claim      string    `json:"claim,omitempty"` // the claiming delivery's nonce
-	ClaimedAt  time.Time `json:"claimed_at,omitzero"`
+	Lease      cas.Lease `json:"lease,omitzero"`
+	// Attempt counts the openings begun: attempt n opens the incident
+	// alertIncidentID(link, n).
+	Attempt int `json:"attempt,omitempty"`
+	// Waiting are the notes of deliveries that came while the incident
+	// was being opened.
+	Waiting []alertNote `json:"waiting,omitempty"`
 }
 
-const (
-	// alertClaimLease is how long a claim stands before another delivery
-	// may take it over: long enough for a slow Start, short enough that a
-	// crashed node does not swallow an alert for long.
-	alertClaimLease = 2 * time.Minute
-	// alertClaimWait bounds how long a delivery waits for a concurrent one
-	// to finish opening the incident before it answers "try again" (the
-	// senders retry).
-	alertClaimWait = 15 * time.Second
-	alertClaimPoll = 25 * time.Millisecond
-)
+// alertNote is a delivery's note left on a link.
+type alertNote struct {
+	ID    string             `json:"id"`
+	At    time.Time          `json:"at"`
+	Type  incident.EventType `json:"type"`
+	Text  string             `json:"text"`
+	Actor string             `json:"actor"`
+}
 
 func alertDocName(src alert.Source, fingerprint string) string {
 	return "alerts/v1/" + string(src) + "/" + fingerprint
@@ -77,7 +87,9 @@ func alertDocName(src alert.Source, fingerprint string) string {
 // active incident, to whose timeline it then adds alert_repeated; a resolved
 // alert adds alert_resolved to its incident, which stays as it is. Alerts are
 // handled one by one: a failure with one is returned (joined) after the
-// others were tried, and what was done is counted either way.
+// others were tried, and what was done is counted either way. No delivery
+// waits for another: one that comes while its incident is being opened
+// leaves its note for the opener.
 func (a *App) IngestAlerts(ctx context.Context, req AlertRequest) (AlertResult, error) {
 	var res AlertResult
 	if req.Payload == nil || req.TeamID == "" || req.ActorID == "" {
@@ -98,11 +110,12 @@ func (a *App) IngestAlerts(ctx context.Context, req AlertRequest) (AlertResult, 
 				}
 			}
 		} else {
-			if id, err = a.alertResolved(ctx, req, al); err == nil {
-				if id == "" {
-					res.Ignored++
-				} else {
+			var noted bool
+			if id, noted, err = a.alertResolved(ctx, req, al); err == nil {
+				if noted {
 					res.Resolved++
+				} else {
+					res.Ignored++
 				}
 			}
 		}
@@ -117,139 +130,302 @@ func (a *App) IngestAlerts(ctx context.Context, req AlertRequest) (AlertResult, 
 	return res, errors.Join(errs...)
 }
 
+// linkTries bounds the lost races of one delivery on its link.
+const linkTries = 50
+
 // alertFiring opens an incident for al or attaches al to its open one.
+// A delivery of an alert whose incident is being opened right now leaves
+// its note for the opener and answers at once (attached, no id yet).
 func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettings, al alert.Alert) (id string, opened bool, err error) {
 	name := alertDocName(req.Source, al.Fingerprint)
-	waitUntil := time.Now().Add(alertClaimWait)
-	err = cas.Default.Retry(ctx, func() (bool, error) {
-		old, link, err := a.settledLink(ctx, name, waitUntil)
+	text := "Alert firing again: " + req.Payload.IncidentTitle(al)
+	for range linkTries {
+		raw, link, err := a.alertLink(ctx, name)
 		if err != nil {
-			return false, err
+			return "", false, err
 		}
 		if link.IncidentID != "" {
 			inc, err := a.store.GetIncident(ctx, link.IncidentID)
 			switch {
 			case err == nil && inc.Status.Active():
-				id = inc.ID
-				return true, a.alertEvent(ctx, req, inc, al, incident.EventAlertRepeated, "Alert firing again")
+				return inc.ID, false, a.alertEvent(ctx, req, inc.ID, al, incident.EventAlertRepeated, text)
 			case err != nil && !errors.Is(err, incident.ErrNotFound):
-				return false, err
+				return "", false, err
 			}
 			// Its incident is over (or gone): the alert starts a new one.
+		} else if link.Lease.Held() && !a.work.Watch().MayTake(name, link.Lease) {
+			note := alertNote{ID: claimToken(), At: a.now().UTC(), Type: incident.EventAlertRepeated, Text: text, Actor: req.ActorID}
+			if ok, err := a.noteOnLink(ctx, name, raw, link, note); err != nil || ok {
+				return "", false, err
+			}
+			continue // the link changed meanwhile: look again
 		}
-		claim, err := json.Marshal(alertLink{Claim: claimToken(), ClaimedAt: time.Now().UTC()})
+		owner := cas.NewOwner()
+		took, err := a.takeLink(ctx, name, raw, link, owner)
 		if err != nil {
-			return false, err
+			return "", false, err
 		}
-		// old nil makes this an insert-if-absent: of any number of
-		// deliveries racing for a new alert exactly one gets past it.
-		if ok, err := a.store.CompareAndSetDoc(ctx, name, old, claim); err != nil || !ok {
-			return false, err
+		if took != nil {
+			return a.openForAlert(ctx, req, set, al, name, took, owner)
 		}
-		inc, err := a.Start(ctx, StartRequest{TeamID: req.TeamID, ActorID: req.ActorID,
+	}
+	return "", false, incident.Conflictf("%s: too many concurrent changes, try again", name)
+}
+
+// takeLink takes the link's lease for a new opening (raw is the link as
+// read; nil: there is none). It returns the link as taken, or nil when
+// another delivery changed it first.
+func (a *App) takeLink(ctx context.Context, name string, raw []byte, link alertLink, owner string) (*alertLink, error) {
+	next := link
+	if next.IncidentID != "" { // a new incident for an alert whose incident is over
+		next = alertLink{Attempt: link.Attempt, Lease: link.Lease}
+	}
+	next.Lease.Take(owner, a.now())
+	next.Attempt++
+	b, err := cas.Encode(raw, &next)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := a.store.CompareAndSetDoc(ctx, name, raw, b)
+	if err != nil || !ok {
+		return nil, err
+	}
+	a.work.Watch().Forget(name)
+	return &next, nil
+}
+
+// noteOnLink adds note to the link if it is still as read (raw); false
+// when it changed meanwhile.
+func (a *App) noteOnLink(ctx context.Context, name string, raw []byte, link alertLink, note alertNote) (bool, error) {
+	link.Waiting = append(link.Waiting, note)
+	b, err := cas.Encode(raw, &link)
+	if err != nil {
+		return false, err
+	}
+	return a.store.CompareAndSetDoc(ctx, name, raw, b)
+}
+
+// openForAlert opens the incident of an alert whose link owner holds (as
+// took), keeping the lease alive meanwhile, or adopts the one an opener
+// that died had opened; then it records the incident on the link and
+// attaches the notes left meanwhile.
+func (a *App) openForAlert(ctx context.Context, req AlertRequest, set AlertSettings, al alert.Alert, name string, took *alertLink, owner string) (string, bool, error) {
+	hctx, stop := work.Hold(ctx, a.work.Clock(), func(ctx context.Context) (bool, error) {
+		_, _, err := updateDoc(ctx, a.store, name, func(l *alertLink, _ bool) error {
+			if !l.Lease.HeldBy(owner) {
+				return errLeaseLost
+			}
+			l.Lease.Renew(a.now())
+			return nil
+		})
+		if errors.Is(err, errLeaseLost) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	defer stop()
+	// The attempts before this one: their opener died, maybe after
+	// opening the incident.
+	var inc *incident.Incident
+	for n := took.Attempt - 1; n >= 1 && n >= took.Attempt-3 && inc == nil; n-- {
+		if got, err := a.store.GetIncident(ctx, alertIncidentID(name, n)); err == nil && got.Status.Active() {
+			inc = got
+		}
+	}
+	opened := false
+	if inc == nil {
+		var err error
+		inc, err = a.Start(hctx, StartRequest{ID: alertIncidentID(name, took.Attempt), TeamID: req.TeamID, ActorID: req.ActorID,
 			Title: req.Payload.IncidentTitle(al), Summary: req.Payload.IncidentSummary(al),
-			Severity: set.SeverityMap.Severity(al, set.SeverityLabel, set.DefaultSeverity), Labels: al.Labels})
+			Severity: set.SeverityMap.Severity(al, set.SeverityLabel, set.DefaultSeverity), Labels: al.Labels, AlertLink: name})
 		if err != nil {
 			// Give the alert back, so that the sender's retry can open it.
-			if _, uerr := a.store.CompareAndSetDoc(context.WithoutCancel(ctx), name, claim, old); uerr != nil {
-				a.log.Error().Err(uerr).Str("doc", name).Msg("release alert claim")
+			if _, _, uerr := updateDoc(context.WithoutCancel(ctx), a.store, name, func(l *alertLink, _ bool) error {
+				if !l.Lease.HeldBy(owner) {
+					return errUnchanged
+				}
+				l.Lease.Release()
+				return nil
+			}); uerr != nil {
+				a.log.Error().Err(uerr).Str("doc", name).Msg("release alert link")
 			}
-			return false, err
+			return "", false, err
 		}
-		done, err := json.Marshal(alertLink{IncidentID: inc.ID})
-		if err == nil {
-			var ok bool
-			if ok, err = a.store.CompareAndSetDoc(ctx, name, claim, done); err == nil && !ok {
-				err = errors.New("claim taken over")
-			}
-		}
-		if err != nil {
-			// The incident exists; only later repeats may open another.
-			a.log.Error().Err(err).Str("doc", name).Str("incident", inc.ID).Msg("link alert to its incident")
-		}
+		opened = true
 		a.log.Info().Str("incident", inc.ID).Str("alert_source", string(req.Source)).Str("fingerprint", al.Fingerprint).Msg("incident opened by alert")
-		id, opened = inc.ID, true
-		return true, nil
+	}
+	if err := a.settleLink(context.WithoutCancel(ctx), name, inc.ID, owner); err != nil {
+		// The incident exists and its id follows from the link: the next
+		// delivery adopts it and attaches the notes.
+		a.log.Error().Err(err).Str("doc", name).Str("incident", inc.ID).Msg("link alert to its incident")
+	}
+	return inc.ID, opened, nil
+}
+
+// settleLink records the incident on the link and attaches the notes left
+// on it, each once (their events are keyed by note), then releases the
+// lease.
+func (a *App) settleLink(ctx context.Context, name, incidentID, owner string) error {
+	for range linkTries {
+		raw, link, err := a.alertLink(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !link.Lease.HeldBy(owner) {
+			return nil // taken over: the taker settles it
+		}
+		if len(link.Waiting) > 0 {
+			if err := a.attachNotes(ctx, name, incidentID, link.Waiting); err != nil {
+				return err
+			}
+		}
+		next := link
+		next.IncidentID, next.Waiting = incidentID, nil
+		next.Lease.Release()
+		b, err := cas.Encode(raw, &next)
+		if err != nil {
+			return err
+		}
+		if ok, err := a.store.CompareAndSetDoc(ctx, name, raw, b); err != nil || ok {
+			return err
+		}
+	}
+	return incident.Conflictf("%s: too many concurrent changes", name)
+}
+
+// attachNotes owes the notes' events on the incident in one follow-up,
+// keyed by note, so that attaching them again after a crash adds nothing.
+func (a *App) attachNotes(ctx context.Context, name, incidentID string, notes []alertNote) error {
+	_, err := a.commitWith(ctx, incidentID, func(i *incident.Incident, now time.Time) error {
+		evs := make([]incident.Event, 0, len(notes))
+		steps := make([]incident.Step, 0, len(notes))
+		for k, n := range notes {
+			evs = append(evs, incident.NewEvent(n.At, n.Actor, n.Type, n.Text))
+			steps = append(steps, incident.Step{Kind: incident.StepPublish, Event: k})
+		}
+		i.Owe(now, evs, steps...)
+		f := &i.Outbox[len(i.Outbox)-1]
+		for k, n := range notes {
+			f.Events[k].Key = name + "/" + n.ID
+		}
+		f.Retry = true // keyed by note: looked for on the timeline before appending
+		return nil
 	})
-	if errors.Is(err, cas.ErrContended) {
-		return "", false, incident.Conflictf("%s: too many concurrent changes, try again", name)
-	}
-	return id, opened, err
+	return err
 }
 
-// settledLink reads the link document, waiting (until waitUntil) while
-// another delivery holds a fresh claim on it: that delivery is opening the
-// incident right now. Wall time, not the app clock: the claim is between
-// processes.
-func (a *App) settledLink(ctx context.Context, name string, waitUntil time.Time) (old []byte, link alertLink, err error) {
-	for {
-		old, link, err = a.alertLink(ctx, name)
-		if err != nil || old == nil || link.IncidentID != "" || time.Since(link.ClaimedAt) >= alertClaimLease {
-			return old, link, err
-		}
-		if time.Now().After(waitUntil) {
-			return nil, link, incident.Conflictf("the incident for this alert is still being opened; send it again")
-		}
-		if err := cas.Pause(ctx, alertClaimPoll); err != nil {
-			return nil, link, err
-		}
-	}
-}
-
-// alertResolved notes al's resolution on its incident; id is "" when the
-// alert has no incident (it fired before intake was set up, or only
-// resolved notifications reached us).
-func (a *App) alertResolved(ctx context.Context, req AlertRequest, al alert.Alert) (id string, err error) {
+// alertResolved notes al's resolution on its incident; noted is false when
+// the alert has no incident (it fired before intake was set up, or only
+// resolved notifications reached us). While its incident is being opened
+// the note is left for the opener.
+func (a *App) alertResolved(ctx context.Context, req AlertRequest, al alert.Alert) (id string, noted bool, err error) {
 	name := alertDocName(req.Source, al.Fingerprint)
-	waitUntil := time.Now().Add(alertClaimWait)
-	for {
-		old, link, err := a.alertLink(ctx, name)
-		if err != nil || old == nil {
-			return "", err
+	text := "Alert resolved: " + req.Payload.IncidentTitle(al)
+	for range linkTries {
+		raw, link, err := a.alertLink(ctx, name)
+		if err != nil || raw == nil {
+			return "", false, err
 		}
 		if link.IncidentID == "" {
-			if time.Since(link.ClaimedAt) >= alertClaimLease {
-				return "", nil // an abandoned claim: no incident to note it on
+			if !link.Lease.Held() || a.work.Watch().MayTake(name, link.Lease) {
+				return "", false, nil // an abandoned opening: no incident to note it on
 			}
-			if time.Now().After(waitUntil) {
-				return "", incident.Conflictf("the incident for this alert is still being opened; send it again")
-			}
-			if err := cas.Pause(ctx, alertClaimPoll); err != nil {
-				return "", err
+			note := alertNote{ID: claimToken(), At: a.now().UTC(), Type: incident.EventAlertResolved, Text: text, Actor: req.ActorID}
+			if ok, err := a.noteOnLink(ctx, name, raw, link, note); err != nil || ok {
+				return "", ok, err
 			}
 			continue
 		}
 		inc, err := a.store.GetIncident(ctx, link.IncidentID)
 		if errors.Is(err, incident.ErrNotFound) {
-			return "", nil
+			return "", false, nil
 		} else if err != nil {
-			return "", err
+			return "", false, err
 		}
-		return inc.ID, a.alertEvent(ctx, req, inc, al, incident.EventAlertResolved, "Alert resolved")
+		return inc.ID, true, a.alertEvent(ctx, req, inc.ID, al, incident.EventAlertResolved, text)
 	}
+	return "", false, incident.Conflictf("%s: too many concurrent changes, try again", name)
 }
 
-// alertLink reads the link document; old is its raw bytes for a later
+// alertLink reads the link document; raw is its bytes for a later
 // compare-and-set (nil when absent).
-func (a *App) alertLink(ctx context.Context, name string) (old []byte, link alertLink, err error) {
-	if old, err = a.store.GetDoc(ctx, name); err != nil || old == nil {
-		return old, link, err
+func (a *App) alertLink(ctx context.Context, name string) (raw []byte, link alertLink, err error) {
+	if raw, err = a.store.GetDoc(ctx, name); err != nil || raw == nil {
+		return raw, link, err
 	}
-	if err := json.Unmarshal(old, &link); err != nil {
+	if err := json.Unmarshal(raw, &link); err != nil {
 		return nil, link, fmt.Errorf("decode %s: %w", name, err)
 	}
-	return old, link, nil
+	return raw, link, nil
 }
 
-// alertEvent records a note-like alert event on inc, with its post in the
-// incident channel as the event's follow-up.
-func (a *App) alertEvent(ctx context.Context, req AlertRequest, inc *incident.Incident, al alert.Alert, typ incident.EventType, what string) error {
-	_, _, err := a.commit(ctx, inc.ID, func(_ *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error) {
-		ev := incident.NewEvent(now, req.ActorID, typ, what+": "+req.Payload.IncidentTitle(al)).
+// alertEvent records a note-like alert event on an incident, with its post
+// in the incident channel as the event's follow-up.
+func (a *App) alertEvent(ctx context.Context, req AlertRequest, incidentID string, al alert.Alert, typ incident.EventType, text string) error {
+	_, _, err := a.commit(ctx, incidentID, func(_ *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error) {
+		ev := incident.NewEvent(now, req.ActorID, typ, text).
 			With(incident.DataAlertSource, string(req.Source)).With(incident.DataFingerprint, al.Fingerprint)
 		return []incident.Event{ev}, []incident.Step{{Kind: incident.StepPublish, Event: 0}}, nil
 	})
 	return err
+}
+
+// alertIncidentID is the id of the incident attempt n opens for the alert
+// of link name: derived, so that a taker finds what an opener that died
+// opened.
+func alertIncidentID(name string, n int) string {
+	sum := sha256.Sum256([]byte(name + "#" + strconv.Itoa(n)))
+	out := make([]byte, 6)
+	for i := range out {
+		out[i] = IDAlphabet[int(sum[i])%len(IDAlphabet)]
+	}
+	return string(out)
+}
+
+// IDAlphabet is the alphabet of incident ids: no look-alike characters
+// (no 0/o, 1/l), so that ids survive being read aloud on a bridge call.
+const IDAlphabet = "23456789abcdefghijkmnpqrstuvwxyz"
+
+// kindAlertLink is the work kind that removes the link of an alert whose
+// incident has been resolved for alertLinkKept.
+const kindAlertLink = "alertlink"
+
+// alertLinkKept is how long an alert's link outlives its incident's
+// resolution: a late "resolved" notification is still noted on it.
+const alertLinkKept = 7 * 24 * time.Hour
+
+// forgetStep is the StepForget of a resolution: it schedules the removal
+// of the incident's alert link.
+func (a *App) forgetStep(ctx context.Context, inc *incident.Incident) error {
+	if inc.AlertLink == "" || inc.Status.Active() {
+		return nil
+	}
+	return a.work.Schedule(ctx, kindAlertLink, inc.AlertLink, inc.ResolvedAt.Add(alertLinkKept))
+}
+
+// runAlertLink removes the alert link job.Key when its incident is still
+// resolved (or gone); a reopened incident's resolution schedules it again.
+func (a *App) runAlertLink(ctx context.Context, job work.Job) (work.Outcome, error) {
+	if !strings.HasPrefix(job.Key, "alerts/v1/") {
+		return work.Outcome{}, nil
+	}
+	raw, link, err := a.alertLink(ctx, job.Key)
+	if err != nil || raw == nil || link.Lease.Held() {
+		return work.Outcome{}, err
+	}
+	if link.IncidentID != "" {
+		inc, err := a.store.GetIncident(ctx, link.IncidentID)
+		switch {
+		case err == nil && (inc.Status.Active() || a.now().Sub(inc.ResolvedAt) < alertLinkKept):
+			return work.Outcome{}, nil // in use again
+		case err != nil && !errors.Is(err, incident.ErrNotFound):
+			return work.Outcome{}, err
+		}
+	}
+	if _, err := a.store.CompareAndSetDoc(ctx, job.Key, raw, nil); err != nil {
+		return work.Outcome{}, err
+	}
+	return work.Outcome{}, nil
 }
 
 // BroadcastChannelID returns the configured broadcast channel ("" = none).

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -170,7 +172,7 @@ func testConcurrentDuplicateAlertsOpenOneIncident(t *testing.T, s storeKind) {
 	}
 }
 
-// TestAlertStartFailureReleasesTheClaim: a failed start leaves nothing
+// TestAlertStartFailureReleasesTheClaim: a failed start leaves no claim
 // behind, so that the sender's retry opens the incident.
 func TestAlertStartFailureReleasesTheClaim(t *testing.T) {
 	forEachStore(t, testAlertStartFailureReleasesTheClaim)
@@ -184,8 +186,10 @@ func testAlertStartFailureReleasesTheClaim(t *testing.T, s storeKind) {
 	if err == nil || res.Opened != 0 {
 		t.Fatalf("want a failure: %+v, %v", res, err)
 	}
-	if b, _ := e.store.GetDoc(ctx, alertDocName(alert.SourceAlertmanager, "eeee5555")); b != nil {
-		t.Errorf("claim left behind: %s", b)
+	// The link is free again: its lease released, no incident named (its
+	// attempt count stays, so that the retry opens under a new id).
+	if _, link, err := e.app.alertLink(ctx, alertDocName(alert.SourceAlertmanager, "eeee5555")); err != nil || link.IncidentID != "" || link.Lease.Held() {
+		t.Errorf("link after a failed start: %+v, %v", link, err)
 	}
 	e.chat.mu.Lock()
 	e.chat.failAt = ""
@@ -219,5 +223,145 @@ func TestIngestAlertsNeedsTeamAndActor(t *testing.T) {
 	req.TeamID = ""
 	if _, err := e.app.IngestAlerts(context.Background(), req); err == nil || errors.Is(err, incident.ErrInvalid) {
 		t.Fatalf("no team: %v", err)
+	}
+}
+
+// A delivery that comes while its alert's incident is being opened does
+// not wait: it leaves its note on the link and answers at once, and the
+// opener attaches the note, once, when the incident exists.
+func TestAlertDeliveryDuringOpeningLeavesANote(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s storeKind) {
+		e := newEnvOn(t, s)
+		ctx := context.Background()
+		gate := make(chan struct{})
+		e.chat.mu.Lock()
+		e.chat.gate = gate
+		e.chat.mu.Unlock()
+		first := make(chan AlertResult, 1)
+		go func() {
+			res, err := e.app.IngestAlerts(ctx, alertReq(t, "firing", "abcd0001"))
+			if err != nil {
+				t.Error(err)
+			}
+			first <- res
+		}()
+		name := alertDocName(alert.SourceAlertmanager, "abcd0001")
+		harnessWait(t, func() bool { _, l, _ := e.app.alertLink(ctx, name); return l.Lease.Held() })
+		for _, status := range []string{"firing", "resolved"} {
+			res, err := e.app.IngestAlerts(ctx, alertReq(t, status, "abcd0001"))
+			if err != nil || len(res.Incidents) != 0 || res.Attached+res.Resolved != 1 {
+				t.Fatalf("%s delivery during the opening: %+v, %v; want it noted at once, without an incident yet", status, res, err)
+			}
+		}
+		if _, l, _ := e.app.alertLink(ctx, name); len(l.Waiting) != 2 {
+			t.Fatalf("notes on the link: %+v", l.Waiting)
+		}
+		close(gate)
+		res := <-first
+		if res.Opened != 1 || len(res.Incidents) != 1 {
+			t.Fatalf("opening: %+v", res)
+		}
+		id := res.Incidents[0]
+		if n := len(e.eventsOf(t, id, incident.EventAlertRepeated)); n != 1 {
+			t.Errorf("%d alert_repeated events, want the note's one", n)
+		}
+		if n := len(e.eventsOf(t, id, incident.EventAlertResolved)); n != 1 {
+			t.Errorf("%d alert_resolved events, want the note's one", n)
+		}
+		if _, l, _ := e.app.alertLink(ctx, name); l.IncidentID != id || len(l.Waiting) != 0 || l.Lease.Held() {
+			t.Errorf("link after the opening: %+v", l)
+		}
+	})
+}
+
+// An opener that died after opening the incident, before naming it on the
+// link, leaves its lease standing: a later delivery watches it stand
+// still, takes over, finds the incident by its derived id and adopts it,
+// instead of opening a second one.
+func TestAlertTakeoverAdoptsTheIncidentOfADeadOpener(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s storeKind) {
+		e := newEnvOn(t, s)
+		ctx := context.Background()
+		name := alertDocName(alert.SourceAlertmanager, "abcd0002")
+		// The dead opener: it took the link (attempt 1) and opened the
+		// incident under the attempt's id, then died.
+		link := alertLink{Attempt: 1}
+		link.Lease.Take("dead", e.now)
+		b, _ := json.Marshal(link)
+		if ok, err := e.store.CompareAndSetDoc(ctx, name, nil, b); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		inc, err := e.app.Start(ctx, StartRequest{ID: alertIncidentID(name, 1), TeamID: "team1", ActorID: "bot", Title: "Disk full on node-3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Deliveries every 5 seconds: noted while the lease is watched,
+		// then one takes over and adopts the incident.
+		adopted := false
+		for i := 0; i < 8 && !adopted; i++ {
+			e.now = e.now.Add(5 * time.Second)
+			res, err := e.app.IngestAlerts(ctx, alertReq(t, "firing", "abcd0002"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Opened != 0 {
+				t.Fatalf("delivery %d opened a second incident: %+v", i, res)
+			}
+			adopted = len(res.Incidents) == 1 && res.Incidents[0] == inc.ID
+		}
+		if !adopted {
+			t.Fatal("the dead opener's incident was never adopted")
+		}
+		if n := e.activeCount(t); n != 1 {
+			t.Errorf("%d active incidents", n)
+		}
+		// Every delivery is on the timeline once: the notes left while the
+		// lease was watched, and the one that adopted it.
+		if got, want := len(e.eventsOf(t, inc.ID, incident.EventAlertRepeated)), 0; got == want {
+			t.Errorf("no alert_repeated events")
+		}
+	})
+}
+
+// An alert's link goes seven days after its incident was resolved, unless
+// the incident is in use again by then.
+func TestAlertLinkGoesAWeekAfterTheResolution(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s storeKind) {
+		e := newEnvOn(t, s)
+		ctx := context.Background()
+		res, err := e.app.IngestAlerts(ctx, alertReq(t, "firing", "abcd0003"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inc, _ := e.store.GetIncident(ctx, res.Incidents[0])
+		if _, err := e.app.Resolve(ctx, "alice", inc, "fixed"); err != nil {
+			t.Fatal(err)
+		}
+		name := alertDocName(alert.SourceAlertmanager, "abcd0003")
+		e.now = e.now.Add(6 * 24 * time.Hour)
+		e.app.Tick(ctx)
+		if raw, _ := e.store.GetDoc(ctx, name); raw == nil {
+			t.Fatal("the link went before a week had passed")
+		}
+		e.now = e.now.Add(24*time.Hour + time.Minute)
+		for range 3 {
+			e.app.Tick(ctx)
+			e.now = e.now.Add(5 * time.Second)
+		}
+		if raw, _ := e.store.GetDoc(ctx, name); raw != nil {
+			t.Errorf("the link is still there a week after the resolution: %s", raw)
+		}
+	})
+}
+
+// harnessWait polls cond for up to 5 seconds.
+func harnessWait(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -150,6 +150,7 @@ func (a *App) registerWork() {
 	a.work.Register(kindIncident, a.runIncident)
 	a.work.Register(kindPage, a.runPage)
 	a.work.Register(kindFreeze, a.runFreeze)
+	a.work.Register(kindAlertLink, a.runAlertLink)
 }
 
 // SetHold has follow-up work handed to hold instead of run (tests): see

@@ -27,6 +27,7 @@ type fakeChat struct {
 	cards     map[string]*incident.Incident // post id -> last rendering
 	deleted   []string
 	failAt    string // "channel", "member", "card"
+	gate      chan struct{} // when set, channel creation waits for it to close
 	takenOnce bool   // the first channel name is taken
 	published []incident.Event
 	announced []string
@@ -40,6 +41,12 @@ func newFakeChat() *fakeChat {
 }
 
 func (f *fakeChat) CreateIncidentChannel(_ context.Context, inc *incident.Incident, _ bool) (string, error) {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAt == "channel" {
@@ -186,6 +193,14 @@ func newEnvOn(t testing.TB, s storeKind) *env {
 			ids++
 			return fmt.Sprintf("inc%03d", ids)
 		},
+		// The engine reads the same time without moving it on: its lease
+		// watch measures how long a lease stood still, which a clock that
+		// ticks a second per reading would make up.
+		WorkClock: peekClock{func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return e.now
+		}},
 		Log: zerolog.Nop(),
 	})
 	if err != nil {
@@ -194,6 +209,12 @@ func newEnvOn(t testing.TB, s storeKind) *env {
 	e.app = a
 	return e
 }
+
+// peekClock is a work.Clock that reads a test's time.
+type peekClock struct{ now func() time.Time }
+
+func (c peekClock) Now() time.Time                         { return c.now() }
+func (c peekClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // derive returns a second App like a, changed by change, on a's store and
 // clock, with a work engine of its own that runs its own handlers: another

@@ -359,7 +359,7 @@ func (a *App) nextLook(inc *incident.Incident) time.Time {
 // coalesced (see plan). earlier is the highest follow-up an earlier
 // worker started on: its effects may exist already and are looked for.
 func (a *App) doBatch(ctx context.Context, inc *incident.Incident, batch []incident.FollowUp, earlier int) error {
-	retry := slices.ContainsFunc(batch, func(f incident.FollowUp) bool { return f.Num() <= earlier || f.Tries > 0 })
+	retry := slices.ContainsFunc(batch, func(f incident.FollowUp) bool { return f.Num() <= earlier || f.Tries > 0 || f.Retry })
 	since := batch[0].At
 	var events []incident.Event
 	for _, f := range batch {
@@ -418,7 +418,7 @@ func plan(batch []incident.FollowUp) []planned {
 			var key string
 			switch s.Kind {
 			case incident.StepCard, incident.StepFreeze, incident.StepSummary, incident.StepChecklist,
-				incident.StepClosePages, incident.StepAnnounce, incident.StepPostmortem:
+				incident.StepClosePages, incident.StepAnnounce, incident.StepPostmortem, incident.StepForget:
 				key = string(s.Kind)
 			case incident.StepJoin:
 				key = string(s.Kind) + "/" + s.User
@@ -489,6 +489,8 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, p planned) error
 			return nil // reopened before the worker got here
 		}
 		return a.closeIncidentPages(ctx, inc, whyResolved, true)
+	case incident.StepForget:
+		return a.forgetStep(ctx, inc)
 	}
 	return fmt.Errorf("unknown follow-up step %q", p.Kind)
 }
@@ -619,7 +621,7 @@ func (a *App) RetryDeadLetter(ctx context.Context, actor string, n int64) (work.
 		}
 		// Owed again as it was, under its own number and keys, so that the
 		// worker looks for what an earlier attempt did before doing it.
-		f.Tries, f.RetryAt = 0, time.Time{}
+		f.Tries, f.RetryAt, f.Retry = 0, time.Time{}, true
 		_, err := a.commitWith(ctx, d.Key, func(i *incident.Incident, _ time.Time) error {
 			if slices.ContainsFunc(i.Outbox, func(x incident.FollowUp) bool { return x.ID == f.ID }) {
 				return errUnchanged

@@ -106,7 +106,8 @@ func (a *App) Resolve(ctx context.Context, actor string, inc *incident.Incident,
 	// timeline and in the summary.
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
 		return i.Resolve(now, actor, summary)
-	}, incident.Step{Kind: incident.StepClosePages}, incident.Step{Kind: incident.StepSummary}, incident.Step{Kind: incident.StepPostmortem, User: actor})
+	}, incident.Step{Kind: incident.StepClosePages}, incident.Step{Kind: incident.StepSummary}, incident.Step{Kind: incident.StepPostmortem, User: actor},
+		incident.Step{Kind: incident.StepForget})
 	if err != nil {
 		return nil, err
 	}

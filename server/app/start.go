@@ -13,6 +13,9 @@ import (
 
 // StartRequest is what the starter typed or filled into the dialog.
 type StartRequest struct {
+	// ID is the incident's id when the caller derives it (an alert's, so
+	// that a retry finds what an earlier attempt opened); "" = a new one.
+	ID       string
 	TeamID   string
 	ActorID  string
 	Title    string
@@ -24,6 +27,8 @@ type StartRequest struct {
 	// Labels are the labels of the alert that opens the incident, for the
 	// runbook rules.
 	Labels map[string]string
+	// AlertLink names the link document of the alert that opens it.
+	AlertLink string
 }
 
 // channelNameTries bounds retries with a fresh id when the channel name is
@@ -53,17 +58,21 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	staffing := a.staff(ctx, inc)
 	settings := a.settings()
 	inc.Private = settings.PrivateChannels
+	inc.AlertLink = req.AlertLink
 
 	var undo undoStack
 	defer undo.run(ctx, a)
 
 	for try := 1; ; try++ {
-		inc.ID = a.newID()
+		inc.ID = req.ID
+		if inc.ID == "" {
+			inc.ID = a.newID()
+		}
 		inc.ChannelID, err = a.chat.CreateIncidentChannel(ctx, inc, settings.PrivateChannels)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, incident.ErrConflict) || try == channelNameTries {
+		if !errors.Is(err, incident.ErrConflict) || try == channelNameTries || req.ID != "" {
 			return nil, fmt.Errorf("start incident: create channel: %w", err)
 		}
 	}

@@ -28,6 +28,10 @@ type FollowUp struct {
 	Tries int `json:"tries,omitempty"`
 	// RetryAt is when a failed follow-up may be tried again.
 	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Retry: its effects may have been made before (its events carry keys
+	// of their own, or it is owed again), so the worker looks for them
+	// before making them.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // StepKind names an effect of a follow-up. Kinds are stored: their meaning
@@ -46,6 +50,7 @@ const (
 	StepRemind     StepKind = "remind"      // remind User that a status update is overdue
 	StepSummary    StepKind = "summary"     // store (or drop, when reopened) the incident's stats summary
 	StepClosePages StepKind = "close_pages" // close the resolved incident's open pages and note why on the timeline
+	StepForget     StepKind = "forget"      // schedule the cleanup of what a resolved incident no longer needs (its alert link)
 )
 
 // Step is one effect of a follow-up.

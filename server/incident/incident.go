@@ -64,6 +64,9 @@ type Incident struct {
 	// Started is the highest follow-up number a worker has started on:
 	// a later worker looks for the effects of those before making them.
 	Started int `json:"started,omitempty"`
+	// AlertLink names the alert link document of the alert that opened
+	// the incident, if one did: it goes a while after the resolution.
+	AlertLink string `json:"alert_link,omitempty"`
 	// Runbook is the progress of the incident's runbook checklist, for
 	// the card; nil when it follows none.
 	Runbook *RunbookProgress `json:"runbook,omitempty"`
