@@ -26,9 +26,9 @@ type fakeChat struct {
 	members   map[string][]string
 	cards     map[string]*incident.Incident // post id -> last rendering
 	deleted   []string
-	failAt    string // "channel", "member", "card"
+	failAt    string        // "channel", "member", "card"
 	gate      chan struct{} // when set, channel creation waits for it to close
-	takenOnce bool   // the first channel name is taken
+	takenOnce bool          // the first channel name is taken
 	published []incident.Event
 	announced []string
 	closed    []string // handover posts closed, "postID@acceptor"
