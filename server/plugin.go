@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // manifestID is the plugin id; it keys the plugin's KV data forever.
@@ -64,6 +66,10 @@ func (p *Plugin) OnActivate() error {
 	p.bot.SiteURL = p.siteURL
 	p.flushNotices()
 
+	offset := clockOffset()
+	if offset != 0 {
+		p.log.Warn().Dur("offset", offset).Msg("this node's clock is shifted by INCIDENT_BOT_CLOCK_OFFSET, a test setting")
+	}
 	core, err := app.New(app.Deps{
 		Store:     kvstore.New(&client.KV),
 		Chat:      p.bot,
@@ -78,7 +84,9 @@ func (p *Plugin) OnActivate() error {
 			return s, s.Location, nil
 		},
 		Settings:    func() app.Settings { return p.getConfiguration().appSettings() },
-		Clock:       time.Now,
+		Clock:       func() time.Time { return time.Now().Add(offset) },
+		WorkClock:   work.RealClock(offset),
+		DeadLetters: p.tellDeadLetter,
 		IDs:         newShortID,
 		Reminders:   p.bot,
 		Postmortems: p.bot,
@@ -119,6 +127,7 @@ func (p *Plugin) OnActivate() error {
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
 		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)
 	}
+	core.Activate(context.Background())
 	// Last: a tick may run at once and post as the bot, so everything it
 	// uses must be in place, and a failed activation must leave no job.
 	if p.tick, err = schedule.StartTick(p.API, tickInterval, core.Tick, p.log); err != nil {
@@ -272,4 +281,23 @@ func remarshal(in, out any) error {
 		return err
 	}
 	return json.Unmarshal(b, out)
+}
+
+// clockOffset is INCIDENT_BOT_CLOCK_OFFSET, a Go duration by which this
+// node's clock is shifted: end-to-end tests start nodes whose clocks
+// disagree. 0 when unset or unreadable.
+func clockOffset() time.Duration {
+	d, err := time.ParseDuration(os.Getenv("INCIDENT_BOT_CLOCK_OFFSET"))
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+// tellDeadLetter tells the system admins, once, of work set aside after
+// failing too often, and what to do about it.
+func (p *Plugin) tellDeadLetter(_ context.Context, d work.DeadLetter) {
+	p.tellAdmins(fmt.Sprintf("Incident bot: work on %s failed %d times in a row and was set aside, so that it holds up nothing else. "+
+		"The last error: %s\n\nFix the cause (the server log has every attempt), then run `/incident work retry %d` to do it again, "+
+		"or `/incident work drop %d` to give it up. `/incident work` lists everything set aside.", d.Ref(), d.Tries, d.Error, d.N, d.N))
 }

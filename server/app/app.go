@@ -151,6 +151,7 @@ func (a *App) registerWork() {
 	a.work.Register(kindPage, a.runPage)
 	a.work.Register(kindFreeze, a.runFreeze)
 	a.work.Register(kindAlertLink, a.runAlertLink)
+	a.work.Register(kindHandoff, a.runHandoff)
 }
 
 // SetHold has follow-up work handed to hold instead of run (tests): see

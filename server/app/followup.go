@@ -637,6 +637,30 @@ func (a *App) RetryDeadLetter(ctx context.Context, actor string, n int64) (work.
 	return d, a.work.Schedule(ctx, d.Kind, d.Key, a.now())
 }
 
+// DropDeadLetter gives up dead letter n; only system admins may.
+func (a *App) DropDeadLetter(ctx context.Context, actor string, n int64) (work.DeadLetter, error) {
+	if !a.dir.IsSystemAdmin(ctx, actor) {
+		return work.DeadLetter{}, incident.Forbiddenf("only system admins can drop work that was set aside")
+	}
+	d, ok, err := a.work.TakeDeadLetter(ctx, n)
+	if err != nil {
+		return d, err
+	}
+	if !ok {
+		return d, incident.NotFoundf("there is no set-aside work number %d: `/incident work` lists them", n)
+	}
+	a.log.Warn().Str("actor", actor).Int64("n", n).Str("kind", d.Kind).Str("key", d.Key).Str("item", d.Item).RawJSON("body", jsonOrNull(d.Body)).
+		Msg("set-aside work dropped by an admin; this line is its last record")
+	return d, nil
+}
+
+func jsonOrNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
+}
+
 // DeadLetters lists the work set aside; only system admins may see it.
 func (a *App) DeadLetters(ctx context.Context, actor string) ([]work.DeadLetter, error) {
 	if !a.dir.IsSystemAdmin(ctx, actor) {

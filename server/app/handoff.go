@@ -2,20 +2,24 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // The weekly rota handoff announcement.
 //
 // At each handoff the bot posts the coming week's staffing in the rota
-// channel and asks the incoming people to acknowledge it. The rule, checked
-// on every Tick:
+// channel and asks the incoming people to acknowledge it. The work kind
+// "handoff" runs at each handoff instant (and whenever the rota changes),
+// and the rule is:
 //
 //   - S is the start of the rota week containing now.
 //   - The state document remembers the last week start the handoff logic
@@ -27,27 +31,17 @@ import (
 //     was down for days, or a handoff spec changed to one whose week began
 //     long ago, posts no stale announcement.
 //
-// Exactly once across a cluster: moving the state from its old week to S is
-// a compare-and-set, and only the caller whose write lands (the claimant)
-// creates the week's record (handoff/v1/<unix seconds of S>) and posts.
-// Every other tick, on any node, sees the state at S and does nothing while
-// the claim is fresh.
-//
-// A crash between the claim and the post would lose the announcement, so a
-// claim that has not produced a post after handoffTakeover may be taken over
-// by a later tick (again by compare-and-set: one taker wins) while the
-// handoff is within handoffLateness. That makes delivery at-least-once in
-// one case only: an instance that created the post but crashed (or lost its
-// claim by stalling past handoffTakeover) before recording the post id; a
-// stalled claimant that finds the post already recorded deletes its own.
+// Exactly once across a cluster: the week's record (handoff/v1/<unix
+// seconds of S>) is created only if absent, with its lease taken by its
+// creator, who posts; a run that finds the record without a post watches
+// its lease and takes it over only once it stood still (the one lease
+// rule of package work), up to handoffAttempts posts, while the handoff is
+// within handoffLateness. A claimant that stalled past a takeover and
+// finds the post recorded by its taker deletes its own copy.
 const (
 	// handoffLateness is how late after its instant a handoff may still be
 	// announced.
 	handoffLateness = time.Hour
-	// handoffTakeover is how long a claim may go without a recorded post
-	// before another tick assumes the claimant died and takes over. It is
-	// far longer than a post takes, so a live claimant is never overtaken.
-	handoffTakeover = time.Minute
 	// handoffAttempts bounds the posts tried for one handoff (the first and
 	// the takeovers), so that a channel the bot cannot post in does not
 	// cause a failed attempt every minute for an hour.
@@ -55,6 +49,12 @@ const (
 	// handoffRenders bounds the re-renders of a handoff post after an
 	// acknowledgement; see AcknowledgeHandoff.
 	handoffRenders = 5
+)
+
+// kindHandoff is the work kind of the rota handoff (key handoffKey).
+const (
+	kindHandoff = "handoff"
+	handoffKey  = "rota"
 )
 
 // Handoffs posts rota handoff announcements as the bot.
@@ -86,9 +86,6 @@ type handoffState struct {
 	// Announce is whether its handoff is to be announced (false: first
 	// run, too late, no rota channel or nobody on duty).
 	Announce bool `json:"announce"`
-	// ClaimedAt is when the state moved to Week: the claim's age, for
-	// taking over from a claimant that died before creating the record.
-	ClaimedAt time.Time `json:"claimed_at"`
 }
 
 // Handoff is one rota handoff announcement: who is on duty in the rota
@@ -106,10 +103,10 @@ type Handoff struct {
 	Holders       map[incident.Role]string `json:"holders"`
 	Substitutions []rota.Substitution      `json:"substitutions,omitempty"`
 	Open          []incident.Role          `json:"open,omitempty"`
-	// ClaimedAt is when the current claimant took the handoff; Attempts
-	// counts the claims (first post and takeovers).
-	ClaimedAt time.Time `json:"claimed_at"`
-	Attempts  int       `json:"attempts"`
+	// Lease is held by whoever posts it; Attempts counts the posts tried
+	// (the first and the takeovers).
+	Lease    cas.Lease `json:"lease,omitzero"`
+	Attempts int       `json:"attempts"`
 	// PostID is the announcement post, once it is recorded.
 	PostID   string    `json:"post_id,omitempty"`
 	PostedAt time.Time `json:"posted_at,omitzero"`
@@ -173,45 +170,48 @@ func (a *App) tickStep(ctx context.Context, what string, step func(context.Conte
 	}
 }
 
-// announceHandoff announces the handoff of the rota week containing now,
-// once, if it is due (see the rule above).
-func (a *App) announceHandoff(ctx context.Context, now time.Time) error {
+// runHandoff is the worker of kind "handoff": it announces the handoff of
+// the rota week in progress, once, if it is due (see the rule above), and
+// reports the next handoff instant, or watches a claimant at work.
+func (a *App) runHandoff(ctx context.Context, job work.Job) (work.Outcome, error) {
 	if a.handoffs == nil {
-		return nil
+		return work.Outcome{}, nil
 	}
+	now := a.now()
 	v, err := a.Rota(ctx)
 	if err != nil {
-		return fmt.Errorf("announce handoff: read rota: %w", err)
+		return work.Outcome{}, fmt.Errorf("announce handoff: read rota: %w", err)
 	}
-	if v.Rota.Anchor.IsZero() {
-		return nil // no weeks: nothing hands off
+	if v.Rota.Anchor.IsZero() || v.Schedule == nil {
+		return work.Outcome{}, nil // no weeks: nothing hands off (a rota edit schedules this again)
 	}
+	next := v.Schedule.Next(now)
 	_, start, end := rota.WeekOf(v.Schedule, v.Rota.Anchor, now)
 	if start.IsZero() || start.After(now) {
-		return nil
+		return work.Outcome{Next: next}, nil
 	}
 	staffing := v.Rota.Assign(v.Schedule, start, a.settings().Policy)
 	due := v.Rota.ChannelID != "" && len(staffing.Holders) > 0 && now.Sub(start) <= handoffLateness
 
 	var first bool
-	st, claimed, err := updateDoc(ctx, a.store, handoffStateDoc, func(s *handoffState, exists bool) error {
+	st, moved, err := updateDoc(ctx, a.store, handoffStateDoc, func(s *handoffState, exists bool) error {
 		if exists && !start.After(s.Week) {
 			return errUnchanged
 		}
 		first = !exists
-		*s = handoffState{Week: start, Announce: due && exists, ClaimedAt: now}
+		*s = handoffState{Week: start, Announce: due && exists}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("announce handoff: claim week %s: %w", start.Format(time.RFC3339), err)
+		return work.Outcome{}, fmt.Errorf("announce handoff: move to week %s: %w", start.Format(time.RFC3339), err)
 	}
-	if claimed && !st.Announce {
+	if moved && !st.Announce {
 		a.log.Info().Time("week", start).Bool("first", first).Bool("late", now.Sub(start) > handoffLateness).
 			Bool("channel", v.Rota.ChannelID != "").Int("holders", len(staffing.Holders)).
 			Msg("rota handoff not announced")
 	}
 	if !st.Week.Equal(start) || !st.Announce || now.Sub(start) > handoffLateness {
-		return nil
+		return work.Outcome{Next: next}, nil
 	}
 	zone := "UTC"
 	if v.Location != nil {
@@ -221,85 +221,121 @@ func (a *App) announceHandoff(ctx context.Context, now time.Time) error {
 		Key: HandoffKey(start), Week: start, End: end, Zone: zone, ChannelID: v.Rota.ChannelID,
 		Holders: staffing.Holders, Substitutions: staffing.Substitutions, Open: staffing.Open,
 	}
-	return a.deliverHandoff(ctx, fresh, st, claimed, now)
+	busy, err := a.deliverHandoff(ctx, fresh, job.Owner, now)
+	if err != nil {
+		return work.Outcome{}, err
+	}
+	if busy {
+		return work.Outcome{Busy: true}, nil
+	}
+	return work.Outcome{Next: next}, nil
 }
 
-// deliverHandoff posts the handoff if this caller holds the claim: it
-// either just moved the state (claimed) or takes over a claim that is
-// older than handoffTakeover and has no recorded post.
-func (a *App) deliverHandoff(ctx context.Context, fresh *Handoff, st *handoffState, claimed bool, now time.Time) error {
+// deliverHandoff posts the handoff unless it is posted, given up, or
+// being posted by someone whose lease has not stood still (busy).
+func (a *App) deliverHandoff(ctx context.Context, fresh *Handoff, owner string, now time.Time) (busy bool, err error) {
 	name := handoffDoc(fresh.Key)
 	cur, exists, err := loadDoc[Handoff](ctx, a.store, name)
 	if err != nil {
-		return fmt.Errorf("announce handoff %s: %w", fresh.Key, err)
+		return false, fmt.Errorf("announce handoff %s: %w", fresh.Key, err)
 	}
 	switch {
 	case exists && cur.PostID != "":
-		return nil // announced
-	case exists && (now.Sub(cur.ClaimedAt) < handoffTakeover || cur.Attempts >= handoffAttempts):
-		return nil // a live claimant is at work, or we gave up
-	case !exists && !claimed && now.Sub(st.ClaimedAt) < handoffTakeover:
-		return nil // the claimant is about to create the record
+		return false, nil // announced
+	case exists && cur.Attempts >= handoffAttempts:
+		return false, nil // given up
+	case exists && cur.Lease.Held() && !a.work.Watch().MayTake(name, cur.Lease):
+		return true, nil // its poster is at work
 	}
-
-	// Claim the record: create it, or take over a stale claim. The check
-	// is repeated on the fresh copy so that of several takers one wins.
+	// Create the record, or take over one whose poster died or failed.
+	seen := Handoff{}
+	if exists {
+		seen = *cur
+	}
 	var takeover bool
 	h, won, err := updateDoc(ctx, a.store, name, func(h *Handoff, exists bool) error {
 		if !exists {
 			*h = *fresh
-		} else if h.PostID != "" || now.Sub(h.ClaimedAt) < handoffTakeover || h.Attempts >= handoffAttempts {
+		} else if h.PostID != "" || h.Attempts >= handoffAttempts || h.Lease != seen.Lease {
 			return errUnchanged
 		}
-		takeover = exists || !claimed
-		h.ClaimedAt = now
+		takeover = exists
+		h.Lease.Take(owner, now)
 		h.Attempts++
 		h.Revision++
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("announce handoff %s: claim record: %w", fresh.Key, err)
+		return false, fmt.Errorf("announce handoff %s: claim record: %w", fresh.Key, err)
 	}
 	if !won {
-		return nil
+		return h.PostID == "" && h.Lease.Held(), nil
 	}
+	a.work.Watch().Forget(name)
 	if takeover {
-		a.log.Warn().Str("handoff", h.Key).Int("attempt", h.Attempts).Msg("taking over a rota handoff whose claimant did not post it")
+		a.log.Warn().Str("handoff", h.Key).Int("attempt", h.Attempts).Msg("taking over a rota handoff that its poster did not post")
 	}
-
-	postID, err := a.handoffs.PostHandoff(ctx, h)
+	hctx, stop := work.Hold(ctx, a.work.Clock(), func(ctx context.Context) (bool, error) {
+		_, _, err := updateDoc(ctx, a.store, name, func(h *Handoff, _ bool) error {
+			if !h.Lease.HeldBy(owner) {
+				return errLeaseLost
+			}
+			h.Lease.Renew(a.now())
+			return nil
+		})
+		if errors.Is(err, errLeaseLost) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	defer stop()
+	postID, err := a.handoffs.PostHandoff(hctx, h)
 	if err != nil {
-		next := fmt.Sprintf("a tick retries after %s", handoffTakeover)
+		// Let the next run try again (it comes after a backoff).
+		if _, _, rerr := updateDoc(context.WithoutCancel(ctx), a.store, name, func(h *Handoff, _ bool) error {
+			if !h.Lease.HeldBy(owner) {
+				return errUnchanged
+			}
+			h.Lease.Release()
+			return nil
+		}); rerr != nil {
+			a.log.Warn().Err(rerr).Str("handoff", h.Key).Msg("release a rota handoff after a failed post")
+		}
+		next := "retried"
 		if h.Attempts >= handoffAttempts {
 			next = "giving up"
 		}
-		return fmt.Errorf("announce handoff %s: post, attempt %d of %d, %s: %w", h.Key, h.Attempts, handoffAttempts, next, err)
+		return false, fmt.Errorf("announce handoff %s: post, attempt %d of %d, %s: %w", h.Key, h.Attempts, handoffAttempts, next, err)
 	}
 	var dup string
-	_, _, err = updateDoc(ctx, a.store, name, func(h *Handoff, _ bool) error {
+	_, _, err = updateDoc(context.WithoutCancel(ctx), a.store, name, func(h *Handoff, _ bool) error {
 		if h.PostID != "" && h.PostID != postID {
 			dup = h.PostID
 			return errUnchanged
 		}
 		h.PostID, h.PostedAt = postID, now
+		if h.Lease.HeldBy(owner) {
+			h.Lease.Release()
+		}
 		h.Revision++
 		return nil
 	})
 	if err != nil {
 		// The post is out but not recorded: a takeover may post it again.
-		return fmt.Errorf("announce handoff %s: record post %s: %w", h.Key, postID, err)
+		return false, fmt.Errorf("announce handoff %s: record post %s: %w", h.Key, postID, err)
 	}
 	if dup != "" {
-		// Our claim stalled past handoffTakeover and another instance posted
-		// and recorded it first: remove our copy so people see one.
+		// Our lease stood still long enough to be taken over (a paused
+		// database), and the taker posted and recorded first: remove our
+		// copy so people see one.
 		a.log.Warn().Str("handoff", h.Key).Str("kept", dup).Str("deleted", postID).Msg("rota handoff posted twice; deleting the later post")
 		if err := a.chat.DeletePost(ctx, postID); err != nil {
-			return fmt.Errorf("announce handoff %s: delete duplicate post %s: %w", h.Key, postID, err)
+			return false, fmt.Errorf("announce handoff %s: delete duplicate post %s: %w", h.Key, postID, err)
 		}
-		return nil
+		return false, nil
 	}
 	a.log.Info().Str("handoff", h.Key).Str("post", postID).Int("holders", len(h.People())).Msg("rota handoff announced")
-	return nil
+	return false, nil
 }
 
 // ErrAlreadyAcknowledged is returned, with the handoff, by

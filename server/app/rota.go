@@ -86,6 +86,10 @@ func (a *App) EditRota(ctx context.Context, actor string, edit RotaEdit) (*RotaV
 	conflicts := a.upcomingConflicts(view, now)
 	a.log.Info().Str("actor", actor).Int64("revision", view.Rota.Revision).Msg("rota edited")
 	a.boardChanged()
+	// The handoff instant may have moved: its worker looks again now.
+	if err := a.work.Schedule(ctx, kindHandoff, handoffKey, now); err != nil {
+		a.log.Warn().Err(err).Msg("schedule the rota handoff after an edit; the next activation does")
+	}
 	return view, warnings, conflicts, nil
 }
 

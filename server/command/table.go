@@ -90,6 +90,9 @@ func init() {
 		{name: "archive", hint: "export [--since <date>] | import",
 			help: "The incident archive (system admins): export every incident, with timelines, rota and runbooks, to one file; import one from another server.",
 			args: archiveArgs, run: runArchive},
+		{name: "work", hint: "[list | retry <#> | drop <#>]",
+			help: "Work the bot set aside after it failed too often (system admins): list it, retry it once the cause is fixed, or drop it.",
+			args: workArgs, run: runWork},
 		{name: "help", hint: "",
 			help: "Show this help.", run: func(context.Context, *Handler, Call) (Reply, error) { return Reply{Text: helpText()}, nil }},
 	}

@@ -11,12 +11,13 @@
 //
 // A subject is a record (a kind and a key) that may owe work. The due
 // index (wheel.go) is a time wheel of entries, subject -> due time, kept in
-// a few documents per minute: a tick reads the minutes from a cursor to now,
-// so its cost follows the work that is due, not the number of open
-// incidents. An entry is a hint: the handler reads the record, which
-// decides. The engine never removes the entry a run was dispatched from
-// before it has added the run's successor, so a crash at any point leaves
-// the subject findable.
+// a few documents per minute and a directory of the minutes that hold
+// entries: a tick reads the directory and the minutes that are due, so its
+// cost follows the work that is due, not the number of open incidents, and
+// at rest it is one read. An entry is a hint: the handler reads the
+// record, which decides. The engine never removes the entry a run was
+// dispatched from before it has added the run's successor, so a crash at
+// any point leaves the subject findable.
 //
 // A change that leaves work owed must be findable by some entry before it
 // is committed, or a crash right after the commit would strand it. Records
@@ -50,5 +51,5 @@
 // A run that fails (an error or a panic) moves its entry on with backoff;
 // after MaxTries runs in a row it is set aside in the dead-letter document
 // and the admins are told once, with what to do. Nothing a failing subject
-// does holds up another subject, and the index cursor never waits for it.
+// does holds up another subject, or keeps the index from moving on.
 package work

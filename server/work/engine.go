@@ -317,7 +317,7 @@ func (e *Engine) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.wheel.advance(wctx, snap, left)
+	return e.wheel.prune(wctx, snap, left)
 }
 
 // tickMargin is how long before its deadline a tick stops waiting for its
@@ -392,4 +392,23 @@ func (e *Engine) Quiesce(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Due is a subject to schedule: kind, key and when.
+type Due struct {
+	Kind, Key string
+	At        time.Time
+}
+
+// ScheduleAll adds an entry for each subject, in one write per index
+// document touched (see Schedule).
+func (e *Engine) ScheduleAll(ctx context.Context, due []Due) error {
+	changes := make([]change, 0, len(due))
+	for _, d := range due {
+		if !d.At.IsZero() {
+			changes = append(changes, change{id: d.Kind + ":" + d.Key, add: max(d.At.UnixMilli(), 1)})
+		}
+	}
+	_, err := e.wheel.apply(ctx, changes)
+	return err
 }

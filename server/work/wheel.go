@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/cas"
@@ -17,20 +16,38 @@ import (
 
 // The due index: a time wheel of entries (subject -> due time in Unix ms),
 // an entry in the bucket of its due time (a minute wide), each bucket
-// spread over a few shard documents, and a cursor naming the oldest bucket
-// that may hold entries. A subject may have entries in several buckets;
-// each is a hint, and the subject's handler decides.
+// spread over a few shard documents, and a directory document naming the
+// buckets that hold entries. A tick reads the directory and the buckets
+// that are due, nothing else: at rest it costs one read, after an outage
+// of days it finds the old entries at once, and its cost follows the work
+// that is due, not the number of open incidents. A subject may have
+// entries in several buckets; each is a hint, and the subject's handler
+// decides.
+//
+// The directory's one rule: a bucket that holds an entry is listed. A
+// writer lists a bucket before writing into it. A tick removes a bucket
+// only once it is settled (older than cursorLag: nobody places entries
+// there any more) and empty, in two steps: it marks the bucket closing,
+// reads its shards again, and removes it only if they are still empty.
+// A writer whose write took so long that its bucket may have settled
+// meanwhile reads the directory again, and places the entry anew if its
+// bucket was closing or gone.
 const (
 	wheelPrefix = "work/v3/due/"
+	dirName     = wheelPrefix + "dir"
 	bucketWidth = time.Minute
 	shards      = 4
-	// cursorLag keeps the cursor this far behind the tick's clock: a node
-	// whose clock is behind by up to MaxClockSkew places its entries at
-	// its own now, which may be that much before the tick's.
+	// cursorLag is how far behind its clock a tick treats buckets as
+	// settled: a node whose clock is behind by up to MaxClockSkew places
+	// its entries at its own now, which may be that much before the
+	// tick's.
 	cursorLag = MaxClockSkew + bucketWidth
-	// maxBuckets bounds the buckets one tick reads beyond the recent ones,
-	// so that a cursor left far behind (a cluster stopped for a day)
-	// catches up over a few ticks, oldest first.
+	// slowWrite is how long a write may take before its writer checks
+	// that its bucket is still listed: well under cursorLag-MaxClockSkew.
+	slowWrite = 20 * time.Second
+	// maxBuckets bounds the buckets one tick reads, oldest first, so that
+	// a backlog (a cluster stopped for a day) is worked off over a few
+	// ticks.
 	maxBuckets = 30
 	// readers is how many index documents a tick reads at once.
 	readers = 4
@@ -62,9 +79,15 @@ type shardDoc struct {
 	Tries map[string]int   `json:"tries,omitempty"`
 }
 
-type cursorDoc struct {
-	Bucket int64 `json:"bucket"`
+// dirDoc lists the buckets that may hold entries; Closing are those a
+// tick is about to remove.
+type dirDoc struct {
+	Buckets []int64 `json:"buckets"`
+	Closing []int64 `json:"closing,omitempty"`
 }
+
+func (d *dirDoc) listed(b int64) bool  { return slices.Contains(d.Buckets, b) }
+func (d *dirDoc) closing(b int64) bool { return slices.Contains(d.Closing, b) }
 
 func bucketOf(ms int64) int64 { return ms / bucketWidth.Milliseconds() }
 
@@ -78,37 +101,15 @@ func shardName(bucket int64, shard int) string {
 	return wheelPrefix + strconv.FormatInt(bucket, 10) + "/" + strconv.Itoa(shard)
 }
 
-const cursorName = wheelPrefix + "cursor"
-
 // wheel reads and writes the index.
 type wheel struct {
 	docs  cas.Docs
 	clock Clock
-	// cursorSeen is set once this process saw the cursor exist: before
-	// its first write it makes sure of that, so that a tick that comes
-	// long after the first entries were written still starts from them.
-	cursorSeen atomic.Bool
-}
-
-// ensureCursor creates the cursor, if there is none yet, at the bucket
-// a first tick would start from now.
-func (w *wheel) ensureCursor(ctx context.Context) error {
-	if w.cursorSeen.Load() {
-		return nil
-	}
-	first := bucketOf(w.clock.Now().Add(-cursorLag).UnixMilli()) - 1
-	_, _, err := cas.Update(ctx, w.docs, cursorName, func(c *cursorDoc, exists bool) error {
-		if exists {
-			return cas.ErrUnchanged
-		}
-		c.Bucket = first
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("create the due index cursor: %w", err)
-	}
-	w.cursorSeen.Store(true)
-	return nil
+	// listed remembers the buckets this process saw listed and open, so
+	// that a write into a bucket needs no read of the directory while
+	// the bucket cannot have been closed.
+	mu     sync.Mutex
+	listed map[int64]bool
 }
 
 // change is one edit of the index: remove the entry seen (if set, and only
@@ -122,37 +123,126 @@ type change struct {
 }
 
 // place is the bucket an entry due at ms goes into, written at now: one
-// already due goes into now's bucket, which every tick reads until the
-// cursor passes it.
+// already due goes into now's bucket.
 func place(ms int64, now time.Time) int64 { return bucketOf(max(ms, now.UnixMilli())) }
+
+// settled is the first bucket that is not settled at now: no writer
+// places entries before it any more.
+func settled(now time.Time) int64 { return bucketOf(now.Add(-cursorLag).UnixMilli()) }
+
+// list makes sure the buckets are listed and open in the directory, and
+// returns those that are closing (their entries go elsewhere).
+func (w *wheel) list(ctx context.Context, buckets []int64) (closing []int64, err error) {
+	w.mu.Lock()
+	if w.listed == nil {
+		w.listed = map[int64]bool{}
+	}
+	var need []int64
+	for _, b := range buckets {
+		if !w.listed[b] && !slices.Contains(need, b) {
+			need = append(need, b)
+		}
+	}
+	w.mu.Unlock()
+	if len(need) == 0 {
+		return nil, nil
+	}
+	d, _, err := cas.Update(ctx, w.docs, dirName, func(d *dirDoc, _ bool) error {
+		closing = closing[:0]
+		add := false
+		for _, b := range need {
+			switch {
+			case d.closing(b):
+				closing = append(closing, b)
+			case !d.listed(b):
+				d.Buckets = append(d.Buckets, b)
+				add = true
+			}
+		}
+		if !add {
+			return cas.ErrUnchanged
+		}
+		slices.Sort(d.Buckets)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list buckets in the due index: %w", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range need {
+		if d.listed(b) && !d.closing(b) {
+			w.listed[b] = true
+		}
+	}
+	// Forget what can no longer be written to.
+	cut := settled(w.clock.Now())
+	for b := range w.listed {
+		if b < cut {
+			delete(w.listed, b)
+		}
+	}
+	return closing, nil
+}
+
+// stillListed reports whether every bucket is still listed and open: the
+// check of a writer whose write was slow.
+func (w *wheel) stillListed(ctx context.Context, buckets []int64) (bool, error) {
+	d, _, err := cas.Load[dirDoc](ctx, w.docs, dirName)
+	if err != nil {
+		return false, err
+	}
+	for _, b := range buckets {
+		if !d.listed(b) || d.closing(b) {
+			w.mu.Lock()
+			delete(w.listed, b)
+			w.mu.Unlock()
+			return false, nil
+		}
+	}
+	return true, nil
+}
 
 // arm writes a fresh entry for subject id due now and returns its due
 // time: a value no run can have seen before, so that no run's removal of
 // an older entry takes it away.
 func (w *wheel) arm(ctx context.Context, id string) (int64, error) {
-	if err := w.ensureCursor(ctx); err != nil {
-		return 0, err
-	}
-	now := w.clock.Now()
-	at := now.UnixMilli()
-	name := shardName(place(at, now), shardOf(id))
-	out := at
-	_, _, err := cas.Update(ctx, w.docs, name, func(d *shardDoc, _ bool) error {
-		out = at
-		if cur, ok := d.Due[id]; ok && cur == at {
-			out = at + 1
+	for {
+		start := w.clock.Now()
+		at := start.UnixMilli()
+		b := bucketOf(at)
+		if _, err := w.list(ctx, []int64{b}); err != nil {
+			return 0, err
 		}
-		if d.Due == nil {
-			d.Due = map[string]int64{}
+		out := at
+		_, _, err := cas.Update(ctx, w.docs, shardName(b, shardOf(id)), func(d *shardDoc, _ bool) error {
+			out = at
+			if cur, ok := d.Due[id]; ok && cur == at {
+				out = at + 1
+			}
+			if d.Due == nil {
+				d.Due = map[string]int64{}
+			}
+			d.Due[id] = out
+			delete(d.Tries, id)
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("arm %s in the due index: %w", id, err)
 		}
-		d.Due[id] = out
-		delete(d.Tries, id)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("arm %s in the due index: %w", id, err)
+		if ok, err := w.confirm(ctx, start, []int64{b}); err != nil || ok {
+			return out, err
+		}
 	}
-	return out, nil
+}
+
+// confirm checks, after a write begun at start into buckets, that they are
+// still listed, when the write took long enough for that to be in doubt.
+func (w *wheel) confirm(ctx context.Context, start time.Time, buckets []int64) (bool, error) {
+	if w.clock.Now().Sub(start) < slowWrite {
+		return true, nil
+	}
+	return w.stillListed(ctx, buckets)
 }
 
 // snapshot is what one read of the index saw.
@@ -172,25 +262,20 @@ func (s *snapshot) count(b int64, shard int) int {
 	return len(s.docs[i*shards+shard].Due)
 }
 
-// due reads the buckets from the cursor to now and returns up to limit
-// entries due at or before now, oldest first.
+// due reads the directory and the listed buckets that are due (the oldest
+// maxBuckets), and returns up to limit entries due at or before now,
+// oldest first.
 func (w *wheel) due(ctx context.Context, limit int) (*snapshot, error) {
 	now := w.clock.Now()
-	cur, _, err := cas.Load[cursorDoc](ctx, w.docs, cursorName)
+	d, _, err := cas.Load[dirDoc](ctx, w.docs, dirName)
 	if err != nil {
-		return nil, fmt.Errorf("read the due index cursor: %w", err)
+		return nil, fmt.Errorf("read the due index: %w", err)
 	}
 	last := bucketOf(now.UnixMilli())
-	recent := bucketOf(now.Add(-cursorLag).UnixMilli()) - 1
-	first := cur.Bucket
-	if first == 0 || first > last {
-		first = recent
-	}
 	snap := &snapshot{}
-	for b := first; b <= last; b++ {
-		if b >= first+maxBuckets && b < recent {
-			b = recent - 1 // catching up: the oldest first, and the recent ones always
-			continue
+	for _, b := range d.Buckets {
+		if b > last || len(snap.buckets) == maxBuckets {
+			break
 		}
 		snap.buckets = append(snap.buckets, b)
 	}
@@ -200,12 +285,12 @@ func (w *wheel) due(ctx context.Context, limit int) (*snapshot, error) {
 	cut := now.UnixMilli()
 	for i, b := range snap.buckets {
 		for s := range shards {
-			d := snap.docs[i*shards+s]
-			for id, at := range d.Due {
+			doc := snap.docs[i*shards+s]
+			for id, at := range doc.Due {
 				if at > cut {
 					continue
 				}
-				if e, ok := entryOf(id, at, d.Tries[id], b); ok {
+				if e, ok := entryOf(id, at, doc.Tries[id], b); ok {
 					snap.entries = append(snap.entries, e)
 				}
 			}
@@ -254,6 +339,55 @@ func (w *wheel) read(ctx context.Context, buckets []int64) ([]*shardDoc, error) 
 // run's successor is in the index before the entry it was dispatched from
 // goes. It returns the number of entries left in each document written.
 func (w *wheel) apply(ctx context.Context, changes []change) (map[string]int, error) {
+	left := map[string]int{}
+	for len(changes) > 0 {
+		start := w.clock.Now()
+		var adds []int64
+		for _, c := range changes {
+			if c.add != 0 {
+				adds = append(adds, place(c.add, start))
+			}
+		}
+		closing, err := w.list(ctx, adds)
+		if err != nil {
+			return left, err
+		}
+		// An entry whose bucket is closing (it is settled: the entry is
+		// long due) goes into now's bucket instead.
+		for i, c := range changes {
+			if c.add != 0 && slices.Contains(closing, place(c.add, start)) {
+				changes[i].add = start.UnixMilli()
+			}
+		}
+		if len(closing) > 0 {
+			if _, err := w.list(ctx, []int64{bucketOf(start.UnixMilli())}); err != nil {
+				return left, err
+			}
+		}
+		if err := w.write(ctx, changes, start, left); err != nil {
+			return left, err
+		}
+		// A slow write: make sure its buckets were not closed meanwhile,
+		// and place again what went into one that was.
+		var again []change
+		for _, c := range changes {
+			if c.add == 0 {
+				continue
+			}
+			if ok, err := w.confirm(ctx, start, []int64{place(c.add, start)}); err != nil {
+				return left, err
+			} else if !ok {
+				again = append(again, change{id: c.id, add: w.clock.Now().UnixMilli(), tries: c.tries, unique: c.unique})
+			}
+		}
+		changes = again
+	}
+	return left, nil
+}
+
+// write writes changes, one compare-and-set per document, adds first, and
+// records in left the entries each document kept.
+func (w *wheel) write(ctx context.Context, changes []change, now time.Time, left map[string]int) error {
 	type op struct {
 		id     string
 		remove int64 // remove if it holds this (0: none)
@@ -261,12 +395,6 @@ func (w *wheel) apply(ctx context.Context, changes []change) (map[string]int, er
 		tries  int
 		unique bool
 	}
-	if len(changes) > 0 {
-		if err := w.ensureCursor(ctx); err != nil {
-			return nil, err
-		}
-	}
-	now := w.clock.Now()
 	byDoc := map[string][]op{}
 	adds := map[string]bool{}
 	for _, c := range changes {
@@ -293,7 +421,6 @@ func (w *wheel) apply(ctx context.Context, changes []change) (map[string]int, er
 		}
 		return strings.Compare(a, b)
 	})
-	left := map[string]int{}
 	var errs []error
 	for _, name := range names {
 		ops := byDoc[name]
@@ -345,51 +472,70 @@ func (w *wheel) apply(ctx context.Context, changes []change) (map[string]int, er
 		}
 		left[name] = len(d.Due)
 	}
-	return left, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-// advance moves the cursor past the buckets read that are settled (older
-// than cursorLag) and now hold nothing: left has the entries kept by the
+// prune removes from the directory the buckets the tick read that are
+// settled and hold nothing now: left has the entries kept by the
 // documents the tick wrote; the others hold what they held when read.
-func (w *wheel) advance(ctx context.Context, snap *snapshot, left map[string]int) error {
-	if len(snap.buckets) == 0 {
-		return nil
-	}
-	settled := bucketOf(w.clock.Now().Add(-cursorLag).UnixMilli())
-	first := snap.buckets[0]
-	next := first
+// Each goes in two steps (see the rule above).
+func (w *wheel) prune(ctx context.Context, snap *snapshot, left map[string]int) error {
+	cut := settled(w.clock.Now())
+	var empty []int64
 	for _, b := range snap.buckets {
-		if b != next || b >= settled {
-			break
+		if b >= cut {
+			continue
 		}
-		empty := true
+		n := 0
 		for s := range shards {
-			n, wrote := left[shardName(b, s)]
+			k, wrote := left[shardName(b, s)]
 			if !wrote {
-				n = snap.count(b, s)
+				k = snap.count(b, s)
 			}
-			if n > 0 {
-				empty = false
-				break
-			}
+			n += k
 		}
-		if !empty {
-			break
+		if n == 0 {
+			empty = append(empty, b)
 		}
-		next = b + 1
 	}
-	if next == first {
+	if len(empty) == 0 {
 		return nil
 	}
-	_, _, err := cas.Update(ctx, w.docs, cursorName, func(c *cursorDoc, _ bool) error {
-		if c.Bucket >= next {
-			return cas.ErrUnchanged
+	if _, _, err := cas.Update(ctx, w.docs, dirName, func(d *dirDoc, _ bool) error {
+		for _, b := range empty {
+			if d.listed(b) && !d.closing(b) {
+				d.Closing = append(d.Closing, b)
+			}
 		}
-		c.Bucket = next
 		return nil
-	})
+	}); err != nil {
+		return fmt.Errorf("close buckets of the due index: %w", err)
+	}
+	docs, err := w.read(ctx, empty)
 	if err != nil {
-		return fmt.Errorf("move the due index cursor: %w", err)
+		return err
+	}
+	var gone, reopen []int64
+	for i, b := range empty {
+		n := 0
+		for s := range shards {
+			n += len(docs[i*shards+s].Due)
+		}
+		if n == 0 {
+			gone = append(gone, b)
+		} else {
+			reopen = append(reopen, b) // written meanwhile: it stays
+		}
+	}
+	if _, _, err := cas.Update(ctx, w.docs, dirName, func(d *dirDoc, _ bool) error {
+		d.Buckets = slices.DeleteFunc(d.Buckets, func(b int64) bool { return slices.Contains(gone, b) })
+		d.Closing = slices.DeleteFunc(d.Closing, func(b int64) bool { return slices.Contains(gone, b) || slices.Contains(reopen, b) })
+		if len(d.Closing) == 0 {
+			d.Closing = nil
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("remove buckets of the due index: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -260,7 +261,7 @@ func TestTickRunsDueWorkAndSchedulesWhatFollows(t *testing.T) {
 
 // A subject whose runs fail (an error, a panic, a record that cannot be
 // read) moves on with backoff and is set aside after MaxTries, once, while
-// the others due with it run on every tick; the cursor is never held back
+// the others due with it run on every tick; the index is never held back
 // by it.
 func TestPoisonIsSetAsideWithoutHoldingUpOthers(t *testing.T) {
 	forEachStore(t, func(t *testing.T, docs cas.Docs) {
@@ -320,10 +321,13 @@ func TestPoisonIsSetAsideWithoutHoldingUpOthers(t *testing.T) {
 		if span := time.Duration(runs[len(runs)-1].Entry.At-runs[0].Entry.At) * time.Millisecond; span < 4*time.Minute {
 			t.Errorf("eight tries within %s: no backoff", span)
 		}
-		// The cursor has moved on past the buckets the poison was in.
-		cur, _, _ := cas.Load[cursorDoc](ctx, docs, cursorName)
-		if want := bucketOf(clock.Now().Add(-cursorLag).UnixMilli()) - 1; cur.Bucket < want {
-			t.Errorf("cursor at bucket %d, want at least %d", cur.Bucket, want)
+		// The directory lists no bucket the poison left behind: only the
+		// healthy ones' next minute, and the recent ones not settled yet.
+		dir, _, _ := cas.Load[dirDoc](ctx, docs, dirName)
+		for _, b := range dir.Buckets {
+			if b < settled(clock.Now())-1 {
+				t.Errorf("settled bucket %d still listed: %v", b, dir.Buckets)
+			}
 		}
 		// Retrying a letter brings it back.
 		d, ok, err := e.TakeDeadLetter(ctx, letters[0].N)
@@ -382,7 +386,7 @@ func TestOutageFiresEveryTimerOnceAfterwards(t *testing.T) {
 		e := newEngine(docs, clock, Options{})
 		r := &recorder{}
 		e.Register("k", r.handle)
-		if err := e.Tick(ctx); err != nil { // the cursor exists
+		if err := e.Tick(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var keys []string
@@ -434,4 +438,90 @@ func TestWakeCoalesces(t *testing.T) {
 	if n := runs.Load(); n != 2 {
 		t.Errorf("runs %d, want 2 (the first, and one for the wakes during it)", n)
 	}
+}
+
+// hookDocs runs before once, just before the first write of a shard
+// document lands: a test makes the world move on in the middle of a write.
+type hookDocs struct {
+	cas.Docs
+	mu     sync.Mutex
+	before func()
+}
+
+func (h *hookDocs) CompareAndSetDoc(ctx context.Context, name string, old, next []byte) (bool, error) {
+	h.mu.Lock()
+	f := h.before
+	if f != nil && next != nil && strings.HasPrefix(name, wheelPrefix) && name != dirName {
+		h.before = nil
+	} else {
+		f = nil
+	}
+	h.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return h.Docs.CompareAndSetDoc(ctx, name, old, next)
+}
+
+// A write so slow that its bucket settled and was removed from the
+// directory meanwhile is placed again, so that no entry is left where no
+// tick looks.
+func TestSlowWriteIsPlacedAgainWhenItsBucketWasRemoved(t *testing.T) {
+	forEachStore(t, func(t *testing.T, docs cas.Docs) {
+		ctx := context.Background()
+		clock := NewFakeClock(epoch)
+		hooked := &hookDocs{Docs: docs}
+		writer := newEngine(hooked, clock, Options{})
+		ticker := newEngine(docs, clock, Options{})
+		r := &recorder{}
+		ticker.Register("k", r.handle)
+		// Something keeps the writer's bucket listed, then leaves it.
+		if err := ticker.Schedule(ctx, "k", "other", epoch); err != nil {
+			t.Fatal(err)
+		}
+		hooked.before = func() {
+			// The writer stalls for three minutes: its bucket settles,
+			// the tick runs what it holds and removes it.
+			clock.Advance(3 * time.Minute)
+			if err := ticker.Tick(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+		if _, err := writer.Arm(ctx, "k", "slow"); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(5 * time.Second)
+		if err := ticker.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if r.count("slow") != 1 {
+			t.Fatalf("the slow write's entry ran %d times, want once", r.count("slow"))
+		}
+	})
+}
+
+// After the cluster was stopped for three days, the first tick finds the
+// entries that fell due meanwhile, however old.
+func TestEntriesDaysOldAreFoundAtOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, docs cas.Docs) {
+		ctx := context.Background()
+		clock := NewFakeClock(epoch)
+		e := newEngine(docs, clock, Options{})
+		r := &recorder{}
+		e.Register("k", r.handle)
+		for i := range 5 {
+			if err := e.Schedule(ctx, "k", fmt.Sprintf("t%d", i), epoch.Add(time.Duration(i)*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Advance(72 * time.Hour)
+		if err := e.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if n := r.count(fmt.Sprintf("t%d", i)); n != 1 {
+				t.Errorf("t%d ran %d times", i, n)
+			}
+		}
+	})
 }
