@@ -485,11 +485,12 @@ func (e *routeEnv) hotfix(t *testing.T, inc *incident.Incident, n int) *hotfix.H
 func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 	e := newRouteEnv(t)
 	inc := e.start(t, "ann", "ian", "lea", "bob", "rob", "rita", "quinn", "quentin", "sam")
-	h, err := e.app.RequestHotfix(ctx, inc, app.HotfixRequest{Actor: "ann", Description: "roll back the cache"})
+	requested, err := e.app.RequestHotfix(ctx, inc, app.HotfixRequest{Actor: "ann", Description: "roll back the cache"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	inc = e.incident(t, inc.ID)
+	h := e.hotfix(t, inc, requested.N) // with the sign-off post its follow-up made
 	staging := string(hotfix.StageStaging)
 	qa := hotfixButton(inc, h.N, "qa", staging)
 	lookalike := e.mm.post("mallory", inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropHotfix: "1"})

@@ -17,42 +17,39 @@ func (a *App) ActionItems(ctx context.Context, inc *incident.Incident) (*inciden
 }
 
 // AddActionItem adds a follow-up task, owned by owner ("" = nobody yet).
+// The item and its timeline event are stored together (see owed.go).
 func (a *App) AddActionItem(ctx context.Context, actor string, inc *incident.Incident, text, owner string, due time.Time) (incident.ActionItem, error) {
 	now := a.now()
 	var item incident.ActionItem
-	_, _, err := updateDoc(ctx, a.store, actionsDoc(inc.ID), func(l *incident.ActionItems, _ bool) error {
+	_, err := oweOn(ctx, a, actionsDoc(inc.ID), inc.ID, func(l *incident.ActionItems, _ bool) ([]incident.Event, []incident.Step, error) {
 		var err error
-		item, err = l.Add(now, actor, text, owner, due)
-		return err
+		if item, err = l.Add(now, actor, text, owner, due); err != nil {
+			return nil, nil, err
+		}
+		ev := incident.NewEvent(now, actor, incident.EventActionAdded, item.Text).With("n", strconv.Itoa(item.N))
+		if owner != "" {
+			ev = ev.With("owner", owner)
+		}
+		if !due.IsZero() {
+			ev = ev.With("due", item.Due.Format(time.RFC3339))
+		}
+		return []incident.Event{ev}, nil, nil
 	})
-	if err != nil {
-		return item, err
-	}
-	ev := incident.NewEvent(now, actor, incident.EventActionAdded, item.Text).With("n", strconv.Itoa(item.N))
-	if owner != "" {
-		ev = ev.With("owner", owner)
-	}
-	if !due.IsZero() {
-		ev = ev.With("due", item.Due.Format(time.RFC3339))
-	}
-	_, _ = a.record(ctx, inc.ID, ev)
-	return item, nil
+	return item, err
 }
 
 // CompleteActionItem marks item n done.
 func (a *App) CompleteActionItem(ctx context.Context, actor string, inc *incident.Incident, n int) (incident.ActionItem, error) {
 	now := a.now()
 	var item incident.ActionItem
-	_, _, err := updateDoc(ctx, a.store, actionsDoc(inc.ID), func(l *incident.ActionItems, _ bool) error {
+	_, err := oweOn(ctx, a, actionsDoc(inc.ID), inc.ID, func(l *incident.ActionItems, _ bool) ([]incident.Event, []incident.Step, error) {
 		var err error
-		item, err = l.Done(now, actor, n)
-		return err
+		if item, err = l.Done(now, actor, n); err != nil {
+			return nil, nil, err
+		}
+		return []incident.Event{incident.NewEvent(now, actor, incident.EventActionDone, item.Text).With("n", strconv.Itoa(n))}, nil, nil
 	})
-	if err != nil {
-		return item, err
-	}
-	_, _ = a.record(ctx, inc.ID, incident.NewEvent(now, actor, incident.EventActionDone, item.Text).With("n", strconv.Itoa(n)))
-	return item, nil
+	return item, err
 }
 
 // SetImpact records who or what the incident affected.

@@ -152,6 +152,7 @@ func (a *App) registerWork() {
 	a.work.Register(kindFreeze, a.runFreeze)
 	a.work.Register(kindAlertLink, a.runAlertLink)
 	a.work.Register(kindHandoff, a.runHandoff)
+	a.work.Register(kindOwed, a.runOwed)
 }
 
 // SetHold has follow-up work handed to hold instead of run (tests): see

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -398,6 +399,9 @@ func (p planned) onceKey(incidentID string) string {
 		return incidentID + "/" + string(p.Kind)
 	}
 	key := incidentID + "/" + p.from.ID + "/" + string(p.Kind)
+	if p.from.Origin != "" {
+		key = p.from.Origin + "/" + string(p.Kind) + "/" + strconv.Itoa(p.Event)
+	}
 	if p.User != "" {
 		key += "/" + p.User
 	}
@@ -491,6 +495,27 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, p planned) error
 		return a.closeIncidentPages(ctx, inc, whyResolved, true)
 	case incident.StepForget:
 		return a.forgetStep(ctx, inc)
+	case incident.StepHandover:
+		return a.handoverStep(ctx, inc, incident.Role(p.Value), p.User)
+	case incident.StepHandedOver:
+		return a.handedOverStep(ctx, inc, p.Value, p.User)
+	}
+	if n, err := strconv.Atoi(p.Value); err == nil && a.releases != nil {
+		switch p.Kind {
+		case incident.StepHotfixPost:
+			return a.hotfixPostStep(ctx, inc, n)
+		case incident.StepHotfixPage:
+			return a.hotfixPageStep(ctx, inc, n)
+		case incident.StepHotfixRender:
+			return a.hotfixRenderStep(ctx, inc, n)
+		case incident.StepHotfixNotice:
+			if p.Event < 0 || p.Event >= len(p.from.Events) {
+				return nil
+			}
+			return a.hotfixNoticeStep(ctx, inc, n, p.from.Events[p.Event])
+		case incident.StepHotfixEnded:
+			return a.closeReleasePage(ctx, inc, n)
+		}
 	}
 	return fmt.Errorf("unknown follow-up step %q", p.Kind)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
@@ -44,10 +45,11 @@ func (a *App) Hotfixes(ctx context.Context, inc *incident.Incident) (*hotfix.Boo
 
 // RequestHotfix opens a hotfix request on an active incident: it checks
 // that the required groups can sign it off without its requester and
-// author, picks the release manager (four eyes: neither of them), stores the request,
-// posts the sign-off post, records the request and pages the release
-// manager. Either the request and its post both exist afterwards, or
-// neither does.
+// author, picks the release manager (four eyes: neither of them), and
+// stores the request together with what it owes (see owed.go): the request
+// on the timeline, the release manager and the signers brought into the
+// channel, the sign-off post, the notices and the release manager's page,
+// which the incident's worker does right after.
 func (a *App) RequestHotfix(ctx context.Context, inc *incident.Incident, req HotfixRequest) (*hotfix.Hotfix, error) {
 	if a.releases == nil {
 		return nil, fmt.Errorf("request hotfix: not configured")
@@ -71,40 +73,24 @@ func (a *App) RequestHotfix(ctx context.Context, inc *incident.Incident, req Hot
 		return nil, err
 	}
 	h.ChannelID = inc.ChannelID
-	if _, _, err := updateDoc(ctx, a.store, hotfixDoc(inc.ID), func(b *hotfix.Book, _ bool) error {
+	joiners := append([]string{h.ReleaseManager}, a.groupMembers(groups, h.Groups)...)
+	if _, err := oweOn(ctx, a, hotfixDoc(inc.ID), inc.ID, func(b *hotfix.Book, _ bool) ([]incident.Event, []incident.Step, error) {
 		c := *h
 		if err := b.Open(&c); err != nil {
-			return err
+			return nil, nil, err
 		}
-		h.N = c.N
-		h.Status = c.Status
-		return nil
+		h.N, h.Status = c.N, c.Status
+		n := strconv.Itoa(c.N)
+		var steps []incident.Step
+		for _, u := range joiners {
+			steps = append(steps, incident.Step{Kind: incident.StepJoin, User: u})
+		}
+		steps = append(steps, incident.Step{Kind: incident.StepHotfixPost, Value: n}, incident.Step{Kind: incident.StepHotfixNotice, Event: 0, Value: n},
+			incident.Step{Kind: incident.StepHotfixPage, Value: n})
+		return []incident.Event{c.Requested()}, steps, nil
 	}); err != nil {
 		return nil, err
 	}
-	for _, u := range append([]string{h.ReleaseManager}, a.groupMembers(groups, h.Groups)...) {
-		a.join(ctx, inc, u)
-	}
-	postID, err := a.releases.PostHotfix(ctx, inc, h, groups)
-	if err != nil {
-		a.dropHotfix(ctx, inc.ID, h.N)
-		return nil, fmt.Errorf("request hotfix: post sign-off: %w", err)
-	}
-	linked, err := a.updateHotfix(ctx, inc.ID, h.N, func(x *hotfix.Hotfix) error {
-		x.PostID = postID
-		return nil
-	})
-	if err != nil {
-		a.dropHotfix(ctx, inc.ID, h.N)
-		if derr := a.chat.DeletePost(context.WithoutCancel(ctx), postID); derr != nil {
-			a.log.Error().Err(derr).Str("incident", inc.ID).Msg("undo hotfix post")
-		}
-		return nil, fmt.Errorf("request hotfix: link post: %w", err)
-	}
-	h = linked
-	ev, _ := a.record(ctx, inc.ID, h.Requested())
-	a.hotfixNotices(ctx, inc, h, groups, ev)
-	h = a.pageReleaseManager(ctx, inc, h)
 	a.log.Info().Str("incident", inc.ID).Int("hotfix", h.N).Str("rm", h.ReleaseManager).Str("author", h.Author).Msg("hotfix requested")
 	return h, nil
 }
@@ -169,44 +155,63 @@ func namedFixerRM(h *hotfix.Hotfix, named string) error {
 		who, did, who)
 }
 
-// pageReleaseManager pages the hotfix's release manager with the paging
-// machinery (escalating to the incident manager when unacknowledged). A
-// failure is logged: the request stands and its post names them. It
-// returns the hotfix with its page linked.
-func (a *App) pageReleaseManager(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix) *hotfix.Hotfix {
+// hotfixPostStep posts hotfix n's sign-off post, once, and links it.
+func (a *App) hotfixPostStep(ctx context.Context, inc *incident.Incident, n int) error {
+	h, groups, err := a.hotfixAndGroups(ctx, inc, n)
+	if err != nil || h == nil || h.PostID != "" {
+		return err // gone, or posted
+	}
+	postID, err := a.releases.PostHotfix(ctx, inc, h, groups)
+	if err != nil {
+		return fmt.Errorf("post the sign-off of hotfix %d: %w", n, err)
+	}
+	_, err = a.updateHotfix(ctx, inc.ID, n, func(x *hotfix.Hotfix) error {
+		if x.PostID != "" {
+			return errUnchanged
+		}
+		x.PostID = postID
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
+}
+
+// hotfixPageStep pages hotfix n's release manager with the paging
+// machinery (escalating to the incident manager when unacknowledged), once
+// (the page's id follows from the hotfix), and links the page.
+func (a *App) hotfixPageStep(ctx context.Context, inc *incident.Incident, n int) error {
 	if a.pager == nil {
-		return h
+		return nil
+	}
+	b, err := a.Hotfixes(ctx, inc)
+	if err != nil {
+		return err
+	}
+	h, err := b.Get(n)
+	if err != nil || !h.Active() || h.PageID != "" {
+		return nil
 	}
 	msg := fmt.Sprintf("Hotfix %d to release: %s", h.N, h.Description)
 	if utf8.RuneCountInString(msg) > MaxPageMessageRunes {
 		msg = string([]rune(msg)[:MaxPageMessageRunes-1]) + "…"
 	}
-	p, err := a.openPage(ctx, inc, h.RequestedBy, msg, PageTarget{UserID: h.ReleaseManager, Role: incident.RoleRM, Pos: -1}, h.N, "")
+	p, err := a.openPage(ctx, inc, h.RequestedBy, msg, PageTarget{UserID: h.ReleaseManager, Role: incident.RoleRM, Pos: -1}, h.N, fmt.Sprintf("%s-h%d", inc.ID, h.N))
 	if err != nil {
-		a.log.Error().Err(err).Str("incident", inc.ID).Int("hotfix", h.N).Msg("page the release manager")
-		return h
+		return fmt.Errorf("page the release manager of hotfix %d: %w", n, err)
 	}
-	linked, err := a.updateHotfix(ctx, inc.ID, h.N, func(x *hotfix.Hotfix) error {
+	_, err = a.updateHotfix(ctx, inc.ID, n, func(x *hotfix.Hotfix) error {
+		if x.PageID == p.ID {
+			return errUnchanged
+		}
 		x.PageID = p.ID
 		return nil
 	})
-	if err != nil {
-		// The page still closes with the hotfix: the tick finds it by number.
-		a.log.Warn().Err(err).Str("incident", inc.ID).Str("page", p.ID).Msg("link the release manager's page to the hotfix")
-		return h
-	}
-	return linked
-}
-
-// dropHotfix undoes a request whose post could not be made or linked.
-func (a *App) dropHotfix(ctx context.Context, incidentID string, n int) {
-	_, _, err := updateDoc(context.WithoutCancel(ctx), a.store, hotfixDoc(incidentID), func(b *hotfix.Book, _ bool) error {
-		b.Drop(n)
+	if errors.Is(err, errUnchanged) {
 		return nil
-	})
-	if err != nil {
-		a.log.Error().Err(err).Str("incident", incidentID).Int("hotfix", n).Msg("undo half-made hotfix request")
 	}
+	return err
 }
 
 // updateHotfix applies change to hotfix n (0: the active one, else the
@@ -256,29 +261,20 @@ func (a *App) SignHotfix(ctx context.Context, inc *incident.Incident, req SignRe
 	if err != nil {
 		return nil, err
 	}
-	var evs []incident.Event
-	h, err := a.updateHotfix(ctx, inc.ID, req.N, func(h *hotfix.Hotfix) error {
+	return a.changeHotfix(ctx, inc, req.N, func(h *hotfix.Hotfix) ([]incident.Event, error) {
 		if err := h.AtStage(req.Stage); err != nil {
-			return err
+			return nil, err
 		}
-		evs, err = h.Sign(a.now(), req.Actor, group, req.Approve, req.Reason, groups)
-		return err
+		return h.Sign(a.now(), req.Actor, group, req.Approve, req.Reason, groups)
 	})
-	if err != nil {
-		return nil, err
-	}
-	a.afterHotfix(ctx, inc, h, groups, evs...)
-	return h, nil
 }
 
 // MarkDeployed records that the release manager deployed hotfix n (0: the
 // active one), which opens the after-deploy sign-off.
 func (a *App) MarkDeployed(ctx context.Context, actor string, inc *incident.Incident, n int) (*hotfix.Hotfix, error) {
-	var ev incident.Event
-	h, err := a.updateHotfix(ctx, inc.ID, n, func(h *hotfix.Hotfix) error {
-		var err error
-		ev, err = h.Deploy(a.now(), actor)
-		return err
+	h, err := a.changeHotfix(ctx, inc, n, func(h *hotfix.Hotfix) ([]incident.Event, error) {
+		ev, err := h.Deploy(a.now(), actor)
+		return []incident.Event{ev}, err
 	})
 	if err != nil {
 		return nil, err
@@ -289,12 +285,6 @@ func (a *App) MarkDeployed(ctx context.Context, actor string, inc *incident.Inci
 			a.log.Info().Err(err).Str("page", h.PageID).Msg("acknowledge the release manager's page on deploy")
 		}
 	}
-	groups, err := a.SignoffGroups(ctx)
-	if err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read sign-off groups to render the hotfix")
-		groups = &hotfix.Groups{}
-	}
-	a.afterHotfix(ctx, inc, h, groups, ev)
 	return h, nil
 }
 
@@ -302,71 +292,101 @@ func (a *App) MarkDeployed(ctx context.Context, actor string, inc *incident.Inci
 // release manager, the incident manager and system admins may.
 func (a *App) CancelHotfix(ctx context.Context, actor string, inc *incident.Incident, reason string) (*hotfix.Hotfix, error) {
 	admin := a.dir.IsSystemAdmin(ctx, actor)
-	var ev incident.Event
-	h, err := a.updateHotfix(ctx, inc.ID, 0, func(h *hotfix.Hotfix) error {
+	return a.changeHotfix(ctx, inc, 0, func(h *hotfix.Hotfix) ([]incident.Event, error) {
 		if !admin && !slices.Contains([]string{h.RequestedBy, h.Author, h.ReleaseManager, inc.Roles[incident.RoleIM]}, actor) {
-			return incident.Forbiddenf("only the requester, the author, the release manager of %s, the incident manager or a system admin may cancel it", h.Ref())
+			return nil, incident.Forbiddenf("only the requester, the author, the release manager of %s, the incident manager or a system admin may cancel it", h.Ref())
 		}
-		var err error
-		ev, err = h.Cancel(a.now(), actor, reason)
-		return err
+		ev, err := h.Cancel(a.now(), actor, reason)
+		return []incident.Event{ev}, err
+	})
+}
+
+// changeHotfix applies change to hotfix n (0: the active one, else the
+// latest) and stores it with what it owes: its events on the timeline, the
+// sign-off post re-rendered, a notice per event, and the release
+// manager's page closed when the hotfix ended without them.
+func (a *App) changeHotfix(ctx context.Context, inc *incident.Incident, n int, change func(*hotfix.Hotfix) ([]incident.Event, error)) (*hotfix.Hotfix, error) {
+	var out hotfix.Hotfix
+	_, err := oweOn(ctx, a, hotfixDoc(inc.ID), inc.ID, func(b *hotfix.Book, _ bool) ([]incident.Event, []incident.Step, error) {
+		h, err := b.Get(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		evs, err := change(h)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.Revision++
+		out = *h
+		num := strconv.Itoa(h.N)
+		steps := []incident.Step{{Kind: incident.StepHotfixRender, Value: num}}
+		for i := range evs {
+			steps = append(steps, incident.Step{Kind: incident.StepHotfixNotice, Event: i, Value: num})
+		}
+		if h.Status == hotfix.StatusRejected || h.Status == hotfix.StatusCancelled {
+			steps = append(steps, incident.Step{Kind: incident.StepHotfixEnded, Value: num})
+		}
+		return evs, steps, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	return &out, nil
+}
+
+// hotfixRenderStep re-renders hotfix n's sign-off post.
+func (a *App) hotfixRenderStep(ctx context.Context, inc *incident.Incident, n int) error {
+	h, groups, err := a.hotfixAndGroups(ctx, inc, n)
+	if err != nil || h == nil || h.PostID == "" {
+		return err
+	}
+	return a.releases.UpdateHotfix(ctx, inc, h, groups)
+}
+
+// hotfixNoticeStep tells people about event ev of hotfix n.
+func (a *App) hotfixNoticeStep(ctx context.Context, inc *incident.Incident, n int, ev incident.Event) error {
+	h, groups, err := a.hotfixAndGroups(ctx, inc, n)
+	if err != nil || h == nil {
+		return err
+	}
+	view, bc := a.broadcastFor(inc)
+	return a.releases.HotfixNotice(ctx, view, h, groups, ev, bc)
+}
+
+// hotfixAndGroups reads hotfix n and the sign-off groups; h is nil when
+// the hotfix is gone.
+func (a *App) hotfixAndGroups(ctx context.Context, inc *incident.Incident, n int) (*hotfix.Hotfix, *hotfix.Groups, error) {
+	b, err := a.Hotfixes(ctx, inc)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := b.Get(n)
+	if err != nil {
+		return nil, nil, nil
+	}
 	groups, err := a.SignoffGroups(ctx)
 	if err != nil {
-		groups = &hotfix.Groups{}
+		return nil, nil, err
 	}
-	a.afterHotfix(ctx, inc, h, groups, ev)
-	return h, nil
+	return h, groups, nil
 }
 
-// afterHotfix records the events of a stored change, re-renders the
-// sign-off post and tells people. Only the recording can fail visibly; it
-// logs what it could not store.
-func (a *App) afterHotfix(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups, evs ...incident.Event) {
-	for i, ev := range evs {
-		evs[i], _ = a.record(ctx, inc.ID, ev)
-	}
-	if a.releases == nil {
-		return
-	}
-	if h.PostID != "" {
-		if err := a.releases.UpdateHotfix(ctx, inc, h, groups); err != nil {
-			a.log.Warn().Err(err).Str("incident", inc.ID).Int("hotfix", h.N).Msg("update hotfix post")
-		}
-	}
-	a.hotfixNotices(ctx, inc, h, groups, evs...)
-	if h.Status == hotfix.StatusRejected || h.Status == hotfix.StatusCancelled {
-		a.closeReleasePage(ctx, inc, h)
-	}
-}
-
-func (a *App) hotfixNotices(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups, evs ...incident.Event) {
-	view, bc := a.broadcastFor(inc)
-	for _, ev := range evs {
-		if err := a.releases.HotfixNotice(ctx, view, h, groups, ev, bc); err != nil {
-			a.log.Warn().Err(err).Str("incident", inc.ID).Str("event_type", string(ev.Type)).Msg("hotfix notice")
-		}
-	}
-}
-
-// closeReleasePage stops paging the release manager for a hotfix that
+// closeReleasePage stops paging the release manager for hotfix n, which
 // ended before they acknowledged.
-func (a *App) closeReleasePage(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix) {
-	if h.PageID == "" {
-		return
-	}
-	p, err := a.PageRecord(ctx, h.PageID)
+func (a *App) closeReleasePage(ctx context.Context, inc *incident.Incident, n int) error {
+	b, err := a.Hotfixes(ctx, inc)
 	if err != nil {
-		a.log.Warn().Err(err).Str("page", h.PageID).Msg("read the release manager's page to close it")
-		return
+		return err
+	}
+	h, err := b.Get(n)
+	if err != nil || h.PageID == "" {
+		return nil
 	}
 	// Its entry in the work index finds it closed and goes.
-	if _, err := a.closePage(ctx, p.ID, inc, hotfixEndedWhy(h), true); err != nil {
-		a.log.Warn().Err(err).Str("page", h.PageID).Msg("close the release manager's page")
+	if _, err := a.closePage(ctx, h.PageID, inc, hotfixEndedWhy(h), true); err != nil && !errors.Is(err, incident.ErrNotFound) {
+		return fmt.Errorf("close the release manager's page: %w", err)
 	}
+	return nil
 }
 
 // groupMembers lists the members of the named groups, once each.

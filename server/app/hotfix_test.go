@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -19,7 +20,6 @@ type fakeReleases struct {
 	notices  []string                  // event types, in order
 	freezes  []string                  // "started:ids" / "ended:ids"
 	failPost bool
-	onPost   func() // runs after a post is made, e.g. to break the next step
 	n        int
 }
 
@@ -34,9 +34,6 @@ func (f *fakeReleases) PostHotfix(_ context.Context, _ *incident.Incident, h *ho
 	f.n++
 	id := fmt.Sprintf("hfpost%d", f.n)
 	f.posts[id] = jsonCopy(h)
-	if f.onPost != nil {
-		f.onPost()
-	}
 	return id, nil
 }
 
@@ -118,11 +115,12 @@ func sign(a *App, inc *incident.Incident, who, group string, approve bool, reaso
 func TestHotfixGoesThroughBothStages(t *testing.T) {
 	e, a, rel, pager := hotfixEnv(t)
 	inc := e.start(t, "payments down")
-	h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "raise the pool size"})
+	requested, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "raise the pool size"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.N != 1 || h.ReleaseManager != "rob" || h.Author != "dev" || h.PostID == "" || h.Status != hotfix.StatusStaging {
+	h := storedHotfix(t, a, inc, requested.N) // with what its follow-up did
+	if h.N != 1 || h.ReleaseManager != "rob" || h.Author != "dev" || h.PostID == "" || h.PageID == "" || h.Status != hotfix.StatusStaging {
 		t.Fatalf("request: %+v", h)
 	}
 	if s := pager.sends(); len(s) != 1 || s[0].target != "rob" {
@@ -201,10 +199,11 @@ func TestHotfixGoesThroughBothStages(t *testing.T) {
 func TestHotfixFourEyesOnTheReleaseManager(t *testing.T) {
 	e, a, _, pager := hotfixEnv(t)
 	inc := e.start(t, "x")
-	h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "rob", Description: "fix"})
+	requested, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "rob", Description: "fix"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := storedHotfix(t, a, inc, requested.N)
 	if h.ReleaseManager != "rita" || !strings.Contains(h.RMNote, "<@rob> made the fix") {
 		t.Fatalf("the fixer cannot release: rm %q note %q", h.ReleaseManager, h.RMNote)
 	}
@@ -328,33 +327,50 @@ func TestHotfixRefusedRequestsLeaveNothing(t *testing.T) {
 	if _, err := e.app.SetSignoffGroup(ctx, "root", "support", []string{"sam"}); err != nil {
 		t.Fatal(err)
 	}
+	// A sign-off post that cannot be made does not refuse the request: it
+	// is stored with what it owes, and the post is tried again until it
+	// works, once.
 	rel.failPost = true
-	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err == nil {
-		t.Fatal("a request whose post failed succeeded")
+	h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"})
+	if err != nil || h.N != 1 {
+		t.Fatalf("a request whose post failed: %+v %v", h, err)
 	}
-	b, _ := a.Hotfixes(ctx, inc)
-	tl, _ := e.store.Timeline(ctx, inc.ID)
-	if len(b.Hotfixes) != 0 || len(pager.sends()) != 0 || strings.Contains(types(tl), "hotfix") {
-		t.Errorf("a refused request left something: %d hotfixes, %d pages, timeline %s", len(b.Hotfixes), len(pager.sends()), types(tl))
+	if got := storedHotfix(t, a, inc, 1); got.PostID != "" {
+		t.Fatalf("posted while posts fail: %+v", got)
 	}
 	rel.failPost = false
-	// The record vanishes between the post and linking it: the post is
-	// deleted again and the request fails cleanly.
-	rel.onPost = func() {
-		if _, err := e.store.CompareAndSetDoc(ctx, hotfixDoc(inc.ID), mustDoc(t, e.store, hotfixDoc(inc.ID)), nil); err != nil {
-			t.Error(err)
-		}
+	e.now = e.now.Add(time.Minute)
+	a.Tick(ctx)
+	if got := storedHotfix(t, a, inc, 1); got.PostID == "" || got.PageID == "" {
+		t.Fatalf("after the chat came back: %+v", got)
 	}
-	if _, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err == nil {
-		t.Fatal("a request whose post could not be linked succeeded")
+	rel.mu.Lock()
+	posts := len(rel.posts)
+	rel.mu.Unlock()
+	if posts != 1 {
+		t.Errorf("%d sign-off posts, want one", posts)
 	}
-	if d := e.chat.deleted; len(d) == 0 || d[len(d)-1] != "hfpost1" {
-		t.Errorf("the unlinked sign-off post was not deleted: %v", d)
+	if n := len(pager.sends()); n != 1 {
+		t.Errorf("the release manager was paged %d times", n)
 	}
-	rel.onPost = nil
-	if h, err := a.RequestHotfix(ctx, inc, HotfixRequest{Actor: "dev", Description: "fix"}); err != nil || h.N != 1 {
-		t.Errorf("after the refusals the first hotfix is number 1: %+v %v", h, err)
+	tl, _ := e.store.Timeline(ctx, inc.ID)
+	if n := strings.Count(types(tl), "hotfix_requested"); n != 1 {
+		t.Errorf("%d hotfix_requested events: %s", n, types(tl))
 	}
+}
+
+// storedHotfix reads hotfix n of inc as stored.
+func storedHotfix(t *testing.T, a *App, inc *incident.Incident, n int) *hotfix.Hotfix {
+	t.Helper()
+	b, err := a.Hotfixes(ctx, inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := b.Get(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func TestHotfixConcurrentApprovalsOfOneGroup(t *testing.T) {
@@ -474,4 +490,44 @@ func mustDoc(t *testing.T, d incident.Docs, name string) []byte {
 		t.Fatalf("document %s: %v (found %v)", name, err, b != nil)
 	}
 	return b
+}
+
+// A process that dies right after storing a change to an incident's
+// hotfixes, before handing what it owes to the incident's worker, leaves
+// it in the document: the tick hands it over, and it is done once.
+func TestHotfixOwedWorkSurvivesACrashBetweenItsWrites(t *testing.T) {
+	e, a, rel, pager := hotfixEnv(t)
+	inc := e.start(t, "x")
+	if _, err := storeOwed(ctx, a, hotfixDoc(inc.ID), func(b *hotfix.Book, _ bool) ([]incident.Event, []incident.Step, error) {
+		h, err := hotfix.New(hotfix.Request{IncidentID: inc.ID, Description: "fix", RequestedBy: "dev", At: e.now, Groups: []string{"qa", "support"}})
+		if err != nil {
+			return nil, nil, err
+		}
+		h.ReleaseManager, h.ChannelID = "rob", inc.ChannelID
+		if err := b.Open(h); err != nil {
+			return nil, nil, err
+		}
+		return []incident.Event{h.Requested()}, []incident.Step{{Kind: incident.StepHotfixPost, Value: "1"}, {Kind: incident.StepHotfixPage, Value: "1"}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The process died here. Ticks every few seconds for a minute.
+	for range 12 {
+		e.now = e.now.Add(5 * time.Second)
+		a.Tick(ctx)
+	}
+	h := storedHotfix(t, a, inc, 1)
+	if h.PostID == "" || h.PageID == "" {
+		t.Fatalf("after the ticks: %+v", h)
+	}
+	rel.mu.Lock()
+	posts := len(rel.posts)
+	rel.mu.Unlock()
+	tl, _ := e.store.Timeline(ctx, inc.ID)
+	if posts != 1 || len(pager.sends()) != 1 || strings.Count(types(tl), "hotfix_requested") != 1 {
+		t.Errorf("%d posts, %d pages, timeline %s; want one of each", posts, len(pager.sends()), types(tl))
+	}
+	if raw, _ := e.store.GetDoc(ctx, hotfixDoc(inc.ID)); strings.Contains(string(raw), `"owed":[`) {
+		t.Errorf("the document still owes: %s", raw)
+	}
 }

@@ -21,21 +21,28 @@ func (a *App) change(ctx context.Context, id string, apply func(*incident.Incide
 		if err != nil {
 			return nil, nil, err
 		}
-		steps := []incident.Step{{Kind: incident.StepCard}, {Kind: incident.StepPublish, Event: 0}}
-		if freezeRelevant(ev.Type) {
-			steps = append(steps, incident.Step{Kind: incident.StepFreeze})
-		}
-		if i.Runbook != nil && (ev.Type == incident.EventRoleAssigned || ev.Type == incident.EventHandoverDone) {
-			// The checklist names the new holder; one who holds steps
-			// is mentioned in its thread.
-			steps = append(steps, incident.Step{Kind: incident.StepChecklist})
-		}
-		return []incident.Event{ev}, append(steps, extra...), nil
+		return []incident.Event{ev}, append(changeSteps(i, ev), extra...), nil
 	})
 	if err != nil {
 		return nil, incident.Event{}, err
 	}
 	return inc, f.Events[0], nil
+}
+
+// changeSteps are the steps every change owes after its event ev: the
+// card re-rendered, the event posted where it belongs, the release freeze
+// brought up to date, and the checklist when a role changed hands.
+func changeSteps(i *incident.Incident, ev incident.Event) []incident.Step {
+	steps := []incident.Step{{Kind: incident.StepCard}, {Kind: incident.StepPublish, Event: 0}}
+	if freezeRelevant(ev.Type) {
+		steps = append(steps, incident.Step{Kind: incident.StepFreeze})
+	}
+	if i.Runbook != nil && (ev.Type == incident.EventRoleAssigned || ev.Type == incident.EventHandoverDone) {
+		// The checklist names the new holder; one who holds steps is
+		// mentioned in its thread.
+		steps = append(steps, incident.Step{Kind: incident.StepChecklist})
+	}
+	return steps
 }
 
 // PostUpdate records a status update and broadcasts it.

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -25,45 +27,67 @@ func (a *App) AssignRole(ctx context.Context, actor string, inc *incident.Incide
 }
 
 // RequestHandover asks user to take role over; the handover completes only
-// when user accepts with the button on the handover post.
+// when user accepts with the button on the handover post, which the
+// follow-up posts (with user brought into the channel first).
 func (a *App) RequestHandover(ctx context.Context, actor string, inc *incident.Incident, role incident.Role, user string) (*incident.Incident, error) {
 	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
 		return i.RequestHandover(now, actor, role, user, a.combinable())
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.join(ctx, out, user)
-	postID, err := a.chat.PostHandover(ctx, out, role)
-	if err != nil {
-		return out, err
-	}
-	return a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
-		if h, ok := i.Handovers[role]; ok && h.To == user {
-			h.PostID = postID
-			i.Handovers[role] = h
-		}
-		return nil
-	})
+	}, incident.Step{Kind: incident.StepJoin, User: user}, incident.Step{Kind: incident.StepHandover, User: user, Value: string(role)})
+	return out, err
 }
 
 // AcceptHandover completes a pending handover of role; only its named new
-// holder may accept.
+// holder may accept. The follow-up marks the handover post accepted.
 func (a *App) AcceptHandover(ctx context.Context, actor string, inc *incident.Incident, role incident.Role) (*incident.Incident, error) {
-	postID := inc.Handovers[role].PostID
-	out, _, err := a.change(ctx, inc.ID, func(i *incident.Incident, now time.Time) (incident.Event, error) {
-		postID = i.Handovers[role].PostID
-		return i.AcceptHandover(now, actor, role, a.combinable())
-	})
-	if err != nil {
-		return nil, err
-	}
-	if postID != "" {
-		if err := a.chat.CloseHandover(ctx, out, role, postID, actor); err != nil {
-			a.log.Warn().Err(err).Str("incident", inc.ID).Msg("close handover post")
+	out, _, err := a.commit(ctx, inc.ID, func(i *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error) {
+		postID := i.Handovers[role].PostID
+		ev, err := i.AcceptHandover(now, actor, role, a.combinable())
+		if err != nil {
+			return nil, nil, err
 		}
+		steps := changeSteps(i, ev)
+		if postID != "" {
+			steps = append(steps, incident.Step{Kind: incident.StepHandedOver, User: actor, Value: string(role) + ":" + postID})
+		}
+		return []incident.Event{ev}, steps, nil
+	})
+	return out, err
+}
+
+// handoverStep posts the pending handover of role to user (once: keyed) and
+// links the post to the handover, unless it was accepted or withdrawn
+// meanwhile.
+func (a *App) handoverStep(ctx context.Context, inc *incident.Incident, role incident.Role, user string) error {
+	h, pending := inc.Handovers[role]
+	if !pending || h.To != user || h.PostID != "" {
+		return nil
 	}
-	return out, nil
+	postID, err := a.chat.PostHandover(ctx, inc, role)
+	if err != nil {
+		return err
+	}
+	_, err = a.store.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) error {
+		h, ok := i.Handovers[role]
+		if !ok || h.To != user || h.PostID != "" {
+			return errUnchanged
+		}
+		h.PostID = postID
+		i.Handovers[role] = h
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
+}
+
+// handedOverStep marks the accepted handover's post: value is "role:post".
+func (a *App) handedOverStep(ctx context.Context, inc *incident.Incident, value, acceptedBy string) error {
+	role, postID, ok := strings.Cut(value, ":")
+	if !ok || postID == "" {
+		return nil
+	}
+	return a.chat.CloseHandover(ctx, inc, incident.Role(role), postID, acceptedBy)
 }
 
 // join adds someone the incident needs to its channel (see admit); a

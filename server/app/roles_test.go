@@ -113,7 +113,11 @@ func TestManualAssignmentsKeepRolesSeparate(t *testing.T) {
 		t.Errorf("taking a held role: %v", err)
 	}
 	// Handover: only the named new holder completes it.
-	inc, err = e.app.RequestHandover(ctx, "bob", inc, incident.RoleL1, "amy")
+	if _, err = e.app.RequestHandover(ctx, "bob", inc, incident.RoleL1, "amy"); err != nil {
+		t.Fatal(err)
+	}
+	// The follow-up posted the handover and linked its post.
+	inc, err = e.store.GetIncident(ctx, inc.ID)
 	if err != nil || inc.Roles[incident.RoleL1] != "bob" || inc.Handovers[incident.RoleL1].PostID == "" {
 		t.Fatalf("handover request: %v %+v", err, inc)
 	}

@@ -32,6 +32,10 @@ type FollowUp struct {
 	// of their own, or it is owed again), so the worker looks for them
 	// before making them.
 	Retry bool `json:"retry,omitempty"`
+	// Origin names where a follow-up owed by another document came from
+	// ("hotfix/v1/<id>#3"): its steps are keyed by it, so that it is done
+	// once however often it is handed over.
+	Origin string `json:"origin,omitempty"`
 }
 
 // StepKind names an effect of a follow-up. Kinds are stored: their meaning
@@ -51,6 +55,14 @@ const (
 	StepSummary    StepKind = "summary"     // store (or drop, when reopened) the incident's stats summary
 	StepClosePages StepKind = "close_pages" // close the resolved incident's open pages and note why on the timeline
 	StepForget     StepKind = "forget"      // schedule the cleanup of what a resolved incident no longer needs (its alert link)
+	StepHandover   StepKind = "handover"    // post the handover of role Value to User, with its accept button, and link the post
+	StepHandedOver StepKind = "handed_over" // close the accepted handover's post Value (role and post id, "l1:post") for User
+	// Hotfix steps: Value is the hotfix's number.
+	StepHotfixPost   StepKind = "hotfix_post"   // post the hotfix's sign-off post, once, and link it
+	StepHotfixPage   StepKind = "hotfix_page"   // page the hotfix's release manager, once, and link the page
+	StepHotfixRender StepKind = "hotfix_render" // re-render the sign-off post
+	StepHotfixNotice StepKind = "hotfix_notice" // tell people about Events[Event]
+	StepHotfixEnded  StepKind = "hotfix_ended"  // close the release manager's page of a hotfix that ended without them
 )
 
 // Step is one effect of a follow-up.
