@@ -41,19 +41,11 @@ type App struct {
 	// test runs it when it chooses (to count its cost apart, or to drop it
 	// as a crash would).
 	hold func(run func(context.Context))
-	// claimsSeen is what this instance saw of page claims (see claimDead).
-	claimsSeen *sync.Map
 	// background counts follow-up work running in goroutines, so that a
 	// deactivating plugin can let it finish (see Quiesce).
 	background *sync.WaitGroup
-	// wall is the wall clock that leases are measured with: they bound
-	// real work on other instances, whatever the app's clock says.
-	wall Clock
 	// work runs every piece of deferred and timed work (package work).
 	work *work.Engine
-	// timersMigrated holds the timer indexes (by prefix) whose v1
-	// documents this instance saw moved into the wheel.
-	timersMigrated *sync.Map
 	// boardSeen is the on-duty board this instance last showed.
 	boardSeen *atomic.Pointer[boardSeen]
 	// boardMu runs one board refresh at a time: refreshes after edits run
@@ -131,9 +123,9 @@ func New(d Deps) (*App, error) {
 		return nil, errors.New("new app: a dependency is missing")
 	}
 	a := &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
-		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log, wall: time.Now,
-		background: new(sync.WaitGroup), timersMigrated: new(sync.Map), claimsSeen: new(sync.Map),
-		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}
+		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log,
+		background: new(sync.WaitGroup),
+		onDuty:     d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}
 	clock := d.WorkClock
 	if clock == nil {
 		clock = appClock{d.Clock}

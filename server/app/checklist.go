@@ -3,13 +3,16 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
 // Runbooks shows incidents' runbook checklists in chat.
@@ -305,22 +308,45 @@ func (a *App) ApplyProposedSteps(ctx context.Context, actor string, inc *inciden
 		return nil, incident.Invalidf("no steps were added during incident %s", inc.ShortRef())
 	}
 	// Claim first, so that two admins pressing at once make one version.
-	_, _, err = updateDoc(ctx, a.store, checklistDoc(inc.ID), func(c *runbook.Checklist, _ bool) error {
+	owner, name := cas.NewOwner(), checklistDoc(inc.ID)
+	seen := c.Applying
+	if seen.Held() && !a.work.Watch().MayTake(name, seen) {
+		return nil, incident.Conflictf("the proposed steps are being applied to runbook %s right now", c.Runbook)
+	}
+	_, _, err = updateDoc(ctx, a.store, name, func(c *runbook.Checklist, _ bool) error {
 		if c.Applied > 0 {
 			return incident.Conflictf("the proposed steps were applied already, as version %d of runbook %s", c.Applied, c.Runbook)
 		}
-		if now := a.wall(); !c.Applying.IsZero() && now.Sub(c.Applying) < applyClaimTTL {
+		if c.Applying != seen {
 			return incident.Conflictf("the proposed steps are being applied to runbook %s right now", c.Runbook)
 		}
-		c.Applying = a.wall().UTC()
+		c.Applying.Take(owner, a.now())
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	ctx, stop := work.Hold(ctx, a.work.Clock(), func(ctx context.Context) (bool, error) {
+		_, _, err := updateDoc(ctx, a.store, name, func(c *runbook.Checklist, _ bool) error {
+			if !c.Applying.HeldBy(owner) {
+				return errLeaseLost
+			}
+			c.Applying.Renew(a.now())
+			return nil
+		})
+		if errors.Is(err, errLeaseLost) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	defer stop()
 	release := func(v int) {
-		_, _, err := updateDoc(context.WithoutCancel(ctx), a.store, checklistDoc(inc.ID), func(c *runbook.Checklist, _ bool) error {
-			c.Applied, c.Applying = v, time.Time{}
+		_, _, err := updateDoc(context.WithoutCancel(ctx), a.store, name, func(c *runbook.Checklist, _ bool) error {
+			if !c.Applying.HeldBy(owner) {
+				return errUnchanged
+			}
+			c.Applied = v
+			c.Applying.Release()
 			return nil
 		})
 		if err != nil {
@@ -342,9 +368,6 @@ func (a *App) ApplyProposedSteps(ctx context.Context, actor string, inc *inciden
 		With(incident.DataRunbook, d.Name).With(incident.DataVersion, strconv.Itoa(d.Version)))
 	return d, err
 }
-
-// applyClaimTTL bounds how long an Apply in progress blocks another.
-const applyClaimTTL = time.Minute
 
 // proposeRunbookChange posts the steps added during the incident as a
 // proposed runbook change, unless there are none or they were applied.

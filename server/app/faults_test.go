@@ -41,7 +41,6 @@ func sweep(t *testing.T, setup func(*costEnv) any, op func(*costEnv, any) error,
 			for _, landed := range []bool{false, true} {
 				t.Run(fmt.Sprintf("write%d-landed=%t", n, landed), func(t *testing.T) {
 					e, faults := newFaultEnv(t, s)
-					e.app.wall = e.clk.now // leases expire on the test's clock
 					state := setup(e)
 					faults.FailWrite(n, landed)
 					err := op(e, state)

@@ -4,6 +4,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -85,10 +86,10 @@ type Checklist struct {
 	// Applied is set when the added steps were applied to the runbook,
 	// to the version they made.
 	Applied int `json:"applied,omitempty"`
-	// Applying is set while an admin's Apply is making that version: a
-	// second press meanwhile is refused; a claim older than a minute (its
-	// holder died) may be taken over.
-	Applying time.Time `json:"applying,omitzero"`
+	// Applying is held while an admin's Apply is making that version: a
+	// second press meanwhile is refused, until its holder's lease was seen
+	// standing still (see package work).
+	Applying cas.Lease `json:"applying_lease,omitzero"`
 	// Rev counts changes; the post shows the latest.
 	Rev int `json:"rev"`
 }
