@@ -285,7 +285,10 @@ func (a *App) settle(ctx context.Context, job work.Job, owner string, batch []in
 	for _, f := range batch {
 		ids[f.ID] = true
 	}
-	if failed != nil {
+	// A batch stopped only because its lease could not be renewed (a
+	// paused database) did not fail: it goes on at once, untried.
+	stalled := errors.Is(failed, work.ErrLeaseLost)
+	if failed != nil && !stalled {
 		for _, f := range batch {
 			if f.Tries+1 < work.MaxTries {
 				continue
@@ -309,6 +312,8 @@ func (a *App) settle(ctx context.Context, job work.Job, owner string, batch []in
 			case !ids[f.ID]:
 				kept = append(kept, f)
 			case failed == nil:
+			case stalled:
+				kept = append(kept, f)
 			case f.Tries+1 >= work.MaxTries:
 				// set aside above
 			default:

@@ -416,10 +416,16 @@ func (a *App) createPage(ctx context.Context, inc *incident.Incident, p *Page, i
 		}
 	}
 	// The entry written above (at the claim's takeover time) moves on to
-	// the page's next due time when the tick reaches it.
+	// the page's next due time when the tick reaches it; a page due before
+	// then (a short escalation timeout) gets an entry of its own.
 	done, err := a.deliver(ctx, p, inc, p.Sending.Lease.Owner)
 	if err != nil {
 		return nil, fmt.Errorf("page: %w", err) // the claim stands; a tick takes it over
+	}
+	if done.Pending() && !done.Due.IsZero() && done.Due.Before(p.Due) {
+		if err := a.work.Schedule(ctx, kindPage, done.ID, done.Due); err != nil {
+			a.log.Warn().Err(err).Str("page", done.ID).Msg("schedule the page's next notification; it follows at its takeover time")
+		}
 	}
 	a.log.Info().Str("page", done.ID).Str("user", t.UserID).Str("role", string(t.Role)).Str("by", p.By).Msg("paged")
 	return done, nil

@@ -234,22 +234,25 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 	if since.IsZero() {
 		since = at
 	}
-	ctx = work.WithOnce(ctx, fmt.Sprintf("page/%s/%d", p.ID, n.Number), p.Sending.Takeover, since)
-	// The event goes on the timeline before the send (as a page was
-	// always recorded, delivered or not): should this process die while
-	// sending, the notice is on the timeline even if the page is closed
-	// before anyone takes the claim over, and the keyed event and send of
-	// a takeover find what this attempt did.
-	ctx, stop := a.keepClaim(ctx, p.ID, owner)
-	defer stop()
-	if p.Duty != nil {
-		if err := a.countDutyNotice(ctx, p, n); err != nil {
-			return nil, fmt.Errorf("count notice %d of page %s: %w", n.Number, p.ID, err)
+	key := fmt.Sprintf("page/%s/%d", p.ID, n.Number)
+	var (
+		got     Delivery
+		sendErr error
+	)
+	for attempt, retry := 1, p.Sending.Takeover; ; attempt, retry = attempt+1, true {
+		sctx := work.WithOnce(ctx, key, retry, since)
+		hctx, stop := a.keepClaim(sctx, p.ID, owner)
+		d, err := a.sendNotice(hctx, p, inc, n, at, owner)
+		stop()
+		got.Posts, got.Sent, sendErr = append(got.Posts, d.Posts...), got.Sent+d.Sent, err
+		// Lost only because no renewal could land (a paused database), and
+		// still ours: go on where it stopped; the posts made are found by
+		// their keys.
+		if !work.Lost(hctx) || attempt == 3 || !a.reclaimPage(ctx, p.ID, owner) {
+			break
 		}
-	} else if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
-		return nil, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
+		a.log.Info().Str("page", p.ID).Int("notice", n.Number).Msg("the claim of a page notification stood still and is still ours: sending the rest")
 	}
-	got, sendErr := a.pager.NotifyPage(work.WithFence(ctx, a.pageFence(p.ID, owner)), p, inc, n)
 	switch {
 	case ErrFenced(sendErr):
 		a.log.Info().Str("page", p.ID).Int("notice", n.Number).Int("sent", got.Sent).Msg("page answered or closed while its notification was sent: the rest was not sent")
@@ -297,6 +300,32 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 		done = a.renderPage(ctx, done, inc)
 	}
 	return done, nil
+}
+
+// sendNotice records notice n on the timeline (keyed: the event goes on
+// before the send, as a page was always recorded, delivered or not) and
+// sends it, fenced by the claim of owner.
+func (a *App) sendNotice(ctx context.Context, p *Page, inc *incident.Incident, n Notice, at time.Time, owner string) (Delivery, error) {
+	if p.Duty != nil {
+		if err := a.countDutyNotice(ctx, p, n); err != nil {
+			return Delivery{}, fmt.Errorf("count notice %d of page %s: %w", n.Number, p.ID, err)
+		}
+	} else if _, err := a.record(ctx, p.IncidentID, pageEvent(p, n, at)); err != nil {
+		return Delivery{}, fmt.Errorf("record notice %d of page %s: %w", n.Number, p.ID, err)
+	}
+	return a.pager.NotifyPage(work.WithFence(ctx, a.pageFence(p.ID, owner)), p, inc, n)
+}
+
+// reclaimPage renews owner's claim on page id if it is still theirs.
+func (a *App) reclaimPage(ctx context.Context, id, owner string) bool {
+	_, wrote, err := updateDoc(ctx, a.store, pageDoc(id), func(q *Page, exists bool) error {
+		if !exists || !q.Pending() || q.Sending == nil || !q.Sending.Lease.HeldBy(owner) {
+			return errUnchanged
+		}
+		q.Sending.Lease.Renew(a.now())
+		return nil
+	})
+	return err == nil && wrote
 }
 
 // closeFromTick closes page id for why (and notes the close on the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
@@ -43,6 +44,7 @@ const channelNameTries = 3
 // is stored; the worker does the follow-up right after. Either channel and
 // record both exist afterwards, or neither does.
 func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, error) {
+	began := time.Now()
 	inc, err := newIncident(req)
 	if err != nil {
 		return nil, err
@@ -56,6 +58,7 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	}
 	ev := inc.Start(a.now(), req.ActorID)
 	staffing := a.staff(ctx, inc)
+	staffed := time.Now()
 	settings := a.settings()
 	inc.Private = settings.PrivateChannels
 	inc.AlertLink = req.AlertLink
@@ -77,6 +80,7 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		}
 	}
 	undo.push("archive channel", func(ctx context.Context) error { return a.chat.ArchiveChannel(ctx, inc.ChannelID) })
+	created := time.Now()
 
 	if err := a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID); err != nil {
 		return nil, fmt.Errorf("start incident: add starter to channel: %w", err)
@@ -108,7 +112,8 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		return nil, fmt.Errorf("start incident: store: %w", err)
 	}
 	undo.clear() // the incident is whole from here on
-	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).Msg("incident started")
+	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).
+		Dur("staff_ms", staffed.Sub(began)).Dur("channel_ms", created.Sub(staffed)).Dur("store_ms", time.Since(created)).Msg("incident started")
 	a.work.Wake(kindIncident, inc.ID)
 	return inc, nil
 }
