@@ -113,8 +113,8 @@ func (p *Plugin) OnActivate() error {
 		UserID:          p.userIDByName,
 		Render:          p.bot.Render,
 		ChannelName: func(id string) string {
-			if ch, appErr := p.API.GetChannel(id); appErr == nil {
-				return ch.Name
+			if name, _, ok := p.bot.Channel(id); ok {
+				return name
 			}
 			return id
 		},
@@ -228,15 +228,15 @@ func (p *Plugin) ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Req
 }
 
 func (p *Plugin) channelURL(siteURL, channelID string) string {
-	ch, appErr := p.API.GetChannel(channelID)
-	if appErr != nil || siteURL == "" {
+	name, teamID, ok := p.bot.Channel(channelID)
+	if !ok || siteURL == "" {
 		return ""
 	}
-	team, appErr := p.API.GetTeam(ch.TeamId)
-	if appErr != nil {
+	team, ok := p.bot.TeamName(teamID)
+	if !ok {
 		return ""
 	}
-	return siteURL + "/" + team.Name + "/channels/" + ch.Name
+	return siteURL + "/" + team + "/channels/" + name
 }
 
 // tellAdmins sends msg once per plugin process to every system admin, as

@@ -427,7 +427,7 @@ func plan(batch []incident.FollowUp) []planned {
 			var key string
 			switch s.Kind {
 			case incident.StepCard, incident.StepFreeze, incident.StepSummary, incident.StepChecklist,
-				incident.StepClosePages, incident.StepAnnounce, incident.StepPostmortem, incident.StepForget:
+				incident.StepClosePages, incident.StepAnnounce, incident.StepPostmortem, incident.StepForget, incident.StepIndex:
 				key = string(s.Kind)
 			case incident.StepJoin:
 				key = string(s.Kind) + "/" + s.User
@@ -500,6 +500,8 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, p planned) error
 		return a.closeIncidentPages(ctx, inc, whyResolved, true)
 	case incident.StepForget:
 		return a.forgetStep(ctx, inc)
+	case incident.StepIndex:
+		return a.store.IndexIncident(ctx, inc.ID)
 	case incident.StepHandover:
 		return a.handoverStep(ctx, inc, incident.Role(p.Value), p.User)
 	case incident.StepHandedOver:

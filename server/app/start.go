@@ -57,14 +57,21 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		return nil, err
 	}
 	ev := inc.Start(a.now(), req.ActorID)
-	staffing := a.staff(ctx, inc)
-	staffed := time.Now()
 	settings := a.settings()
 	inc.Private = settings.PrivateChannels
 	inc.AlertLink = req.AlertLink
 
+	// The rota is read while the channel is made: staffing fills only the
+	// roles, which the channel does not need.
+	var staffing []incident.Event
+	staffed := make(chan struct{})
+	go func() {
+		defer close(staffed)
+		staffing = a.staff(ctx, inc)
+	}()
 	var undo undoStack
 	defer undo.run(ctx, a)
+	defer func() { <-staffed }()
 
 	for try := 1; ; try++ {
 		inc.ID = req.ID
@@ -82,9 +89,25 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	undo.push("archive channel", func(ctx context.Context) error { return a.chat.ArchiveChannel(ctx, inc.ChannelID) })
 	created := time.Now()
 
-	if err := a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID); err != nil {
-		return nil, fmt.Errorf("start incident: add starter to channel: %w", err)
+	// The starter joins while the incident is made findable in the work
+	// index (before it is stored: should this process die right after,
+	// the tick does the follow-up).
+	var joinErr error
+	joined := make(chan struct{})
+	go func() {
+		defer close(joined)
+		joinErr = a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID)
+	}()
+	timer, armErr := a.work.Arm(ctx, kindIncident, inc.ID)
+	<-joined
+	<-staffed
+	switch {
+	case joinErr != nil:
+		return nil, fmt.Errorf("start incident: add starter to channel: %w", joinErr)
+	case armErr != nil:
+		return nil, fmt.Errorf("start incident: %w", armErr)
 	}
+	inc.Timer = timer
 	events, steps := append([]incident.Event{ev}, staffing...), startSteps(inc)
 	if book != nil {
 		c := runbook.NewChecklist(inc.ID, *book, req.ActorID, why, inc.CreatedAt)
@@ -100,12 +123,8 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		steps = withChecklist(steps)
 	}
 	inc.Owe(inc.CreatedAt, events, steps...)
-	// Findable in the work index before it is stored: should this process
-	// die right after, the tick does the follow-up.
-	if inc.Timer, err = a.work.Arm(ctx, kindIncident, inc.ID); err != nil {
-		return nil, fmt.Errorf("start incident: %w", err)
-	}
-	if err := a.store.CreateIncident(ctx, inc); err != nil {
+	// The listings' indexes are the follow-up's first step (StepIndex).
+	if err := a.store.InsertIncident(ctx, inc); err != nil {
 		if !errors.Is(err, incident.ErrConflict) { // a conflict wrote nothing; anything else may have
 			undo.push("delete incident", func(ctx context.Context) error { return a.store.DeleteIncident(ctx, inc.ID) })
 		}
@@ -113,17 +132,17 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	}
 	undo.clear() // the incident is whole from here on
 	a.log.Info().Str("incident", inc.ID).Str("severity", inc.Severity.String()).Str("actor", req.ActorID).
-		Dur("staff_ms", staffed.Sub(began)).Dur("channel_ms", created.Sub(staffed)).Dur("store_ms", time.Since(created)).Msg("incident started")
+		Dur("channel_ms", created.Sub(began)).Dur("store_ms", time.Since(created)).Msg("incident started")
 	a.work.Wake(kindIncident, inc.ID)
 	return inc, nil
 }
 
-// startSteps are the steps a new incident owes after its events: the role
-// holders into the channel (so that the card, which mentions them, and the
+// startSteps are the steps a new incident owes after its events: its
+// listings' indexes, the role holders into the channel (so that the card, which mentions them, and the
 // page reach members), the card, the first line's page, then the
 // announcement and the freeze.
 func startSteps(inc *incident.Incident) []incident.Step {
-	var steps []incident.Step
+	steps := []incident.Step{{Kind: incident.StepIndex}}
 	for _, role := range incident.Roles {
 		u := inc.Roles[role]
 		if u != "" && u != inc.CreatedBy && !slices.ContainsFunc(steps, func(s incident.Step) bool { return s.User == u }) {

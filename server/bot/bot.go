@@ -18,6 +18,7 @@ type Bot struct {
 	pluginID string
 	userID   string
 	groups   *groupSync // nil until EnableGroupSync; see groups.go
+	names    nameCache  // channels and teams, remembered a while
 	// SiteURL returns the server's configured site URL, for links to the
 	// plugin's pages; nil or "": links from the server's root.
 	SiteURL func() string

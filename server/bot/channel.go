@@ -35,6 +35,7 @@ func (b *Bot) CreateIncidentChannel(_ context.Context, inc *incident.Incident, p
 		}
 		return "", fmt.Errorf("create channel: %w", appErr)
 	}
+	b.rememberChannel(ch)
 	return ch.Id, nil
 }
 

@@ -200,11 +200,11 @@ func (b *Bot) renderEvent(inc *incident.Incident, ev incident.Event, channelLink
 // channelLink renders a link to the incident channel; Mattermost turns
 // ~name into a link for readers who can see the channel.
 func (b *Bot) channelLink(inc *incident.Incident) string {
-	ch, appErr := b.api.GetChannel(inc.ChannelID)
-	if appErr != nil {
+	name, _, ok := b.Channel(inc.ChannelID)
+	if !ok {
 		return "the incident channel"
 	}
-	return "~" + ch.Name
+	return "~" + name
 }
 
 // askFor tells outsiders of a private incident whom to ask for access,

@@ -54,6 +54,7 @@ const (
 	StepRemind     StepKind = "remind"      // remind User that a status update is overdue
 	StepSummary    StepKind = "summary"     // store (or drop, when reopened) the incident's stats summary
 	StepClosePages StepKind = "close_pages" // close the resolved incident's open pages and note why on the timeline
+	StepIndex      StepKind = "index"       // put a new incident into the listings' indexes (Store.IndexIncident)
 	StepForget     StepKind = "forget"      // schedule the cleanup of what a resolved incident no longer needs (its alert link)
 	StepHandover   StepKind = "handover"    // post the handover of role Value to User, with its accept button, and link the post
 	StepHandedOver StepKind = "handed_over" // close the accepted handover's post Value (role and post id, "l1:post") for User

@@ -21,6 +21,15 @@ type Store interface {
 	// active, and by creation time. It sets inc.Revision to 1. ErrConflict if
 	// the id or the channel is taken; then nothing is left behind.
 	CreateIncident(ctx context.Context, inc *Incident) error
+	// InsertIncident stores a new incident and indexes it by channel, like
+	// CreateIncident, but may leave the indexes of listings (as active, by
+	// creation time) to IndexIncident, which the caller owes right after:
+	// the fast part of a start. ErrConflict as CreateIncident.
+	InsertIncident(ctx context.Context, inc *Incident) error
+	// IndexIncident puts an incident into the indexes of listings: by
+	// creation time, and as active while it is. Running it again changes
+	// nothing; ErrNotFound for an unknown incident.
+	IndexIncident(ctx context.Context, id string) error
 	// GetIncident returns the incident with id.
 	GetIncident(ctx context.Context, id string) (*Incident, error)
 	// UpdateIncident applies mutate to the current record and stores it with

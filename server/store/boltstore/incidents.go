@@ -87,6 +87,21 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) erro
 	return nil
 }
 
+// InsertIncident implements incident.Store: in one transaction, the
+// incident is stored and indexed at once (IndexIncident has nothing left to
+// do).
+func (s *Store) InsertIncident(ctx context.Context, inc *incident.Incident) error {
+	return s.CreateIncident(ctx, inc)
+}
+
+// IndexIncident implements incident.Store: CreateIncident and
+// InsertIncident index in their transaction, so it only checks the
+// incident exists.
+func (s *Store) IndexIncident(ctx context.Context, id string) error {
+	_, err := s.GetIncident(ctx, id)
+	return err
+}
+
 // GetIncident implements incident.Store.
 func (s *Store) GetIncident(ctx context.Context, id string) (*incident.Incident, error) {
 	var inc *incident.Incident

@@ -18,6 +18,14 @@ func (s *Store) readIncident(id string) (*incident.Incident, []byte, error) {
 	if err != nil || raw == nil {
 		return nil, nil, err
 	}
+	inc, raw, err := decodeIncident(id, raw)
+	if err == nil {
+		s.recent.put(id, raw)
+	}
+	return inc, raw, err
+}
+
+func decodeIncident(id string, raw []byte) (*incident.Incident, []byte, error) {
 	var inc incident.Incident
 	if err := json.Unmarshal(raw, &inc); err != nil {
 		return nil, nil, fmt.Errorf("decode incident %s: %w", id, err)
@@ -25,13 +33,19 @@ func (s *Store) readIncident(id string) (*incident.Incident, []byte, error) {
 	return &inc, raw, nil
 }
 
-// CreateIncident implements incident.Store. It inserts the record, then the
-// channel mapping (removing the record again if the channel is taken), then
-// adds the incident to the indexes. On success inc.Revision is 1.
-//
-// If an index write fails the incident exists but is missing from listings;
-// the error says so and DeleteIncident cleans it up.
+// CreateIncident implements incident.Store: InsertIncident, then
+// IndexIncident.
 func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) error {
+	if err := s.InsertIncident(ctx, inc); err != nil {
+		return err
+	}
+	return s.IndexIncident(ctx, inc.ID)
+}
+
+// InsertIncident implements incident.Store. It inserts the record, then the
+// channel mapping (removing the record again if the channel is taken): two
+// calls. On success inc.Revision is 1.
+func (s *Store) InsertIncident(ctx context.Context, inc *incident.Incident) error {
 	if err := checkID(inc.ID); err != nil {
 		return err
 	}
@@ -72,7 +86,24 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) erro
 		}
 		return err
 	}
+	s.recent.put(rec.ID, raw)
+	s.rememberChannel(rec.ChannelID, rec.ID)
+	inc.Revision = rec.Revision
+	return nil
+}
 
+// IndexIncident implements incident.Store: the incident goes into the
+// index of its month and, while active, the active index. Running it again
+// changes nothing (a repeat in a month's log is dropped by its readers).
+func (s *Store) IndexIncident(ctx context.Context, id string) error {
+	rec, _, err := s.readIncident(id)
+	if err != nil {
+		return fmt.Errorf("index incident #%s: %w", id, err)
+	}
+	if rec == nil {
+		return notFound(id)
+	}
+	ref := rec.ShortRef()
 	month := monthOf(rec.CreatedAt)
 	if err := s.addToSet(ctx, monthsKey, month, "index incident "+ref+" by month"); err != nil {
 		return err
@@ -80,11 +111,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident) erro
 	if err := s.logAppend(ctx, monthLog(month), rec.ID, "index incident "+ref+" by month"); err != nil {
 		return err
 	}
-	if err := s.syncActive(ctx, rec); err != nil {
-		return err
-	}
-	inc.Revision = rec.Revision
-	return nil
+	return s.syncActive(ctx, rec)
 }
 
 // GetIncident implements incident.Store.
@@ -117,8 +144,19 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, mutate func(*inci
 		out          *incident.Incident
 		activeChange bool
 	)
+	guess := s.recent.get(id)
 	err := s.retry(ctx, "update incident #"+id, func() (bool, error) {
-		cur, old, err := s.readIncident(id)
+		var (
+			cur *incident.Incident
+			old []byte
+			err error
+		)
+		if guess != nil {
+			cur, old, err = decodeIncident(id, guess)
+			guess = nil
+		} else {
+			cur, old, err = s.readIncident(id)
+		}
 		if err != nil {
 			return false, fmt.Errorf("update incident #%s: %w", id, err)
 		}
@@ -139,7 +177,11 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, mutate func(*inci
 		}
 		ok, err := s.swap(incidentKey(id), old, raw)
 		if err != nil {
+			s.recent.forget(id)
 			return false, fmt.Errorf("update incident #%s: %w", id, err)
+		}
+		if ok {
+			s.recent.put(id, raw)
 		}
 		out, activeChange = cur, cur.Status.Active() != before.Status.Active()
 		return ok, nil
@@ -190,6 +232,8 @@ func (s *Store) DeleteIncident(ctx context.Context, id string) error {
 	if _, err := s.deleteIf(channelKey(inc.ChannelID), []byte(id)); err != nil {
 		return fmt.Errorf("delete incident %s: %w", ref, err)
 	}
+	s.recent.forget(id)
+	s.channels.Delete(inc.ChannelID)
 	if err := s.delete(incidentKey(id)); err != nil {
 		return fmt.Errorf("delete incident %s: %w", ref, err)
 	}
@@ -201,6 +245,11 @@ func (s *Store) IncidentIDForChannel(ctx context.Context, channelID string) (str
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("find the incident of channel %s: %w", channelID, err)
 	}
+	// A channel's incident never changes once it has one (only the undo
+	// of a half-made start removes it, in the process that made it).
+	if id, ok := s.channels.Load(channelID); ok {
+		return id.(string), nil
+	}
 	raw, err := s.get(channelKey(channelID))
 	if err != nil {
 		return "", fmt.Errorf("find the incident of channel %s: %w", channelID, err)
@@ -208,5 +257,6 @@ func (s *Store) IncidentIDForChannel(ctx context.Context, channelID string) (str
 	if raw == nil {
 		return "", incident.NotFoundf("this channel has no incident")
 	}
+	s.rememberChannel(channelID, string(raw))
 	return string(raw), nil
 }

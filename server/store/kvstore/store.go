@@ -1,6 +1,7 @@
 package kvstore
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,13 @@ type Store struct {
 	cas cas.Policy
 	// activeMigrated is set once this process saw the v1 active index gone.
 	activeMigrated *atomic.Bool
+	// recent is the bytes of records read lately: the first guess of an
+	// update (see recent.go).
+	recent *recent
+	// channels remembers which incident owns a channel, for this process's
+	// lifetime (a mapping never changes once made), up to maxChannels.
+	channels  *sync.Map
+	nChannels *atomic.Int64
 }
 
 // Option configures a Store.
@@ -68,6 +76,9 @@ func New(kv KV, opts ...Option) *Store {
 		cas: cas.Default,
 
 		activeMigrated: new(atomic.Bool),
+		recent:         &recent{},
+		channels:       new(sync.Map),
+		nChannels:      new(atomic.Int64),
 	}
 	for _, o := range opts {
 		o(s)
@@ -76,4 +87,18 @@ func New(kv KV, opts ...Option) *Store {
 		s.cas.Max = s.cas.Base
 	}
 	return s
+}
+
+// maxChannels bounds the channel mappings a Store remembers.
+const maxChannels = 100000
+
+// rememberChannel remembers that channelID belongs to incident id.
+func (s *Store) rememberChannel(channelID, id string) {
+	if s.nChannels.Load() >= maxChannels {
+		s.channels.Clear()
+		s.nChannels.Store(0)
+	}
+	if _, loaded := s.channels.LoadOrStore(channelID, id); !loaded {
+		s.nChannels.Add(1)
+	}
 }

@@ -181,3 +181,47 @@ func testIncidentIDForChannel(t *testing.T, s incident.Store) {
 	_, err := s.IncidentIDForChannel(ctx, "town-square")
 	wantKind(t, "IncidentIDForChannel(unknown)", err, incident.ErrNotFound)
 }
+
+// InsertIncident then IndexIncident makes the incident what CreateIncident
+// makes: found by id and by channel, listed as active and by creation
+// time, once, however often it is indexed; a resolved incident is not
+// listed as active by a late index.
+func testInsertThenIndex(t *testing.T, s incident.Store) {
+	ctx := t.Context()
+	inc := newIncident("inc1", "ch1", t0)
+	if err := s.InsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	if inc.Revision != 1 {
+		t.Errorf("revision %d after insert", inc.Revision)
+	}
+	if id, err := s.IncidentIDForChannel(ctx, "ch1"); err != nil || id != "inc1" {
+		t.Errorf("channel after insert: %q %v", id, err)
+	}
+	if err := s.InsertIncident(ctx, newIncident("inc1", "ch2", t0)); !errors.Is(err, incident.ErrConflict) {
+		t.Errorf("second insert of the id: %v", err)
+	}
+	for range 2 {
+		if err := s.IndexIncident(ctx, "inc1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	active, n, err := s.ListActive(ctx, 0)
+	if err != nil || n != 1 || len(active) != 1 || active[0].ID != "inc1" {
+		t.Fatalf("active after indexing twice: %d %v %v", n, active, err)
+	}
+	since, err := s.ListSince(ctx, t0.Add(-time.Hour))
+	if err != nil || len(since) != 1 {
+		t.Fatalf("listed since: %v %v", since, err)
+	}
+	update(t, s, "inc1", func(i *incident.Incident) error { i.Status = incident.StatusResolved; return nil })
+	if err := s.IndexIncident(ctx, "inc1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := s.ListActive(ctx, 0); n != 0 {
+		t.Errorf("a resolved incident listed as active after a late index: %d", n)
+	}
+	if err := s.IndexIncident(ctx, "nope"); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("index of an unknown incident: %v", err)
+	}
+}

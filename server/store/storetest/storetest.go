@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		test func(*testing.T, incident.Store)
 	}{
 		{"CreateGetUpdate", testCreateGetUpdate},
+		{"InsertThenIndex", testInsertThenIndex},
 		{"CreateRejectsEmptyID", testCreateRejectsEmptyID},
 		{"UpdateMutateErrorWritesNothing", testUpdateMutateError},
 		{"UpdateKeepsIdentity", testUpdateKeepsIdentity},
