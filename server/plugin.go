@@ -50,11 +50,14 @@ type Plugin struct {
 	pendingNotices []pendingNotice // notices to the admins made before the bot existed
 
 	serverAPI atomic.Pointer[plugin.API] // the API as last set, for main to see the server hang up (exit.go)
+	calls     *apiCalls                  // what this process asked of the server, per method
 }
 
 // OnActivate wires the plugin. It only builds and registers; anything slow
 // belongs in background jobs.
 func (p *Plugin) OnActivate() error {
+	p.calls = &apiCalls{}
+	p.API = countedAPI{API: p.API, calls: p.calls}
 	p.log = zerolog.New(bot.LogWriter{API: p.API}).With().Timestamp().Logger()
 	client := pluginapi.NewClient(p.API, p.Driver)
 
@@ -122,7 +125,8 @@ func (p *Plugin) OnActivate() error {
 		Log:      p.log,
 	}
 	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p, Log: p.log}
-	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p, Log: p.log}).Handler()
+	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p, Log: p.log,
+		Calls: p.calls.snapshot}).Handler()
 
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
 		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)

@@ -53,7 +53,10 @@ type API struct {
 	Pages *web.Pages
 	// Archives runs the buttons of an incident archive import; nil: none.
 	Archives Archives
-	Log      zerolog.Logger
+	// Calls counts the plugin API calls so far, per method, for the usage
+	// route; nil: not counted.
+	Calls func() map[string]int64
+	Log   zerolog.Logger
 }
 
 // Archives runs the Import and Cancel buttons under the bot's preview of an
@@ -93,6 +96,7 @@ func (a *API) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
+	mux.HandleFunc("GET "+UsagePath, a.authed(a.serveUsage))
 	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts
 	if a.Pages != nil {
 		mux.HandleFunc("GET "+web.IncidentsPath, a.authed(a.Pages.ServeList))

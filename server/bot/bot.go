@@ -101,11 +101,11 @@ func (b *Bot) mention(userID string) string {
 	if userID == "" || b.isBot(userID) {
 		return incident.BotName
 	}
-	u, appErr := b.api.GetUser(userID)
-	if appErr != nil {
+	name, ok := b.Username(userID)
+	if !ok {
 		return "a former user"
 	}
-	return "@" + u.Username
+	return "@" + name
 }
 
 // update replaces a post of the bot with p. An update replaces all props,

@@ -27,6 +27,9 @@ func (b *Bot) cardPost(inc *incident.Incident) *model.Post {
 	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID, Id: inc.CardPostID}
 	p.AddProp(PropIncidentID, inc.ID)
 	p.AddProp(PropCard, true)
+	// The key the card was posted under (see create and the card step's
+	// scope): a re-render keeps it without reading the post first.
+	p.AddProp(PropOnce, inc.ID+"/card/"+inc.ChannelID+"/1")
 	p.AddProp("attachments", []*model.MessageAttachment{b.cardAttachment(inc)})
 	return p
 }

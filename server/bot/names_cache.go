@@ -21,11 +21,14 @@ type cachedName struct {
 	at           time.Time
 }
 
-// nameCache remembers channel names (with their team) and team names.
+// nameCache remembers channel names (with their team), team names,
+// usernames and the bot's direct channels.
 type nameCache struct {
 	mu       sync.Mutex
 	channels map[string]cachedName
 	teams    map[string]cachedName
+	users    map[string]cachedName // name "" for a user who cannot be found
+	dms      map[string]cachedName // user id -> direct channel id (never changes)
 }
 
 func (n *nameCache) get(m map[string]cachedName, id string) (cachedName, bool) {
@@ -73,4 +76,43 @@ func (b *Bot) TeamName(id string) (string, bool) {
 	}
 	b.names.put(&b.names.teams, id, cachedName{name: t.Name})
 	return t.Name, true
+}
+
+// Username returns a user's username, remembered for a while; ok is false
+// for a user who cannot be found (deleted), which is remembered too.
+func (b *Bot) Username(userID string) (string, bool) {
+	if c, ok := b.names.get(b.names.users, userID); ok {
+		return c.name, c.name != ""
+	}
+	u, appErr := b.api.GetUser(userID)
+	name := ""
+	if appErr == nil {
+		name = u.Username
+	} else if appErr.StatusCode != 404 {
+		return "", false // not known now: not remembered
+	}
+	b.names.put(&b.names.users, userID, cachedName{name: name})
+	return name, name != ""
+}
+
+// directChannel returns the bot's direct channel with userID, created if
+// need be; a channel's id never changes, so it is remembered.
+func (b *Bot) directChannel(userID string) (string, *model.AppError) {
+	b.names.mu.Lock()
+	c, ok := b.names.dms[userID]
+	b.names.mu.Unlock()
+	if ok {
+		return c.name, nil
+	}
+	ch, appErr := b.api.GetDirectChannel(b.userID, userID)
+	if appErr != nil {
+		return "", appErr
+	}
+	b.names.mu.Lock()
+	if b.names.dms == nil || len(b.names.dms) >= namesMax {
+		b.names.dms = map[string]cachedName{}
+	}
+	b.names.dms[userID] = cachedName{name: ch.Id}
+	b.names.mu.Unlock()
+	return ch.Id, nil
 }

@@ -52,10 +52,10 @@ func (b *Bot) NotifyPage(ctx context.Context, p *app.Page, inc *incident.Inciden
 		}
 	} else {
 		dests := []app.PagePost{{ChannelID: p.ChannelID, Level: n.Level}}
-		if dm, appErr := b.api.GetDirectChannel(b.userID, target); appErr != nil {
+		if dm, appErr := b.directChannel(target); appErr != nil {
 			errs = append(errs, fmt.Errorf("direct channel with %s: %w", target, appErr))
 		} else {
-			dests = append(dests, app.PagePost{ChannelID: dm.Id, Level: n.Level, DM: true})
+			dests = append(dests, app.PagePost{ChannelID: dm, Level: n.Level, DM: true})
 		}
 		for _, pp := range dests {
 			created, appErr := b.create(ctx, b.pagePost(p, inc, pp, names))
@@ -193,8 +193,8 @@ func (b *Bot) PagePosts(_ context.Context, p *app.Page, since time.Time) ([]app.
 	}
 	places := []place{{p.ChannelID, false}}
 	for _, t := range p.Targets {
-		if dm, appErr := b.api.GetDirectChannel(b.userID, t.UserID); appErr == nil {
-			places = append(places, place{dm.Id, true})
+		if dm, appErr := b.directChannel(t.UserID); appErr == nil {
+			places = append(places, place{dm, true})
 		}
 	}
 	var out []app.PagePost

@@ -18,11 +18,11 @@ func (b *Bot) QuietName(userID string) string {
 	if b.isBot(userID) {
 		return incident.BotName
 	}
-	u, appErr := b.api.GetUser(userID)
-	if appErr != nil {
+	name, ok := b.Username(userID)
+	if !ok {
 		return "a former user"
 	}
-	return mention.Quiet(u.Username)
+	return mention.Quiet(name)
 }
 
 // PublishPostmortem posts the parts in each channel, in order, and attaches

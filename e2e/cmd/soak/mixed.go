@@ -31,6 +31,7 @@ type load struct {
 	tokenIncident                               map[string]string
 	refusedTokens                               map[string]bool
 	missingAfterEnd, deliveredLate, onTimelines int
+	cpu, calls                                  string
 }
 
 func newLoad() *load {
@@ -78,6 +79,8 @@ func (b *bench) mixed(ctx context.Context, r *report, d time.Duration) error {
 	r.add("accepted update → its broadcast post, median / p99 (during the load)", "%s", l.delivered.summary())
 	r.add("accepted updates not yet in the broadcast channel 5 s after the load", "%d", l.missingAfterEnd)
 	r.add("accepted updates on their incident's timeline (checked afterwards)", "%d of %d", l.onTimelines, l.accepted.Load())
+	r.add("CPU during the load, % of one core (2 cores: 200%)", "%s", l.cpu)
+	r.add("plugin API calls per second during the load", "%s", l.calls)
 	b.noteErrors(r, l)
 	return nil
 }
@@ -169,6 +172,7 @@ func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters
 	}
 	defer observer.Close()
 
+	cpuFrom := b.cpuNow(ctx)
 	loadCtx, stop := context.WithTimeout(ctx, d)
 	defer stop()
 	var wg sync.WaitGroup
@@ -269,6 +273,8 @@ func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters
 		}
 	})
 	<-loadCtx.Done()
+	cpuTo := b.cpuNow(ctx)
+	l.cpu, l.calls = cpuSince(cpuFrom, cpuTo), callsSince(cpuFrom, cpuTo)
 	wg.Wait()
 	if err := b.awaitDelivery(ctx, l); err != nil {
 		return nil, err

@@ -122,6 +122,11 @@ func (s *Store) GetIncident(ctx context.Context, id string) (*incident.Incident,
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("get incident #%s: %w", id, err)
 	}
+	if raw := s.recent.get(id, recentRead); raw != nil {
+		if inc, _, err := decodeIncident(id, raw); err == nil {
+			return inc, nil
+		}
+	}
 	inc, _, err := s.readIncident(id)
 	if err != nil {
 		return nil, fmt.Errorf("get incident #%s: %w", id, err)
@@ -144,7 +149,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, mutate func(*inci
 		out          *incident.Incident
 		activeChange bool
 	)
-	guess := s.recent.get(id)
+	guess := s.recent.get(id, recentFresh)
 	err := s.retry(ctx, "update incident #"+id, func() (bool, error) {
 		var (
 			cur *incident.Incident

@@ -22,8 +22,14 @@ type recentRecord struct {
 }
 
 const (
-	// recentFresh is how long remembered bytes are worth a try.
+	// recentFresh is how long remembered bytes are worth a try as the
+	// start of a compare-and-set.
 	recentFresh = 2 * time.Second
+	// recentRead is how long remembered bytes stand in for a read: a read
+	// right after this process wrote or read the record (a change, then
+	// its worker) is that record. The store's reads may be as stale as a
+	// read replica's anyway (see incident.Store); writes never trust them.
+	recentRead = 250 * time.Millisecond
 	// recentMax bounds what is remembered.
 	recentMax = 4096
 )
@@ -51,12 +57,12 @@ func (r *recent) put(id string, raw []byte) {
 	r.m[id] = recentRecord{raw: raw, at: time.Now()}
 }
 
-// get returns the remembered bytes of id, if fresh.
-func (r *recent) get(id string) []byte {
+// get returns the remembered bytes of id, if younger than fresh.
+func (r *recent) get(id string, fresh time.Duration) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	v, ok := r.m[id]
-	if !ok || time.Since(v.at) > recentFresh {
+	if !ok || time.Since(v.at) > fresh {
 		return nil
 	}
 	return v.raw
@@ -66,4 +72,42 @@ func (r *recent) forget(id string) {
 	r.mu.Lock()
 	delete(r.m, id)
 	r.mu.Unlock()
+}
+
+// tails remembers, per incident, the last timeline chunk this process
+// wrote (its number and bytes): the first guess of the next append.
+type tails struct {
+	mu sync.Mutex
+	m  map[string]tail
+}
+
+type tail struct {
+	k   int
+	raw []byte
+	at  time.Time
+}
+
+func (t *tails) put(id string, k int, raw []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil || len(t.m) >= recentMax {
+		t.m = map[string]tail{}
+	}
+	t.m[id] = tail{k: k, raw: raw, at: time.Now()}
+}
+
+func (t *tails) get(id string) (int, []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v, ok := t.m[id]
+	if !ok || time.Since(v.at) > recentFresh {
+		return 0, nil
+	}
+	return v.k, v.raw
+}
+
+func (t *tails) forget(id string) {
+	t.mu.Lock()
+	delete(t.m, id)
+	t.mu.Unlock()
 }

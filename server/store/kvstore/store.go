@@ -42,6 +42,9 @@ type Store struct {
 	// recent is the bytes of records read lately: the first guess of an
 	// update (see recent.go).
 	recent *recent
+	// tails is the last timeline chunk written, per incident: the first
+	// guess of an append.
+	tails *tails
 	// channels remembers which incident owns a channel, for this process's
 	// lifetime (a mapping never changes once made), up to maxChannels.
 	channels  *sync.Map
@@ -77,6 +80,7 @@ func New(kv KV, opts ...Option) *Store {
 
 		activeMigrated: new(atomic.Bool),
 		recent:         &recent{},
+		tails:          &tails{},
 		channels:       new(sync.Map),
 		nChannels:      new(atomic.Int64),
 	}

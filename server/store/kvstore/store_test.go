@@ -88,6 +88,7 @@ func TestLaggingHead(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			s = kvstore.New(kv) // the process that comes back knows nothing
 			events, err := s.Timeline(t.Context(), "inc1")
 			if err != nil || len(events) != 70 {
 				t.Fatalf("Timeline: %d events, %v; want 70", len(events), err)
@@ -178,6 +179,9 @@ func TestInfrastructureErrorsAreWrapped(t *testing.T) {
 	mustCreate(t, s, "inc1", "ch1")
 	errDown := errors.New("database is down")
 	kv.FailGets(func(string) error { return errDown })
+	// Another process's store: it has read nothing yet (a store serves a
+	// read it made or wrote a moment ago from memory).
+	s = kvstore.New(kv)
 	_, err := s.GetIncident(t.Context(), "inc1")
 	if !errors.Is(err, errDown) || incident.KindOf(err) != incident.KindInternal || !strings.Contains(err.Error(), "inc1") {
 		t.Errorf("GetIncident with the KV down = %v", err)
@@ -424,5 +428,56 @@ func TestDocNamesPages(t *testing.T) {
 	}
 	if got := kv.Since(before); got.Lists != 6 || got.Gets != 0 {
 		t.Fatalf("DocNames over 5,000 keys cost %+v; want 6 lists", got)
+	}
+}
+
+// What a process just read or wrote serves its next step: an update right
+// after a read is one write, a read right after a write is none, an append
+// after an append is one write; and when another process changed the
+// record meanwhile, the guess fails and the update still lands on the
+// current record.
+func TestRecentRecordsSaveCalls(t *testing.T) {
+	kv := newCountingKV()
+	s := kvstore.New(kv)
+	mustCreate(t, s, "inc1", "ch1")
+	ctx := t.Context()
+	if _, err := s.AppendEvent(ctx, "inc1", incident.NewEvent(t0, "bob", incident.EventNote, "first")); err != nil {
+		t.Fatal(err)
+	}
+	before := kv.Snapshot()
+	if _, err := s.AppendEvent(ctx, "inc1", incident.NewEvent(t0, "bob", incident.EventNote, "second")); err != nil {
+		t.Fatal(err)
+	}
+	if c := kv.Since(before); c.Calls() != 1 {
+		t.Errorf("an append after an append: %+v, want one write", c)
+	}
+	before = kv.Snapshot()
+	if _, err := s.UpdateIncident(ctx, "inc1", func(i *incident.Incident) error { i.Title = "x"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if c := kv.Since(before); c.Calls() != 1 {
+		t.Errorf("an update after a write: %+v, want one write", c)
+	}
+	before = kv.Snapshot()
+	if inc, err := s.GetIncident(ctx, "inc1"); err != nil || inc.Title != "x" {
+		t.Fatalf("read after the write: %+v %v", inc, err)
+	}
+	if c := kv.Since(before); c.Calls() != 0 {
+		t.Errorf("a read right after a write: %+v, want none", c)
+	}
+	// Another process changes the record; this one's guess is stale.
+	other := kvstore.New(kv)
+	if _, err := other.UpdateIncident(ctx, "inc1", func(i *incident.Incident) error { i.Summary = "by the other"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.UpdateIncident(ctx, "inc1", func(i *incident.Incident) error { i.Impact = "by this one"; return nil })
+	if err != nil || out.Summary != "by the other" || out.Impact != "by this one" {
+		t.Fatalf("update over a stale guess: %+v %v", out, err)
+	}
+	if _, err := other.AppendEvent(ctx, "inc1", incident.NewEvent(t0, "amy", incident.EventNote, "by the other")); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := s.AppendEvent(ctx, "inc1", incident.NewEvent(t0, "bob", incident.EventNote, "third")); err != nil || e.Seq != 3 {
+		t.Fatalf("append over a stale tail: %+v %v", e, err)
 	}
 }

@@ -90,11 +90,19 @@ func (c *chunk) plusAll(events []incident.Event, oldSize int) (*chunk, []byte, [
 // still holds old exactly (nil: if it is absent), and returns the events
 // it took, with their Seqs.
 func (s *Store) put(id string, k int, old []byte, c *chunk, events []incident.Event) (bool, []incident.Event, error) {
-	_, value, took, err := c.plusAll(events, len(old))
+	n, value, took, err := c.plusAll(events, len(old))
 	if err != nil {
 		return false, nil, err
 	}
 	ok, err := s.swap(chunkKey(id, k), old, value)
+	switch {
+	case err != nil || !ok:
+		s.tails.forget(id)
+	case n.Sealed:
+		s.tails.forget(id)
+	default:
+		s.tails.put(id, k, value)
+	}
 	return ok, took, err
 }
 
@@ -159,6 +167,24 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 		return nil, nil
 	}
 	what := "add to the timeline of #" + id
+	// The last chunk as this process last wrote it: usually still the
+	// last, since an incident's worker does most of its appends, and then
+	// the batch costs one call.
+	if k, raw := s.tails.get(id); raw != nil {
+		if c, err := decodeChunk(k, raw); err == nil && !c.Sealed {
+			ok, took, err := s.put(id, k, raw, c, events)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			if ok && len(took) == len(events) {
+				return took, nil
+			}
+			if ok { // the chunk filled: the rest go on as usual
+				more, err := s.AppendEvents(ctx, incidentID, events[len(took):])
+				return append(took, more...), err
+			}
+		}
+	}
 	h, err := s.readHead(id)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
