@@ -212,6 +212,9 @@ func (p *Plugin) ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*mo
 	if p.core != nil {
 		defer p.core.Live()()
 	}
+	if p.calls != nil {
+		defer p.calls.served("/incident "+verb, time.Now())
+	}
 	reply := p.commands.Execute(context.Background(), command.Call{
 		UserID: args.UserId, ChannelID: args.ChannelId, TeamID: args.TeamId, TriggerID: args.TriggerId,
 		SiteURL: args.SiteURL, Verb: verb, Rest: rest,
@@ -227,6 +230,9 @@ func (p *Plugin) ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Req
 	}
 	if p.core != nil && r.URL.Path != web.ArchivePath { // a download is bulk work itself
 		defer p.core.Live()()
+	}
+	if p.calls != nil {
+		defer p.calls.served(routeName(r), time.Now())
 	}
 	p.router.ServeHTTP(w, r)
 }
@@ -304,4 +310,13 @@ func (p *Plugin) tellDeadLetter(_ context.Context, d work.DeadLetter) {
 	p.tellAdmins(fmt.Sprintf("Incident bot: work on %s failed %d times in a row and was set aside, so that it holds up nothing else. "+
 		"The last error: %s\n\nFix the cause (the server log has every attempt), then run `/incident work retry %d` to do it again, "+
 		"or `/incident work drop %d` to give it up. `/incident work` lists everything set aside.", d.Ref(), d.Tries, d.Error, d.N, d.N))
+}
+
+// routeName names r's route for the usage counts: the path without ids.
+func routeName(r *http.Request) string {
+	path := r.URL.Path
+	if strings.HasPrefix(path, web.IncidentsPath+"/") {
+		path = web.IncidentsPath + "/{id}"
+	}
+	return r.Method + " " + path
 }

@@ -55,7 +55,7 @@ type API struct {
 	Archives Archives
 	// Calls counts the plugin API calls so far, per method, for the usage
 	// route; nil: not counted.
-	Calls func() map[string]int64
+	Calls func() (calls, handlers map[string]Timed)
 	Log   zerolog.Logger
 }
 

@@ -19,9 +19,18 @@ type Usage struct {
 	HeapBytes     uint64  `json:"heap_bytes"`
 	Goroutines    int     `json:"goroutines"`
 	// Calls counts the calls of the plugin API that load the server, per
-	// method, since the plugin started.
-	Calls map[string]int64 `json:"calls,omitempty"`
-	At    time.Time        `json:"at"`
+	// method, since the plugin started, and the time they took.
+	Calls map[string]Timed `json:"calls,omitempty"`
+	// Handlers counts the runs of the plugin's entry points (a command's
+	// verb, a route), and the time they took.
+	Handlers map[string]Timed `json:"handlers,omitempty"`
+	At       time.Time        `json:"at"`
+}
+
+// Timed is how often something ran and for how long in all.
+type Timed struct {
+	N       int64   `json:"n"`
+	Seconds float64 `json:"seconds"`
 }
 
 func (a *API) serveUsage(w http.ResponseWriter, r *http.Request, actor string) {
@@ -38,7 +47,7 @@ func (a *API) serveUsage(w http.ResponseWriter, r *http.Request, actor string) {
 		HeapBytes:     ms.HeapAlloc, Goroutines: runtime.NumGoroutine(), At: time.Now().UTC(),
 	}
 	if a.Calls != nil {
-		u.Calls = a.Calls()
+		u.Calls, u.Handlers = a.Calls()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(u)

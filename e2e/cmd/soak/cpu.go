@@ -19,7 +19,15 @@ type cpuMark struct {
 	at            time.Time
 	machine, idle float64 // seconds, all cores
 	plugin, self  float64 // seconds
-	calls         map[string]int64
+	// calls are the plugin's API calls per method, handlers the runs of
+	// its entry points, as the usage route counts them.
+	calls, handlers map[string]timed
+}
+
+// timed is a count and the seconds it took in all.
+type timed struct {
+	N       int64   `json:"n"`
+	Seconds float64 `json:"seconds"`
 }
 
 // cpuNow reads the machine's counters, the plugin's (from its usage
@@ -47,12 +55,13 @@ func (b *bench) cpuNow(ctx context.Context) cpuMark {
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(resp.Body)
 		var u struct {
-			User   float64          `json:"user_seconds"`
-			System float64          `json:"system_seconds"`
-			Calls  map[string]int64 `json:"calls"`
+			User     float64          `json:"user_seconds"`
+			System   float64          `json:"system_seconds"`
+			Calls    map[string]timed `json:"calls"`
+			Handlers map[string]timed `json:"handlers"`
 		}
 		if json.Unmarshal(raw, &u) == nil {
-			m.plugin, m.calls = u.User+u.System, u.Calls
+			m.plugin, m.calls, m.handlers = u.User+u.System, u.Calls, u.Handlers
 		}
 	}
 	return m
@@ -73,23 +82,37 @@ func cpuSince(from, to cpuMark) string {
 }
 
 // callsSince names the plugin API calls per second between two readings,
-// the most frequent first.
+// the most frequent first, each with its mean time.
 func callsSince(from, to cpuMark) string {
-	d := to.at.Sub(from.at).Seconds()
+	return ratesSince(from.calls, to.calls, to.at.Sub(from.at).Seconds(), "%s %.0f/s %.1f ms")
+}
+
+// handlersSince names the plugin's entry points that ran between two
+// readings, with how often (per second) and their mean time inside the
+// plugin.
+func handlersSince(from, to cpuMark) string {
+	return ratesSince(from.handlers, to.handlers, to.at.Sub(from.at).Seconds(), "%s %.1f/s %.1f ms")
+}
+
+func ratesSince(from, to map[string]timed, d float64, format string) string {
+	if d <= 0 {
+		return "unknown"
+	}
 	type rate struct {
-		name string
-		n    float64
+		name     string
+		perS, ms float64
 	}
 	var all []rate
-	for name, n := range to.calls {
-		if r := float64(n-from.calls[name]) / d; r >= 0.5 {
-			all = append(all, rate{name, r})
+	for name, t := range to {
+		n, s := t.N-from[name].N, t.Seconds-from[name].Seconds
+		if r := float64(n) / d; n > 0 && r >= 0.1 {
+			all = append(all, rate{name, r, 1000 * s / float64(n)})
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n })
+	sort.Slice(all, func(i, j int) bool { return all[i].perS > all[j].perS })
 	var parts []string
 	for _, r := range all {
-		parts = append(parts, fmt.Sprintf("%s %.0f", r.name, r.n))
+		parts = append(parts, fmt.Sprintf(format, r.name, r.perS, r.ms))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -31,7 +31,7 @@ type load struct {
 	tokenIncident                               map[string]string
 	refusedTokens                               map[string]bool
 	missingAfterEnd, deliveredLate, onTimelines int
-	cpu, calls                                  string
+	cpu, calls, handlers                        string
 }
 
 func newLoad() *load {
@@ -80,7 +80,8 @@ func (b *bench) mixed(ctx context.Context, r *report, d time.Duration) error {
 	r.add("accepted updates not yet in the broadcast channel 5 s after the load", "%d", l.missingAfterEnd)
 	r.add("accepted updates on their incident's timeline (checked afterwards)", "%d of %d", l.onTimelines, l.accepted.Load())
 	r.add("CPU during the load, % of one core (2 cores: 200%)", "%s", l.cpu)
-	r.add("plugin API calls per second during the load", "%s", l.calls)
+	r.add("plugin API calls during the load (per second, mean time)", "%s", l.calls)
+	r.add("plugin entry points during the load (per second, mean time inside the plugin)", "%s", l.handlers)
 	b.noteErrors(r, l)
 	return nil
 }
@@ -274,7 +275,7 @@ func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters
 	})
 	<-loadCtx.Done()
 	cpuTo := b.cpuNow(ctx)
-	l.cpu, l.calls = cpuSince(cpuFrom, cpuTo), callsSince(cpuFrom, cpuTo)
+	l.cpu, l.calls, l.handlers = cpuSince(cpuFrom, cpuTo), callsSince(cpuFrom, cpuTo), handlersSince(cpuFrom, cpuTo)
 	wg.Wait()
 	if err := b.awaitDelivery(ctx, l); err != nil {
 		return nil, err
