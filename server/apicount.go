@@ -6,6 +6,7 @@ package main
 // what slows everyone down. The wrapper only counts.
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,13 @@ type apiCalls struct {
 func (c *apiCalls) done(i int, start time.Time) {
 	c.n[i].Add(1)
 	c.ns[i].Add(int64(time.Since(start)))
+}
+
+// lost counts a compare-and-set of key that lost to another writer, by
+// the key's first three segments: where writers contend.
+func (c *apiCalls) lost(key string) {
+	parts := strings.SplitN(key, "/", 4)
+	c.served("KVSetWithOptions lost "+strings.Join(parts[:min(len(parts), 3)], "/"), time.Now())
 }
 
 // handlerTime is how often an entry point of the plugin ran and for how
@@ -169,7 +177,11 @@ func (c countedAPI) KVList(page int, perPage int) ([]string, *model.AppError) {
 
 func (c countedAPI) KVSetWithOptions(key string, value []byte, options model.PluginKVSetOptions) (bool, *model.AppError) {
 	defer c.calls.done(19, time.Now())
-	return c.API.KVSetWithOptions(key, value, options)
+	ok, appErr := c.API.KVSetWithOptions(key, value, options)
+	if !ok && appErr == nil && options.Atomic {
+		c.calls.lost(key)
+	}
+	return ok, appErr
 }
 
 func (c countedAPI) LogDebug(msg string, keyValuePairs ...any) {

@@ -61,9 +61,12 @@ func TestStartFailureLeavesNothingHalfMade(t *testing.T) {
 }
 
 func testStartFailureLeavesNothingHalfMade(t *testing.T, s storeKind) {
+	// The starter joins a private channel before the answer; a public
+	// one, which they may open anyway, in the follow-up.
 	for _, step := range []string{"channel", "member"} {
 		t.Run(step, func(t *testing.T) {
 			e := newEnvOn(t, s)
+			e.app.settings = func() Settings { return Settings{BroadcastChannelID: "bc", PrivateChannels: true} }
 			e.chat.failAt = step
 			if _, err := e.app.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "x"}); err == nil {
 				t.Fatal("start succeeded despite a failing step")
@@ -78,6 +81,30 @@ func testStartFailureLeavesNothingHalfMade(t *testing.T, s storeKind) {
 				t.Errorf("incident left in store: %+v", list[0])
 			}
 		})
+	}
+}
+
+// TestStartInAPublicChannelDoesNotWaitForTheStartersJoin: the join is the
+// follow-up's, and one that fails leaves the incident whole (the starter
+// may open the channel anyway).
+func TestStartInAPublicChannelDoesNotWaitForTheStartersJoin(t *testing.T) {
+	e := newEnv(t)
+	e.app.SetHold(func(func(context.Context)) {}) // the follow-up never runs
+	inc, err := e.app.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.chat.members[inc.ChannelID]; len(got) != 0 {
+		t.Errorf("members before the follow-up = %v, want none", got)
+	}
+	e = newEnv(t)
+	e.chat.failAt = "member"
+	inc, err = e.app.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "x"})
+	if err != nil {
+		t.Fatalf("start failed for the starter's join: %v", err)
+	}
+	if got, _ := e.store.GetIncident(ctx, inc.ID); got.CardPostID == "" || len(got.Outbox) != 0 {
+		t.Errorf("incident not whole after a failed join: %+v", got)
 	}
 }
 

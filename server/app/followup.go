@@ -376,7 +376,7 @@ func (a *App) doBatch(ctx context.Context, inc *incident.Incident, batch []incid
 	}
 	var errs []error
 	for _, p := range plan(batch) {
-		sctx := work.WithOnce(ctx, p.onceKey(inc.ID), retry, since)
+		sctx := work.WithPriority(work.WithOnce(ctx, p.onceKey(inc.ID), retry, since), stepPriority[p.Kind])
 		if err := a.step(sctx, inc, p); err != nil {
 			errs = append(errs, fmt.Errorf("step %s of follow-up %s: %w", p.Kind, p.from.ID, err))
 		}
@@ -386,6 +386,17 @@ func (a *App) doBatch(ctx context.Context, inc *incident.Incident, batch []incid
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stepPriority is the priority of each step's slow calls (see
+// work.WithPriority): what people wait to see (their update in the
+// broadcast channel, a page) goes before what keeps the card current,
+// which goes before the rest. Steps run one after another: joining the
+// role holders at once was measured slower, as the server serialises
+// changes to one channel's members.
+var stepPriority = map[incident.StepKind]work.Priority{
+	incident.StepPublish: work.Urgent, incident.StepPageStart: work.Urgent, incident.StepClosePages: work.Urgent,
+	incident.StepCard: work.Prompt, incident.StepChecklist: work.Prompt,
 }
 
 // planned is one step of a batch's plan: a step of follow-up from, and for

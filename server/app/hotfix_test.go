@@ -482,16 +482,6 @@ func testReleaseFreezeIsAnnouncedOncePerStartAndEnd(t *testing.T, s storeKind) {
 	}
 }
 
-// mustDoc returns the bytes of document name, which must exist.
-func mustDoc(t *testing.T, d incident.Docs, name string) []byte {
-	t.Helper()
-	b, err := d.GetDoc(ctx, name)
-	if err != nil || b == nil {
-		t.Fatalf("document %s: %v (found %v)", name, err, b != nil)
-	}
-	return b
-}
-
 // A process that dies right after storing a change to an incident's
 // hotfixes, before handing what it owes to the incident's worker, leaves
 // it in the document: the tick hands it over, and it is done once.

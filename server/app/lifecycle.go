@@ -30,10 +30,11 @@ func (a *App) change(ctx context.Context, id string, apply func(*incident.Incide
 }
 
 // changeSteps are the steps every change owes after its event ev: the
-// card re-rendered, the event posted where it belongs, the release freeze
-// brought up to date, and the checklist when a role changed hands.
+// event posted where it belongs (first: people wait for it), the card
+// re-rendered, the release freeze brought up to date, and the checklist
+// when a role changed hands.
 func changeSteps(i *incident.Incident, ev incident.Event) []incident.Step {
-	steps := []incident.Step{{Kind: incident.StepCard}, {Kind: incident.StepPublish, Event: 0}}
+	steps := []incident.Step{{Kind: incident.StepPublish, Event: 0}, {Kind: incident.StepCard}}
 	if freezeRelevant(ev.Type) {
 		steps = append(steps, incident.Step{Kind: incident.StepFreeze})
 	}

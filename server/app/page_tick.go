@@ -23,6 +23,8 @@ func (a *App) runPage(ctx context.Context, job work.Job) (work.Outcome, error) {
 	if a.pager == nil {
 		return work.Outcome{}, nil
 	}
+	// A page's posts are what people wait for most.
+	ctx = work.WithPriority(ctx, work.Urgent)
 	id, now := job.Key, a.now()
 	p, ok, err := loadDoc[Page](ctx, a.store, pageDoc(id))
 	if err != nil {

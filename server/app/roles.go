@@ -90,15 +90,6 @@ func (a *App) handedOverStep(ctx context.Context, inc *incident.Incident, value,
 	return a.chat.CloseHandover(ctx, inc, incident.Role(role), postID, acceptedBy)
 }
 
-// join adds someone the incident needs to its channel (see admit); a
-// failure is logged and, for someone outside the incident's team, told to
-// the incident manager and them. The role stands.
-func (a *App) join(ctx context.Context, inc *incident.Incident, user string) {
-	if err := a.admit(ctx, inc, user); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Str("user", user).Msg("add to the incident channel")
-	}
-}
-
 // staff fills a new incident's roles from the rota at its start and returns
 // the events that explain who got what and why. A rota that cannot be read
 // leaves every role open, so an incident can always start.

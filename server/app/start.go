@@ -61,23 +61,34 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	inc.Private = settings.PrivateChannels
 	inc.AlertLink = req.AlertLink
 
-	// The rota is read while the channel is made: staffing fills only the
-	// roles, which the channel does not need.
-	var staffing []incident.Event
-	staffed := make(chan struct{})
+	// The rota is read, and the incident made findable in the work index,
+	// while the channel is made: staffing fills only the roles, which the
+	// channel does not need, and an entry armed before the record is
+	// stored has the tick do the follow-up should this process die right
+	// after (one whose start fails finds nothing to do).
+	var (
+		staffing []incident.Event
+		timer    int64
+		armErr   error
+	)
+	inc.ID = req.ID
+	if inc.ID == "" {
+		inc.ID = a.newID()
+	}
+	staffed, armed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(staffed)
 		staffing = a.staff(ctx, inc)
 	}()
+	go func() {
+		defer close(armed)
+		timer, armErr = a.work.Arm(ctx, kindIncident, inc.ID)
+	}()
 	var undo undoStack
 	defer undo.run(ctx, a)
-	defer func() { <-staffed }()
+	defer func() { <-staffed; <-armed }()
 
 	for try := 1; ; try++ {
-		inc.ID = req.ID
-		if inc.ID == "" {
-			inc.ID = a.newID()
-		}
 		inc.ChannelID, err = a.chat.CreateIncidentChannel(ctx, inc, settings.PrivateChannels)
 		if err == nil {
 			break
@@ -85,30 +96,30 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 		if !errors.Is(err, incident.ErrConflict) || try == channelNameTries || req.ID != "" {
 			return nil, fmt.Errorf("start incident: create channel: %w", err)
 		}
+		// The name is taken: another id, armed afresh.
+		<-armed
+		inc.ID = a.newID()
+		timer, armErr = a.work.Arm(ctx, kindIncident, inc.ID)
 	}
 	undo.push("archive channel", func(ctx context.Context) error { return a.chat.ArchiveChannel(ctx, inc.ChannelID) })
 	created := time.Now()
 
-	// The starter joins while the incident is made findable in the work
-	// index (before it is stored: should this process die right after,
-	// the tick does the follow-up).
-	var joinErr error
-	joined := make(chan struct{})
-	go func() {
-		defer close(joined)
-		joinErr = a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID)
-	}()
-	timer, armErr := a.work.Arm(ctx, kindIncident, inc.ID)
-	<-joined
+	// The starter of a private incident joins before the answer, which
+	// takes them to a channel they could not open otherwise; anyone may
+	// open a public channel, so there the join is the follow-up's first
+	// step, and the answer does not wait for the server's slowest call.
+	if settings.PrivateChannels {
+		if err := a.chat.AddToChannel(ctx, inc.ChannelID, req.ActorID); err != nil {
+			return nil, fmt.Errorf("start incident: add starter to channel: %w", err)
+		}
+	}
+	<-armed
 	<-staffed
-	switch {
-	case joinErr != nil:
-		return nil, fmt.Errorf("start incident: add starter to channel: %w", joinErr)
-	case armErr != nil:
+	if armErr != nil {
 		return nil, fmt.Errorf("start incident: %w", armErr)
 	}
 	inc.Timer = timer
-	events, steps := append([]incident.Event{ev}, staffing...), startSteps(inc)
+	events, steps := append([]incident.Event{ev}, staffing...), startSteps(inc, !settings.PrivateChannels)
 	if book != nil {
 		c := runbook.NewChecklist(inc.ID, *book, req.ActorID, why, inc.CreatedAt)
 		if err := a.storeChecklist(ctx, c); err != nil {
@@ -138,19 +149,22 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 }
 
 // startSteps are the steps a new incident owes after its events: its
-// listings' indexes, the role holders into the channel (so that the card, which mentions them, and the
-// page reach members), the card, the first line's page, then the
-// announcement and the freeze.
-func startSteps(inc *incident.Incident) []incident.Step {
-	steps := []incident.Step{{Kind: incident.StepIndex}}
-	for _, role := range incident.Roles {
-		u := inc.Roles[role]
-		if u != "" && u != inc.CreatedBy && !slices.ContainsFunc(steps, func(s incident.Step) bool { return s.User == u }) {
+// listings' indexes; the first line's page, which cannot wait (it reaches
+// them by direct message wherever it is posted); the starter (joinStarter)
+// and the role holders into the channel, so that the card, which mentions
+// them, reaches members; the card; then the announcement and the freeze.
+func startSteps(inc *incident.Incident, joinStarter bool) []incident.Step {
+	steps := []incident.Step{{Kind: incident.StepIndex}, {Kind: incident.StepPageStart}}
+	join := func(u string) {
+		if u != "" && (u != inc.CreatedBy || joinStarter) && !slices.ContainsFunc(steps, func(s incident.Step) bool { return s.User == u }) {
 			steps = append(steps, incident.Step{Kind: incident.StepJoin, User: u})
 		}
 	}
-	return append(steps, incident.Step{Kind: incident.StepCard}, incident.Step{Kind: incident.StepPageStart},
-		incident.Step{Kind: incident.StepAnnounce}, incident.Step{Kind: incident.StepFreeze})
+	join(inc.CreatedBy)
+	for _, role := range incident.Roles {
+		join(inc.Roles[role])
+	}
+	return append(steps, incident.Step{Kind: incident.StepCard}, incident.Step{Kind: incident.StepAnnounce}, incident.Step{Kind: incident.StepFreeze})
 }
 
 // withChecklist puts the checklist step right after the card: the role

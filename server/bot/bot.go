@@ -18,6 +18,7 @@ type Bot struct {
 	pluginID string
 	userID   string
 	groups   *groupSync // nil until EnableGroupSync; see groups.go
+	slow     *gate      // the slow calls of background work, a few at a time
 	names    nameCache  // channels and teams, remembered a while
 	// SiteURL returns the server's configured site URL, for links to the
 	// plugin's pages; nil or "": links from the server's root.
@@ -33,7 +34,7 @@ var (
 
 // New returns a Bot acting as userID (the bot account) for plugin pluginID.
 func New(api plugin.API, pluginID, userID string) *Bot {
-	return &Bot{api: api, pluginID: pluginID, userID: userID}
+	return &Bot{api: api, pluginID: pluginID, userID: userID, slow: newGate(slowCalls)}
 }
 
 // UserID is the bot account's user id.
@@ -77,6 +78,11 @@ func (b *Bot) create(ctx context.Context, p *model.Post) (*model.Post, error) {
 			}
 		}
 	}
+	leave, err := b.slow.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	created, appErr := b.api.CreatePost(p)
 	if appErr != nil {
 		return nil, appErr
@@ -111,7 +117,7 @@ func (b *Bot) mention(userID string) string {
 // update replaces a post of the bot with p. An update replaces all props,
 // so the post's idempotency key (see create) is carried over from the
 // stored post: a retried step must still recognise it.
-func (b *Bot) update(p *model.Post) (*model.Post, *model.AppError) {
+func (b *Bot) update(ctx context.Context, p *model.Post) (*model.Post, *model.AppError) {
 	if p.GetProp(PropOnce) == nil {
 		if old, appErr := b.api.GetPost(p.Id); appErr == nil {
 			if key := old.GetProp(PropOnce); key != nil {
@@ -119,5 +125,10 @@ func (b *Bot) update(p *model.Post) (*model.Post, *model.AppError) {
 			}
 		}
 	}
+	leave, err := b.slow.enter(ctx)
+	if err != nil {
+		return nil, model.NewAppError("UpdatePost", "incident_bot.slow_calls", nil, err.Error(), 503)
+	}
+	defer leave()
 	return b.api.UpdatePost(p)
 }

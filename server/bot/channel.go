@@ -82,8 +82,8 @@ func (b *Bot) ArchiveChannel(_ context.Context, channelID string) error {
 // AddToChannel adds a user to a channel; already being a member is fine.
 // Someone outside the channel's team joins the team first, when the server
 // lets them (see addToChannel).
-func (b *Bot) AddToChannel(_ context.Context, channelID, userID string) error {
-	return b.addToChannel(channelID, userID)
+func (b *Bot) AddToChannel(ctx context.Context, channelID, userID string) error {
+	return b.addToChannel(ctx, channelID, userID)
 }
 
 // PostCard posts the incident card.
@@ -98,11 +98,11 @@ func (b *Bot) PostCard(ctx context.Context, inc *incident.Incident) (string, err
 }
 
 // UpdateCard re-renders the card in place.
-func (b *Bot) UpdateCard(_ context.Context, inc *incident.Incident) error {
+func (b *Bot) UpdateCard(ctx context.Context, inc *incident.Incident) error {
 	if inc.CardPostID == "" {
 		return nil
 	}
-	if _, appErr := b.update(b.cardPost(inc)); appErr != nil {
+	if _, appErr := b.update(ctx, b.cardPost(inc)); appErr != nil {
 		return fmt.Errorf("update incident card %s: %w", inc.CardPostID, appErr)
 	}
 	return nil

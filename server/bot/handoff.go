@@ -46,13 +46,13 @@ func (b *Bot) PostHandoff(ctx context.Context, h *app.Handoff) (string, error) {
 
 // UpdateHandoff re-renders the handoff post to show who has acknowledged.
 // Mattermost does not notify anyone again when a post is edited.
-func (b *Bot) UpdateHandoff(_ context.Context, h *app.Handoff) error {
+func (b *Bot) UpdateHandoff(ctx context.Context, h *app.Handoff) error {
 	if h.PostID == "" {
 		return nil
 	}
 	p := handoffPost(h, b.userID, b.pluginID, b.mention)
 	p.Id = h.PostID
-	if _, appErr := b.update(p); appErr != nil {
+	if _, appErr := b.update(ctx, p); appErr != nil {
 		return fmt.Errorf("update rota handoff post %s: %w", h.PostID, appErr)
 	}
 	return nil

@@ -45,13 +45,13 @@ func (b *Bot) PostHotfix(ctx context.Context, inc *incident.Incident, h *hotfix.
 
 // UpdateHotfix re-renders the sign-off post. The message is rebuilt from
 // the record, so it stays as posted; only the attachment moves on.
-func (b *Bot) UpdateHotfix(_ context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups) error {
+func (b *Bot) UpdateHotfix(ctx context.Context, inc *incident.Incident, h *hotfix.Hotfix, groups *hotfix.Groups) error {
 	if h.PostID == "" {
 		return nil
 	}
 	p := b.hotfixPost(inc, h, groups)
 	p.Id = h.PostID
-	if _, appErr := b.update(p); appErr != nil {
+	if _, appErr := b.update(ctx, p); appErr != nil {
 		return fmt.Errorf("update sign-off post %s of %s: %w", h.PostID, h.Ref(), appErr)
 	}
 	return nil

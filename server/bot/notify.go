@@ -107,7 +107,13 @@ func (b *Bot) postEvents(ctx context.Context, inc *incident.Incident, channel st
 		if len(keys) > 0 {
 			p.AddProp(PropEvents, keys)
 		}
-		if _, appErr := b.api.CreatePost(p); appErr != nil {
+		leave, err := b.slow.enter(ctx)
+		if err != nil {
+			return err
+		}
+		_, appErr := b.api.CreatePost(p)
+		leave()
+		if appErr != nil {
 			return appErr
 		}
 	}

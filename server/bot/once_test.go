@@ -54,7 +54,7 @@ func TestCreateIsOncePerStep(t *testing.T) {
 	// An update replaces every prop: the key is carried over from the post.
 	api.On("GetPost", p1.Id).Return(posted[0], nil)
 	api.On("UpdatePost", mock.Anything).Return(func(p *model.Post) (*model.Post, *model.AppError) { return p, nil })
-	if got, appErr := b.update(&model.Post{Id: p1.Id, ChannelId: "ch1", Message: "re-rendered"}); appErr != nil || got.GetProp(PropOnce) != "inc1/3/0/ch1/1" {
+	if got, appErr := b.update(context.Background(), &model.Post{Id: p1.Id, ChannelId: "ch1", Message: "re-rendered"}); appErr != nil || got.GetProp(PropOnce) != "inc1/3/0/ch1/1" {
 		t.Fatalf("update lost the key: %v, props %v", appErr, got.GetProps())
 	}
 

@@ -81,13 +81,13 @@ func (b *Bot) NotifyPage(ctx context.Context, p *app.Page, inc *incident.Inciden
 
 // UpdatePage re-renders every post of the page with a button to show its
 // state; inc may be nil when the incident is gone.
-func (b *Bot) UpdatePage(_ context.Context, p *app.Page, inc *incident.Incident) error {
+func (b *Bot) UpdatePage(ctx context.Context, p *app.Page, inc *incident.Incident) error {
 	var errs []error
 	names := b.pageNames(inc)
 	for _, pp := range p.Posts {
 		post := b.pagePost(p, inc, pp, names)
 		post.Id = pp.ID
-		if _, appErr := b.update(post); appErr != nil {
+		if _, appErr := b.update(ctx, post); appErr != nil {
 			errs = append(errs, fmt.Errorf("update page post %s: %w", pp.ID, appErr))
 		}
 	}

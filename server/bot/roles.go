@@ -33,14 +33,14 @@ func (b *Bot) PostHandover(ctx context.Context, inc *incident.Incident, role inc
 }
 
 // CloseHandover shows the handover as accepted and removes its button.
-func (b *Bot) CloseHandover(_ context.Context, inc *incident.Incident, role incident.Role, postID, acceptedBy string) error {
+func (b *Bot) CloseHandover(ctx context.Context, inc *incident.Incident, role incident.Role, postID, acceptedBy string) error {
 	p, appErr := b.api.GetPost(postID)
 	if appErr != nil {
 		return fmt.Errorf("get handover post: %w", appErr)
 	}
 	p.Message = fmt.Sprintf(":white_check_mark: %s took over **%s**.", b.mention(acceptedBy), role.Title())
 	p.AddProp("attachments", []*model.MessageAttachment{})
-	if _, appErr := b.update(p); appErr != nil {
+	if _, appErr := b.update(ctx, p); appErr != nil {
 		return fmt.Errorf("close handover post: %w", appErr)
 	}
 	return nil

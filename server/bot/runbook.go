@@ -55,13 +55,13 @@ func (b *Bot) PostChecklist(ctx context.Context, inc *incident.Incident, c *runb
 }
 
 // UpdateChecklist re-renders the checklist post.
-func (b *Bot) UpdateChecklist(_ context.Context, inc *incident.Incident, c *runbook.Checklist) error {
+func (b *Bot) UpdateChecklist(ctx context.Context, inc *incident.Incident, c *runbook.Checklist) error {
 	if c.PostID == "" {
 		return nil
 	}
 	p := b.checklistPost(inc, c, c.Mentioned)
 	p.Id = c.PostID
-	if _, appErr := b.update(p); appErr != nil {
+	if _, appErr := b.update(ctx, p); appErr != nil {
 		return fmt.Errorf("update checklist post of %s: %w", inc.ShortRef(), appErr)
 	}
 	return nil
@@ -235,7 +235,7 @@ func (b *Bot) MarkProposalApplied(postID string, d *runbook.Definition) error {
 	p = p.Clone()
 	p.Message += fmt.Sprintf("\n:white_check_mark: Applied as version %d of runbook `%s`.", d.Version, d.Name)
 	p.DelProp("attachments")
-	_, appErr = b.update(p)
+	_, appErr = b.update(context.Background(), p)
 	if appErr != nil {
 		return appErr
 	}

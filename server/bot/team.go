@@ -22,7 +22,12 @@ var _ app.TeamNotices = (*Bot)(nil)
 // forbids everyone, such as an email domain the team does not allow, or a
 // full team) and then to the channel. When the team refuses them it
 // returns an *app.OutsideTeamError.
-func (b *Bot) addToChannel(channelID, userID string) error {
+func (b *Bot) addToChannel(ctx context.Context, channelID, userID string) error {
+	leave, err := b.slow.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	_, appErr := b.api.AddChannelMember(channelID, userID)
 	if appErr == nil || appErr.StatusCode == http.StatusConflict {
 		return nil

@@ -56,7 +56,8 @@ type Outcome struct {
 
 // Options tune an Engine.
 type Options struct {
-	// Workers bounds the runs at once on this process (default 16).
+	// Workers bounds the runs at once on this process (default 128; their
+	// slow calls of the chat server are bounded apart, see priority.go).
 	Workers int
 	// PerTick bounds the entries one tick dispatches (default 256).
 	PerTick int
@@ -97,7 +98,7 @@ type wakeState struct {
 // New returns an engine over docs.
 func New(docs cas.Docs, clock Clock, o Options) *Engine {
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 128
 	}
 	if o.PerTick <= 0 {
 		o.PerTick = 256
@@ -208,7 +209,7 @@ func (e *Engine) Wake(kind, key string) {
 // runWoken runs a woken subject; the index is left to the entry that made
 // it findable.
 func (e *Engine) runWoken(ctx context.Context, kind, key string) {
-	if _, err := e.run(ctx, Job{Kind: kind, Key: key, Owner: cas.NewOwner()}); err != nil {
+	if _, err := e.run(withBackground(ctx), Job{Kind: kind, Key: key, Owner: cas.NewOwner()}); err != nil {
 		e.log.Warn().Err(err).Str("kind", kind).Str("key", key).Msg("work failed; its entry in the due index brings it back")
 	}
 }
@@ -277,7 +278,7 @@ func (e *Engine) Tick(ctx context.Context) error {
 		go func() {
 			defer e.bg.Done()
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.RunTimeout)
-			out, err := e.run(rctx, Job{Kind: entry.Kind, Key: entry.Key, Entry: &entry, Owner: cas.NewOwner()})
+			out, err := e.run(withBackground(rctx), Job{Kind: entry.Kind, Key: entry.Key, Entry: &entry, Owner: cas.NewOwner()})
 			cancel()
 			<-e.sem
 			c := e.settle(context.WithoutCancel(ctx), entry, out, err)

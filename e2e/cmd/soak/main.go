@@ -1,16 +1,20 @@
 // Command soak loads a real Mattermost server the way a team does on its
 // worst day, and reports what users wait for and what the store pays:
 //
-//   - mixed: for -duration, 2 users start S3 incidents back to back, 3 post
-//     status updates into 6 open incidents, the paged first line
-//     acknowledges every page the moment its direct message arrives, and the
-//     starters press Post update on each new card the moment it appears;
+//   - mixed: for -duration, 2 users start S3 incidents (-start-rate a second
+//     in all, 4 by default: the pace the measurements saw), 3 post
+//     status updates into 6 open incidents (-update-rate, 27 a second), the
+//     paged first line acknowledges every page the moment its direct message
+//     arrives, and the starters press Post update on each new card the
+//     moment it appears;
 //     beside them /echo measures the server's own latency under the same
 //     load. Reported: median and p99 of each call, refusals ("try again"),
 //     errors, and the time from an accepted update to its post in the
 //     broadcast channel (the worker posts it after the update's timeline
 //     event has landed); afterwards every accepted update is looked for on
 //     its incident's timeline.
+//   - mixed-max: the same with every user's next call the moment the last
+//     is answered: what the server gets through, at what latency.
 //   - burst: 3 users post 40 updates each into one incident at once.
 //   - starts: 15 starts back to back right after 10 and 300 open incidents
 //     were created (their follow-up work still running).
@@ -46,8 +50,10 @@ const pluginID = "io.incidentbot.mattermost"
 func main() {
 	var o options
 	flag.StringVar(&o.bundles, "bundles", "", "comma separated plugin bundles to compare (default: build this checkout with make dist-host)")
-	flag.StringVar(&o.scenarios, "scenarios", "mixed,burst,starts,storm,kv", "comma separated scenarios to run: mixed, burst, starts, storm, kv")
+	flag.StringVar(&o.scenarios, "scenarios", "mixed,burst,starts,storm,kv", "comma separated scenarios to run: mixed, mixed-max, burst, starts, storm, kv")
 	flag.DurationVar(&o.duration, "duration", time.Minute, "how long the mixed load runs")
+	flag.Float64Var(&o.startRate, "start-rate", 4, "starts a second the mixed load offers, all starters together (0: each starter's next start as soon as the last is answered)")
+	flag.Float64Var(&o.updateRate, "update-rate", 27, "status updates a second the mixed load offers, all updaters together (0: as fast as answered)")
 	flag.IntVar(&o.stormGroups, "storm-groups", 160, "alert groups of the larger storm (the first storm has 40); 0 skips it")
 	flag.IntVar(&o.kvOpen, "kv-open", 1000, "open incidents of the larger KV measurement (the smaller has 10)")
 	flag.IntVar(&o.startsOpen, "starts-open", 300, "open incidents of the larger back-to-back starts measurement (the smaller has 10)")
@@ -62,10 +68,11 @@ func main() {
 }
 
 type options struct {
-	bundles, scenarios  string
-	duration            time.Duration
-	stormGroups, kvOpen int
-	startsOpen          int
+	bundles, scenarios    string
+	duration              time.Duration
+	stormGroups, kvOpen   int
+	startsOpen            int
+	startRate, updateRate float64
 }
 
 // scenario runs on a fresh server with one bundle and adds its lines to the
@@ -78,8 +85,13 @@ type scenario struct {
 
 func scenarios(o options) []scenario {
 	return []scenario{
-		{"mixed", fmt.Sprintf("Mixed load for %s: 2 starting S3 incidents, 3 updating 6 open incidents, 1 acknowledging pages", o.duration),
-			func(ctx context.Context, b *bench, r *report) error { return b.mixed(ctx, r, o.duration) }},
+		{"mixed", fmt.Sprintf("Mixed load for %s: 2 starting S3 incidents (%s a second in all), 3 updating 6 open incidents (%s a second), 1 acknowledging pages",
+			o.duration, rateText(o.startRate), rateText(o.updateRate)),
+			func(ctx context.Context, b *bench, r *report) error {
+				return b.mixed(ctx, r, o.duration, rates{o.startRate, o.updateRate})
+			}},
+		{"mixed-max", fmt.Sprintf("Mixed load for %s as fast as answers come: 2 starting S3 incidents, 3 updating 6 open incidents, 1 acknowledging pages", o.duration),
+			func(ctx context.Context, b *bench, r *report) error { return b.mixed(ctx, r, o.duration, rates{}) }},
 		{"burst", "3 people updating one incident at once, 40 updates each",
 			func(ctx context.Context, b *bench, r *report) error { return b.burst(ctx, r, 3, 40) }},
 		{"starts", fmt.Sprintf("15 starts back to back right after 10 and %d open incidents were created", o.startsOpen),
@@ -139,7 +151,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if ran == 0 {
-		return errors.New("-scenarios: none of mixed, burst, starts, storm, kv")
+		return errors.New("-scenarios: none of mixed, mixed-max, burst, starts, storm, kv")
 	}
 	rep.print(os.Stdout)
 	fmt.Printf("\nReal Mattermost %s on this machine; total run time %s.\n", harness.ServerVersion, time.Since(began).Round(time.Second))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,17 +22,18 @@ type load struct {
 	// channel.
 	delivered sample
 
-	starts, startErrors                         atomic.Int64
-	updates, accepted, refused, updateErrors    atomic.Int64
-	acks, ackErrors, clicks, clickErrors        atomic.Int64
-	mu                                          sync.Mutex
-	errors                                      map[string]int // distinct failures, for the notes
-	acceptedAt                                  map[string]time.Time
-	seenAt                                      map[string]time.Time // token -> broadcast post seen
-	tokenIncident                               map[string]string
-	refusedTokens                               map[string]bool
-	missingAfterEnd, deliveredLate, onTimelines int
-	cpu, calls, handlers                        string
+	starts, startErrors                      atomic.Int64
+	updates, accepted, refused, updateErrors atomic.Int64
+	acks, ackErrors, clicks, clickErrors     atomic.Int64
+	mu                                       sync.Mutex
+	errors                                   map[string]int // distinct failures, for the notes
+	acceptedAt                               map[string]time.Time
+	seenAt                                   map[string]time.Time // token -> broadcast post seen
+	tokenIncident                            map[string]string
+	refusedTokens                            map[string]bool
+	missingAfterEnd, onTimelines             int
+	cpu, calls, handlers                     string
+	problems                                 []string // the plugin's warnings and errors in the server log
 }
 
 func newLoad() *load {
@@ -63,15 +65,24 @@ func tokenOf(text string) []string {
 	return out
 }
 
-// mixed runs the mixed load for d and reports it.
-func (b *bench) mixed(ctx context.Context, r *report, d time.Duration) error {
-	l, err := b.runLoad(ctx, d, 2, 3, 6, true)
+// rates paces the mixed load: the starts and updates per second all the
+// users offer together; 0 is as fast as answers come (each user's next
+// call the moment the last is answered).
+type rates struct{ starts, updates float64 }
+
+// mixed runs the mixed load for d at the offered rates and reports it.
+func (b *bench) mixed(ctx context.Context, r *report, d time.Duration, offered rates) error {
+	l, err := b.runLoad(ctx, d, 2, 3, 6, true, offered)
 	if err != nil {
 		return err
 	}
+	secs := d.Seconds()
+	r.add("starts / updates offered per second", "%s / %s", rateText(offered.starts), rateText(offered.updates))
+	r.add("starts / updates answered per second", "%.1f / %.1f", float64(l.starts.Load())/secs, float64(l.updates.Load())/secs)
 	r.add("`/incident start` median / p99", "%s", l.start.summary())
 	r.add("`/incident update` median / p99", "%s", l.update.summary())
 	r.add("page Acknowledge click median / p99", "%s", l.ack.summary())
+	r.add("card Post update click the moment the card appears, median / p99", "%s", l.click.summary())
 	r.add("`/echo` (server baseline) median / p99", "%s", l.echo.summary())
 	r.add("updates refused as busy", "%d of %d", l.refused.Load(), l.updates.Load())
 	r.add("errors: start / update / ack / card click", "%d / %d / %d / %d of %d / %d / %d / %d", l.startErrors.Load(), l.updateErrors.Load(),
@@ -142,13 +153,17 @@ func (b *bench) noteErrors(r *report, l *load) {
 	for _, k := range keys {
 		r.note("%dx %s", l.errors[k], k)
 	}
+	for _, p := range l.problems {
+		r.note("plugin log: %s", p)
+	}
 }
 
 // runLoad runs starters, updaters (into targets open incidents) and the
 // acknowledging first line for d, with /echo beside them; withClicks
 // presses Post update on every new card as soon as it is seen.
-func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters, targets int, withClicks bool) (*load, error) {
+func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters, targets int, withClicks bool, offered rates) (*load, error) {
 	l := newLoad()
+	logFrom := harness.LogSize(b.srv.LogPath)
 	open, err := b.fill(ctx, targets, 2, "mixed target")
 	if err != nil {
 		return nil, err
@@ -230,10 +245,13 @@ func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters
 				}
 				wg.Go(func() {
 					l.clicks.Add(1)
+					t0 := time.Now()
 					if _, err := b.srv.ClickButton(ctx, u, s.Post.Id, "update"); err != nil {
 						l.clickErrors.Add(1)
 						l.fail("card Post update click", err, "")
+						return
 					}
+					l.click.add(time.Since(t0))
 				})
 			})
 		}
@@ -241,7 +259,8 @@ func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters
 
 	for i, u := range b.starters[:starters] {
 		wg.Go(func() {
-			for n := 0; loadCtx.Err() == nil; n++ {
+			next := paced(offered.starts / float64(starters))
+			for n := 0; next(loadCtx) == nil; n++ {
 				_, took, err := b.start(loadCtx, u, fmt.Sprintf("Soak %d-%d-%d --severity S3", b.seq.Add(1), i, n))
 				if loadCtx.Err() != nil && err != nil {
 					return
@@ -258,7 +277,8 @@ func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters
 	}
 	for i, u := range b.updaters[:updaters] {
 		wg.Go(func() {
-			for n := 0; loadCtx.Err() == nil; n++ {
+			next := paced(offered.updates / float64(updaters))
+			for n := 0; next(loadCtx) == nil; n++ {
 				k := (i + n) % len(open)
 				b.update(loadCtx, l, u, channels[k], open[k].id, fmt.Sprintf("soaktok-u%d-%d", i, n))
 			}
@@ -283,6 +303,7 @@ func (b *bench) runLoad(ctx context.Context, d time.Duration, starters, updaters
 	if err := b.checkTimelines(ctx, l); err != nil {
 		return nil, err
 	}
+	l.problems = b.problems(logFrom)
 	return l, nil
 }
 
@@ -410,4 +431,35 @@ func (b *bench) checkTimelines(ctx context.Context, l *load) error {
 func (b *bench) timelineText(ctx context.Context, id string) (string, error) {
 	return b.srv.SQL(ctx, fmt.Sprintf(`SELECT convert_from(pvalue, 'UTF8') FROM pluginkeyvaluestore
 		WHERE pluginid = '%s' AND pkey LIKE 'tl/%%/%s/%%' AND pkey NOT LIKE '%%/h'`, pluginID, id))
+}
+
+// paced returns a func that waits for a user's next call at perSecond
+// calls a second, on a fixed schedule from the first call (a late answer
+// makes the next call go at once, not the schedule slip); 0: no wait. It
+// returns ctx's error once ctx ends.
+func paced(perSecond float64) func(context.Context) error {
+	var due time.Time
+	return func(ctx context.Context) error {
+		if err := ctx.Err(); err != nil || perSecond <= 0 {
+			return err
+		}
+		now := time.Now()
+		if due.IsZero() {
+			due = now
+		}
+		if wait := due.Sub(now); wait > 0 {
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+		due = due.Add(time.Duration(float64(time.Second) / perSecond))
+		return nil
+	}
+}
+
+func rateText(perSecond float64) string {
+	if perSecond <= 0 {
+		return "as fast as answered"
+	}
+	return strconv.FormatFloat(perSecond, 'f', -1, 64)
 }

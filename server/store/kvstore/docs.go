@@ -14,15 +14,23 @@ import (
 
 func docKey(name string) string { return "doc/v1/" + name }
 
-// GetDoc returns the document's raw bytes, or nil if absent.
+// GetDoc returns the document's raw bytes, or nil if absent. A document
+// this process read or wrote within recentRead is served from memory, as
+// incident records are (see recent.go): a change and its worker, or an
+// index shard many changes write, read it once.
 func (s *Store) GetDoc(_ context.Context, name string) ([]byte, error) {
 	if !incident.ValidDocName(name) {
 		return nil, fmt.Errorf("get doc %q: invalid name", name)
 	}
-	b, err := s.get(docKey(name))
+	key := docKey(name)
+	if raw, ok := s.recentDocs.lookup(key, recentRead); ok {
+		return bytes.Clone(raw), nil
+	}
+	b, err := s.get(key)
 	if err != nil {
 		return nil, fmt.Errorf("get doc %s: %w", name, err)
 	}
+	s.recentDocs.remember(key, b)
 	return bytes.Clone(b), nil
 }
 
@@ -40,9 +48,17 @@ func (s *Store) CompareAndSetDoc(_ context.Context, name string, old, next []byt
 	if next != nil {
 		nextV = next
 	}
-	ok, err := s.kv.Set(docKey(name), nextV, pluginapi.SetAtomic(oldV))
-	if err != nil {
+	key := docKey(name)
+	ok, err := s.kv.Set(key, nextV, pluginapi.SetAtomic(oldV))
+	switch {
+	case err != nil:
+		s.recentDocs.forget(key)
 		return false, fmt.Errorf("set doc %s: %w", name, err)
+	case ok:
+		s.recentDocs.remember(key, bytes.Clone(next))
+	default:
+		// Someone else wrote it: the next read goes to the store.
+		s.recentDocs.forget(key)
 	}
 	return ok, nil
 }

@@ -68,6 +68,30 @@ func (r *recent) get(id string, fresh time.Duration) []byte {
 	return v.raw
 }
 
+// remember is put for documents, whose absence (nil) is worth
+// remembering too.
+func (r *recent) remember(key string, raw []byte) {
+	if raw == nil {
+		raw = absent
+	}
+	r.put(key, raw)
+}
+
+// lookup is get for documents: ok with nil raw is a document known absent.
+func (r *recent) lookup(key string, fresh time.Duration) (raw []byte, ok bool) {
+	raw = r.get(key, fresh)
+	switch {
+	case raw == nil:
+		return nil, false
+	case len(raw) == 0:
+		return nil, true
+	}
+	return raw, true
+}
+
+// absent stands for a document known not to exist: no document is empty.
+var absent = []byte{}
+
 func (r *recent) forget(id string) {
 	r.mu.Lock()
 	delete(r.m, id)

@@ -42,6 +42,8 @@ type Store struct {
 	// recent is the bytes of records read lately: the first guess of an
 	// update (see recent.go).
 	recent *recent
+	// recentDocs is the same for documents, by key.
+	recentDocs *recent
 	// tails is the last timeline chunk written, per incident: the first
 	// guess of an append.
 	tails *tails
@@ -80,6 +82,7 @@ func New(kv KV, opts ...Option) *Store {
 
 		activeMigrated: new(atomic.Bool),
 		recent:         &recent{},
+		recentDocs:     &recent{},
 		tails:          &tails{},
 		channels:       new(sync.Map),
 		nChannels:      new(atomic.Int64),
