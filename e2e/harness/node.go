@@ -43,6 +43,10 @@ type NodeOptions struct {
 	// ReadyTimeout bounds the wait for the node to answer pings. 0 means
 	// 2 minutes.
 	ReadyTimeout time.Duration
+	// Env adds environment variables (KEY=value) to the node's process,
+	// which its plugin processes inherit: INCIDENT_BOT_CLOCK_OFFSET=20s
+	// runs the node's plugin with its clock 20 s ahead.
+	Env []string
 }
 
 // StartNode starts another Mattermost server sharing s's database and file
@@ -133,7 +137,7 @@ func (s *Server) StartNode(ctx context.Context, opts NodeOptions) (_ *Server, er
 	defer logFile.Close()
 	cmd := exec.Command(inst.Binary, "server", "--config", cfgPath)
 	cmd.Dir = work
-	cmd.Env = serverEnv()
+	cmd.Env = append(serverEnv(), opts.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if n.mm, err = startProcess(cmd, syscall.SIGTERM); err != nil {
 		return nil, fmt.Errorf("start node: run %s: %w", inst.Binary, err)

@@ -122,6 +122,23 @@ func TestFaultPostgresPausedDuringEscalations(t *testing.T) {
 	})
 }
 
+// TestFaultNodeClockAhead and TestFaultNodeClockBehind run the second
+// node's plugin with its clock 20 s ahead of the first's, or 20 s behind
+// (INCIDENT_BOT_CLOCK_OFFSET), while the escalations fall due and the
+// second line acknowledges: leases are judged by time each node watched
+// pass, never by comparing one node's clock with another's, so nothing is
+// sent twice or lost. The clocks differ for the whole run, so the fault is
+// the run itself.
+func TestFaultNodeClockAhead(t *testing.T)  { testNodeClockOffset(t, "cka", 20*time.Second) }
+func TestFaultNodeClockBehind(t *testing.T) { testNodeClockOffset(t, "ckb", -20*time.Second) }
+
+func testNodeClockOffset(t *testing.T, name string, offset time.Duration) {
+	f := setupFault(t, name, false, "INCIDENT_BOT_CLOCK_OFFSET="+offset.String())
+	f.run(func(context.Context) string {
+		return fmt.Sprintf("the second node's clock %s off the first's throughout", offset)
+	})
+}
+
 // TestFaultPluginKilledWhileSending SIGKILLs a node's plugin whenever a
 // page notification was claimed a moment ago, alternating between the
 // nodes, and restarts it at once.
@@ -227,7 +244,7 @@ func (in *faultInc) ref() string { return fmt.Sprintf("incident #%s (n%02d)", in
 // timeouts without re-notification, and starts a second node sharing the
 // database. killing: the test kills plugins, so the first server's plugin
 // health check is off during it (it would race the test's restarts).
-func setupFault(t *testing.T, name string, killing bool) *faultEnv {
+func setupFault(t *testing.T, name string, killing bool, nodeEnv ...string) *faultEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	t.Cleanup(cancel)
@@ -291,6 +308,7 @@ func setupFault(t *testing.T, name string, killing bool) *faultEnv {
 	// (nodes do not invalidate each other's caches).
 	node := harness.MustStartNode(t, srv, harness.NodeOptions{
 		ConfigPatch: map[string]map[string]any{"PluginSettings": {"EnableHealthCheck": false}},
+		Env:         nodeEnv,
 	})
 	if err := node.EnablePlugin(ctx, pluginID); err != nil {
 		t.Fatalf("setup: plugin on the second node: %v", err)

@@ -51,12 +51,20 @@ type deadDoc struct {
 	Letters []DeadLetter `json:"letters"`
 }
 
-// SetAside stores d as a new dead letter and tells OnDead.
+// SetAside stores d as a new dead letter and tells OnDead, unless a
+// letter for the same subject and item is kept already: nodes that ran
+// the same failing entry at once both come here, and the admins are told
+// once.
 func (e *Engine) SetAside(ctx context.Context, d DeadLetter) error {
 	d.At = e.clock.Now().UTC()
 	var dropped []DeadLetter
+	kept := false
 	_, _, err := cas.Update(ctx, e.docs, deadName, func(doc *deadDoc, _ bool) error {
 		dropped = nil
+		kept = slices.ContainsFunc(doc.Letters, func(x DeadLetter) bool { return x.Kind == d.Kind && x.Key == d.Key && x.Item == d.Item })
+		if kept {
+			return cas.ErrUnchanged
+		}
 		doc.Next++
 		d.N = doc.Next
 		doc.Letters = append(doc.Letters, d)
@@ -68,6 +76,9 @@ func (e *Engine) SetAside(ctx context.Context, d DeadLetter) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store dead letter %s: %w", d.Ref(), err)
+	}
+	if kept {
+		return nil
 	}
 	for _, old := range dropped {
 		e.log.Error().Int64("n", old.N).Str("kind", old.Kind).Str("key", old.Key).Str("item", old.Item).Str("error", old.Error).

@@ -525,3 +525,43 @@ func TestEntriesDaysOldAreFoundAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// Two nodes that ran the same failing entry at once both set it aside:
+// one letter is kept and the admins are told once; another item of the
+// subject, or the subject again after its letter was taken, is a letter
+// of its own.
+func TestSetAsideKeepsOneLetterPerSubject(t *testing.T) {
+	forEachStore(t, func(t *testing.T, docs cas.Docs) {
+		ctx := context.Background()
+		var told atomic.Int64
+		e := newEngine(docs, NewFakeClock(epoch), Options{OnDead: func(context.Context, DeadLetter) { told.Add(1) }})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if err := e.SetAside(ctx, DeadLetter{Kind: "inc", Key: "a", Error: "boom", Tries: MaxTries}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if err := e.SetAside(ctx, DeadLetter{Kind: "inc", Key: "a", Item: "follow-up 3", Error: "boom"}); err != nil {
+			t.Fatal(err)
+		}
+		letters, err := e.DeadLetters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(letters) != 2 || told.Load() != 2 {
+			t.Fatalf("%d letters, told %d times; want 2 and 2: %+v", len(letters), told.Load(), letters)
+		}
+		if _, ok, err := e.TakeDeadLetter(ctx, letters[0].N); !ok || err != nil {
+			t.Fatalf("take: %v %v", ok, err)
+		}
+		if err := e.SetAside(ctx, DeadLetter{Kind: "inc", Key: "a", Error: "boom again"}); err != nil {
+			t.Fatal(err)
+		}
+		if letters, _ := e.DeadLetters(ctx); len(letters) != 2 || told.Load() != 3 {
+			t.Errorf("after a retry failed again: %d letters, told %d times; want 2 and 3", len(letters), told.Load())
+		}
+	})
+}
