@@ -130,3 +130,90 @@ func testPoisonedRecordsHoldUpNoOtherTimerThroughAnOutage(t *testing.T, s storeK
 		}
 	}
 }
+
+// ticksAfterACrash ticks the env every 5 seconds for 3 minutes (what
+// watching a dead worker's lease stand still needs), then every minute
+// for 12, as the cluster's other nodes would.
+func (e *costEnv) ticksAfterACrash() {
+	at := e.clk.now()
+	for i := range 36 + 12 {
+		step := 5 * time.Second
+		if i >= 36 {
+			step = time.Minute
+		}
+		at = at.Add(step)
+		e.clk.set(at)
+		e.app.Tick(ctx)
+		e.runHeld()
+	}
+}
+
+// dropHeld drops the follow-up work held so far, as a process that died
+// right after its commits would; there must be some.
+func (e *costEnv) dropHeld(t *testing.T) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.held) == 0 {
+		t.Fatal("no follow-up work was held to drop")
+	}
+	e.held = nil
+}
+
+// A process that dies right after a change is committed, before its
+// follow-up ran (the wake that would have run it lost with the process):
+// the work still happens, once, found by the next ticks. A start, a status
+// update and a resolve each die so, in turn.
+func TestFollowUpOfACrashedProcessStillHappens(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s storeKind) {
+		e := newCostEnvOn(t, s.open(t))
+		inc, err := startS3(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.dropHeld(t)
+		e.ticksAfterACrash()
+		e.whole(t, inc.ID)
+
+		if inc, err = e.app.store.GetIncident(ctx, inc.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.app.PostUpdate(ctx, "alice", inc, "Rolled back the deploy"); err != nil {
+			t.Fatal(err)
+		}
+		e.dropHeld(t)
+		e.ticksAfterACrash()
+		if got := e.chat().publishedText("Rolled back the deploy"); got != 1 {
+			t.Errorf("the update was published %d times, want once", got)
+		}
+
+		if inc, err = e.app.store.GetIncident(ctx, inc.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.app.Resolve(ctx, "alice", inc, "Fixed"); err != nil {
+			t.Fatal(err)
+		}
+		e.dropHeld(t)
+		e.ticksAfterACrash()
+		inc, n := e.whole(t, inc.ID)
+		if inc.Status != incident.StatusResolved || n[incident.EventStatusUpdate] != 1 || n[incident.EventResolved] != 1 {
+			t.Errorf("status %s, timeline %v: want resolved with one update and one resolution", inc.Status, n)
+		}
+		if got := len(e.postmortems().published); got != 1 {
+			t.Errorf("%d postmortems posted, want one", got)
+		}
+	})
+}
+
+// publishedText counts the events published whose text is text.
+func (f *fakeChat) publishedText(text string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, ev := range f.published {
+		if ev.Text == text {
+			n++
+		}
+	}
+	return n
+}

@@ -66,6 +66,12 @@ type Store interface {
 	// concurrent appends only where it fills a chunk of the store. On an
 	// error, the events returned did land (the others may have too, when
 	// the error struck after a write).
+	//
+	// A keyed event (Key set) whose key is among the last events of the
+	// timeline (at least the last 32) is not added again: the stored event
+	// is returned in its place. The check and the write are one atomic
+	// step, so concurrent appends of one key land once; callers that may
+	// repeat an older event look further back first (see TimelineTail).
 	AppendEvents(ctx context.Context, incidentID string, events []Event) ([]Event, error)
 	// Timeline returns every event of an incident in Seq order (empty if
 	// none; ErrNotFound for an unknown incident).

@@ -49,7 +49,15 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 		if err != nil {
 			return err
 		}
+		have, err := recentKeys(tl, events)
+		if err != nil {
+			return err
+		}
 		for _, e := range events {
+			if stored, ok := have[e.Key]; ok && e.Key != "" {
+				out = append(out, stored)
+				continue
+			}
 			n, err := tl.NextSequence() // from 1
 			if err != nil {
 				return err
@@ -63,6 +71,9 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 				return err
 			}
 			out = append(out, e)
+			if have != nil && e.Key != "" {
+				have[e.Key] = e
+			}
 		}
 		return nil
 	})
@@ -70,6 +81,34 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 		return nil, wrap(err, "add to the timeline of #"+id)
 	}
 	return out, nil
+}
+
+// keyWindow is how many of the last events an append looks through for a
+// keyed event's key (the contract's "at least the last 32").
+const keyWindow = 64
+
+// recentKeys returns the keyed events among the last keyWindow of tl, by
+// key, when one of events has a key (nil otherwise).
+func recentKeys(tl *bolt.Bucket, events []incident.Event) (map[string]incident.Event, error) {
+	if !slices.ContainsFunc(events, func(e incident.Event) bool { return e.Key != "" }) {
+		return nil, nil
+	}
+	have := map[string]incident.Event{}
+	c := tl.Cursor()
+	k, v := c.Last()
+	for i := 0; k != nil && i < keyWindow; i++ {
+		var e incident.Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("decode event: %w", err)
+		}
+		if e.Key != "" {
+			if _, ok := have[e.Key]; !ok {
+				have[e.Key] = e
+			}
+		}
+		k, v = c.Prev()
+	}
+	return have, nil
 }
 
 // Timeline implements incident.Store.

@@ -52,7 +52,7 @@ func decodeChunk(k int, raw []byte) (*chunk, error) {
 // if that fills it; oldSize is the encoded size of c. c itself is
 // unchanged.
 func (c *chunk) plus(e incident.Event, oldSize int) (*chunk, []byte, incident.Event, error) {
-	n, raw, out, err := c.plusAll([]incident.Event{e}, oldSize)
+	n, raw, out, err := c.plusAll([]incident.Event{e}, oldSize, nil)
 	if err != nil {
 		return nil, nil, e, err
 	}
@@ -61,12 +61,22 @@ func (c *chunk) plus(e incident.Event, oldSize int) (*chunk, []byte, incident.Ev
 
 // plusAll adds events to c, in order, until they run out or the chunk is
 // sealed, and returns the new chunk, its encoding and the events it took
-// (with their Seqs). c itself is unchanged.
-func (c *chunk) plusAll(events []incident.Event, oldSize int) (*chunk, []byte, []incident.Event, error) {
+// (with their Seqs). A keyed event already in c or in before (the sealed
+// chunk c follows, when there is one) is taken as stored, not added
+// again. c itself is unchanged.
+func (c *chunk) plusAll(events []incident.Event, oldSize int, before *chunk) (*chunk, []byte, []incident.Event, error) {
+	have, err := keyedIn(events, c, before)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	n := &chunk{Base: c.Base, Events: slices.Clip(c.Events)}
 	size := oldSize
 	var took []incident.Event
 	for _, e := range events {
+		if stored, ok := have[e.Key]; ok && e.Key != "" {
+			took = append(took, stored)
+			continue
+		}
 		e.Seq = n.next()
 		ev, err := json.Marshal(e)
 		if err != nil {
@@ -74,6 +84,9 @@ func (c *chunk) plusAll(events []incident.Event, oldSize int) (*chunk, []byte, [
 		}
 		n.Events = append(n.Events, ev)
 		took = append(took, e)
+		if e.Key != "" && have != nil {
+			have[e.Key] = e
+		}
 		if n.Sealed = len(n.Events) >= chunkEvents || size+len(ev) >= chunkBytes; n.Sealed {
 			break
 		}
@@ -86,15 +99,45 @@ func (c *chunk) plusAll(events []incident.Event, oldSize int) (*chunk, []byte, [
 	return n, raw, took, nil
 }
 
+// keyedIn returns the keyed events of the chunks, by key, when one of
+// events has a key (nil otherwise: nothing to look for).
+func keyedIn(events []incident.Event, chunks ...*chunk) (map[string]incident.Event, error) {
+	if !slices.ContainsFunc(events, func(e incident.Event) bool { return e.Key != "" }) {
+		return nil, nil
+	}
+	have := map[string]incident.Event{}
+	for _, c := range chunks {
+		if c == nil {
+			continue
+		}
+		for i, raw := range c.Events {
+			var e incident.Event
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, fmt.Errorf("decode event %d: %w", c.Base+i, err)
+			}
+			if e.Key != "" {
+				e.Seq = c.Base + i
+				have[e.Key] = e
+			}
+		}
+	}
+	return have, nil
+}
+
 // put writes c plus as many of events as it takes as chunk k, if chunk k
 // still holds old exactly (nil: if it is absent), and returns the events
-// it took, with their Seqs.
-func (s *Store) put(id string, k int, old []byte, c *chunk, events []incident.Event) (bool, []incident.Event, error) {
-	n, value, took, err := c.plusAll(events, len(old))
+// it took, with their Seqs. before is the sealed chunk k-1, when the
+// caller read it (see plusAll). When every event taken was stored
+// already, nothing is written (wrote is false).
+func (s *Store) put(id string, k int, old []byte, c *chunk, events []incident.Event, before *chunk) (ok, wrote bool, took []incident.Event, err error) {
+	n, value, took, err := c.plusAll(events, len(old), before)
 	if err != nil {
-		return false, nil, err
+		return false, false, nil, err
 	}
-	ok, err := s.swap(chunkKey(id, k), old, value)
+	if len(n.Events) == len(c.Events) {
+		return true, false, took, nil
+	}
+	ok, err = s.swap(chunkKey(id, k), old, value)
 	switch {
 	case err != nil || !ok:
 		s.tails.forget(id)
@@ -103,7 +146,7 @@ func (s *Store) put(id string, k int, old []byte, c *chunk, events []incident.Ev
 	default:
 		s.tails.put(id, k, value)
 	}
-	return ok, took, err
+	return ok, ok, took, err
 }
 
 // head tracks what this process knows of a timeline's head key, so that it
@@ -172,7 +215,7 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 	// the batch costs one call.
 	if k, raw := s.tails.get(id); raw != nil {
 		if c, err := decodeChunk(k, raw); err == nil && !c.Sealed {
-			ok, took, err := s.put(id, k, raw, c, events)
+			ok, _, took, err := s.put(id, k, raw, c, events, nil)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", what, err)
 			}
@@ -201,13 +244,14 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 		if err != nil {
 			return nil, err
 		}
+		var before *chunk // the sealed chunk walked past last
 		for raw != nil {
 			c, err := decodeChunk(k, raw)
 			if err != nil {
 				return nil, err
 			}
 			if !c.Sealed {
-				ok, took, err := s.put(id, k, raw, c, left)
+				ok, _, took, err := s.put(id, k, raw, c, left, before)
 				if err != nil || !ok {
 					return nil, err
 				}
@@ -218,9 +262,12 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 				return nil, err
 			}
 			if next == nil {
-				ok, took, err := s.put(id, k+1, nil, &chunk{Base: c.next()}, left)
+				ok, wrote, took, err := s.put(id, k+1, nil, &chunk{Base: c.next()}, left, c)
 				if err != nil {
 					return nil, err
+				}
+				if !wrote && ok {
+					return took, nil // every event was in chunk k already
 				}
 				k++ // won or lost, chunk k+1 exists now
 				if !ok {
@@ -231,7 +278,7 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 			}
 			k++
 			s.advance(id, &h, k)
-			raw = next
+			raw, before = next, c
 		}
 		// Only chunk 0 can be absent, and only while the timeline is empty.
 		if k != 0 {
@@ -247,7 +294,7 @@ func (s *Store) AppendEvents(ctx context.Context, incidentID string, events []in
 			}
 			checked = true
 		}
-		ok, took, err := s.put(id, 0, nil, &chunk{}, left)
+		ok, _, took, err := s.put(id, 0, nil, &chunk{}, left, nil)
 		if err != nil || !ok {
 			return nil, err
 		}

@@ -219,3 +219,57 @@ func testConcurrentStatusChanges(t *testing.T, s incident.Store) {
 		listActive(t, s, "inc2")
 	}
 }
+
+// A keyed event lands once: appending its key again (alone, in a batch,
+// or from many writers at once, also across a chunk's seal) returns the
+// stored event and adds nothing.
+func testKeyedAppendsLandOnce(t *testing.T, s incident.Store) {
+	create(t, s, "inc1", "ch1", t0)
+	keyed := func(i int, key string) incident.Event {
+		e := note(i, "keyed "+key)
+		e.Key = key
+		return e
+	}
+	first, err := s.AppendEvent(t.Context(), "inc1", keyed(0, "k0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.AppendEvent(t.Context(), "inc1", keyed(0, "k0"))
+	if err != nil || again.Seq != first.Seq || again.Text != first.Text {
+		t.Fatalf("appending key k0 again: %+v, %v; want the stored %+v", again, err, first)
+	}
+	batch, err := s.AppendEvents(t.Context(), "inc1", []incident.Event{keyed(1, "k1"), keyed(0, "k0"), note(2, "plain")})
+	if err != nil || len(batch) != 3 || batch[1].Seq != first.Seq || batch[0].Seq != 1 || batch[2].Seq != 2 {
+		t.Fatalf("a batch with a stored key: %+v, %v", batch, err)
+	}
+	// Writers race on each key in turn (all of them on r0, then on r1...),
+	// while the timeline crosses chunks.
+	const writers, keys = 8, 40
+	for i := range keys {
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				if _, err := s.AppendEvent(t.Context(), "inc1", keyed(i, fmt.Sprintf("r%d", i))); err != nil {
+					t.Errorf("writer %d key r%d: %v", w, i, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	events := timeline(t, s, "inc1")
+	seen := map[string]int{}
+	for i, e := range events {
+		if e.Seq != i {
+			t.Fatalf("event %d has Seq %d", i, e.Seq)
+		}
+		seen[e.Key]++
+	}
+	for k, n := range seen {
+		if k != "" && n != 1 {
+			t.Errorf("key %s stored %d times", k, n)
+		}
+	}
+	if want := 2 + keys + 1; len(events) != want {
+		t.Errorf("%d events, want %d", len(events), want)
+	}
+}

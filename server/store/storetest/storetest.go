@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"AppendBatches", testAppendBatches},
 		{"ConcurrentBatches", testConcurrentBatches},
+		{"KeyedAppendsLandOnce", testKeyedAppendsLandOnce},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentStatusChanges", testConcurrentStatusChanges},
