@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,10 +227,10 @@ func (p *Plugin) previewImportFor(post *model.Post, actor string) {
 	}
 	btn := func(id, name, style string) *model.PostAction {
 		return &model.PostAction{Id: id, Name: name, Style: style, Type: model.PostActionTypeButton,
-			Integration: &model.PostActionIntegration{URL: "/plugins/" + manifestID + bot.ActionsPath + id}}
+			Integration: &model.PostActionIntegration{URL: "/plugins/" + manifestID + wire.ActionsPath + id}}
 	}
 	reply(importText(rep, p.bot.Render), map[string]any{propArchiveFile: fileID, propArchiveUser: actor},
-		[]*model.PostAction{btn(bot.ActionArchiveImport, "Import", "primary"), btn(bot.ActionArchiveCancel, "Cancel", "default")})
+		[]*model.PostAction{btn(wire.ActionArchiveImport, "Import", "primary"), btn(wire.ActionArchiveCancel, "Cancel", "default")})
 }
 
 // withArchive fetches a file, opens it as an archive and runs fn on it.
@@ -274,7 +275,7 @@ func (p *Plugin) ArchiveAction(ctx context.Context, actor, postID, action string
 	case "done", "cancelled":
 		return "This archive was handled already; send it again to import it again.", nil
 	}
-	if action == bot.ActionArchiveCancel {
+	if action == wire.ActionArchiveCancel {
 		p.finishPreview(post, "cancelled", post.Message+"\n\n_Cancelled: nothing was imported._")
 		return "Cancelled.", nil
 	}

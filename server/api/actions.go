@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/mattermost/mattermost/server/public/model"
 
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -44,7 +44,7 @@ func (a *API) serveAction(w http.ResponseWriter, r *http.Request, actor string) 
 // postIncident checks that the clicked post is the bot's and belongs to the
 // incident named in the button's context, and returns both.
 func (a *API) postIncident(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (*incident.Incident, *model.Post, error) {
-	id, _ := req.Context[bot.ContextIncidentID].(string)
+	id, _ := req.Context[wire.ContextIncidentID].(string)
 	if id == "" || req.PostId == "" {
 		return nil, nil, incident.Invalidf("not an incident button")
 	}
@@ -52,7 +52,7 @@ func (a *API) postIncident(ctx context.Context, actor string, req *model.PostAct
 	if appErr != nil {
 		return nil, nil, incident.NotFoundf("that post no longer exists")
 	}
-	if post.UserId != a.BotID || post.GetProp(bot.PropIncidentID) != id {
+	if post.UserId != a.BotID || post.GetProp(wire.PropIncidentID) != id {
 		return nil, nil, errNotOurs
 	}
 	inc, err := a.App.Locate(ctx, actor, "", id)
@@ -67,15 +67,15 @@ var errNotOurs = incident.Forbiddenf("that button does not belong to an incident
 // checkPostFor: card actions act only from the incident's card, a handover
 // acceptance only from that handover's own post.
 func checkPostFor(action string, inc *incident.Incident, post *model.Post) error {
-	if action == bot.ActionRemindUpdate || strings.HasPrefix(action, bot.ActionSnoozePrefix) {
-		if post.GetProp(bot.PropReminder) != true {
+	if action == wire.ActionRemindUpdate || strings.HasPrefix(action, wire.ActionSnoozePrefix) {
+		if post.GetProp(wire.PropReminder) != true {
 			return errNotOurs
 		}
 		return nil
 	}
-	if code, ok := strings.CutPrefix(action, bot.ActionAcceptPrefix); ok {
+	if code, ok := strings.CutPrefix(action, wire.ActionAcceptPrefix); ok {
 		h, pending := inc.Handovers[incident.Role(code)]
-		if post.GetProp(bot.PropHandoverRole) != code || (pending && h.PostID != "" && h.PostID != post.Id) {
+		if post.GetProp(wire.PropHandoverRole) != code || (pending && h.PostID != "" && h.PostID != post.Id) {
 			return errNotOurs
 		}
 		return nil
@@ -85,7 +85,7 @@ func checkPostFor(action string, inc *incident.Incident, post *model.Post) error
 	}
 	// A card pressed the moment it appears may not be linked yet: the
 	// bot's card post in the incident's own channel is the card.
-	if inc.CardPostID == "" && post.GetProp(bot.PropCard) == true && post.ChannelId == inc.ChannelID {
+	if inc.CardPostID == "" && post.GetProp(wire.PropCard) == true && post.ChannelId == inc.ChannelID {
 		return nil
 	}
 	return errNotOurs
@@ -93,19 +93,19 @@ func checkPostFor(action string, inc *incident.Incident, post *model.Post) error
 
 func (a *API) act(ctx context.Context, name, actor string, inc *incident.Incident, req *model.PostActionIntegrationRequest) (string, error) {
 	switch name {
-	case bot.ActionUpdate:
+	case wire.ActionUpdate:
 		return "", a.Dialogs.OpenUpdateDialog(req.TriggerId, inc)
-	case bot.ActionResolve:
+	case wire.ActionResolve:
 		return "", a.Dialogs.OpenResolveDialog(req.TriggerId, inc)
-	case bot.ActionHotfix:
+	case wire.ActionHotfix:
 		return "", a.Dialogs.OpenHotfixDialog(req.TriggerId, inc)
-	case bot.ActionMitigate:
+	case wire.ActionMitigate:
 		_, err := a.App.Mitigate(ctx, actor, inc)
 		return fmt.Sprintf("%s marked mitigated.", inc.ShortRef()), err
-	case bot.ActionReopen:
+	case wire.ActionReopen:
 		_, err := a.App.Reopen(ctx, actor, inc, "")
 		return fmt.Sprintf("%s reopened.", inc.ShortRef()), err
-	case bot.ActionSeverity:
+	case wire.ActionSeverity:
 		opt, _ := req.Context["selected_option"].(string)
 		sev, err := incident.ParseSeverity(opt)
 		if err != nil {
@@ -114,10 +114,10 @@ func (a *API) act(ctx context.Context, name, actor string, inc *incident.Inciden
 		_, err = a.App.ChangeSeverity(ctx, actor, inc, sev)
 		return fmt.Sprintf("%s is now %s.", inc.ShortRef(), sev), err
 	}
-	if name == bot.ActionRemindUpdate {
+	if name == wire.ActionRemindUpdate {
 		return "", a.Dialogs.OpenUpdateDialog(req.TriggerId, inc)
 	}
-	if mins, ok := strings.CutPrefix(name, bot.ActionSnoozePrefix); ok {
+	if mins, ok := strings.CutPrefix(name, wire.ActionSnoozePrefix); ok {
 		m, err := strconv.Atoi(mins)
 		if err != nil {
 			return "", incident.Invalidf("unknown snooze %q", mins)
@@ -128,7 +128,7 @@ func (a *API) act(ctx context.Context, name, actor string, inc *incident.Inciden
 		}
 		return fmt.Sprintf("Update reminders for %s snoozed for %s.", inc.ShortRef(), incident.FormatDuration(d)), nil
 	}
-	if code, ok := strings.CutPrefix(name, bot.ActionTakePrefix); ok {
+	if code, ok := strings.CutPrefix(name, wire.ActionTakePrefix); ok {
 		role, err := incident.ParseRole(code)
 		if err != nil {
 			return "", err
@@ -136,7 +136,7 @@ func (a *API) act(ctx context.Context, name, actor string, inc *incident.Inciden
 		_, err = a.App.AssignRole(ctx, actor, inc, role, actor)
 		return fmt.Sprintf("You are now %s on %s.", role.Title(), inc.ShortRef()), err
 	}
-	if code, ok := strings.CutPrefix(name, bot.ActionAcceptPrefix); ok {
+	if code, ok := strings.CutPrefix(name, wire.ActionAcceptPrefix); ok {
 		role, err := incident.ParseRole(code)
 		if err != nil {
 			return "", err

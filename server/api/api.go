@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"io"
 	"net/http"
 	"time"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
-	"github.com/incidentbot/mattermost-incident-bot/server/command"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
@@ -72,21 +72,21 @@ type Archives interface {
 // Handler builds the router.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+bot.ActionsPath+"{name}", a.authed(a.serveAction))
+	mux.HandleFunc("POST "+wire.ActionsPath+"{name}", a.authed(a.serveAction))
 	// More specific than {name}, so the handoff button never reaches the
 	// card's handler.
-	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckHandoff, a.authed(a.serveAckHandoff))
-	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionAckPage, a.authed(a.serveAckPage))
-	for _, name := range []string{bot.ActionHotfixApprove, bot.ActionHotfixReject, bot.ActionHotfixDeployed} {
-		mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveHotfixAction))
+	mux.HandleFunc("POST "+wire.ActionsPath+wire.ActionAckHandoff, a.authed(a.serveAckHandoff))
+	mux.HandleFunc("POST "+wire.ActionsPath+wire.ActionAckPage, a.authed(a.serveAckPage))
+	for _, name := range []string{wire.ActionHotfixApprove, wire.ActionHotfixReject, wire.ActionHotfixDeployed} {
+		mux.HandleFunc("POST "+wire.ActionsPath+name, a.authed(a.serveHotfixAction))
 	}
 	for _, name := range []string{bot.ActionStepDone, bot.ActionStepSkip, bot.ActionStepUndo} {
-		mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveStepAction))
+		mux.HandleFunc("POST "+wire.ActionsPath+name, a.authed(a.serveStepAction))
 	}
-	mux.HandleFunc("POST "+bot.ActionsPath+bot.ActionRunbookApply, a.authed(a.serveRunbookApply))
+	mux.HandleFunc("POST "+wire.ActionsPath+bot.ActionRunbookApply, a.authed(a.serveRunbookApply))
 	if a.Archives != nil {
-		for _, name := range []string{bot.ActionArchiveImport, bot.ActionArchiveCancel} {
-			mux.HandleFunc("POST "+bot.ActionsPath+name, a.authed(a.serveArchiveAction))
+		for _, name := range []string{wire.ActionArchiveImport, wire.ActionArchiveCancel} {
+			mux.HandleFunc("POST "+wire.ActionsPath+name, a.authed(a.serveArchiveAction))
 		}
 		mux.HandleFunc("GET "+web.ArchivePath, a.authed(a.serveArchiveDownload))
 		if a.Pages != nil {
@@ -94,8 +94,8 @@ func (a *API) Handler() http.Handler {
 			mux.HandleFunc("POST "+web.ArchiveImportPath, a.authed(a.Pages.ServeArchiveImport))
 		}
 	}
-	mux.HandleFunc("POST "+bot.DialogsPath+"{name}", a.authed(a.serveDialog))
-	mux.HandleFunc("GET "+command.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
+	mux.HandleFunc("POST "+wire.DialogsPath+"{name}", a.authed(a.serveDialog))
+	mux.HandleFunc("GET "+wire.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	mux.HandleFunc("GET "+UsagePath, a.authed(a.serveUsage))
 	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts
 	if a.Pages != nil {
@@ -161,7 +161,7 @@ func actionRequest(w http.ResponseWriter, r *http.Request, actor string) (*model
 // writeReply answers a button click with msg, shown to the clicker only:
 // its user references rendered, and as written. The server's
 // Slack-compatibility rewriting is off, as for every reply of the plugin
-// (see command.Reply.Response): it would turn "<!channel>" in user text
+// (as the command adapter also does): it would turn "<!channel>" in user text
 // into "@channel" and "<a|b>" into a link.
 func (a *API) writeReply(w http.ResponseWriter, msg string) {
 	writeJSON(w, &model.PostActionIntegrationResponse{EphemeralText: a.Render(msg), SkipSlackParsing: true})

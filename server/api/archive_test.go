@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +17,6 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/rs/zerolog"
 
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
@@ -89,14 +89,14 @@ func TestArchiveRoutes(t *testing.T) {
 	// The buttons act as the header's user; a body naming another is
 	// refused.
 	forged, _ := json.Marshal(model.PostActionIntegrationRequest{UserId: "root", PostId: "p1"})
-	if w := serve(http.MethodPost, bot.ActionsPath+bot.ActionArchiveImport, "ann", forged); w.Code != http.StatusForbidden {
+	if w := serve(http.MethodPost, wire.ActionsPath+wire.ActionArchiveImport, "ann", forged); w.Code != http.StatusForbidden {
 		t.Fatalf("forged import button: %d %s", w.Code, w.Body)
 	}
 	body, _ := json.Marshal(model.PostActionIntegrationRequest{PostId: "p1"})
-	if w := serve(http.MethodPost, bot.ActionsPath+bot.ActionArchiveImport, "ann", body); w.Code != http.StatusOK {
+	if w := serve(http.MethodPost, wire.ActionsPath+wire.ActionArchiveImport, "ann", body); w.Code != http.StatusOK {
 		t.Fatalf("import button: %d %s", w.Code, w.Body)
 	}
-	serve(http.MethodPost, bot.ActionsPath+bot.ActionArchiveCancel, "root", body)
+	serve(http.MethodPost, wire.ActionsPath+wire.ActionArchiveCancel, "root", body)
 	if got := strings.Join(f.actions, " "); got != "ann:p1:archiveimport root:p1:archivecancel" {
 		t.Fatalf("archive actions = %s", got)
 	}

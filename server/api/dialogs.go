@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -30,15 +31,15 @@ func (a *API) serveDialog(w http.ResponseWriter, r *http.Request, actor string) 
 		err         error
 	)
 	switch r.PathValue("name") {
-	case bot.DialogStart:
+	case wire.DialogStart:
 		field, done, err = a.submitStart(ctx, actor, &req)
-	case bot.DialogUpdate:
+	case wire.DialogUpdate:
 		field, done, err = a.submitUpdate(ctx, actor, &req)
-	case bot.DialogResolve:
+	case wire.DialogResolve:
 		field, done, err = a.submitResolve(ctx, actor, &req)
-	case bot.DialogHotfix:
+	case wire.DialogHotfix:
 		field, done, err = a.submitHotfix(ctx, actor, &req)
-	case bot.DialogHotfixReject:
+	case wire.DialogHotfixReject:
 		field, done, err = a.submitReject(ctx, actor, &req)
 	case bot.DialogStepSkip:
 		field, done, err = a.submitStepSkip(ctx, actor, &req)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"strings"
 
@@ -47,7 +48,7 @@ func (a *API) serveAckHandoff(w http.ResponseWriter, r *http.Request, actor stri
 // handoffPost checks that the clicked post is the bot's announcement of the
 // handoff named in the button's context, and returns the handoff's key.
 func (a *API) handoffPost(ctx context.Context, req *model.PostActionIntegrationRequest) (string, error) {
-	key, _ := req.Context[bot.ContextHandoffKey].(string)
+	key, _ := req.Context[wire.ContextHandoffKey].(string)
 	if key == "" || req.PostId == "" {
 		return "", incident.Invalidf("not a rota handoff button")
 	}
@@ -55,7 +56,7 @@ func (a *API) handoffPost(ctx context.Context, req *model.PostActionIntegrationR
 	if appErr != nil {
 		return "", incident.NotFoundf("that post no longer exists")
 	}
-	if post.UserId != a.BotID || post.GetProp(bot.PropHandoffKey) != key {
+	if post.UserId != a.BotID || post.GetProp(wire.PropHandoffKey) != key {
 		return "", incident.Forbiddenf("that button does not belong to a rota handoff announcement")
 	}
 	h, err := a.App.Handoff(ctx, key)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"path"
 	"strconv"
@@ -11,7 +12,6 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
@@ -34,15 +34,15 @@ func (a *API) serveHotfixAction(w http.ResponseWriter, r *http.Request, actor st
 		http.Error(w, a.Render(incident.UserMessage(err)), status(err))
 		return
 	}
-	group, _ := req.Context[bot.ContextGroup].(string)
-	stage, _ := req.Context[bot.ContextStage].(string)
+	group, _ := req.Context[wire.ContextGroup].(string)
+	stage, _ := req.Context[wire.ContextStage].(string)
 	var msg string
 	switch path.Base(r.URL.Path) {
-	case bot.ActionHotfixApprove:
+	case wire.ActionHotfixApprove:
 		msg, err = a.approve(ctx, actor, inc, h, group, stage)
-	case bot.ActionHotfixReject:
+	case wire.ActionHotfixReject:
 		err = a.rejectDialog(ctx, actor, req.TriggerId, inc, h, group, stage)
-	case bot.ActionHotfixDeployed:
+	case wire.ActionHotfixDeployed:
 		if _, err = a.App.MarkDeployed(ctx, actor, inc, h.N); err == nil {
 			msg = fmt.Sprintf("Hotfix %d marked deployed; the groups now sign it off after deploy.", h.N)
 		}
@@ -95,8 +95,8 @@ func (a *API) hotfixPost(ctx context.Context, actor string, req *model.PostActio
 	if err != nil {
 		return nil, nil, err
 	}
-	n, _ := req.Context[bot.ContextHotfix].(string)
-	if n == "" || post.GetProp(bot.PropHotfix) != n {
+	n, _ := req.Context[wire.ContextHotfix].(string)
+	if n == "" || post.GetProp(wire.PropHotfix) != n {
 		return nil, nil, errNotOurs
 	}
 	num, err := strconv.Atoi(n)
@@ -139,8 +139,8 @@ func (a *API) submitReject(ctx context.Context, actor string, req *model.SubmitD
 		return "", "", err
 	}
 	if _, err := a.App.SignHotfix(ctx, inc, app.SignRequest{Actor: actor, N: n, Stage: st, Group: parts[3],
-		Reason: str(req.Submission, bot.FieldReason)}); err != nil {
-		return bot.FieldReason, "", err
+		Reason: str(req.Submission, wire.FieldReason)}); err != nil {
+		return wire.FieldReason, "", err
 	}
 	return "", fmt.Sprintf("You rejected %s of hotfix %d on %s for %s.", strings.ToLower(st.Title()), n, inc.ShortRef(), parts[3]), nil
 }
@@ -154,12 +154,12 @@ func (a *API) submitHotfix(ctx context.Context, actor string, req *model.SubmitD
 		return "", "", err
 	}
 	h, err := a.App.RequestHotfix(ctx, inc, app.HotfixRequest{Actor: actor,
-		Description: str(req.Submission, bot.FieldDescription), Author: str(req.Submission, bot.FieldAuthor)})
+		Description: str(req.Submission, wire.FieldDescription), Author: str(req.Submission, wire.FieldAuthor)})
 	switch {
 	case incident.KindOf(err) == incident.KindForbidden:
-		return bot.FieldAuthor, "", err
+		return wire.FieldAuthor, "", err
 	case err != nil:
-		return bot.FieldDescription, "", err
+		return wire.FieldDescription, "", err
 	}
 	return "", fmt.Sprintf("Hotfix %d requested on %s; the release manager is paged.", h.N, inc.ShortRef()), nil
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -37,7 +37,7 @@ func (a *API) serveAckPage(w http.ResponseWriter, r *http.Request, actor string)
 	case err == nil:
 		msg = fmt.Sprintf("Thanks, acknowledged: nobody else will be paged for incident #%s on this page.", p.IncidentID)
 	case errors.Is(err, app.ErrPageAlreadyAcknowledged):
-		msg = fmt.Sprintf("This page was already acknowledged by <@%s> at %s.", p.AckedBy, p.AckedAt.UTC().Format(bot.TimeLayout))
+		msg = fmt.Sprintf("This page was already acknowledged by <@%s> at %s.", p.AckedBy, p.AckedAt.UTC().Format(wire.TimeLayout))
 	default:
 		a.logInternal(ctx, err, "ackpage", actor)
 		msg = incident.UserMessage(err)
@@ -48,7 +48,7 @@ func (a *API) serveAckPage(w http.ResponseWriter, r *http.Request, actor string)
 // pagePost checks that the clicked post is one of the bot's posts of the
 // page named in the button's context, and returns the page's id.
 func (a *API) pagePost(ctx context.Context, req *model.PostActionIntegrationRequest) (string, error) {
-	id, _ := req.Context[bot.ContextPageID].(string)
+	id, _ := req.Context[wire.ContextPageID].(string)
 	if id == "" || req.PostId == "" {
 		return "", incident.Invalidf("not a page button")
 	}
@@ -56,7 +56,7 @@ func (a *API) pagePost(ctx context.Context, req *model.PostActionIntegrationRequ
 	if appErr != nil {
 		return "", incident.NotFoundf("that post no longer exists")
 	}
-	if post.UserId != a.BotID || post.GetProp(bot.PropPageID) != id {
+	if post.UserId != a.BotID || post.GetProp(wire.PropPageID) != id {
 		return "", errNotAPage
 	}
 	p, err := a.App.PageRecord(ctx, id)

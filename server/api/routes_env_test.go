@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
@@ -154,7 +154,7 @@ func (f *fakeMM) AddToChannel(context.Context, string, string) error   { return 
 func (f *fakeMM) UpdateCard(context.Context, *incident.Incident) error { return nil }
 
 func (f *fakeMM) PostCard(_ context.Context, inc *incident.Incident) (string, error) {
-	return f.post(botID, inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID}), nil
+	return f.post(botID, inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID}), nil
 }
 
 func (f *fakeMM) DeletePost(_ context.Context, id string) error {
@@ -165,7 +165,7 @@ func (f *fakeMM) DeletePost(_ context.Context, id string) error {
 }
 
 func (f *fakeMM) PostHandover(_ context.Context, inc *incident.Incident, role incident.Role) (string, error) {
-	return f.post(botID, inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropHandoverRole: string(role)}), nil
+	return f.post(botID, inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropHandoverRole: string(role)}), nil
 }
 
 func (f *fakeMM) CloseHandover(context.Context, *incident.Incident, incident.Role, string, string) error {
@@ -173,7 +173,7 @@ func (f *fakeMM) CloseHandover(context.Context, *incident.Incident, incident.Rol
 }
 
 func (f *fakeMM) Announce(_ context.Context, inc *incident.Incident, ch string) error {
-	f.post(botID, ch, model.StringInterface{bot.PropIncidentID: inc.ID})
+	f.post(botID, ch, model.StringInterface{wire.PropIncidentID: inc.ID})
 	return nil
 }
 
@@ -217,7 +217,7 @@ func (f *fakeMM) NotifyPage(_ context.Context, p *app.Page, _ *incident.Incident
 		if dm {
 			ch = "dm-" + p.Targets[n.Level-1].UserID
 		}
-		id := f.post(botID, ch, model.StringInterface{bot.PropPageID: p.ID})
+		id := f.post(botID, ch, model.StringInterface{wire.PropPageID: p.ID})
 		d.Posts = append(d.Posts, app.PagePost{ID: id, ChannelID: ch, Level: n.Level, DM: dm})
 		d.Sent++
 	}
@@ -236,7 +236,7 @@ func (f *fakeMM) UpdatePage(context.Context, *app.Page, *incident.Incident) erro
 // app.Handoffs.
 
 func (f *fakeMM) PostHandoff(_ context.Context, h *app.Handoff) (string, error) {
-	return f.post(botID, h.ChannelID, model.StringInterface{bot.PropHandoffKey: h.Key}), nil
+	return f.post(botID, h.ChannelID, model.StringInterface{wire.PropHandoffKey: h.Key}), nil
 }
 
 func (f *fakeMM) UpdateHandoff(context.Context, *app.Handoff) error { return nil }
@@ -244,7 +244,7 @@ func (f *fakeMM) UpdateHandoff(context.Context, *app.Handoff) error { return nil
 // app.Releases.
 
 func (f *fakeMM) PostHotfix(_ context.Context, inc *incident.Incident, h *hotfix.Hotfix, _ *hotfix.Groups) (string, error) {
-	return f.post(botID, inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropHotfix: strconv.Itoa(h.N)}), nil
+	return f.post(botID, inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropHotfix: strconv.Itoa(h.N)}), nil
 }
 
 func (f *fakeMM) UpdateHotfix(context.Context, *incident.Incident, *hotfix.Hotfix, *hotfix.Groups) error {
@@ -457,7 +457,7 @@ func (e *routeEnv) click(action, user, postID string, button map[string]any) rep
 
 // incidentButton is the context of a card button of inc.
 func incidentButton(inc *incident.Incident) map[string]any {
-	return map[string]any{bot.ContextIncidentID: inc.ID}
+	return map[string]any{wire.ContextIncidentID: inc.ID}
 }
 
 // submit sends a dialog submission as user.

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
-	"github.com/incidentbot/mattermost-incident-bot/server/command"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
@@ -65,21 +65,21 @@ func TestRoutesRefuseRequestsWithoutTheUserHeader(t *testing.T) {
 		method, path string
 		body         any
 	}{
-		{http.MethodPost, "/api/v1/actions/" + bot.ActionMitigate,
+		{http.MethodPost, "/api/v1/actions/" + wire.ActionMitigate,
 			&model.PostActionIntegrationRequest{UserId: "ann", PostId: inc.CardPostID, Context: incidentButton(inc)}},
-		{http.MethodPost, "/api/v1/actions/" + bot.ActionResolve,
+		{http.MethodPost, "/api/v1/actions/" + wire.ActionResolve,
 			&model.PostActionIntegrationRequest{UserId: "ann", PostId: inc.CardPostID, Context: incidentButton(inc)}},
-		{http.MethodPost, "/api/v1/actions/" + bot.ActionAckPage,
-			&model.PostActionIntegrationRequest{UserId: "lea", PostId: pagePost, Context: map[string]any{bot.ContextPageID: pageID}}},
-		{http.MethodPost, "/api/v1/actions/" + bot.ActionAckHandoff,
-			&model.PostActionIntegrationRequest{UserId: "ian", PostId: "post1", Context: map[string]any{bot.ContextHandoffKey: "1"}}},
-		{http.MethodPost, "/api/v1/actions/" + bot.ActionHotfixApprove,
-			&model.PostActionIntegrationRequest{UserId: "quinn", PostId: "post1", Context: map[string]any{bot.ContextIncidentID: inc.ID, bot.ContextHotfix: "1"}}},
-		{http.MethodPost, "/api/v1/dialogs/" + bot.DialogStart,
+		{http.MethodPost, "/api/v1/actions/" + wire.ActionAckPage,
+			&model.PostActionIntegrationRequest{UserId: "lea", PostId: pagePost, Context: map[string]any{wire.ContextPageID: pageID}}},
+		{http.MethodPost, "/api/v1/actions/" + wire.ActionAckHandoff,
+			&model.PostActionIntegrationRequest{UserId: "ian", PostId: "post1", Context: map[string]any{wire.ContextHandoffKey: "1"}}},
+		{http.MethodPost, "/api/v1/actions/" + wire.ActionHotfixApprove,
+			&model.PostActionIntegrationRequest{UserId: "quinn", PostId: "post1", Context: map[string]any{wire.ContextIncidentID: inc.ID, wire.ContextHotfix: "1"}}},
+		{http.MethodPost, "/api/v1/dialogs/" + wire.DialogStart,
 			&model.SubmitDialogRequest{UserId: "ann", TeamId: "team", ChannelId: "town", Submission: map[string]any{bot.FieldTitle: "Forged", bot.FieldSeverity: "S1"}}},
-		{http.MethodPost, "/api/v1/dialogs/" + bot.DialogResolve,
+		{http.MethodPost, "/api/v1/dialogs/" + wire.DialogResolve,
 			&model.SubmitDialogRequest{UserId: "ann", State: inc.ID, Submission: map[string]any{bot.FieldSummary: "forged"}}},
-		{http.MethodGet, command.IncidentsAutocompletePath, nil},
+		{http.MethodGet, wire.IncidentsAutocompletePath, nil},
 	} {
 		for _, header := range [][]string{nil, {"Mattermost-User-Id", ""}} {
 			r := e.do(c.method, c.path, "", c.body, header...)
@@ -108,7 +108,7 @@ func TestButtonsActAsTheHeaderUserOnly(t *testing.T) {
 	inc := e.start(t)
 	before := e.snapshot(t, inc.ID)
 	forged := &model.PostActionIntegrationRequest{UserId: "ann", PostId: inc.CardPostID, Context: incidentButton(inc)}
-	if r := e.do(http.MethodPost, "/api/v1/actions/"+bot.ActionMitigate, "bob", forged); r.code != http.StatusForbidden {
+	if r := e.do(http.MethodPost, "/api/v1/actions/"+wire.ActionMitigate, "bob", forged); r.code != http.StatusForbidden {
 		t.Fatalf("header bob, body ann: %d %q, want 403", r.code, r.body)
 	}
 	e.unchanged(t, before, "a click with a forged body user")
@@ -116,7 +116,7 @@ func TestButtonsActAsTheHeaderUserOnly(t *testing.T) {
 	ctxUser := incidentButton(inc)
 	ctxUser["user_id"], ctxUser["actor"] = "ann", "ann"
 	req := &model.PostActionIntegrationRequest{UserId: "bob", PostId: inc.CardPostID, Context: ctxUser}
-	if msg := e.do(http.MethodPost, "/api/v1/actions/"+bot.ActionMitigate, "bob", req).ephemeral(t); !strings.Contains(msg, "marked mitigated") {
+	if msg := e.do(http.MethodPost, "/api/v1/actions/"+wire.ActionMitigate, "bob", req).ephemeral(t); !strings.Contains(msg, "marked mitigated") {
 		t.Fatalf("bob's click: %q", msg)
 	}
 	ev := e.events(t, inc.ID, incident.EventMitigated)
@@ -135,14 +135,14 @@ func TestCardButtonsActOnlyFromTheIncidentsCard(t *testing.T) {
 	other := e.start(t)
 	announcement := ""
 	for id, p := range e.mm.posts {
-		if p.ChannelId == "bc" && p.GetProp(bot.PropIncidentID) == inc.ID {
+		if p.ChannelId == "bc" && p.GetProp(wire.PropIncidentID) == inc.ID {
 			announcement = id
 		}
 	}
 	if announcement == "" {
 		t.Fatal("no announcement post")
 	}
-	lookalike := e.mm.post("mallory", inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID})
+	lookalike := e.mm.post("mallory", inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID})
 	before := e.snapshot(t, inc.ID)
 	for _, c := range []struct {
 		name    string
@@ -157,7 +157,7 @@ func TestCardButtonsActOnlyFromTheIncidentsCard(t *testing.T) {
 		{"no post", "", incidentButton(inc), http.StatusBadRequest},
 		{"no incident in the context", inc.CardPostID, map[string]any{}, http.StatusBadRequest},
 	} {
-		for _, action := range []string{bot.ActionMitigate, bot.ActionResolve, bot.ActionSeverity, bot.ActionTakePrefix + "l2"} {
+		for _, action := range []string{wire.ActionMitigate, wire.ActionResolve, wire.ActionSeverity, wire.ActionTakePrefix + "l2"} {
 			cx := map[string]any{"selected_option": "S1"}
 			for k, v := range c.context {
 				cx[k] = v
@@ -171,7 +171,7 @@ func TestCardButtonsActOnlyFromTheIncidentsCard(t *testing.T) {
 	if d := e.mm.opened(); len(d) != 0 {
 		t.Errorf("dialogs opened: %v", d)
 	}
-	if msg := e.click(bot.ActionMitigate, "ann", inc.CardPostID, incidentButton(inc)).ephemeral(t); !strings.Contains(msg, "marked mitigated") {
+	if msg := e.click(wire.ActionMitigate, "ann", inc.CardPostID, incidentButton(inc)).ephemeral(t); !strings.Contains(msg, "marked mitigated") {
 		t.Errorf("from the card: %q", msg)
 	}
 }
@@ -187,19 +187,19 @@ func TestIncidentButtonsRefuseWhoCannotSeeTheIncident(t *testing.T) {
 	}
 	inc = e.incident(t, inc.ID)
 	handover := inc.Handovers[incident.RoleL1].PostID
-	reminder := e.mm.post(botID, "dm-ian", model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropReminder: true})
+	reminder := e.mm.post(botID, "dm-ian", model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropReminder: true})
 	before := e.snapshot(t, inc.ID)
 	clicks := []struct{ action, post string }{
-		{bot.ActionUpdate, inc.CardPostID},
-		{bot.ActionResolve, inc.CardPostID},
-		{bot.ActionHotfix, inc.CardPostID},
-		{bot.ActionMitigate, inc.CardPostID},
-		{bot.ActionReopen, inc.CardPostID},
-		{bot.ActionSeverity, inc.CardPostID},
-		{bot.ActionTakePrefix + "l2", inc.CardPostID},
-		{bot.ActionAcceptPrefix + "l1", handover},
-		{bot.ActionRemindUpdate, reminder},
-		{bot.ActionSnoozePrefix + "30", reminder},
+		{wire.ActionUpdate, inc.CardPostID},
+		{wire.ActionResolve, inc.CardPostID},
+		{wire.ActionHotfix, inc.CardPostID},
+		{wire.ActionMitigate, inc.CardPostID},
+		{wire.ActionReopen, inc.CardPostID},
+		{wire.ActionSeverity, inc.CardPostID},
+		{wire.ActionTakePrefix + "l2", inc.CardPostID},
+		{wire.ActionAcceptPrefix + "l1", handover},
+		{wire.ActionRemindUpdate, reminder},
+		{wire.ActionSnoozePrefix + "30", reminder},
 	}
 	for _, c := range clicks {
 		cx := incidentButton(inc)
@@ -240,9 +240,9 @@ func TestHandoverAcceptedOnlyByItsHolderFromItsPost(t *testing.T) {
 	}
 	inc = e.incident(t, inc.ID)
 	l1Post, imPost := inc.Handovers[incident.RoleL1].PostID, inc.Handovers[incident.RoleIM].PostID
-	older := e.mm.post(botID, inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropHandoverRole: "l1"})
+	older := e.mm.post(botID, inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropHandoverRole: "l1"})
 	before := e.snapshot(t, inc.ID)
-	accept := bot.ActionAcceptPrefix + "l1"
+	accept := wire.ActionAcceptPrefix + "l1"
 	for name, post := range map[string]string{"the card": inc.CardPostID, "the IM handover post": imPost, "an older L1 handover post": older} {
 		if r := e.click(accept, "bob", post, incidentButton(inc)); r.code != http.StatusForbidden {
 			t.Errorf("accept from %s: %d %q, want 403", name, r.code, r.body)
@@ -251,7 +251,7 @@ func TestHandoverAcceptedOnlyByItsHolderFromItsPost(t *testing.T) {
 	// A role without a pending handover is accepted from no post but a
 	// handover post of that role.
 	for name, post := range map[string]string{"the card": inc.CardPostID, "the L1 handover post": l1Post} {
-		if r := e.click(bot.ActionAcceptPrefix+"l2", "bob", post, incidentButton(inc)); r.code != http.StatusForbidden {
+		if r := e.click(wire.ActionAcceptPrefix+"l2", "bob", post, incidentButton(inc)); r.code != http.StatusForbidden {
 			t.Errorf("accept second line from %s: %d %q, want 403", name, r.code, r.body)
 		}
 	}
@@ -275,14 +275,14 @@ func TestTakeButtonTakesOnlyAnOpenRoleForTheClicker(t *testing.T) {
 	e := newRouteEnv(t)
 	inc := e.start(t)
 	before := e.snapshot(t, inc.ID)
-	if msg := e.click(bot.ActionTakePrefix+"l1", "bob", inc.CardPostID, incidentButton(inc)).ephemeral(t); !strings.Contains(msg, "is held by <@lea>") {
+	if msg := e.click(wire.ActionTakePrefix+"l1", "bob", inc.CardPostID, incidentButton(inc)).ephemeral(t); !strings.Contains(msg, "is held by <@lea>") {
 		t.Errorf("bob taking lea's first line: %q", msg)
 	}
 	e.unchanged(t, before, "taking a held role")
 	button := incidentButton(inc)
 	button["user_id"] = "ann"
 	req := &model.PostActionIntegrationRequest{UserId: "bob", PostId: inc.CardPostID, Context: button}
-	if msg := e.do(http.MethodPost, "/api/v1/actions/"+bot.ActionTakePrefix+"l2", "bob", req).ephemeral(t); !strings.Contains(msg, "You are now Second line") {
+	if msg := e.do(http.MethodPost, "/api/v1/actions/"+wire.ActionTakePrefix+"l2", "bob", req).ephemeral(t); !strings.Contains(msg, "You are now Second line") {
 		t.Fatalf("bob taking the open second line: %q", msg)
 	}
 	if got := e.incident(t, inc.ID); got.Roles[incident.RoleL2] != "bob" || got.Roles[incident.RoleL1] != "lea" {
@@ -294,13 +294,13 @@ func TestTakeButtonTakesOnlyAnOpenRoleForTheClicker(t *testing.T) {
 func TestReminderButtonsActOnlyFromAReminder(t *testing.T) {
 	e := newRouteEnv(t)
 	inc := e.start(t)
-	notReminder := e.mm.post(botID, "dm-ian", model.StringInterface{bot.PropIncidentID: inc.ID})
-	someoneElses := e.mm.post("mallory", "dm-ian", model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropReminder: true})
-	anotherIncidents := e.mm.post(botID, "dm-ian", model.StringInterface{bot.PropIncidentID: e.start(t).ID, bot.PropReminder: true})
+	notReminder := e.mm.post(botID, "dm-ian", model.StringInterface{wire.PropIncidentID: inc.ID})
+	someoneElses := e.mm.post("mallory", "dm-ian", model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropReminder: true})
+	anotherIncidents := e.mm.post(botID, "dm-ian", model.StringInterface{wire.PropIncidentID: e.start(t).ID, wire.PropReminder: true})
 	before := e.snapshot(t, inc.ID)
 	for name, post := range map[string]string{"the card": inc.CardPostID, "a bot post without the reminder mark": notReminder,
 		"someone else's post": someoneElses, "a reminder of another incident": anotherIncidents} {
-		for _, action := range []string{bot.ActionSnoozePrefix + "30", bot.ActionRemindUpdate} {
+		for _, action := range []string{wire.ActionSnoozePrefix + "30", wire.ActionRemindUpdate} {
 			if r := e.click(action, "ian", post, incidentButton(inc)); r.code != http.StatusForbidden {
 				t.Errorf("%s from %s: %d %q, want 403", action, name, r.code, r.body)
 			}
@@ -310,8 +310,8 @@ func TestReminderButtonsActOnlyFromAReminder(t *testing.T) {
 	if d := e.mm.opened(); len(d) != 0 {
 		t.Errorf("dialogs opened: %v", d)
 	}
-	reminder := e.mm.post(botID, "dm-ian", model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropReminder: true})
-	if msg := e.click(bot.ActionSnoozePrefix+"30", "ian", reminder, incidentButton(inc)).ephemeral(t); !strings.Contains(msg, "snoozed for 30m") {
+	reminder := e.mm.post(botID, "dm-ian", model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropReminder: true})
+	if msg := e.click(wire.ActionSnoozePrefix+"30", "ian", reminder, incidentButton(inc)).ephemeral(t); !strings.Contains(msg, "snoozed for 30m") {
 		t.Errorf("snooze from the reminder: %q", msg)
 	}
 }
@@ -337,9 +337,9 @@ func TestPageAcknowledgedOnlyFromItsPostsByItsTarget(t *testing.T) {
 	if p.Target().UserID != "lea" || len(p.Posts) != 2 {
 		t.Fatalf("page %+v, want lea paged with two posts", p)
 	}
-	button := map[string]any{bot.ContextPageID: pageID}
-	lookalike := e.mm.post("mallory", "rota", model.StringInterface{bot.PropPageID: pageID})
-	unrecorded := e.mm.post(botID, "rota", model.StringInterface{bot.PropPageID: pageID})
+	button := map[string]any{wire.ContextPageID: pageID}
+	lookalike := e.mm.post("mallory", "rota", model.StringInterface{wire.PropPageID: pageID})
+	unrecorded := e.mm.post(botID, "rota", model.StringInterface{wire.PropPageID: pageID})
 	for _, c := range []struct {
 		name, post string
 		context    map[string]any
@@ -352,23 +352,23 @@ func TestPageAcknowledgedOnlyFromItsPostsByItsTarget(t *testing.T) {
 		{"a post that does not exist", "nosuchpost", button, http.StatusNotFound},
 		{"no page in the context", p.Posts[0].ID, map[string]any{}, http.StatusBadRequest},
 	} {
-		if r := e.click(bot.ActionAckPage, "lea", c.post, c.context); r.code != c.code {
+		if r := e.click(wire.ActionAckPage, "lea", c.post, c.context); r.code != c.code {
 			t.Errorf("acknowledge from %s: %d %q, want %d", c.name, r.code, r.body, c.code)
 		}
 	}
 	forged := &model.PostActionIntegrationRequest{UserId: "lea", PostId: p.Posts[0].ID, Context: button}
-	if r := e.do(http.MethodPost, "/api/v1/actions/"+bot.ActionAckPage, "mallory", forged); r.code != http.StatusForbidden {
+	if r := e.do(http.MethodPost, "/api/v1/actions/"+wire.ActionAckPage, "mallory", forged); r.code != http.StatusForbidden {
 		t.Errorf("header mallory, body lea: %d %q, want 403", r.code, r.body)
 	}
 	for _, who := range []string{"mallory", "ann", "ian"} {
-		if msg := e.click(bot.ActionAckPage, who, p.Posts[1].ID, button).ephemeral(t); !strings.Contains(msg, "can acknowledge it") {
+		if msg := e.click(wire.ActionAckPage, who, p.Posts[1].ID, button).ephemeral(t); !strings.Contains(msg, "can acknowledge it") {
 			t.Errorf("%s acknowledging lea's page: %q", who, msg)
 		}
 	}
 	if got := e.record(t, pageID); !got.AckedAt.IsZero() || got.Revision != p.Revision {
 		t.Fatalf("refused acknowledgements changed the page: %+v", got)
 	}
-	if msg := e.click(bot.ActionAckPage, "lea", p.Posts[1].ID, button).ephemeral(t); !strings.Contains(msg, "Thanks, acknowledged") {
+	if msg := e.click(wire.ActionAckPage, "lea", p.Posts[1].ID, button).ephemeral(t); !strings.Contains(msg, "Thanks, acknowledged") {
 		t.Fatalf("lea acknowledging from her direct message: %q", msg)
 	}
 	if got := e.record(t, pageID); got.AckedBy != "lea" {
@@ -390,10 +390,10 @@ func TestPageAcknowledgedDuringASendOnlyFromTheBotsPostOfIt(t *testing.T) {
 		if rec := e.record(t, p.ID); rec.Sending == nil {
 			t.Errorf("page %+v: no send in flight", rec)
 		}
-		button := map[string]any{bot.ContextPageID: p.ID}
-		lookalike := e.mm.post("mallory", "rota", model.StringInterface{bot.PropPageID: p.ID})
-		another := e.mm.post(botID, "rota", model.StringInterface{bot.PropPageID: e.mm.pages[0]})
-		during = append(during, e.click(bot.ActionAckPage, "lea", lookalike, button), e.click(bot.ActionAckPage, "lea", another, button))
+		button := map[string]any{wire.ContextPageID: p.ID}
+		lookalike := e.mm.post("mallory", "rota", model.StringInterface{wire.PropPageID: p.ID})
+		another := e.mm.post(botID, "rota", model.StringInterface{wire.PropPageID: e.mm.pages[0]})
+		during = append(during, e.click(wire.ActionAckPage, "lea", lookalike, button), e.click(wire.ActionAckPage, "lea", another, button))
 	}
 	e.start(t)
 	if len(during) != 2 {
@@ -424,10 +424,10 @@ func TestHandoffAcknowledgedOnlyFromItsPostByItsHolders(t *testing.T) {
 	if err != nil || h.PostID == "" || h.Holders[incident.RoleIM] != "ian" {
 		t.Fatalf("handoff %+v, %v; want it announced with ian on duty", h, err)
 	}
-	button := map[string]any{bot.ContextHandoffKey: key}
-	lookalike := e.mm.post("mallory", "rota", model.StringInterface{bot.PropHandoffKey: key})
-	copyOfIt := e.mm.post(botID, "rota", model.StringInterface{bot.PropHandoffKey: key})
-	earlier := e.mm.post(botID, "rota", model.StringInterface{bot.PropHandoffKey: app.HandoffKey(week.AddDate(0, 0, -7))})
+	button := map[string]any{wire.ContextHandoffKey: key}
+	lookalike := e.mm.post("mallory", "rota", model.StringInterface{wire.PropHandoffKey: key})
+	copyOfIt := e.mm.post(botID, "rota", model.StringInterface{wire.PropHandoffKey: key})
+	earlier := e.mm.post(botID, "rota", model.StringInterface{wire.PropHandoffKey: app.HandoffKey(week.AddDate(0, 0, -7))})
 	for _, c := range []struct {
 		name, post string
 		context    map[string]any
@@ -439,19 +439,19 @@ func TestHandoffAcknowledgedOnlyFromItsPostByItsHolders(t *testing.T) {
 		{"a post that does not exist", "nosuchpost", button, http.StatusNotFound},
 		{"no handoff in the context", h.PostID, map[string]any{}, http.StatusBadRequest},
 	} {
-		if r := e.click(bot.ActionAckHandoff, "ian", c.post, c.context); r.code != c.code {
+		if r := e.click(wire.ActionAckHandoff, "ian", c.post, c.context); r.code != c.code {
 			t.Errorf("acknowledge from %s: %d %q, want %d", c.name, r.code, r.body, c.code)
 		}
 	}
 	for _, who := range []string{"mallory", "ann"} {
-		if msg := e.click(bot.ActionAckHandoff, who, h.PostID, button).ephemeral(t); !strings.Contains(msg, "only the people this handoff puts on duty") {
+		if msg := e.click(wire.ActionAckHandoff, who, h.PostID, button).ephemeral(t); !strings.Contains(msg, "only the people this handoff puts on duty") {
 			t.Errorf("%s acknowledging: %q", who, msg)
 		}
 	}
 	if got, _ := e.app.Handoff(ctx, key); len(got.Acks) != 0 {
 		t.Fatalf("refused acknowledgements were recorded: %v", got.Acks)
 	}
-	if msg := e.click(bot.ActionAckHandoff, "ian", h.PostID, button).ephemeral(t); !strings.Contains(msg, "Thanks, acknowledged") {
+	if msg := e.click(wire.ActionAckHandoff, "ian", h.PostID, button).ephemeral(t); !strings.Contains(msg, "Thanks, acknowledged") {
 		t.Fatalf("ian acknowledging: %q", msg)
 	}
 	if got, _ := e.app.Handoff(ctx, key); len(got.Acks) != 1 || got.Acks["ian"].IsZero() {
@@ -461,7 +461,7 @@ func TestHandoffAcknowledgedOnlyFromItsPostByItsHolders(t *testing.T) {
 
 // hotfixButton is the context of a hotfix sign-off button.
 func hotfixButton(inc *incident.Incident, n int, group, stage string) map[string]any {
-	return map[string]any{bot.ContextIncidentID: inc.ID, bot.ContextHotfix: strconv.Itoa(n), bot.ContextGroup: group, bot.ContextStage: stage}
+	return map[string]any{wire.ContextIncidentID: inc.ID, wire.ContextHotfix: strconv.Itoa(n), wire.ContextGroup: group, wire.ContextStage: stage}
 }
 
 // hotfix reads hotfix n of inc.
@@ -493,8 +493,8 @@ func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 	h := e.hotfix(t, inc, requested.N) // with the sign-off post its follow-up made
 	staging := string(hotfix.StageStaging)
 	qa := hotfixButton(inc, h.N, "qa", staging)
-	lookalike := e.mm.post("mallory", inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropHotfix: "1"})
-	copyOfIt := e.mm.post(botID, inc.ChannelID, model.StringInterface{bot.PropIncidentID: inc.ID, bot.PropHotfix: "1"})
+	lookalike := e.mm.post("mallory", inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropHotfix: "1"})
+	copyOfIt := e.mm.post(botID, inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropHotfix: "1"})
 	for _, c := range []struct {
 		name, post string
 		context    map[string]any
@@ -506,13 +506,13 @@ func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 		{"the post, for another hotfix", h.PostID, hotfixButton(inc, 2, "qa", staging), http.StatusForbidden},
 		{"a post that does not exist", "nosuchpost", qa, http.StatusNotFound},
 	} {
-		for _, action := range []string{bot.ActionHotfixApprove, bot.ActionHotfixReject, bot.ActionHotfixDeployed} {
+		for _, action := range []string{wire.ActionHotfixApprove, wire.ActionHotfixReject, wire.ActionHotfixDeployed} {
 			if r := e.click(action, "quinn", c.post, c.context); r.code != c.code {
 				t.Errorf("%s from %s: %d %q, want %d", action, c.name, r.code, r.body, c.code)
 			}
 		}
 	}
-	for _, action := range []string{bot.ActionHotfixApprove, bot.ActionHotfixReject, bot.ActionHotfixDeployed} {
+	for _, action := range []string{wire.ActionHotfixApprove, wire.ActionHotfixReject, wire.ActionHotfixDeployed} {
 		if r := e.click(action, "mallory", h.PostID, qa); r.code != http.StatusNotFound || !strings.Contains(r.body, "no incident #") {
 			t.Errorf("%s by an outsider: %d %q, want 404 no such incident", action, r.code, r.body)
 		}
@@ -521,21 +521,21 @@ func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 	// refused, and no dialog asks for a reason.
 	for who, why := range map[string]string{"sam": "only members of qa sign for it", "rob": "only members of qa sign for it",
 		"rita": "only members of qa sign for it", "ann": "four eyes"} {
-		for _, action := range []string{bot.ActionHotfixApprove, bot.ActionHotfixReject} {
+		for _, action := range []string{wire.ActionHotfixApprove, wire.ActionHotfixReject} {
 			if msg := e.click(action, who, h.PostID, qa).ephemeral(t); !strings.Contains(msg, why) {
 				t.Errorf("%s by %s for qa: %q, want %q", action, who, msg, why)
 			}
 		}
 	}
 	forged := &model.PostActionIntegrationRequest{UserId: "quinn", PostId: h.PostID, Context: qa}
-	if r := e.do(http.MethodPost, "/api/v1/actions/"+bot.ActionHotfixApprove, "sam", forged); r.code != http.StatusForbidden {
+	if r := e.do(http.MethodPost, "/api/v1/actions/"+wire.ActionHotfixApprove, "sam", forged); r.code != http.StatusForbidden {
 		t.Errorf("header sam, body quinn: %d %q, want 403", r.code, r.body)
 	}
 	// A rejection typed into a dialog names its group in the state: a
 	// non-member's is refused too.
 	state := strings.Join([]string{inc.ID, "1", staging, "qa"}, "/")
 	var resp model.SubmitDialogResponse
-	r := e.submit(bot.DialogHotfixReject, "sam", &model.SubmitDialogRequest{UserId: "quinn", State: state, Submission: map[string]any{bot.FieldReason: "no"}})
+	r := e.submit(wire.DialogHotfixReject, "sam", &model.SubmitDialogRequest{UserId: "quinn", State: state, Submission: map[string]any{wire.FieldReason: "no"}})
 	if err := json.Unmarshal([]byte(r.body), &resp); err != nil || resp.Error == "" && len(resp.Errors) == 0 {
 		t.Errorf("sam's rejection dialog for qa: %d %q, want an error", r.code, r.body)
 	}
@@ -546,14 +546,14 @@ func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 		t.Errorf("dialogs opened: %v", d)
 	}
 
-	if msg := e.click(bot.ActionHotfixReject, "quentin", h.PostID, qa).ephemeral(t); msg != "" {
+	if msg := e.click(wire.ActionHotfixReject, "quentin", h.PostID, qa).ephemeral(t); msg != "" {
 		t.Errorf("quentin's reject: %q", msg)
 	}
 	if d := e.mm.opened(); !slices.Equal(d, []string{"reject-qa:" + inc.ID}) {
 		t.Errorf("dialogs opened: %v, want quentin's rejection dialog", d)
 	}
 	for who, group := range map[string]string{"quinn": "qa", "sam": "support"} {
-		if msg := e.click(bot.ActionHotfixApprove, who, h.PostID, hotfixButton(inc, h.N, group, staging)).ephemeral(t); !strings.Contains(msg, "You approved") {
+		if msg := e.click(wire.ActionHotfixApprove, who, h.PostID, hotfixButton(inc, h.N, group, staging)).ephemeral(t); !strings.Contains(msg, "You approved") {
 			t.Fatalf("%s approving for %s: %q", who, group, msg)
 		}
 	}
@@ -562,14 +562,14 @@ func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 	}
 	rm := h.ReleaseManager
 	for _, who := range []string{"quinn", "ann", "ian"} {
-		if msg := e.click(bot.ActionHotfixDeployed, who, h.PostID, qa).ephemeral(t); msg == "" || strings.Contains(msg, "marked deployed") {
+		if msg := e.click(wire.ActionHotfixDeployed, who, h.PostID, qa).ephemeral(t); msg == "" || strings.Contains(msg, "marked deployed") {
 			t.Errorf("%s marking deployed: %q, want a refusal", who, msg)
 		}
 	}
 	if got := e.hotfix(t, inc, h.N); got.Status != hotfix.StatusReady {
 		t.Fatalf("someone other than the release manager deployed: %+v", got)
 	}
-	if msg := e.click(bot.ActionHotfixDeployed, rm, h.PostID, qa).ephemeral(t); !strings.Contains(msg, "marked deployed") {
+	if msg := e.click(wire.ActionHotfixDeployed, rm, h.PostID, qa).ephemeral(t); !strings.Contains(msg, "marked deployed") {
 		t.Errorf("the release manager %s marking deployed: %q", rm, msg)
 	}
 }
@@ -580,7 +580,7 @@ func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 func TestDialogsActAsTheHeaderUser(t *testing.T) {
 	e := newRouteEnv(t)
 	start := func(header, bodyUser string) reply {
-		return e.submit(bot.DialogStart, header, &model.SubmitDialogRequest{UserId: bodyUser, TeamId: "team", ChannelId: "town",
+		return e.submit(wire.DialogStart, header, &model.SubmitDialogRequest{UserId: bodyUser, TeamId: "team", ChannelId: "town",
 			Submission: map[string]any{bot.FieldTitle: "Payments down", bot.FieldSeverity: "S3"}})
 	}
 	r := start("mallory", "ann")
@@ -608,9 +608,9 @@ func TestDialogsActAsTheHeaderUser(t *testing.T) {
 		dialog string
 		sub    map[string]any
 	}{
-		{bot.DialogUpdate, map[string]any{bot.FieldText: "forged update"}},
-		{bot.DialogResolve, map[string]any{bot.FieldSummary: "forged resolution"}},
-		{bot.DialogHotfix, map[string]any{bot.FieldDescription: "forged fix"}},
+		{wire.DialogUpdate, map[string]any{bot.FieldText: "forged update"}},
+		{wire.DialogResolve, map[string]any{bot.FieldSummary: "forged resolution"}},
+		{wire.DialogHotfix, map[string]any{wire.FieldDescription: "forged fix"}},
 	} {
 		r := e.submit(c.dialog, "mallory", &model.SubmitDialogRequest{UserId: "ann", State: inc.ID, ChannelId: inc.ChannelID, Submission: c.sub})
 		var resp model.SubmitDialogResponse
@@ -622,7 +622,7 @@ func TestDialogsActAsTheHeaderUser(t *testing.T) {
 	if b, _ := e.app.Hotfixes(ctx, inc); b.Active() != nil {
 		t.Errorf("an outsider requested a hotfix: %+v", b.Active())
 	}
-	if r := e.submit(bot.DialogUpdate, "lea", &model.SubmitDialogRequest{UserId: "ann", State: inc.ID, Submission: map[string]any{bot.FieldText: "rolling back"}}); r.code != http.StatusOK || r.body != "" {
+	if r := e.submit(wire.DialogUpdate, "lea", &model.SubmitDialogRequest{UserId: "ann", State: inc.ID, Submission: map[string]any{bot.FieldText: "rolling back"}}); r.code != http.StatusOK || r.body != "" {
 		t.Fatalf("lea's update: %d %q", r.code, r.body)
 	}
 	if ev := e.events(t, inc.ID, incident.EventStatusUpdate); len(ev) != 1 || ev[0].Actor != "lea" {
@@ -637,7 +637,7 @@ func TestAutocompleteListsOnlyWhatTheUserCanSee(t *testing.T) {
 	private := e.start(t, "ann")
 	ids := func(user string) []string {
 		t.Helper()
-		r := e.do(http.MethodGet, command.IncidentsAutocompletePath, user, nil)
+		r := e.do(http.MethodGet, wire.IncidentsAutocompletePath, user, nil)
 		var items []model.AutocompleteListItem
 		if err := json.Unmarshal([]byte(r.body), &items); r.code != http.StatusOK || err != nil {
 			t.Fatalf("autocomplete for %s: %d %q", user, r.code, r.body)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"path"
 	"strconv"
@@ -130,18 +131,18 @@ func (a *API) submitStepSkip(ctx context.Context, actor string, req *model.Submi
 	if err != nil {
 		return "", "", err
 	}
-	if _, err := a.App.StepSkip(ctx, actor, inc, n, str(req.Submission, bot.FieldReason)); err != nil {
-		return bot.FieldReason, "", err
+	if _, err := a.App.StepSkip(ctx, actor, inc, n, str(req.Submission, wire.FieldReason)); err != nil {
+		return wire.FieldReason, "", err
 	}
 	return "", fmt.Sprintf("Step %d of %s skipped.", n, inc.ShortRef()), nil
 }
 
 // submitRunbook saves a runbook from its dialog: state is the name.
 func (a *API) submitRunbook(ctx context.Context, actor string, req *model.SubmitDialogRequest) (string, string, error) {
-	d, err := a.App.SetRunbook(ctx, actor, req.State, str(req.Submission, bot.FieldDescription), str(req.Submission, bot.FieldMarkdown))
+	d, err := a.App.SetRunbook(ctx, actor, req.State, str(req.Submission, wire.FieldDescription), str(req.Submission, bot.FieldMarkdown))
 	if err != nil {
 		if strings.Contains(err.Error(), "description") {
-			return bot.FieldDescription, "", err
+			return wire.FieldDescription, "", err
 		}
 		return bot.FieldMarkdown, "", err
 	}

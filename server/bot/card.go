@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"time"
 
@@ -11,10 +12,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
 )
 
-// TimeLayout is how the bot shows instants: UTC, to the minute.
-const TimeLayout = "2006-01-02 15:04 UTC"
-
-func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+func formatTime(t time.Time) string { return t.UTC().Format(wire.TimeLayout) }
 
 var severityColor = map[incident.Severity]string{
 	incident.S1: "#d0021b", incident.S2: "#f5a623", incident.S3: "#f8c51c", incident.S4: "#4a90e2",
@@ -25,8 +23,8 @@ const resolvedColor = "#3db887"
 // cardPost renders inc's card as a post by the bot in the incident channel.
 func (b *Bot) cardPost(inc *incident.Incident) *model.Post {
 	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID, Id: inc.CardPostID}
-	p.AddProp(PropIncidentID, inc.ID)
-	p.AddProp(PropCard, true)
+	p.AddProp(wire.PropIncidentID, inc.ID)
+	p.AddProp(wire.PropCard, true)
 	// The key the card was posted under (see create and the card step's
 	// scope): a re-render keeps it without reading the post first.
 	p.AddProp(PropOnce, inc.ID+"/card/"+inc.ChannelID+"/1")
@@ -101,34 +99,34 @@ func (b *Bot) cardActions(inc *incident.Incident) []*model.PostAction {
 			Integration: b.integration(name, inc.ID)})
 	}
 	if inc.Status.Active() {
-		add(ActionUpdate, "Post update", "primary")
+		add(wire.ActionUpdate, "Post update", "primary")
 	}
 	if inc.Status == incident.StatusOpen {
-		add(ActionMitigate, "Mitigate", "warning")
+		add(wire.ActionMitigate, "Mitigate", "warning")
 	}
 	if inc.Status.Active() {
 		for _, r := range incident.Roles {
 			if inc.Roles[r] == "" {
-				add(ActionTakePrefix+string(r), "Take role: "+r.Title(), "default")
+				add(wire.ActionTakePrefix+string(r), "Take role: "+r.Title(), "default")
 			}
 		}
-		add(ActionHotfix, "Request hotfix", "default")
-		add(ActionResolve, "Resolve", "good")
+		add(wire.ActionHotfix, "Request hotfix", "default")
+		add(wire.ActionResolve, "Resolve", "good")
 		opts := make([]*model.PostActionOptions, 0, len(incident.Severities))
 		for _, s := range incident.Severities {
 			opts = append(opts, &model.PostActionOptions{Text: fmt.Sprintf("%s (%s)", s, s.Label()), Value: s.String()})
 		}
-		acts = append(acts, &model.PostAction{Id: ActionSeverity, Type: model.PostActionTypeSelect, Name: "Change severity",
-			Options: opts, DefaultOption: inc.Severity.String(), Integration: b.integration(ActionSeverity, inc.ID)})
+		acts = append(acts, &model.PostAction{Id: wire.ActionSeverity, Type: model.PostActionTypeSelect, Name: "Change severity",
+			Options: opts, DefaultOption: inc.Severity.String(), Integration: b.integration(wire.ActionSeverity, inc.ID)})
 	} else {
-		add(ActionReopen, "Reopen", "default")
+		add(wire.ActionReopen, "Reopen", "default")
 	}
 	return acts
 }
 
 func (b *Bot) integration(action, incidentID string) *model.PostActionIntegration {
 	return &model.PostActionIntegration{
-		URL:     "/plugins/" + b.pluginID + ActionsPath + action,
-		Context: map[string]any{ContextIncidentID: incidentID},
+		URL:     "/plugins/" + b.pluginID + wire.ActionsPath + action,
+		Context: map[string]any{wire.ContextIncidentID: incidentID},
 	}
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -40,7 +41,7 @@ func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severit
 
 // OpenUpdateDialog opens the status update dialog for an incident.
 func (b *Bot) OpenUpdateDialog(triggerID string, inc *incident.Incident) error {
-	return b.openDialog(triggerID, DialogUpdate, inc.ID, model.Dialog{
+	return b.openDialog(triggerID, wire.DialogUpdate, inc.ID, model.Dialog{
 		Title:            "Post status update",
 		IntroductionText: fmt.Sprintf("Incident %s: %s. The update goes to the incident channel and the broadcast channel.", inc.ShortRef(), Inline(inc.Title)),
 		SubmitLabel:      "Post",
@@ -53,7 +54,7 @@ func (b *Bot) OpenUpdateDialog(triggerID string, inc *incident.Incident) error {
 
 // OpenResolveDialog opens the resolve dialog for an incident.
 func (b *Bot) OpenResolveDialog(triggerID string, inc *incident.Incident) error {
-	return b.openDialog(triggerID, DialogResolve, inc.ID, model.Dialog{
+	return b.openDialog(triggerID, wire.DialogResolve, inc.ID, model.Dialog{
 		Title:            "Resolve incident",
 		IntroductionText: fmt.Sprintf("Incident %s: %s", inc.ShortRef(), Inline(inc.Title)),
 		SubmitLabel:      "Resolve",
@@ -67,14 +68,14 @@ func (b *Bot) OpenResolveDialog(triggerID string, inc *incident.Incident) error 
 // OpenHotfixDialog asks for a hotfix request: what the fix changes and,
 // when someone else made it, who (the four-eyes rule needs the author).
 func (b *Bot) OpenHotfixDialog(triggerID string, inc *incident.Incident) error {
-	return b.openDialog(triggerID, DialogHotfix, inc.ID, model.Dialog{
+	return b.openDialog(triggerID, wire.DialogHotfix, inc.ID, model.Dialog{
 		Title:            "Request hotfix",
 		IntroductionText: fmt.Sprintf("Incident %s: %s. The release manager is paged; the sign-off groups approve the fix in staging and again after deploy.", inc.ShortRef(), Inline(inc.Title)),
 		SubmitLabel:      "Request",
 		Elements: []model.DialogElement{
-			{DisplayName: "What the fix changes", Name: FieldDescription, Type: "textarea", MaxLength: hotfix.MaxDescriptionRunes,
+			{DisplayName: "What the fix changes", Name: wire.FieldDescription, Type: "textarea", MaxLength: hotfix.MaxDescriptionRunes,
 				Placeholder: "Change, version or branch, and how to test it"},
-			{DisplayName: "Made by", Name: FieldAuthor, Type: "select", DataSource: "users", Optional: true,
+			{DisplayName: "Made by", Name: wire.FieldAuthor, Type: "select", DataSource: "users", Optional: true,
 				HelpText: "Leave empty if you made it. Whoever made the fix may neither release nor sign it off."},
 		},
 	})
@@ -83,12 +84,12 @@ func (b *Bot) OpenHotfixDialog(triggerID string, inc *incident.Incident) error {
 // OpenRejectDialog asks a group member why they reject a hotfix stage.
 func (b *Bot) OpenRejectDialog(triggerID string, inc *incident.Incident, h *hotfix.Hotfix, group string) error {
 	stage := h.Stage()
-	return b.openDialog(triggerID, DialogHotfixReject, fmt.Sprintf("%s/%d/%s/%s", inc.ID, h.N, stage, group), model.Dialog{
+	return b.openDialog(triggerID, wire.DialogHotfixReject, fmt.Sprintf("%s/%d/%s/%s", inc.ID, h.N, stage, group), model.Dialog{
 		Title:            fmt.Sprintf("Reject hotfix %d for %s", h.N, group),
 		IntroductionText: fmt.Sprintf("Incident %s: %s. Rejecting %s ends this hotfix; the fixer and the release manager are told why.", inc.ShortRef(), Inline(inc.Title), strings.ToLower(stage.Title())),
 		SubmitLabel:      "Reject",
 		Elements: []model.DialogElement{
-			{DisplayName: "Reason", Name: FieldReason, Type: "textarea", MaxLength: hotfix.MaxReasonRunes,
+			{DisplayName: "Reason", Name: wire.FieldReason, Type: "textarea", MaxLength: hotfix.MaxReasonRunes,
 				Placeholder: "What failed, and how to reproduce it"},
 		},
 	})
@@ -99,7 +100,7 @@ func (b *Bot) openDialog(triggerID, name, state string, d model.Dialog) error {
 	d.State = state
 	if appErr := b.api.OpenInteractiveDialog(model.OpenDialogRequest{
 		TriggerId: triggerID,
-		URL:       "/plugins/" + b.pluginID + DialogsPath + name,
+		URL:       "/plugins/" + b.pluginID + wire.DialogsPath + name,
 		Dialog:    d,
 	}); appErr != nil {
 		return fmt.Errorf("open %s dialog: %w", name, appErr)
@@ -114,5 +115,5 @@ func (b *Bot) openStartDialog(triggerID string, d model.Dialog, runbooks []strin
 		d.Elements = append(d.Elements, model.DialogElement{DisplayName: "Runbook", Name: FieldRunbook, Type: "select", Optional: true,
 			Options: runbookOptions(runbooks), HelpText: "The checklist to follow; empty: the runbook rules in the settings decide."})
 	}
-	return b.openDialog(triggerID, DialogStart, "", d)
+	return b.openDialog(triggerID, wire.DialogStart, "", d)
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"time"
 
@@ -63,7 +64,7 @@ func (b *Bot) UpdateHandoff(ctx context.Context, h *app.Handoff) error {
 // it is posted; the attachment shows the acknowledgements and the button.
 func handoffPost(h *app.Handoff, botID, pluginID string, mention func(userID string) string) *model.Post {
 	p := &model.Post{UserId: botID, ChannelId: h.ChannelID, Message: Sanitize(handoffMessage(h, mention))}
-	p.AddProp(PropHandoffKey, h.Key)
+	p.AddProp(wire.PropHandoffKey, h.Key)
 	p.AddProp("attachments", []*model.MessageAttachment{handoffAttachment(h, pluginID, mention)})
 	return p
 }
@@ -123,10 +124,10 @@ func handoffAttachment(h *app.Handoff, pluginID string, mention func(string) str
 		return att // nobody left who may acknowledge: no button
 	}
 	att.Actions = []*model.PostAction{{
-		Id: ActionAckHandoff, Type: model.PostActionTypeButton, Name: "Acknowledge", Style: "primary",
+		Id: wire.ActionAckHandoff, Type: model.PostActionTypeButton, Name: "Acknowledge", Style: "primary",
 		Integration: &model.PostActionIntegration{
-			URL:     "/plugins/" + pluginID + ActionsPath + ActionAckHandoff,
-			Context: map[string]any{ContextHandoffKey: h.Key},
+			URL:     "/plugins/" + pluginID + wire.ActionsPath + wire.ActionAckHandoff,
+			Context: map[string]any{wire.ContextHandoffKey: h.Key},
 		},
 	}}
 	return att

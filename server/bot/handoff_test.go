@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestHandoffPostShowsStaffingAndMentionsHolders(t *testing.T) {
 			t.Errorf("message lacks %q:\n%s", w, p.Message)
 		}
 	}
-	if p.UserId != "botid" || p.ChannelId != "rotach" || p.GetProp(PropHandoffKey) != app.HandoffKey(testHandoff().Week) {
+	if p.UserId != "botid" || p.ChannelId != "rotach" || p.GetProp(wire.PropHandoffKey) != app.HandoffKey(testHandoff().Week) {
 		t.Errorf("post = %+v", p)
 	}
 	att := p.Attachments()
@@ -48,8 +49,8 @@ func TestHandoffPostShowsStaffingAndMentionsHolders(t *testing.T) {
 		t.Fatalf("attachment = %+v", att)
 	}
 	acts := att[0].Actions
-	if len(acts) != 1 || acts[0].Id != ActionAckHandoff || acts[0].Integration.URL != "/plugins/plugin.id/api/v1/actions/ackhandoff" ||
-		acts[0].Integration.Context[ContextHandoffKey] != app.HandoffKey(testHandoff().Week) {
+	if len(acts) != 1 || acts[0].Id != wire.ActionAckHandoff || acts[0].Integration.URL != "/plugins/plugin.id/api/v1/actions/ackhandoff" ||
+		acts[0].Integration.Context[wire.ContextHandoffKey] != app.HandoffKey(testHandoff().Week) {
 		t.Errorf("actions = %+v", acts)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"maps"
 	"slices"
 	"strconv"
@@ -72,7 +73,7 @@ func (b *Bot) HotfixNotice(ctx context.Context, inc *incident.Incident, h *hotfi
 		}
 	}
 	thread, broadcast := hotfixNoticeText(inc, h, groups, ev, n)
-	props := model.StringInterface{PropIncidentID: inc.ID, PropHotfix: strconv.Itoa(h.N)}
+	props := model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropHotfix: strconv.Itoa(h.N)}
 	var errs []error
 	if thread != "" {
 		p := &model.Post{UserId: b.userID, ChannelId: hotfixChannel(inc, h), RootId: h.PostID, Message: Sanitize(thread)}
@@ -116,8 +117,8 @@ func (b *Bot) hotfixPost(inc *incident.Incident, h *hotfix.Hotfix, groups *hotfi
 	n := b.pageNames(nil)
 	p := &model.Post{UserId: b.userID, ChannelId: hotfixChannel(inc, h), Message: hotfixMessage(inc, h, groups, n)}
 	// An edit replaces all props, so both renderings carry them.
-	p.AddProp(PropIncidentID, inc.ID)
-	p.AddProp(PropHotfix, strconv.Itoa(h.N))
+	p.AddProp(wire.PropIncidentID, inc.ID)
+	p.AddProp(wire.PropHotfix, strconv.Itoa(h.N))
 	p.AddProp("attachments", []*model.MessageAttachment{b.hotfixAttachment(inc, h, groups, n)})
 	return p
 }
@@ -272,10 +273,10 @@ func (b *Bot) hotfixActions(inc *incident.Incident, h *hotfix.Hotfix) []*model.P
 		if i >= 0 {
 			id += strconv.Itoa(i) // unique per group, and letters and digits only
 		}
-		ctx := map[string]any{ContextIncidentID: inc.ID, ContextHotfix: num}
+		ctx := map[string]any{wire.ContextIncidentID: inc.ID, wire.ContextHotfix: num}
 		maps.Copy(ctx, extra)
 		return &model.PostAction{Id: id, Type: model.PostActionTypeButton, Name: label, Style: style,
-			Integration: &model.PostActionIntegration{URL: "/plugins/" + b.pluginID + ActionsPath + action, Context: ctx}}
+			Integration: &model.PostActionIntegration{URL: "/plugins/" + b.pluginID + wire.ActionsPath + action, Context: ctx}}
 	}
 	var acts []*model.PostAction
 	if stage := h.Stage(); stage != "" {
@@ -283,14 +284,14 @@ func (b *Bot) hotfixActions(inc *incident.Incident, h *hotfix.Hotfix) []*model.P
 			if _, signed := h.Signoff(stage, g); signed {
 				continue
 			}
-			choice := map[string]any{ContextGroup: g, ContextStage: string(stage)}
+			choice := map[string]any{wire.ContextGroup: g, wire.ContextStage: string(stage)}
 			acts = append(acts,
-				button(ActionHotfixApprove, i, "Approve "+g, "good", choice),
-				button(ActionHotfixReject, i, "Reject "+g, "danger", choice))
+				button(wire.ActionHotfixApprove, i, "Approve "+g, "good", choice),
+				button(wire.ActionHotfixReject, i, "Reject "+g, "danger", choice))
 		}
 	}
 	if h.Status == hotfix.StatusReady {
-		acts = append(acts, button(ActionHotfixDeployed, -1, "Deployed", "primary", nil))
+		acts = append(acts, button(wire.ActionHotfixDeployed, -1, "Deployed", "primary", nil))
 	}
 	return acts
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"regexp"
 	"strings"
 	"sync"
@@ -119,10 +120,10 @@ func buttons(t *testing.T, p *model.Post) []string {
 		seen[a.Id] = true
 		action := strings.TrimRight(a.Id, "0123456789")
 		c := a.Integration.Context
-		if a.Integration.URL != "/plugins/plugin.id/api/v1/actions/"+action || c[ContextIncidentID] != "k3x9qd" || c[ContextHotfix] != "2" {
+		if a.Integration.URL != "/plugins/plugin.id/api/v1/actions/"+action || c[wire.ContextIncidentID] != "k3x9qd" || c[wire.ContextHotfix] != "2" {
 			t.Errorf("button %s: url %s, context %v", a.Id, a.Integration.URL, c)
 		}
-		out = append(out, fmt.Sprintf("%s:%s:%v:%v", a.Id, a.Name, c[ContextGroup], c[ContextStage]))
+		out = append(out, fmt.Sprintf("%s:%s:%v:%v", a.Id, a.Name, c[wire.ContextGroup], c[wire.ContextStage]))
 	}
 	return out
 }
@@ -139,7 +140,7 @@ func TestPostHotfixMentionsWhoMustActButNotTheFixer(t *testing.T) {
 		t.Fatalf("PostHotfix = %q, %v; posts %v", id, err, api.created)
 	}
 	p := api.created[0]
-	if p.UserId != "botid" || p.ChannelId != "incch" || p.GetProp(PropIncidentID) != "k3x9qd" || p.GetProp(PropHotfix) != "2" {
+	if p.UserId != "botid" || p.ChannelId != "incch" || p.GetProp(wire.PropIncidentID) != "k3x9qd" || p.GetProp(wire.PropHotfix) != "2" {
 		t.Errorf("post = %+v", p)
 	}
 	for _, w := range []string{
@@ -177,7 +178,7 @@ func TestPostHotfixMentionsWhoMustActButNotTheFixer(t *testing.T) {
 		t.Errorf("buttons\n%s\nwant\n%s", got, want)
 	}
 	for _, a := range att.Actions {
-		if style := map[bool]string{true: "good", false: "danger"}[strings.HasPrefix(a.Id, ActionHotfixApprove)]; a.Style != style {
+		if style := map[bool]string{true: "good", false: "danger"}[strings.HasPrefix(a.Id, wire.ActionHotfixApprove)]; a.Style != style {
 			t.Errorf("%s style %q, want %q", a.Id, a.Style, style)
 		}
 	}
@@ -195,7 +196,7 @@ func TestUpdateHotfixFollowsTheSignoff(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := api.updated[len(api.updated)-1]
-		if p.Id != "hfpost" || p.ChannelId != "incch" || p.Message != posted || p.GetProp(PropIncidentID) != "k3x9qd" || p.GetProp(PropHotfix) != "2" {
+		if p.Id != "hfpost" || p.ChannelId != "incch" || p.Message != posted || p.GetProp(wire.PropIncidentID) != "k3x9qd" || p.GetProp(wire.PropHotfix) != "2" {
 			t.Errorf("update of %s: id %q, channel %q, props %v, message changed: %t", h.Status, p.Id, p.ChannelId, p.GetProps(), p.Message != posted)
 		}
 		return p
@@ -287,7 +288,7 @@ func TestHotfixNotices(t *testing.T) {
 		}
 		var out []post
 		for _, p := range api.created {
-			if p.UserId != "botid" || p.GetProp(PropIncidentID) != "k3x9qd" || bareMassMention(p.Message) {
+			if p.UserId != "botid" || p.GetProp(wire.PropIncidentID) != "k3x9qd" || bareMassMention(p.Message) {
 				t.Errorf("%s: post %+v", ev.Type, p)
 			}
 			out = append(out, post{p.ChannelId, p.RootId, p.Message})

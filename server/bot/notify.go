@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"slices"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ func (b *Bot) Announce(ctx context.Context, inc *incident.Incident, broadcastCha
 	if inc.Redacted() {
 		msg = fmt.Sprintf("#### :lock: Private incident %s started\n**%s (%s)** · %s", inc.ShortRef(), inc.Severity, inc.Severity.Label(), b.askFor(inc))
 	}
-	_, err := b.post(ctx, broadcastChannelID, msg, model.StringInterface{PropIncidentID: inc.ID})
+	_, err := b.post(ctx, broadcastChannelID, msg, model.StringInterface{wire.PropIncidentID: inc.ID})
 	if err != nil {
 		return fmt.Errorf("announce incident %s: %w", inc.ID, err)
 	}
@@ -103,7 +104,7 @@ func (b *Bot) postEvents(ctx context.Context, inc *incident.Incident, channel st
 			return err
 		}
 		p := &model.Post{UserId: b.userID, ChannelId: channel, Message: strings.Join(texts, "\n\n")}
-		p.AddProp(PropIncidentID, inc.ID)
+		p.AddProp(wire.PropIncidentID, inc.ID)
 		if len(keys) > 0 {
 			p.AddProp(PropEvents, keys)
 		}

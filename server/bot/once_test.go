@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"testing"
 	"time"
 
@@ -76,10 +77,10 @@ func TestPagePostsFindsAPagesPosts(t *testing.T) {
 	post := func(id, user, root, page, level string) *model.Post {
 		p := &model.Post{Id: id, UserId: user, RootId: root}
 		if page != "" {
-			p.AddProp(PropPageID, page)
+			p.AddProp(wire.PropPageID, page)
 		}
 		if level != "" {
-			p.AddProp(PropPageLevel, level)
+			p.AddProp(wire.PropPageLevel, level)
 		}
 		return p
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strconv"
 	"strings"
 	"time"
@@ -178,8 +179,8 @@ func (b *Bot) pagePost(p *app.Page, inc *incident.Incident, pp app.PagePost, nam
 		m.WriteString("\n" + Quote(p.Message))
 	}
 	post := &model.Post{UserId: b.userID, ChannelId: pp.ChannelID, Message: m.String()}
-	post.AddProp(PropPageID, p.ID)
-	post.AddProp(PropPageLevel, strconv.Itoa(pp.Level))
+	post.AddProp(wire.PropPageID, p.ID)
+	post.AddProp(wire.PropPageLevel, strconv.Itoa(pp.Level))
 	post.AddProp("attachments", []*model.MessageAttachment{b.pageAttachment(p, names)})
 	return post
 }
@@ -207,11 +208,11 @@ func (b *Bot) PagePosts(_ context.Context, p *app.Page, since time.Time) ([]app.
 		}
 		for _, id := range list.Order {
 			post := list.Posts[id]
-			if post == nil || post.UserId != b.userID || post.RootId != "" || post.DeleteAt != 0 || post.GetProp(PropPageID) != p.ID {
+			if post == nil || post.UserId != b.userID || post.RootId != "" || post.DeleteAt != 0 || post.GetProp(wire.PropPageID) != p.ID {
 				continue
 			}
 			level := 1
-			if s, ok := post.GetProp(PropPageLevel).(string); ok {
+			if s, ok := post.GetProp(wire.PropPageLevel).(string); ok {
 				if n, err := strconv.Atoi(s); err == nil {
 					level = n
 				}
@@ -246,10 +247,10 @@ func (b *Bot) pageAttachment(p *app.Page, names *pageNames) *model.MessageAttach
 	default:
 		att.Color = pagePendingColor
 		att.Actions = []*model.PostAction{{
-			Id: ActionAckPage, Type: model.PostActionTypeButton, Name: "Acknowledge", Style: "primary",
+			Id: wire.ActionAckPage, Type: model.PostActionTypeButton, Name: "Acknowledge", Style: "primary",
 			Integration: &model.PostActionIntegration{
-				URL:     "/plugins/" + b.pluginID + ActionsPath + ActionAckPage,
-				Context: map[string]any{ContextPageID: p.ID},
+				URL:     "/plugins/" + b.pluginID + wire.ActionsPath + wire.ActionAckPage,
+				Context: map[string]any{wire.ContextPageID: p.ID},
 			},
 		}}
 	}

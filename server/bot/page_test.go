@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"testing"
 	"time"
@@ -41,15 +42,15 @@ func TestPagePostMentionsOnlyItsTarget(t *testing.T) {
 			t.Errorf("message lacks %q:\n%s", w, post.Message)
 		}
 	}
-	if post.UserId != "botid" || post.ChannelId != "rotach" || post.GetProp(PropPageID) != p.ID {
+	if post.UserId != "botid" || post.ChannelId != "rotach" || post.GetProp(wire.PropPageID) != p.ID {
 		t.Errorf("post = %+v", post)
 	}
 	att := post.Attachments()[0]
 	if want := "⏳ Not acknowledged yet\nLevel 1: @\u200bann paged 2026-11-23 10:00 UTC\nLevel 2: @\u200bbob paged 2026-11-23 10:05 UTC"; att.Text != want {
 		t.Errorf("attachment text %q, want %q", att.Text, want)
 	}
-	if len(att.Actions) != 1 || att.Actions[0].Id != ActionAckPage || att.Actions[0].Integration.URL != "/plugins/plugin.id/api/v1/actions/ackpage" ||
-		att.Actions[0].Integration.Context[ContextPageID] != p.ID {
+	if len(att.Actions) != 1 || att.Actions[0].Id != wire.ActionAckPage || att.Actions[0].Integration.URL != "/plugins/plugin.id/api/v1/actions/ackpage" ||
+		att.Actions[0].Integration.Context[wire.ContextPageID] != p.ID {
 		t.Errorf("actions = %+v", att.Actions)
 	}
 	// Level 1 of a page by command says who paged, without notifying them.

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -48,7 +49,7 @@ func (b *Bot) PublishPostmortem(ctx context.Context, inc *incident.Incident, par
 				}
 			}
 			p := &model.Post{UserId: b.userID, ChannelId: ch, Message: part}
-			p.AddProp(PropIncidentID, inc.ID)
+			p.AddProp(wire.PropIncidentID, inc.ID)
 			p.AddProp("postmortem_part", fmt.Sprintf("%d/%d", i+1, len(parts)))
 			if i == len(parts)-1 {
 				p.FileIds = fileIDs

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -19,11 +20,11 @@ func (b *Bot) PostHandover(ctx context.Context, inc *incident.Incident, role inc
 	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID,
 		Message: fmt.Sprintf(":handshake: %s, %s asks you to take over **%s** from %s. Until you accept, %s stays responsible.",
 			b.mention(h.To), b.mention(h.By), role.Title(), b.mention(inc.Roles[role]), b.mention(inc.Roles[role]))}
-	p.AddProp(PropIncidentID, inc.ID)
-	p.AddProp(PropHandoverRole, string(role))
+	p.AddProp(wire.PropIncidentID, inc.ID)
+	p.AddProp(wire.PropHandoverRole, string(role))
 	p.AddProp("attachments", []*model.MessageAttachment{{
-		Actions: []*model.PostAction{{Id: ActionAcceptPrefix + string(role), Type: model.PostActionTypeButton, Name: "I have it", Style: "primary",
-			Integration: b.integration(ActionAcceptPrefix+string(role), inc.ID)}},
+		Actions: []*model.PostAction{{Id: wire.ActionAcceptPrefix + string(role), Type: model.PostActionTypeButton, Name: "I have it", Style: "primary",
+			Integration: b.integration(wire.ActionAcceptPrefix+string(role), inc.ID)}},
 	}})
 	created, appErr := b.create(ctx, p)
 	if appErr != nil {

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,7 +115,7 @@ func (b *Bot) checklistPost(inc *incident.Incident, c *runbook.Checklist, mentio
 		m.WriteString("Steps for role holders:\n" + strings.Join(lines, "\n") + "\n")
 	}
 	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID, Message: Sanitize(m.String())}
-	p.AddProp(PropIncidentID, inc.ID)
+	p.AddProp(wire.PropIncidentID, inc.ID)
 	p.AddProp(PropChecklist, c.Runbook+"/"+strconv.Itoa(c.Version))
 	var atts []*model.MessageAttachment
 	section := ""
@@ -171,8 +172,8 @@ func stepLine(inc *incident.Incident, it runbook.Item, n *pageNames) string {
 func (b *Bot) stepActions(inc *incident.Incident, it runbook.Item) []*model.PostAction {
 	button := func(action, label, style string) *model.PostAction {
 		return &model.PostAction{Id: action + strconv.Itoa(it.N), Type: model.PostActionTypeButton, Name: label, Style: style,
-			Integration: &model.PostActionIntegration{URL: "/plugins/" + b.pluginID + ActionsPath + action,
-				Context: map[string]any{ContextIncidentID: inc.ID, ContextStep: strconv.Itoa(it.N)}}}
+			Integration: &model.PostActionIntegration{URL: "/plugins/" + b.pluginID + wire.ActionsPath + action,
+				Context: map[string]any{wire.ContextIncidentID: inc.ID, ContextStep: strconv.Itoa(it.N)}}}
 	}
 	if it.Status == runbook.StatusOpen {
 		return []*model.PostAction{button(ActionStepDone, "Done", "good"), button(ActionStepSkip, "Skip", "default")}
@@ -187,7 +188,7 @@ func (b *Bot) OpenStepSkipDialog(triggerID string, inc *incident.Incident, it ru
 		IntroductionText: fmt.Sprintf("Incident %s, step %d: %s", inc.ShortRef(), it.N, Inline(it.Text)),
 		SubmitLabel:      "Skip",
 		Elements: []model.DialogElement{
-			{DisplayName: "Reason", Name: FieldReason, Type: "textarea", MaxLength: runbook.MaxReasonRunes,
+			{DisplayName: "Reason", Name: wire.FieldReason, Type: "textarea", MaxLength: runbook.MaxReasonRunes,
 				Placeholder: "Why this step is not needed this time"},
 		},
 	})
@@ -206,7 +207,7 @@ func (b *Bot) OpenRunbookDialog(triggerID, name string, cur *runbook.Definition)
 		IntroductionText: intro + " Steps are lines `- [ ] text`; `- [ ] [rm] text` gives one to a role (im, l1, l2, l3, rm); `#` headings group them.",
 		SubmitLabel:      "Save",
 		Elements: []model.DialogElement{
-			{DisplayName: "Description", Name: FieldDescription, Type: "text", Optional: true, MaxLength: runbook.MaxDescriptionRune, Default: desc},
+			{DisplayName: "Description", Name: wire.FieldDescription, Type: "text", Optional: true, MaxLength: runbook.MaxDescriptionRune, Default: desc},
 			{DisplayName: "Checklist (Markdown)", Name: FieldMarkdown, Type: "textarea", MaxLength: runbook.MaxMarkdownBytes, Default: md},
 		},
 	})
@@ -258,12 +259,12 @@ func (b *Bot) PostProposal(ctx context.Context, inc *incident.Incident, c *runbo
 	m.WriteString("System and rota admins: **Apply to runbook** makes them a new version; incidents keep the version they follow.\n")
 	m.WriteString("```markdown\n" + strings.ReplaceAll(proposed, "```", "'''") + "\n```")
 	p := &model.Post{UserId: b.userID, ChannelId: inc.ChannelID, Message: Sanitize(m.String())}
-	p.AddProp(PropIncidentID, inc.ID)
+	p.AddProp(wire.PropIncidentID, inc.ID)
 	p.AddProp(PropRunbookProposal, c.Runbook)
 	p.AddProp("attachments", []*model.MessageAttachment{{
 		Actions: []*model.PostAction{{Id: ActionRunbookApply, Type: model.PostActionTypeButton, Name: "Apply to runbook", Style: "primary",
-			Integration: &model.PostActionIntegration{URL: "/plugins/" + b.pluginID + ActionsPath + ActionRunbookApply,
-				Context: map[string]any{ContextIncidentID: inc.ID}}}},
+			Integration: &model.PostActionIntegration{URL: "/plugins/" + b.pluginID + wire.ActionsPath + ActionRunbookApply,
+				Context: map[string]any{wire.ContextIncidentID: inc.ID}}}},
 	}})
 	if _, err := b.create(ctx, p); err != nil {
 		return fmt.Errorf("post runbook proposal of %s: %w", inc.ShortRef(), err)

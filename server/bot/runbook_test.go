@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestChecklistPost(t *testing.T) {
 	if got := strings.Join(ids(1), ","); got != "stepundo2" || !strings.Contains(atts[1].Text, "Done by @\u200bcarol") {
 		t.Fatalf("closed step: %s %q", got, atts[1].Text)
 	}
-	if p.GetProp(PropChecklist) != "bs/0" || p.GetProp(PropIncidentID) != "inc1" {
+	if p.GetProp(PropChecklist) != "bs/0" || p.GetProp(wire.PropIncidentID) != "inc1" {
 		t.Fatalf("props %v", p.GetProps())
 	}
 }

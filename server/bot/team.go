@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"strings"
 
@@ -101,7 +102,7 @@ func (b *Bot) TellOutsideTeam(ctx context.Context, inc *incident.Incident, roles
 	if lead != "" && lead != e.UserID && !b.isBot(lead) {
 		ask = n.mention(lead)
 	}
-	props := model.StringInterface{PropIncidentID: inc.ID}
+	props := model.StringInterface{wire.PropIncidentID: inc.ID}
 	var errs []error
 	msg := fmt.Sprintf(":warning: %s (%s) cannot open this channel: they are not in team **%s**, and the bot could not add them (%s). %s: ask a team or system admin to add them to the team, then `/invite %s` here.",
 		n.quiet(e.UserID), held, Inline(e.Team), e.Reason, ask, n.mention(e.UserID))

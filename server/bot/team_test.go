@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"strings"
 	"sync"
@@ -133,7 +134,7 @@ func TestTellOutsideTeam(t *testing.T) {
 		t.Fatalf("posts: %v", api.created)
 	}
 	ch, dm := api.created[0], api.created[1]
-	if ch.ChannelId != "incch" || dm.ChannelId != "dm-olga" || ch.GetProp(PropIncidentID) != "k3x9qd" {
+	if ch.ChannelId != "incch" || dm.ChannelId != "dm-olga" || ch.GetProp(wire.PropIncidentID) != "k3x9qd" {
 		t.Errorf("channels %s, %s", ch.ChannelId, dm.ChannelId)
 	}
 	for _, w := range []string{"@\u200bolga (**Second line**) cannot open this channel", "not in team **Payments**", "(the team is full)", "@ian: ask", "`/invite @olga`"} {

@@ -6,13 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/rs/zerolog"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
@@ -78,7 +78,7 @@ func (h *Handler) Execute(ctx context.Context, c Call) Reply {
 		if c.Verb == "" {
 			return Reply{Text: helpText()}
 		}
-		return Reply{Text: fmt.Sprintf("Unknown command `%s`. %s", bot.Inline(c.Verb), shortHelp())}
+		return Reply{Text: fmt.Sprintf("Unknown command `%s`. %s", mention.Inline(c.Verb), shortHelp())}
 	}
 	r, err := sub.run(ctx, h, c)
 	if err != nil {

@@ -3,10 +3,10 @@ package command
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"strings"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/report"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
@@ -29,7 +29,7 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	}
 	title, vals, unknown := flags(c.Rest, "severity", "summary", "runbook")
 	if unknown != "" {
-		return Reply{}, incident.Invalidf("unknown option %s: use --severity, --summary or --runbook", bot.Inline(unknown))
+		return Reply{}, incident.Invalidf("unknown option %s: use --severity, --summary or --runbook", mention.Inline(unknown))
 	}
 	if r, ok := vals["runbook"]; ok && strings.TrimSpace(r) == "" {
 		return Reply{}, incident.Invalidf("--runbook needs a runbook's name after it: `/incident runbook list` shows them")
@@ -48,7 +48,7 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	r := Reply{Text: fmt.Sprintf("Incident %s started: %s. Its channel is ready; the card, the role holders and the announcement follow in a moment.", inc.ShortRef(), bot.Inline(inc.Title))}
+	r := Reply{Text: fmt.Sprintf("Incident %s started: %s. Its channel is ready; the card, the role holders and the announcement follow in a moment.", inc.ShortRef(), mention.Inline(inc.Title))}
 	if h.ChannelURL != nil {
 		r.Goto = h.ChannelURL(c.SiteURL, inc.ChannelID)
 	}

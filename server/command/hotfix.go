@@ -3,12 +3,13 @@ package command
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
@@ -57,10 +58,10 @@ func userFlags(rest string, names ...string) (string, map[string]string, error) 
 			continue
 		}
 		if !contains(names, strings.ToLower(name)) {
-			return "", nil, incident.Invalidf("unknown option %s: use %s", bot.Inline(f), "--"+strings.Join(names, " @user, --")+" @user")
+			return "", nil, incident.Invalidf("unknown option %s: use %s", mention.Inline(f), "--"+strings.Join(names, " @user, --")+" @user")
 		}
 		if i+1 == len(fields) || !strings.HasPrefix(fields[i+1], "@") {
-			return "", nil, incident.Invalidf("%s needs a @username after it", bot.Inline(f))
+			return "", nil, incident.Invalidf("%s needs a @username after it", mention.Inline(f))
 		}
 		found[strings.ToLower(name)] = fields[i+1]
 		i++
@@ -91,7 +92,7 @@ func (h *Handler) hotfixStatus(ctx context.Context, inc *incident.Incident) (Rep
 	var out strings.Builder
 	fmt.Fprintf(&out, "#### Hotfixes of %s\n", inc.ShortRef())
 	for _, hf := range b.Hotfixes {
-		fmt.Fprintf(&out, "- **Hotfix %d**: %s. %s · release manager <@%s>", hf.N, bot.Inline(hf.Description), hf.Status.Label(), hf.ReleaseManager)
+		fmt.Fprintf(&out, "- **Hotfix %d**: %s. %s · release manager <@%s>", hf.N, mention.Inline(hf.Description), hf.Status.Label(), hf.ReleaseManager)
 		if st := hf.Stage(); st != "" {
 			fmt.Fprintf(&out, " · waiting for %s", strings.Join(hf.Waiting(st), ", "))
 		}
@@ -246,14 +247,14 @@ func runFreeze(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if !v.Active {
 		b.WriteString(":sunny: **No release freeze**: no S1 incident is open.")
 		if !v.Until.IsZero() {
-			fmt.Fprintf(&b, " The last freeze ended %s.", v.Until.UTC().Format(bot.TimeLayout))
+			fmt.Fprintf(&b, " The last freeze ended %s.", v.Until.UTC().Format(wire.TimeLayout))
 		}
 		return Reply{Text: b.String()}, nil
 	}
 	fmt.Fprintf(&b, ":ice_cube: **Release freeze** in force since %s: releases are frozen while an S1 incident is open, except that incident's hotfixes.\n",
-		v.Since.UTC().Format(bot.TimeLayout))
+		v.Since.UTC().Format(wire.TimeLayout))
 	for _, inc := range v.Holding {
-		fmt.Fprintf(&b, "- %s **%s** (%s)\n", inc.ShortRef(), bot.Inline(inc.Title), inc.Status.Label())
+		fmt.Fprintf(&b, "- %s **%s** (%s)\n", inc.ShortRef(), mention.Inline(inc.Title), inc.Status.Label())
 	}
 	if v.Hidden > 0 {
 		fmt.Fprintf(&b, "- %d S1 incident(s) you cannot see\n", v.Hidden)

@@ -3,12 +3,13 @@ package command
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strconv"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
-	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
@@ -62,7 +63,7 @@ func runRunbook(ctx context.Context, h *Handler, c Call) (Reply, error) {
 			return Reply{}, err
 		}
 		return Reply{Text: fmt.Sprintf("#### Runbook `%s`, version %d (%d steps)\n%s\n```markdown\n%s\n```",
-			d.Name, d.Version, len(d.Steps), bot.Inline(d.Description), strings.ReplaceAll(d.Markdown, "```", "'''"))}, nil
+			d.Name, d.Version, len(d.Steps), mention.Inline(d.Description), strings.ReplaceAll(d.Markdown, "```", "'''"))}, nil
 	case "set":
 		name, md, _ := strings.Cut(rest, "\n")
 		name, err := runbook.CleanName(name)
@@ -173,10 +174,10 @@ func checklistText(inc *incident.Incident, c *runbook.Checklist) string {
 	for _, it := range c.Items {
 		if it.Section != section {
 			section = it.Section
-			fmt.Fprintf(&b, "**%s**\n", bot.Inline(section))
+			fmt.Fprintf(&b, "**%s**\n", mention.Inline(section))
 		}
 		mark := map[runbook.Status]string{runbook.StatusOpen: "⬜", runbook.StatusDone: "✅", runbook.StatusSkipped: "⏭"}[it.Status]
-		fmt.Fprintf(&b, "- %s %d. %s", mark, it.N, bot.Inline(it.Text))
+		fmt.Fprintf(&b, "- %s %d. %s", mark, it.N, mention.Inline(it.Text))
 		if it.Role != "" {
 			fmt.Fprintf(&b, " · %s", it.Role.Title())
 			if u := inc.Roles[it.Role]; u != "" {
@@ -184,9 +185,9 @@ func checklistText(inc *incident.Incident, c *runbook.Checklist) string {
 			}
 		}
 		if it.Status != runbook.StatusOpen {
-			fmt.Fprintf(&b, " (%s by <@%s> at %s", it.Status, it.By, it.At.UTC().Format(bot.TimeLayout))
+			fmt.Fprintf(&b, " (%s by <@%s> at %s", it.Status, it.By, it.At.UTC().Format(wire.TimeLayout))
 			if it.Reason != "" {
-				b.WriteString(": " + bot.Inline(it.Reason))
+				b.WriteString(": " + mention.Inline(it.Reason))
 			}
 			b.WriteString(")")
 		}

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"fmt"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -176,10 +177,6 @@ func severityArgs(a *model.AutocompleteData) {
 	a.AddStaticListArgument("New severity", true, severityOptions())
 }
 
-// IncidentsAutocompletePath is the plugin route that lists incidents for
-// autocomplete; served by the api package.
-const IncidentsAutocompletePath = "/autocomplete/incidents"
-
 func incidentArg(a *model.AutocompleteData) {
-	a.AddDynamicListArgument("Incident id (optional inside an incident channel)", IncidentsAutocompletePath[1:], false)
+	a.AddDynamicListArgument("Incident id (optional inside an incident channel)", wire.IncidentsAutocompletePath[1:], false)
 }

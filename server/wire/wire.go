@@ -1,4 +1,9 @@
-package bot
+// Package wire holds the names the adapters share with each other and
+// with the posts they make: plugin routes, button and dialog ids, post
+// props, button context keys, and how a post shows a time. A leaf: the bot
+// builds posts with these names, the api serves them, and neither imports
+// the other for them.
+package wire
 
 // Routes and action names shared by the card (which builds buttons) and the
 // api package (which serves them). Action ids must be letters and digits:
@@ -94,3 +99,10 @@ const (
 	FieldDescription   = "description"
 	FieldAuthor        = "author"
 )
+
+// IncidentsAutocompletePath is the plugin route that lists incidents for
+// the command's autocomplete of an incident argument.
+const IncidentsAutocompletePath = "/autocomplete/incidents"
+
+// TimeLayout is how posts and command replies show a time.
+const TimeLayout = "2006-01-02 15:04 UTC"
