@@ -25,9 +25,9 @@ func (p *Plugin) MessageHasBeenPosted(_ *plugin.Context, post *model.Post) {
 	if p.core == nil || p.bot == nil {
 		return
 	}
-	if len(post.FileIds) > 0 && post.UserId != p.bot.UserID() && !post.IsSystemMessage() && p.isBotDM(post) {
+	if len(post.FileIds) > 0 && post.UserId != p.bot.UserID() && !post.IsSystemMessage() && p.archives.IsBotDM(post) {
 		// A file sent to the bot is an incident archive to import.
-		p.previewImport(post)
+		p.archives.PreviewImport(post)
 		return
 	}
 	uses := handleUses(post, p.bot.UserID(), p.getConfiguration().handles)

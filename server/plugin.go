@@ -19,6 +19,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/api"
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/archiveflow"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/command"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -45,6 +46,7 @@ type Plugin struct {
 	router   http.Handler
 	tick     *schedule.Job // the once-per-cluster periodic work; nil until activated
 	core     *app.App
+	archives *archiveflow.Flow
 
 	adminNotices   sync.Map        // messages already sent to admins, to avoid repeats
 	pendingNotices []pendingNotice // notices to the admins made before the bot existed
@@ -98,13 +100,15 @@ func (p *Plugin) OnActivate() error {
 		Releases:    p.bot,
 		Runbooks:    p.bot,
 		OnDuty:      p.bot,
-		Names:       newArchiveNames(p),
+		Names:       archiveflow.Names(p.API),
 		Log:         p.log,
 	})
 	if err != nil {
 		return fmt.Errorf("activate: %w", err)
 	}
 	p.core = core
+	p.archives = &archiveflow.Flow{API: p.API, Bot: p.bot, Core: core, PluginID: manifestID, Log: p.log,
+		SiteURL: p.siteURL, Settings: p.settingsSnapshot}
 	p.commands = &command.Handler{
 		App:             core,
 		Dialogs:         p.bot,
@@ -121,11 +125,11 @@ func (p *Plugin) OnActivate() error {
 			}
 			return id
 		},
-		Archives: p,
+		Archives: p.archives,
 		Log:      p.log,
 	}
-	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p, Log: p.log}
-	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p, Log: p.log,
+	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p.archives, Log: p.log}
+	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p.archives, Log: p.log,
 		Calls: p.calls.snapshot}).Handler()
 
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
@@ -319,4 +323,18 @@ func routeName(r *http.Request) string {
 		path = web.IncidentsPath + "/{id}"
 	}
 	return r.Method + " " + path
+}
+
+// settingsSnapshot is the plugin's settings without its secrets, and the
+// values reports need, for an archive.
+func (p *Plugin) settingsSnapshot() []byte {
+	var fields map[string]any
+	raw, _ := json.Marshal(p.getConfiguration())
+	_ = json.Unmarshal(raw, &fields)
+	for k := range fields {
+		if l := strings.ToLower(k); strings.Contains(l, "token") || strings.Contains(l, "secret") {
+			delete(fields, k)
+		}
+	}
+	return p.getConfiguration().appSettings().Snapshot(fields)
 }

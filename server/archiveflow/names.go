@@ -1,17 +1,20 @@
-package main
+package archiveflow
 
 import (
 	"context"
 	"sync"
 	"time"
 
+	"github.com/mattermost/mattermost/server/public/plugin"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 )
 
 // archiveNames names users, channels and teams for the incident archive
 // through the server, and finds them again by name on import.
 type archiveNames struct {
-	p *Plugin
+	api plugin.API
 	// teams remembers team names for a minute: an export names a team for
 	// each of its channels, mostly the same few teams.
 	mu    sync.Mutex
@@ -26,12 +29,14 @@ type cachedTeam struct {
 // teamTTL bounds how long a team's name is remembered.
 const teamTTL = time.Minute
 
-func newArchiveNames(p *Plugin) *archiveNames {
-	return &archiveNames{p: p, teams: map[string]cachedTeam{}}
+// Names names users, channels and teams for the incident archive through
+// api (see app.Names).
+func Names(api plugin.API) app.Names {
+	return &archiveNames{api: api, teams: map[string]cachedTeam{}}
 }
 
 func (n *archiveNames) DescribeUser(_ context.Context, id string) (archive.User, bool) {
-	u, appErr := n.p.API.GetUser(id)
+	u, appErr := n.api.GetUser(id)
 	if appErr != nil {
 		return archive.User{}, false
 	}
@@ -39,7 +44,7 @@ func (n *archiveNames) DescribeUser(_ context.Context, id string) (archive.User,
 }
 
 func (n *archiveNames) DescribeChannel(ctx context.Context, id string) (archive.Channel, bool) {
-	ch, appErr := n.p.API.GetChannel(id)
+	ch, appErr := n.api.GetChannel(id)
 	if appErr != nil || ch.TeamId == "" { // direct and group messages belong to no team
 		return archive.Channel{}, false
 	}
@@ -57,7 +62,7 @@ func (n *archiveNames) DescribeTeam(_ context.Context, id string) (archive.Team,
 	if ok && time.Since(c.at) < teamTTL {
 		return c.team, true
 	}
-	t, appErr := n.p.API.GetTeam(id)
+	t, appErr := n.api.GetTeam(id)
 	if appErr != nil {
 		return archive.Team{}, false
 	}
@@ -69,7 +74,7 @@ func (n *archiveNames) DescribeTeam(_ context.Context, id string) (archive.Team,
 }
 
 func (n *archiveNames) FindUser(_ context.Context, username string) (string, bool) {
-	u, appErr := n.p.API.GetUserByUsername(username)
+	u, appErr := n.api.GetUserByUsername(username)
 	if appErr != nil {
 		return "", false
 	}
@@ -77,7 +82,7 @@ func (n *archiveNames) FindUser(_ context.Context, username string) (string, boo
 }
 
 func (n *archiveNames) FindChannel(_ context.Context, team, name string) (string, bool) {
-	ch, appErr := n.p.API.GetChannelByNameForTeamName(team, name, true) // archived channels too
+	ch, appErr := n.api.GetChannelByNameForTeamName(team, name, true) // archived channels too
 	if appErr != nil {
 		return "", false
 	}
@@ -85,7 +90,7 @@ func (n *archiveNames) FindChannel(_ context.Context, team, name string) (string
 }
 
 func (n *archiveNames) FindTeam(_ context.Context, name string) (string, bool) {
-	t, appErr := n.p.API.GetTeamByName(name)
+	t, appErr := n.api.GetTeamByName(name)
 	if appErr != nil {
 		return "", false
 	}

@@ -1,27 +1,43 @@
-package main
+// Package archiveflow carries the incident archive through the chat: an
+// export arrives in the bot's direct message as a file (or downloads from
+// the plugin's pages), and an admin imports one by sending it there and
+// pressing Import under the bot's preview. The app does the exporting and
+// importing; this adapter moves files and posts.
+package archiveflow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+	"github.com/rs/zerolog"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
 	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
-// The incident archive travels through the bot's direct messages: an
-// export arrives there as a file, and an admin imports one by sending it
-// there and pressing Import under the bot's preview.
+// Flow is the archive's chat adapter. Build it with every field set.
+type Flow struct {
+	API      plugin.API
+	Bot      *bot.Bot
+	Core     *app.App
+	PluginID string
+	Log      zerolog.Logger
+	// SiteURL is the server's site URL as configured now.
+	SiteURL func() string
+	// Settings is the plugin's settings for an archive, without secrets
+	// (see app.Settings.Snapshot).
+	Settings func() []byte
+}
 
 // archiveTimeout bounds one export or import.
 const archiveTimeout = 30 * time.Minute
@@ -35,28 +51,28 @@ const (
 
 // StartArchiveExport checks that actor may export, then exports in the
 // background and sends the file by direct message.
-func (p *Plugin) StartArchiveExport(ctx context.Context, actor string, since time.Time) error {
-	if !p.bot.IsSystemAdmin(ctx, actor) {
+func (p *Flow) StartArchiveExport(ctx context.Context, actor string, since time.Time) error {
+	if !p.Bot.IsSystemAdmin(ctx, actor) {
 		return incident.Forbiddenf("only system admins can export the incident archive")
 	}
 	go p.exportArchive(actor, since)
 	return nil
 }
 
-func (p *Plugin) exportArchive(actor string, since time.Time) {
+func (p *Flow) exportArchive(actor string, since time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
 	defer cancel()
 	started := time.Now()
 	text, file, err := p.buildExport(ctx, actor, since)
 	if err != nil {
-		p.log.Error().Err(err).Str("user", actor).Msg("export the incident archive")
-		text = ":warning: The incident archive export failed: " + p.bot.Render(incident.UserMessage(err))
+		p.Log.Error().Err(err).Str("user", actor).Msg("export the incident archive")
+		text = ":warning: The incident archive export failed: " + p.Bot.Render(incident.UserMessage(err))
 	}
 	if err := p.dmFile(actor, text, file); err != nil {
-		p.log.Error().Err(err).Str("user", actor).Msg("send the incident archive")
+		p.Log.Error().Err(err).Str("user", actor).Msg("send the incident archive")
 		return
 	}
-	p.log.Info().Str("user", actor).Dur("took", time.Since(started)).Int("bytes", len(file.data)).Msg("incident archive exported")
+	p.Log.Info().Str("user", actor).Dur("took", time.Since(started)).Int("bytes", len(file.data)).Msg("incident archive exported")
 }
 
 // namedFile is a file to attach; data nil: none.
@@ -67,7 +83,7 @@ type namedFile struct {
 
 // ExportArchiveFile exports the archive for actor into a temporary file
 // (the plugin's pages offer it as a download).
-func (p *Plugin) ExportArchiveFile(ctx context.Context, actor string, since time.Time) (string, string, func(), error) {
+func (p *Flow) ExportArchiveFile(ctx context.Context, actor string, since time.Time) (string, string, func(), error) {
 	path, name, _, remove, err := p.exportFile(ctx, actor, since)
 	return path, name, remove, err
 }
@@ -75,7 +91,7 @@ func (p *Plugin) ExportArchiveFile(ctx context.Context, actor string, since time
 // exportFile exports the archive for actor into a new temporary file, and
 // returns its path, the name to offer it under, its description and a
 // func that removes it.
-func (p *Plugin) exportFile(ctx context.Context, actor string, since time.Time) (path, name string, meta archive.Meta, remove func(), err error) {
+func (p *Flow) exportFile(ctx context.Context, actor string, since time.Time) (path, name string, meta archive.Meta, remove func(), err error) {
 	dir, err := os.MkdirTemp("", "incident-archive-")
 	if err != nil {
 		return "", "", meta, nil, err
@@ -84,8 +100,8 @@ func (p *Plugin) exportFile(ctx context.Context, actor string, since time.Time) 
 	name = app.ArchiveFileName(time.Now())
 	path = filepath.Join(dir, name)
 	create := func() (archive.Writer, error) { return archivefile.Create(path) }
-	meta, err = p.core.ExportArchive(ctx, actor, create, app.ExportOptions{Since: since, SiteURL: p.siteURL(),
-		PluginVersion: p.pluginVersion(), Settings: p.settingsSnapshot()})
+	meta, err = p.Core.ExportArchive(ctx, actor, create, app.ExportOptions{Since: since, SiteURL: p.SiteURL(),
+		PluginVersion: p.pluginVersion(), Settings: p.Settings()})
 	if err != nil {
 		remove()
 		return "", "", meta, nil, err
@@ -93,7 +109,7 @@ func (p *Plugin) exportFile(ctx context.Context, actor string, since time.Time) 
 	return path, name, meta, remove, nil
 }
 
-func (p *Plugin) buildExport(ctx context.Context, actor string, since time.Time) (string, namedFile, error) {
+func (p *Flow) buildExport(ctx context.Context, actor string, since time.Time) (string, namedFile, error) {
 	path, name, meta, remove, err := p.exportFile(ctx, actor, since)
 	if err != nil {
 		return "", namedFile{}, err
@@ -119,12 +135,12 @@ func (p *Plugin) buildExport(ctx context.Context, actor string, since time.Time)
 
 // dmFile posts text, and the file if any, in the bot's direct message
 // with userID.
-func (p *Plugin) dmFile(userID, text string, file namedFile) error {
-	dm, appErr := p.API.GetDirectChannel(p.bot.UserID(), userID)
+func (p *Flow) dmFile(userID, text string, file namedFile) error {
+	dm, appErr := p.API.GetDirectChannel(p.Bot.UserID(), userID)
 	if appErr != nil {
 		return fmt.Errorf("open a direct message: %w", appErr)
 	}
-	post := &model.Post{UserId: p.bot.UserID(), ChannelId: dm.Id, Message: text}
+	post := &model.Post{UserId: p.Bot.UserID(), ChannelId: dm.Id, Message: text}
 	if file.data != nil {
 		info, appErr := p.API.UploadFile(file.data, dm.Id, file.name)
 		if appErr != nil {
@@ -138,28 +154,14 @@ func (p *Plugin) dmFile(userID, text string, file namedFile) error {
 	return nil
 }
 
-// settingsSnapshot is the plugin's settings without its secrets, and the
-// values reports need, for an archive.
-func (p *Plugin) settingsSnapshot() []byte {
-	var fields map[string]any
-	raw, _ := json.Marshal(p.getConfiguration())
-	_ = json.Unmarshal(raw, &fields)
-	for k := range fields {
-		if l := strings.ToLower(k); strings.Contains(l, "token") || strings.Contains(l, "secret") {
-			delete(fields, k)
-		}
-	}
-	return p.getConfiguration().appSettings().Snapshot(fields)
-}
-
-func (p *Plugin) pluginVersion() string {
-	if st, appErr := p.API.GetPluginStatus(manifestID); appErr == nil {
+func (p *Flow) pluginVersion() string {
+	if st, appErr := p.API.GetPluginStatus(p.PluginID); appErr == nil {
 		return st.Version
 	}
 	return ""
 }
 
-func (p *Plugin) maxFileSize() int64 {
+func (p *Flow) maxFileSize() int64 {
 	if cfg := p.API.GetConfig(); cfg != nil && cfg.FileSettings.MaxFileSize != nil {
 		return *cfg.FileSettings.MaxFileSize
 	}
@@ -176,25 +178,25 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// isBotDM reports whether post is in the direct message between its
+// IsBotDM reports whether post is in the direct message between its
 // author and the bot.
-func (p *Plugin) isBotDM(post *model.Post) bool {
+func (p *Flow) IsBotDM(post *model.Post) bool {
 	ch, appErr := p.API.GetChannel(post.ChannelId)
-	return appErr == nil && ch.Type == model.ChannelTypeDirect && ch.Name == model.GetDMNameFromIds(p.bot.UserID(), post.UserId)
+	return appErr == nil && ch.Type == model.ChannelTypeDirect && ch.Name == model.GetDMNameFromIds(p.Bot.UserID(), post.UserId)
 }
 
-// previewImport answers a file sent to the bot: for a system admin, what
+// PreviewImport answers a file sent to the bot: for a system admin, what
 // importing it would do, with Import and Cancel buttons.
-func (p *Plugin) previewImport(post *model.Post) { p.previewImportFor(post, post.UserId) }
+func (p *Flow) PreviewImport(post *model.Post) { p.previewImportFor(post, post.UserId) }
 
 // previewImportFor answers, in post's thread, the archive attached to post
 // on behalf of actor: the admin who sent it, or who uploaded it on the
 // archive page (then the bot posted it).
-func (p *Plugin) previewImportFor(post *model.Post, actor string) {
+func (p *Flow) previewImportFor(post *model.Post, actor string) {
 	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
 	defer cancel()
 	reply := func(text string, props map[string]any, actions []*model.PostAction) {
-		rp := &model.Post{UserId: p.bot.UserID(), ChannelId: post.ChannelId, RootId: post.Id, Message: text}
+		rp := &model.Post{UserId: p.Bot.UserID(), ChannelId: post.ChannelId, RootId: post.Id, Message: text}
 		for k, v := range props {
 			rp.AddProp(k, v)
 		}
@@ -202,10 +204,10 @@ func (p *Plugin) previewImportFor(post *model.Post, actor string) {
 			rp.AddProp("attachments", []*model.MessageAttachment{{Actions: actions}})
 		}
 		if _, appErr := p.API.CreatePost(rp); appErr != nil {
-			p.log.Error().Err(appErr).Str("post", post.Id).Msg("answer an archive sent to the bot")
+			p.Log.Error().Err(appErr).Str("post", post.Id).Msg("answer an archive sent to the bot")
 		}
 	}
-	if !p.bot.IsSystemAdmin(ctx, actor) {
+	if !p.Bot.IsSystemAdmin(ctx, actor) {
 		reply("Only system admins can import an incident archive. Ask one to send it to me.", nil, nil)
 		return
 	}
@@ -215,26 +217,26 @@ func (p *Plugin) previewImportFor(post *model.Post, actor string) {
 	}
 	fileID := post.FileIds[0]
 	rep, err := p.withArchive(fileID, func(arc archive.Source) (*app.ImportReport, error) {
-		return p.core.ImportArchive(ctx, actor, arc, true)
+		return p.Core.ImportArchive(ctx, actor, arc, true)
 	})
 	if err != nil {
-		reply(":warning: "+p.bot.Render(incident.UserMessage(err)), nil, nil)
+		reply(":warning: "+p.Bot.Render(incident.UserMessage(err)), nil, nil)
 		return
 	}
 	if !rep.Changed() {
-		reply(importText(rep, p.bot.Render)+"\n\nNothing to import: this server has all of it already.", nil, nil)
+		reply(importText(rep, p.Bot.Render)+"\n\nNothing to import: this server has all of it already.", nil, nil)
 		return
 	}
 	btn := func(id, name, style string) *model.PostAction {
 		return &model.PostAction{Id: id, Name: name, Style: style, Type: model.PostActionTypeButton,
-			Integration: &model.PostActionIntegration{URL: "/plugins/" + manifestID + wire.ActionsPath + id}}
+			Integration: &model.PostActionIntegration{URL: "/plugins/" + p.PluginID + wire.ActionsPath + id}}
 	}
-	reply(importText(rep, p.bot.Render), map[string]any{propArchiveFile: fileID, propArchiveUser: actor},
+	reply(importText(rep, p.Bot.Render), map[string]any{propArchiveFile: fileID, propArchiveUser: actor},
 		[]*model.PostAction{btn(wire.ActionArchiveImport, "Import", "primary"), btn(wire.ActionArchiveCancel, "Cancel", "default")})
 }
 
 // withArchive fetches a file, opens it as an archive and runs fn on it.
-func (p *Plugin) withArchive(fileID string, fn func(archive.Source) (*app.ImportReport, error)) (*app.ImportReport, error) {
+func (p *Flow) withArchive(fileID string, fn func(archive.Source) (*app.ImportReport, error)) (*app.ImportReport, error) {
 	data, appErr := p.API.GetFile(fileID)
 	if appErr != nil {
 		return nil, fmt.Errorf("read the file: %w", appErr)
@@ -259,16 +261,16 @@ func (p *Plugin) withArchive(fileID string, fn func(archive.Source) (*app.Import
 // ArchiveAction runs the Import or Cancel button of an import preview.
 // The post is the authority: the bot's own preview, in the bot's direct
 // message with the actor, who sent the archive and is a system admin.
-func (p *Plugin) ArchiveAction(ctx context.Context, actor, postID, action string) (string, error) {
+func (p *Flow) ArchiveAction(ctx context.Context, actor, postID, action string) (string, error) {
 	post, appErr := p.API.GetPost(postID)
 	if appErr != nil {
 		return "", incident.NotFoundf("that post no longer exists")
 	}
 	fileID, _ := post.GetProp(propArchiveFile).(string)
-	if post.UserId != p.bot.UserID() || fileID == "" || post.GetProp(propArchiveUser) != actor {
+	if post.UserId != p.Bot.UserID() || fileID == "" || post.GetProp(propArchiveUser) != actor {
 		return "", incident.Forbiddenf("that button belongs to another admin's import")
 	}
-	if !p.bot.IsSystemAdmin(ctx, actor) {
+	if !p.Bot.IsSystemAdmin(ctx, actor) {
 		return "", incident.Forbiddenf("only system admins can import an incident archive")
 	}
 	switch post.GetProp(propArchiveState) {
@@ -279,7 +281,7 @@ func (p *Plugin) ArchiveAction(ctx context.Context, actor, postID, action string
 		p.finishPreview(post, "cancelled", post.Message+"\n\n_Cancelled: nothing was imported._")
 		return "Cancelled.", nil
 	}
-	if first, err := p.core.ClaimImport(ctx, post.Id, archiveTimeout); err != nil {
+	if first, err := p.Core.ClaimImport(ctx, post.Id, archiveTimeout); err != nil {
 		return "", err
 	} else if !first {
 		return "The import is running; its report will replace this message.", nil
@@ -289,49 +291,49 @@ func (p *Plugin) ArchiveAction(ctx context.Context, actor, postID, action string
 	return "Importing; the report will replace the preview.", nil
 }
 
-func (p *Plugin) runImport(post *model.Post, actor, fileID string) {
+func (p *Flow) runImport(post *model.Post, actor, fileID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
 	defer cancel()
 	started := time.Now()
 	rep, err := p.withArchive(fileID, func(arc archive.Source) (*app.ImportReport, error) {
-		return p.core.ImportArchive(ctx, actor, arc, false)
+		return p.Core.ImportArchive(ctx, actor, arc, false)
 	})
 	if err != nil {
-		p.log.Error().Err(err).Str("user", actor).Msg("import an incident archive")
-		msg := ":warning: The import stopped: " + p.bot.Render(incident.UserMessage(err))
+		p.Log.Error().Err(err).Str("user", actor).Msg("import an incident archive")
+		msg := ":warning: The import stopped: " + p.Bot.Render(incident.UserMessage(err))
 		if rep != nil {
-			msg += "\n\n" + importText(rep, p.bot.Render) + "\n\nWhat it did is kept; import the archive again to finish: it skips what is there."
+			msg += "\n\n" + importText(rep, p.Bot.Render) + "\n\nWhat it did is kept; import the archive again to finish: it skips what is there."
 		}
 		p.finishPreview(post, "done", msg)
 		return
 	}
-	p.log.Info().Str("user", actor).Dur("took", time.Since(started)).Int("created", len(rep.Created)).Int("updated", len(rep.Updated)).Msg("incident archive imported")
-	p.finishPreview(post, "done", importText(rep, p.bot.Render))
+	p.Log.Info().Str("user", actor).Dur("took", time.Since(started)).Int("created", len(rep.Created)).Int("updated", len(rep.Updated)).Msg("incident archive imported")
+	p.finishPreview(post, "done", importText(rep, p.Bot.Render))
 }
 
 // finishPreview rewrites the preview with text and state, without its
 // buttons.
-func (p *Plugin) finishPreview(post *model.Post, state, text string) {
+func (p *Flow) finishPreview(post *model.Post, state, text string) {
 	post = post.Clone()
 	post.Message = text
 	post.DelProp("attachments")
 	post.AddProp(propArchiveState, state)
 	if _, appErr := p.API.UpdatePost(post); appErr != nil {
-		p.log.Error().Err(appErr).Str("post", post.Id).Msg("update the archive import post")
+		p.Log.Error().Err(appErr).Str("post", post.Id).Msg("update the archive import post")
 	}
 }
 
 // StageImport takes an archive uploaded on the archive page into the chat
 // flow: the bot posts it in its direct message with actor and previews it
 // there, with the Import button. It returns a link to that direct message.
-func (p *Plugin) StageImport(ctx context.Context, actor, filename string, data []byte) (string, error) {
-	if !p.bot.IsSystemAdmin(ctx, actor) {
+func (p *Flow) StageImport(ctx context.Context, actor, filename string, data []byte) (string, error) {
+	if !p.Bot.IsSystemAdmin(ctx, actor) {
 		return "", incident.Forbiddenf("only system admins can import an incident archive")
 	}
 	if filename = filepath.Base(filename); filename == "." || filename == "/" {
 		filename = "upload.incidents"
 	}
-	dm, appErr := p.API.GetDirectChannel(p.bot.UserID(), actor)
+	dm, appErr := p.API.GetDirectChannel(p.Bot.UserID(), actor)
 	if appErr != nil {
 		return "", fmt.Errorf("open a direct message: %w", appErr)
 	}
@@ -339,7 +341,7 @@ func (p *Plugin) StageImport(ctx context.Context, actor, filename string, data [
 	if appErr != nil {
 		return "", incident.Invalidf("the server refused the file: %s", appErr.Message)
 	}
-	post, appErr := p.API.CreatePost(&model.Post{UserId: p.bot.UserID(), ChannelId: dm.Id, FileIds: model.StringArray{info.Id},
+	post, appErr := p.API.CreatePost(&model.Post{UserId: p.Bot.UserID(), ChannelId: dm.Id, FileIds: model.StringArray{info.Id},
 		Message: "You uploaded this incident archive on the archive page."})
 	if appErr != nil {
 		return "", fmt.Errorf("post the uploaded archive: %w", appErr)
@@ -350,10 +352,10 @@ func (p *Plugin) StageImport(ctx context.Context, actor, filename string, data [
 
 // dmURL links to the bot's direct message with userID, in the first of
 // their teams; "" when they have none.
-func (p *Plugin) dmURL(userID string) string {
+func (p *Flow) dmURL(userID string) string {
 	teams, appErr := p.API.GetTeamsForUser(userID)
 	if appErr != nil || len(teams) == 0 {
 		return ""
 	}
-	return strings.TrimSuffix(p.siteURL(), "/") + "/" + teams[0].Name + "/messages/@" + bot.Account.Username
+	return strings.TrimSuffix(p.SiteURL(), "/") + "/" + teams[0].Name + "/messages/@" + bot.Account.Username
 }
