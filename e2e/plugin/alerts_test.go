@@ -109,7 +109,8 @@ func TestAlertWebhookOpensAttachesAndNotes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("incident channel of %s: %v", id, err)
 	}
-	mustContain(t, "list", cmd(t, u, srv.TownSquare.Id, "/incident list").Text, id, name+" on db-1", "S2")
+	// The listing's index is the follow-up's first step: a moment after.
+	listed(t, u, id, name+" on db-1", "S2")
 	if c := card(t, srv.Admin, started{ID: id, Channel: ch}); !strings.Contains(harness.PostText(c), "S2") {
 		t.Errorf("card does not show the mapped severity S2:\n%s", harness.PostText(c))
 	}

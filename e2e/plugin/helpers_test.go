@@ -182,6 +182,23 @@ func mustContain(t *testing.T, what, s string, subs ...string) {
 	}
 }
 
+// listed waits until u's `/incident list` shows every one of subs: a new
+// incident joins the listings with its follow-up, a moment after its
+// start.
+func listed(t *testing.T, u *harness.User, subs ...string) {
+	t.Helper()
+	var last string
+	harness.Eventually(t, 10*time.Second, "incident list showing "+strings.Join(subs, ", "), func() (bool, error) {
+		last = cmd(t, u, srv.TownSquare.Id, "/incident list").Text
+		for _, sub := range subs {
+			if !strings.Contains(last, sub) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
 // incidentChannels counts the team's incident channels u can see.
 func incidentChannels(t *testing.T) int {
 	t.Helper()

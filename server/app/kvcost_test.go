@@ -40,7 +40,10 @@ func (e *costEnv) postmortems() *fakePostmortems { return e.app.postmortems.(*fa
 func newCostEnv(t testing.TB) *costEnv {
 	t.Helper()
 	kv := kvtest.New()
-	e := newCostEnvOn(t, kvstore.New(kv))
+	clk := &clock{t: t0}
+	// The store's memory of recent reads ages on the env's clock: the
+	// counts do not depend on how fast the test runs (-race, a busy CI).
+	e := newCostEnvWith(t, kvstore.New(kv, kvstore.WithClock(clk.now)), clk)
 	e.kv = kv
 	return e
 }
@@ -48,7 +51,13 @@ func newCostEnv(t testing.TB) *costEnv {
 // newCostEnvOn is the env's App, held follow-ups and rota over st.
 func newCostEnvOn(t testing.TB, st incident.Store) *costEnv {
 	t.Helper()
-	e := &costEnv{clk: &clock{t: t0}, pager: newFakePager("n")}
+	return newCostEnvWith(t, st, &clock{t: t0})
+}
+
+// newCostEnvWith is newCostEnvOn with the clock clk.
+func newCostEnvWith(t testing.TB, st incident.Store, clk *clock) *costEnv {
+	t.Helper()
+	e := &costEnv{clk: clk, pager: newFakePager("n")}
 	chat := newFakeChat()
 	ids := 0
 	var idMu sync.Mutex

@@ -12,8 +12,9 @@ import (
 // changed meanwhile by anyone makes that compare-and-set fail, and the
 // update reads and tries again as it always did.
 type recent struct {
-	mu sync.Mutex
-	m  map[string]recentRecord
+	mu  sync.Mutex
+	m   map[string]recentRecord
+	now func() time.Time // the store's clock (see WithClock)
 }
 
 type recentRecord struct {
@@ -44,7 +45,7 @@ func (r *recent) put(id string, raw []byte) {
 		r.m = map[string]recentRecord{}
 	}
 	if len(r.m) >= recentMax {
-		now := time.Now()
+		now := r.now()
 		for k, v := range r.m {
 			if now.Sub(v.at) > recentFresh {
 				delete(r.m, k)
@@ -54,7 +55,7 @@ func (r *recent) put(id string, raw []byte) {
 			clear(r.m)
 		}
 	}
-	r.m[id] = recentRecord{raw: raw, at: time.Now()}
+	r.m[id] = recentRecord{raw: raw, at: r.now()}
 }
 
 // get returns the remembered bytes of id, if younger than fresh.
@@ -62,7 +63,7 @@ func (r *recent) get(id string, fresh time.Duration) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	v, ok := r.m[id]
-	if !ok || time.Since(v.at) > fresh {
+	if !ok || r.now().Sub(v.at) > fresh {
 		return nil
 	}
 	return v.raw
@@ -101,8 +102,9 @@ func (r *recent) forget(id string) {
 // tails remembers, per incident, the last timeline chunk this process
 // wrote (its number and bytes): the first guess of the next append.
 type tails struct {
-	mu sync.Mutex
-	m  map[string]tail
+	mu  sync.Mutex
+	m   map[string]tail
+	now func() time.Time // the store's clock (see WithClock)
 }
 
 type tail struct {
@@ -117,14 +119,14 @@ func (t *tails) put(id string, k int, raw []byte) {
 	if t.m == nil || len(t.m) >= recentMax {
 		t.m = map[string]tail{}
 	}
-	t.m[id] = tail{k: k, raw: raw, at: time.Now()}
+	t.m[id] = tail{k: k, raw: raw, at: t.now()}
 }
 
 func (t *tails) get(id string) (int, []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	v, ok := t.m[id]
-	if !ok || time.Since(v.at) > recentFresh {
+	if !ok || t.now().Sub(v.at) > recentFresh {
 		return 0, nil
 	}
 	return v.k, v.raw

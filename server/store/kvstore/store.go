@@ -56,6 +56,13 @@ type Store struct {
 // Option configures a Store.
 type Option func(*Store)
 
+// WithClock sets the clock that ages what the store remembers of its
+// recent reads and writes (see recent.go): tests that count KV calls set
+// their fake clock, so that a slow run reads no more than a fast one.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.recent.now, s.recentDocs.now, s.tails.now = now, now, now }
+}
+
 // WithRetries sets how many times a compare-and-set is tried before the
 // operation fails with an incident.ErrConflict-kind error, and the bounds of
 // the jittered exponential backoff between tries. Values below 1 (attempts)
@@ -81,9 +88,9 @@ func New(kv KV, opts ...Option) *Store {
 		cas: cas.Default,
 
 		activeMigrated: new(atomic.Bool),
-		recent:         &recent{},
-		recentDocs:     &recent{},
-		tails:          &tails{},
+		recent:         &recent{now: time.Now},
+		recentDocs:     &recent{now: time.Now},
+		tails:          &tails{now: time.Now},
 		channels:       new(sync.Map),
 		nChannels:      new(atomic.Int64),
 	}
