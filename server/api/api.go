@@ -7,7 +7,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"io"
 	"net/http"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // maxBody bounds request bodies; action and dialog payloads are small.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // fakeArchives records what the archive routes ask for.

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -11,6 +10,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // serveDialog handles a dialog submission. state names an incident at most;

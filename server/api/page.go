@@ -1,16 +1,15 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // serveAckPage handles the Acknowledge button of a page, in the page
@@ -25,15 +24,23 @@ func (a *API) serveAckPage(w http.ResponseWriter, r *http.Request, actor string)
 		return
 	}
 	ctx := r.Context()
-	id, err := a.pagePost(ctx, req)
-	if err != nil {
+	id, _ := req.Context[wire.ContextPageID].(string)
+	if id == "" || req.PostId == "" {
+		http.Error(w, "not a page button", http.StatusBadRequest)
+		return
+	}
+	var notOfPage error // the click's own refusal, from pagePost
+	p, err := a.App.AcknowledgePageFrom(ctx, actor, id, func(p *app.Page) error {
+		notOfPage = a.pagePost(p, req)
+		return notOfPage
+	})
+	var msg string
+	switch {
+	case err != nil && (err == notOfPage || incident.KindOf(err) == incident.KindNotFound || incident.KindOf(err) == incident.KindInvalid):
+		// Not a button of a page that exists: the click itself is refused.
 		a.logInternal(ctx, err, "ackpage", actor)
 		http.Error(w, incident.UserMessage(err), status(err))
 		return
-	}
-	p, err := a.App.AcknowledgePage(ctx, actor, id)
-	var msg string
-	switch {
 	case err == nil:
 		msg = fmt.Sprintf("Thanks, acknowledged: nobody else will be paged for incident #%s on this page.", p.IncidentID)
 	case errors.Is(err, app.ErrPageAlreadyAcknowledged):
@@ -45,30 +52,29 @@ func (a *API) serveAckPage(w http.ResponseWriter, r *http.Request, actor string)
 	a.writeReply(w, msg)
 }
 
-// pagePost checks that the clicked post is one of the bot's posts of the
-// page named in the button's context, and returns the page's id.
-func (a *API) pagePost(ctx context.Context, req *model.PostActionIntegrationRequest) (string, error) {
-	id, _ := req.Context[wire.ContextPageID].(string)
-	if id == "" || req.PostId == "" {
-		return "", incident.Invalidf("not a page button")
+// pagePost checks that the clicked post is one of the bot's posts of page
+// p, the page named in the button's context.
+func (a *API) pagePost(p *app.Page, req *model.PostActionIntegrationRequest) error {
+	// A post the page records is one the bot made for it: the server
+	// took the button, and its context, from that post. That saves a
+	// read of the post on the way of every acknowledgement.
+	if p.HasPost(req.PostId) {
+		return nil
+	}
+	// A post of a send in flight is recorded when its send completes; the
+	// acknowledgement lands at once all the same, once the post is seen to
+	// be the bot's post of this page.
+	if p.Sending == nil {
+		return errNotAPage
 	}
 	post, appErr := a.Platform.GetPost(req.PostId)
 	if appErr != nil {
-		return "", incident.NotFoundf("that post no longer exists")
+		return incident.NotFoundf("that post no longer exists")
 	}
-	if post.UserId != a.BotID || post.GetProp(wire.PropPageID) != id {
-		return "", errNotAPage
+	if post.UserId != a.BotID || post.GetProp(wire.PropPageID) != p.ID {
+		return errNotAPage
 	}
-	p, err := a.App.PageRecord(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	// A post of a send in flight is recorded when its send completes; the
-	// acknowledgement lands at once all the same.
-	if !p.HasPost(post.Id) && p.Sending == nil {
-		return "", errNotAPage
-	}
-	return id, nil
+	return nil
 }
 
 var errNotAPage = incident.Forbiddenf("that button does not belong to a page of the bot")

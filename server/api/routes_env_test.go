@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // The routes are tested over the real app on the production store

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // The security rules of the routes: the acting user is the
@@ -349,7 +349,8 @@ func TestPageAcknowledgedOnlyFromItsPostsByItsTarget(t *testing.T) {
 		{"a post of another page", e.record(t, otherPage).Posts[0].ID, button, http.StatusForbidden},
 		{"the card", other.CardPostID, button, http.StatusForbidden},
 		{"a bot post with the page's id that is none of its posts", unrecorded, button, http.StatusForbidden},
-		{"a post that does not exist", "nosuchpost", button, http.StatusNotFound},
+		// Not one the page records: refused without reading the post.
+		{"a post that does not exist", "nosuchpost", button, http.StatusForbidden},
 		{"no page in the context", p.Posts[0].ID, map[string]any{}, http.StatusBadRequest},
 	} {
 		if r := e.click(wire.ActionAckPage, "lea", c.post, c.context); r.code != c.code {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"path"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // RunbookDialogs opens the dialogs of runbook checklists.

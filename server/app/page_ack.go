@@ -48,9 +48,40 @@ func (a *App) PageRecord(ctx context.Context, id string) (*Page, error) {
 // noteAck); the page's timer entry, made due first, finds it again should
 // this instance die.
 func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, error) {
+	return a.AcknowledgePageFrom(ctx, actor, id, nil)
+}
+
+// AcknowledgePageFrom is AcknowledgePage from a button: from, when set,
+// checks the page as read (that the clicked post is one of it) before
+// anything else, and refuses with its error.
+//
+// The hot path is two store calls one after the other, the page's read
+// and its compare-and-set: the timer entry is armed during the read, and
+// the incident is not read. A page still pending on a resolved incident
+// (the resolution's close of its pages not done yet, or undone by a
+// crash) takes the acknowledgement; the resolution's follow-up closes
+// what is left.
+func (a *App) AcknowledgePageFrom(ctx context.Context, actor, id string, from func(*Page) error) (*Page, error) {
+	if !ValidPageID(id) {
+		return nil, incident.Invalidf("%q is not a page", id)
+	}
+	// Findable before it is stored: should this process die before the
+	// acknowledgement's follow-up, the tick does it. An entry armed for an
+	// acknowledgement refused after all finds nothing owed.
+	armed := make(chan error, 1)
+	go func() {
+		_, err := a.work.Arm(ctx, kindPage, id)
+		armed <- err
+	}()
 	p, err := a.PageRecord(ctx, id)
+	aerr := <-armed
 	if err != nil {
 		return nil, err
+	}
+	if from != nil {
+		if err := from(p); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.mayAcknowledge(ctx, p, actor); err != nil {
 		return nil, err
@@ -58,28 +89,10 @@ func (a *App) AcknowledgePage(ctx context.Context, actor, id string) (*Page, err
 	if !p.Pending() {
 		return a.ackRefused(p)
 	}
-	inc, err := a.pageIncident(ctx, p)
-	if err != nil && !errors.Is(err, incident.ErrNotFound) {
-		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
-	}
-	if err != nil || !inc.Status.Active() {
-		// Resolved, and the resolution's close of its pages not yet
-		// done (or undone by a crash): close it now.
-		why := whyResolved
-		if err != nil {
-			inc, why = nil, "the incident no longer exists"
-		}
-		if p, err = a.closePage(ctx, id, inc, why, false); err != nil {
-			return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
-		}
-		return a.ackRefused(p)
+	if aerr != nil {
+		return nil, fmt.Errorf("acknowledge page %s: %w", id, aerr)
 	}
 	now := a.now()
-	// Findable before it is stored: should this process die before the
-	// acknowledgement's follow-up, the tick does it.
-	if _, err := a.work.Arm(ctx, kindPage, id); err != nil {
-		return nil, fmt.Errorf("acknowledge page %s: %w", id, err)
-	}
 	// Recorded at once, whatever is being sent: a sender in flight finds
 	// the page answered before its next post, and renders what it sent.
 	p, _, err = updateDocFrom(ctx, a.store, pageDoc(id), p.raw, func(q *Page, exists bool) error {

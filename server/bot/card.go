@@ -2,7 +2,6 @@ package bot
 
 import (
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 func formatTime(t time.Time) string { return t.UTC().Format(wire.TimeLayout) }

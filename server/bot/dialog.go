@@ -2,13 +2,13 @@ package bot
 
 import (
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // Dialog element names; the api package reads submissions by these names.

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 var _ app.Handoffs = (*Bot)(nil)

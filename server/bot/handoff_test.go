@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 func testHandoff() *app.Handoff {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"maps"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 var _ app.Releases = (*Bot)(nil)

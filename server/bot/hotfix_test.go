@@ -2,7 +2,6 @@ package bot
 
 import (
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // postsAPI records the posts the bot makes. Users are named by their ids

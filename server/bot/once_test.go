@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/plugin/plugintest/mock"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 

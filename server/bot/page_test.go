@@ -1,13 +1,13 @@
 package bot
 
 import (
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 var pageAt = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"github.com/incidentbot/mattermost-incident-bot/server/postmortem"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // QuietName shows a user as @name without notifying them: postmortems

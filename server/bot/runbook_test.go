@@ -2,13 +2,13 @@ package bot
 
 import (
 	"context"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // TestChecklistPost: the checklist mentions each role's holder once, in

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"errors"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // teamAPI plays the server's membership rules: a channel admits only

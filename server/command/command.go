@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 

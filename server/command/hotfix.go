@@ -3,8 +3,6 @@ package command
 import (
 	"context"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/mention"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -12,6 +10,8 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // runHotfix opens a hotfix request, or without a description shows the

@@ -3,15 +3,15 @@ package command
 import (
 	"context"
 	"fmt"
-	"github.com/incidentbot/mattermost-incident-bot/server/mention"
-	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 	"strconv"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
+	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 func runbookArgs(a *model.AutocompleteData) {
