@@ -149,12 +149,14 @@ func (f *fakeMM) CreateIncidentChannel(_ context.Context, inc *incident.Incident
 	return fmt.Sprintf("ch%d", f.channels), nil
 }
 
-func (f *fakeMM) ArchiveChannel(context.Context, string) error         { return nil }
-func (f *fakeMM) AddToChannel(context.Context, string, string) error   { return nil }
-func (f *fakeMM) UpdateCard(context.Context, *incident.Incident) error { return nil }
+func (f *fakeMM) ArchiveChannel(context.Context, string) error       { return nil }
+func (f *fakeMM) AddToChannel(context.Context, string, string) error { return nil }
+func (f *fakeMM) UpdateCard(_ context.Context, _ *incident.Incident, shown string) (string, error) {
+	return shown, nil
+}
 
-func (f *fakeMM) PostCard(_ context.Context, inc *incident.Incident) (string, error) {
-	return f.post(botID, inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID}), nil
+func (f *fakeMM) PostCard(_ context.Context, inc *incident.Incident) (string, string, error) {
+	return f.post(botID, inc.ChannelID, model.StringInterface{wire.PropIncidentID: inc.ID}), "", nil
 }
 
 func (f *fakeMM) DeletePost(_ context.Context, id string) error {

@@ -33,6 +33,7 @@ type fakeChat struct {
 	announced []string
 	closed    []string // handover posts closed, "postID@acceptor"
 	n         int
+	rendered  int // card re-renders sent
 	once      onceLog
 }
 
@@ -79,28 +80,45 @@ func (f *fakeChat) AddToChannel(_ context.Context, ch, user string) error {
 	return nil
 }
 
-func (f *fakeChat) PostCard(ctx context.Context, inc *incident.Incident) (string, error) {
+func (f *fakeChat) PostCard(ctx context.Context, inc *incident.Incident) (string, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAt == "card" {
-		return "", errors.New("post failed")
+		return "", "", errors.New("post failed")
 	}
 	key, earlier, dup := f.once.check(ctx, inc.ChannelID)
 	if dup {
-		return earlier, nil
+		return earlier, "", nil
 	}
 	f.n++
 	defer func() { f.once.made(key, fmt.Sprintf("post%d", f.n)) }()
 	id := fmt.Sprintf("post%d", f.n)
 	f.cards[id] = inc.Clone()
-	return id, nil
+	return id, fakeShows(inc), nil
 }
 
-func (f *fakeChat) UpdateCard(_ context.Context, inc *incident.Incident) error {
+func (f *fakeChat) UpdateCard(_ context.Context, inc *incident.Incident, shown string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cards[inc.CardPostID] = inc.Clone()
-	return nil
+	if now := fakeShows(inc); now != shown {
+		f.cards[inc.CardPostID] = inc.Clone()
+		f.rendered++
+		return now, nil
+	}
+	return shown, nil
+}
+
+// fakeShows is what the fake's card shows: the incident's state, not the
+// time of its last change.
+func fakeShows(inc *incident.Incident) string {
+	var fields map[string]any
+	raw, _ := json.Marshal(inc)
+	_ = json.Unmarshal(raw, &fields)
+	for _, k := range []string{"updated_at", "card_shown", "outbox", "outbox_seq", "lease", "timer", "started"} {
+		delete(fields, k)
+	}
+	raw, _ = json.Marshal(fields)
+	return string(raw)
 }
 
 func (f *fakeChat) DeletePost(_ context.Context, id string) error {

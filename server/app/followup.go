@@ -183,7 +183,7 @@ func (a *App) runIncident(ctx context.Context, job work.Job) (work.Outcome, erro
 			batchErr = a.doBatch(hctx, inc, batch, earlier)
 		}
 		var last bool
-		inc, last, err = a.settle(ctx, job, owner, batch, batchErr, round+1 >= workRounds)
+		inc, last, err = a.settle(ctx, job, owner, batch, batchErr, inc.CardShown, round+1 >= workRounds)
 		if err != nil {
 			return work.Outcome{}, err
 		}
@@ -278,8 +278,9 @@ func nextBatch(inc *incident.Incident, now time.Time) []incident.FollowUp {
 // those that failed work.MaxTries times are set aside as dead letters
 // (stored before they leave the record, so that nothing is lost). Then it
 // either fences the next batch, keeping the lease (last false), or
-// releases it (last true).
-func (a *App) settle(ctx context.Context, job work.Job, owner string, batch []incident.FollowUp, failed error, final bool) (*incident.Incident, bool, error) {
+// releases it (last true). shown is what the card shows now (see
+// cardStep), stored with the rest.
+func (a *App) settle(ctx context.Context, job work.Job, owner string, batch []incident.FollowUp, failed error, shown string, final bool) (*incident.Incident, bool, error) {
 	id := job.Key
 	ids := map[string]bool{}
 	for _, f := range batch {
@@ -323,6 +324,9 @@ func (a *App) settle(ctx context.Context, job work.Job, owner string, batch []in
 			}
 		}
 		i.Outbox = kept
+		if shown != "" {
+			i.CardShown = shown
+		}
 		if failed == nil && !final && len(nextBatch(&incident.Incident{Outbox: kept, Started: i.OutboxSeq}, now)) > 0 {
 			i.Started = i.OutboxSeq // more arrived: the next batch, same lease
 			last = false
@@ -538,12 +542,18 @@ func (a *App) step(ctx context.Context, inc *incident.Incident, p planned) error
 	return fmt.Errorf("unknown follow-up step %q", p.Kind)
 }
 
-// cardStep posts the card if the incident has none, else re-renders it.
+// cardStep posts the card if the incident has none, else re-renders it
+// unless it shows inc already. What it shows is noted on inc, for the
+// batch's settle to store (see CardShown).
 func (a *App) cardStep(ctx context.Context, inc *incident.Incident) error {
 	if inc.CardPostID != "" {
-		return a.chat.UpdateCard(ctx, inc)
+		shown, err := a.chat.UpdateCard(ctx, inc, inc.CardShown)
+		if err == nil {
+			inc.CardShown = shown
+		}
+		return err
 	}
-	id, err := a.chat.PostCard(ctx, inc)
+	id, shown, err := a.chat.PostCard(ctx, inc)
 	if err != nil {
 		return err
 	}
@@ -553,7 +563,7 @@ func (a *App) cardStep(ctx context.Context, inc *incident.Incident) error {
 		if i.CardPostID != "" {
 			return errUnchanged
 		}
-		i.CardPostID = id
+		i.CardPostID, i.CardShown = id, shown
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {
@@ -562,9 +572,13 @@ func (a *App) cardStep(ctx context.Context, inc *incident.Incident) error {
 	if err != nil {
 		return fmt.Errorf("link card: %w", err)
 	}
+	inc.CardPostID = id
 	// The card was rendered before it had its own post id; render it
-	// again so its buttons carry the final state.
-	return a.chat.UpdateCard(ctx, linked)
+	// again should that change what it shows.
+	if inc.CardShown, err = a.chat.UpdateCard(ctx, linked, shown); err != nil {
+		return err
+	}
+	return nil
 }
 
 // appendKeyed appends events (whose Keys are set) to the timeline in one

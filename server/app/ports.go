@@ -28,10 +28,12 @@ type Chat interface {
 	// them join it; otherwise the error is an *OutsideTeamError.
 	AddToChannel(ctx context.Context, channelID, userID string) error
 	// PostCard posts the incident card in the incident channel; it returns
-	// the post id.
-	PostCard(ctx context.Context, inc *incident.Incident) (string, error)
-	// UpdateCard re-renders the card to show inc's current state.
-	UpdateCard(ctx context.Context, inc *incident.Incident) error
+	// the post id and a fingerprint of what the card shows.
+	PostCard(ctx context.Context, inc *incident.Incident) (id, shown string, err error)
+	// UpdateCard re-renders the card to show inc's current state, unless
+	// the card shows that already: its fingerprint is shown. It returns the
+	// fingerprint of what the card shows now.
+	UpdateCard(ctx context.Context, inc *incident.Incident, shown string) (string, error)
 	// DeletePost removes a post the bot made (undo of a half-made start).
 	DeletePost(ctx context.Context, postID string) error
 	// PostHandover asks the handover's new holder, in the incident channel,

@@ -2,7 +2,10 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -87,25 +90,43 @@ func (b *Bot) AddToChannel(ctx context.Context, channelID, userID string) error 
 }
 
 // PostCard posts the incident card.
-func (b *Bot) PostCard(ctx context.Context, inc *incident.Incident) (string, error) {
+func (b *Bot) PostCard(ctx context.Context, inc *incident.Incident) (string, string, error) {
 	p := b.cardPost(inc)
 	p.Id = ""
 	created, appErr := b.create(ctx, p)
 	if appErr != nil {
-		return "", fmt.Errorf("post incident card: %w", appErr)
+		return "", "", fmt.Errorf("post incident card: %w", appErr)
 	}
-	return created.Id, nil
+	return created.Id, shows(p), nil
 }
 
-// UpdateCard re-renders the card in place.
-func (b *Bot) UpdateCard(ctx context.Context, inc *incident.Incident) error {
+// UpdateCard re-renders the card in place, unless it shows that already
+// (shown, see shows).
+func (b *Bot) UpdateCard(ctx context.Context, inc *incident.Incident, shown string) (string, error) {
 	if inc.CardPostID == "" {
-		return nil
+		return shown, nil
 	}
-	if _, appErr := b.update(ctx, b.cardPost(inc)); appErr != nil {
-		return fmt.Errorf("update incident card %s: %w", inc.CardPostID, appErr)
+	p := b.cardPost(inc)
+	now := shows(p)
+	if now == shown {
+		return shown, nil
 	}
-	return nil
+	if _, appErr := b.update(ctx, p); appErr != nil {
+		return shown, fmt.Errorf("update incident card %s: %w", inc.CardPostID, appErr)
+	}
+	return now, nil
+}
+
+// shows fingerprints what post p shows: its message and props (the
+// attachments, with their fields and buttons), not its id.
+func shows(p *model.Post) string {
+	raw, _ := json.Marshal(struct {
+		M string
+		P model.StringInterface
+	}{p.Message, p.GetProps()})
+	h := fnv.New64a()
+	h.Write(raw)
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 // DeletePost deletes a post by the bot.

@@ -30,6 +30,10 @@ type Incident struct {
 	TeamID          string   `json:"team_id"`
 	ChannelID       string   `json:"channel_id"`
 	CardPostID      string   `json:"card_post_id,omitempty"`
+	// CardShown fingerprints what the card shows, as last rendered by the
+	// incident's worker: a re-render that would show the same (a status
+	// update within the minute the card already shows) is not sent.
+	CardShown string `json:"card_shown,omitempty"`
 	// Private: the incident's channel is private, so channels shared
 	// beyond it see only what the disclosure setting allows.
 	Private bool `json:"private,omitempty"`

@@ -78,11 +78,15 @@ func (offline) IsSystemAdmin(context.Context, string) bool { return true }
 func (offline) CreateIncidentChannel(context.Context, *incident.Incident, bool) (string, error) {
 	return "", errReadOnly
 }
-func (offline) ArchiveChannel(context.Context, string) error                 { return errReadOnly }
-func (offline) AddToChannel(context.Context, string, string) error           { return errReadOnly }
-func (offline) PostCard(context.Context, *incident.Incident) (string, error) { return "", errReadOnly }
-func (offline) UpdateCard(context.Context, *incident.Incident) error         { return errReadOnly }
-func (offline) DeletePost(context.Context, string) error                     { return errReadOnly }
+func (offline) ArchiveChannel(context.Context, string) error       { return errReadOnly }
+func (offline) AddToChannel(context.Context, string, string) error { return errReadOnly }
+func (offline) PostCard(context.Context, *incident.Incident) (string, string, error) {
+	return "", "", errReadOnly
+}
+func (offline) UpdateCard(context.Context, *incident.Incident, string) (string, error) {
+	return "", errReadOnly
+}
+func (offline) DeletePost(context.Context, string) error { return errReadOnly }
 func (offline) PostHandover(context.Context, *incident.Incident, incident.Role) (string, error) {
 	return "", errReadOnly
 }
