@@ -393,14 +393,16 @@ func (a *App) doBatch(ctx context.Context, inc *incident.Incident, batch []incid
 }
 
 // stepPriority is the priority of each step's slow calls (see
-// work.WithPriority): what people wait to see (their update in the
-// broadcast channel, a page) goes before what keeps the card current,
-// which goes before the rest. Steps run one after another: joining the
-// role holders at once was measured slower, as the server serialises
-// changes to one channel's members.
+// work.WithPriority): what people wait for (their update in the broadcast
+// channel, a page) goes first; then what makes a new incident usable and
+// known (its people in the channel, its card, its announcement) and keeps
+// the card and checklist current; then the rest. Steps run one after
+// another: joining the role holders at once was measured slower, as the
+// server serialises changes to one channel's members.
 var stepPriority = map[incident.StepKind]work.Priority{
 	incident.StepPublish: work.Urgent, incident.StepPageStart: work.Urgent, incident.StepClosePages: work.Urgent,
-	incident.StepCard: work.Prompt, incident.StepChecklist: work.Prompt,
+	incident.StepJoin: work.Prompt, incident.StepCard: work.Prompt, incident.StepAnnounce: work.Prompt,
+	incident.StepChecklist: work.Prompt,
 }
 
 // planned is one step of a batch's plan: a step of follow-up from, and for

@@ -248,8 +248,8 @@ func (a *App) renderPage(ctx context.Context, p *Page, inc *incident.Incident) *
 			return p
 		}
 		latest, ok, err := loadDoc[Page](ctx, a.store, pageDoc(p.ID))
-		if err != nil || !ok || latest.Revision == p.Revision {
-			return p
+		if err != nil || !ok || latest.Revision <= p.Revision {
+			return p // an older read never replaces a newer rendering
 		}
 		p = latest
 	}

@@ -26,11 +26,12 @@ func (s *Store) GetDoc(_ context.Context, name string) ([]byte, error) {
 	if raw, ok := s.recentDocs.lookup(key, recentRead); ok {
 		return bytes.Clone(raw), nil
 	}
+	mark := s.recentDocs.mark()
 	b, err := s.get(key)
 	if err != nil {
 		return nil, fmt.Errorf("get doc %s: %w", name, err)
 	}
-	s.recentDocs.remember(key, b)
+	s.recentDocs.rememberRead(key, b, mark)
 	return bytes.Clone(b), nil
 }
 
@@ -49,13 +50,14 @@ func (s *Store) CompareAndSetDoc(_ context.Context, name string, old, next []byt
 		nextV = next
 	}
 	key := docKey(name)
+	mark := s.recentDocs.mark()
 	ok, err := s.kv.Set(key, nextV, pluginapi.SetAtomic(oldV))
 	switch {
 	case err != nil:
 		s.recentDocs.forget(key)
 		return false, fmt.Errorf("set doc %s: %w", name, err)
 	case ok:
-		s.recentDocs.remember(key, bytes.Clone(next))
+		s.recentDocs.rememberWrite(key, bytes.Clone(next), mark)
 	default:
 		// Someone else wrote it: the next read goes to the store.
 		s.recentDocs.forget(key)

@@ -14,13 +14,14 @@ func notFound(id string) error { return incident.NotFoundf("incident #%s not fou
 // readIncident returns the incident stored under id and its raw bytes, or
 // nil and no error when there is none.
 func (s *Store) readIncident(id string) (*incident.Incident, []byte, error) {
+	mark := s.recent.mark()
 	raw, err := s.get(incidentKey(id))
 	if err != nil || raw == nil {
 		return nil, nil, err
 	}
 	inc, raw, err := decodeIncident(id, raw)
 	if err == nil {
-		s.recent.put(id, raw)
+		s.recent.putRead(id, raw, mark)
 	}
 	return inc, raw, err
 }
@@ -66,6 +67,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *incident.Incident) erro
 	// The record goes first: a crash after it leaves an unindexed record
 	// nobody sees, where a channel mapping written first would leave the
 	// channel claimed by nothing, for good.
+	mark := s.recent.mark()
 	ok, err := s.swap(incidentKey(rec.ID), nil, raw)
 	if err != nil {
 		return fmt.Errorf("create incident %s: %w", ref, err)
@@ -86,7 +88,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *incident.Incident) erro
 		}
 		return err
 	}
-	s.recent.put(rec.ID, raw)
+	s.recent.putWrite(rec.ID, raw, mark)
 	s.rememberChannel(rec.ChannelID, rec.ID)
 	inc.Revision = rec.Revision
 	return nil
@@ -180,13 +182,14 @@ func (s *Store) UpdateIncident(ctx context.Context, id string, mutate func(*inci
 		if err != nil {
 			return false, fmt.Errorf("update incident #%s: encode: %w", id, err)
 		}
+		mark := s.recent.mark()
 		ok, err := s.swap(incidentKey(id), old, raw)
 		if err != nil {
 			s.recent.forget(id)
 			return false, fmt.Errorf("update incident #%s: %w", id, err)
 		}
 		if ok {
-			s.recent.put(id, raw)
+			s.recent.putWrite(id, raw, mark)
 		}
 		out, activeChange = cur, cur.Status.Active() != before.Status.Active()
 		return ok, nil

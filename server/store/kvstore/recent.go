@@ -11,15 +11,23 @@ import (
 // of reading the record again. The bytes are only a first guess: a record
 // changed meanwhile by anyone makes that compare-and-set fail, and the
 // update reads and tries again as it always did.
+//
+// What a read or a write leaves is kept only if nothing of this process
+// wrote or forgot the key since it began (see mark, putRead, putWrite): a
+// read that started before a write and finished after it must not replace
+// the newer bytes, and of two writes that raced, the one remembered last
+// is not always the one that landed last.
 type recent struct {
 	mu  sync.Mutex
 	m   map[string]recentRecord
 	now func() time.Time // the store's clock (see WithClock)
+	seq uint64           // counts what put and forget did
 }
 
 type recentRecord struct {
-	raw []byte
+	raw []byte // nil: forgotten (kept so that a read begun before learns it)
 	at  time.Time
+	seq uint64
 }
 
 const (
@@ -35,12 +43,52 @@ const (
 	recentMax = 4096
 )
 
+// put remembers raw as id's bytes, written (or read, see putRead) by
+// this process now.
 func (r *recent) put(id string, raw []byte) {
 	if raw == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.set(id, raw)
+}
+
+// mark is taken before a read of the store: see putRead.
+func (r *recent) mark() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq
+}
+
+// putRead remembers raw, read from the store by a read begun at mark,
+// unless this process wrote or forgot id since.
+func (r *recent) putRead(id string, raw []byte, mark uint64) {
+	if raw == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.m[id]; ok && v.seq > mark {
+		return
+	}
+	r.set(id, raw)
+}
+
+// putWrite remembers raw, just written to the store by a write begun at
+// mark; when this process wrote or forgot id meanwhile, which of the two
+// landed last is unknown, so id is forgotten instead.
+func (r *recent) putWrite(id string, raw []byte, mark uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.m[id]; ok && v.seq > mark {
+		raw = nil
+	}
+	r.set(id, raw)
+}
+
+// set stores raw (nil: forgotten) for id; r.mu is held.
+func (r *recent) set(id string, raw []byte) {
 	if r.m == nil {
 		r.m = map[string]recentRecord{}
 	}
@@ -55,7 +103,8 @@ func (r *recent) put(id string, raw []byte) {
 			clear(r.m)
 		}
 	}
-	r.m[id] = recentRecord{raw: raw, at: r.now()}
+	r.seq++
+	r.m[id] = recentRecord{raw: raw, at: r.now(), seq: r.seq}
 }
 
 // get returns the remembered bytes of id, if younger than fresh.
@@ -63,7 +112,7 @@ func (r *recent) get(id string, fresh time.Duration) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	v, ok := r.m[id]
-	if !ok || r.now().Sub(v.at) > fresh {
+	if !ok || v.raw == nil || r.now().Sub(v.at) > fresh {
 		return nil
 	}
 	return v.raw
@@ -76,6 +125,22 @@ func (r *recent) remember(key string, raw []byte) {
 		raw = absent
 	}
 	r.put(key, raw)
+}
+
+// rememberWrite is putWrite for documents (see remember).
+func (r *recent) rememberWrite(key string, raw []byte, mark uint64) {
+	if raw == nil {
+		raw = absent
+	}
+	r.putWrite(key, raw, mark)
+}
+
+// rememberRead is putRead for documents (see remember).
+func (r *recent) rememberRead(key string, raw []byte, mark uint64) {
+	if raw == nil {
+		raw = absent
+	}
+	r.putRead(key, raw, mark)
 }
 
 // lookup is get for documents: ok with nil raw is a document known absent.
@@ -95,8 +160,8 @@ var absent = []byte{}
 
 func (r *recent) forget(id string) {
 	r.mu.Lock()
-	delete(r.m, id)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	r.set(id, nil)
 }
 
 // tails remembers, per incident, the last timeline chunk this process
