@@ -20,6 +20,7 @@ type Bot struct {
 	groups   *groupSync // nil until EnableGroupSync; see groups.go
 	slow     *gate      // the slow calls of background work, a few at a time
 	names    nameCache  // channels and teams, remembered a while
+	keys     postKeys   // the once keys of the posts this process made
 	// SiteURL returns the server's configured site URL, for links to the
 	// plugin's pages; nil or "": links from the server's root.
 	SiteURL func() string
@@ -87,6 +88,7 @@ func (b *Bot) create(ctx context.Context, p *model.Post) (*model.Post, error) {
 	if appErr != nil {
 		return nil, appErr
 	}
+	b.keys.put(created.Id, key)
 	return created, nil
 }
 
@@ -119,7 +121,11 @@ func (b *Bot) mention(userID string) string {
 // stored post: a retried step must still recognise it.
 func (b *Bot) update(ctx context.Context, p *model.Post) (*model.Post, *model.AppError) {
 	if p.GetProp(PropOnce) == nil {
-		if old, appErr := b.api.GetPost(p.Id); appErr == nil {
+		if key, ok := b.keys.get(p.Id); ok {
+			if key != "" {
+				p.AddProp(PropOnce, key)
+			}
+		} else if old, appErr := b.api.GetPost(p.Id); appErr == nil {
 			if key := old.GetProp(PropOnce); key != nil {
 				p.AddProp(PropOnce, key)
 			}

@@ -58,6 +58,14 @@ func TestCreateIsOncePerStep(t *testing.T) {
 	if got, appErr := b.update(context.Background(), &model.Post{Id: p1.Id, ChannelId: "ch1", Message: "re-rendered"}); appErr != nil || got.GetProp(PropOnce) != "inc1/3/0/ch1/1" {
 		t.Fatalf("update lost the key: %v, props %v", appErr, got.GetProps())
 	}
+	// This process made the post: it knew the key without reading it.
+	api.AssertNotCalled(t, "GetPost", p1.Id)
+	// A post another node made is read for its key.
+	other.UserId = "botid"
+	api.On("GetPost", "x").Return(other, nil)
+	if got, appErr := b.update(context.Background(), &model.Post{Id: "x", ChannelId: "ch1", Message: "re-rendered"}); appErr != nil || got.GetProp(PropOnce) != "inc1/3/0/ch1/2" {
+		t.Fatalf("update of another node's post lost its key: %v, props %v", appErr, got.GetProps())
+	}
 
 	// Outside a step: no key, no look.
 	if _, err := b.post(context.Background(), "ch2", "plain", nil); err != nil || posted[2].GetProp(PropOnce) != nil {
