@@ -38,7 +38,8 @@ import (
 const kindIncident = "inc"
 
 // workRounds bounds the batches of one run; an incident that keeps
-// changing is picked up again at once.
+// changing is picked up again at once (a woken run goes on in the engine's
+// wake loop; a tick's run is due again at the next tick).
 const workRounds = 8
 
 // helpRounds bounds how often a commit that finds the outbox over

@@ -160,18 +160,19 @@ func (e *Engine) Armed(timer int64) bool {
 // caller has made the subject findable (see Arm), so a wake that never
 // runs (the process dies) only delays the work.
 func (e *Engine) Wake(kind, key string) {
-	run := func(ctx context.Context) { e.runWoken(ctx, kind, key) }
+	run := func(ctx context.Context) bool { return e.runWoken(ctx, kind, key) }
 	e.mu.Lock()
 	hold := e.opts.Hold
 	e.mu.Unlock()
 	switch {
 	case hold != nil:
-		hold(run)
+		hold(func(ctx context.Context) { run(ctx) })
 		return
 	case e.opts.Inline:
 		ctx, cancel := context.WithTimeout(context.Background(), e.opts.RunTimeout)
 		defer cancel()
-		run(ctx)
+		for i := 0; run(ctx) && i < inlineAgain; i++ {
+		}
 		return
 	}
 	id := kind + ":" + key
@@ -190,11 +191,11 @@ func (e *Engine) Wake(kind, key string) {
 		for {
 			e.sem <- struct{}{}
 			ctx, cancel := context.WithTimeout(context.Background(), e.opts.RunTimeout)
-			run(ctx)
+			due := run(ctx)
 			cancel()
 			<-e.sem
 			e.mu.Lock()
-			if st.again {
+			if st.again || due {
 				st.again = false
 				e.mu.Unlock()
 				continue
@@ -207,12 +208,21 @@ func (e *Engine) Wake(kind, key string) {
 }
 
 // runWoken runs a woken subject; the index is left to the entry that made
-// it findable.
-func (e *Engine) runWoken(ctx context.Context, kind, key string) {
-	if _, err := e.run(withBackground(ctx), Job{Kind: kind, Key: key, Owner: cas.NewOwner()}); err != nil {
+// it findable. It reports whether the subject is due again at once (a run
+// that stopped after its bounded rounds with more owed): the woken loop
+// goes on instead of leaving it to the next tick.
+func (e *Engine) runWoken(ctx context.Context, kind, key string) bool {
+	out, err := e.run(withBackground(ctx), Job{Kind: kind, Key: key, Owner: cas.NewOwner()})
+	if err != nil {
 		e.log.Warn().Err(err).Str("kind", kind).Str("key", key).Msg("work failed; its entry in the due index brings it back")
+		return false
 	}
+	return !out.Busy && !out.Next.IsZero() && !out.Next.After(e.clock.Now())
 }
+
+// inlineAgain bounds the runs of a woken subject in inline mode (tests)
+// that are due again at once.
+const inlineAgain = 64
 
 // Run runs subject key of kind now, in the caller's goroutine, as a woken
 // run: for use cases that must see the work done before they answer.

@@ -440,6 +440,38 @@ func TestWakeCoalesces(t *testing.T) {
 	}
 }
 
+// A woken run that stops with more owed at once (its bounded rounds used
+// up under a storm of changes) goes on in the woken loop, without waiting
+// for the next tick; one that is busy elsewhere, or next due later, does
+// not.
+func TestWokenRunDueAgainGoesOn(t *testing.T) {
+	e := newEngine(kvstore.New(&pluginapi.MemoryStore{}), RealClock(0), Options{})
+	var runs atomic.Int32
+	e.Register("k", func(ctx context.Context, j Job) (Outcome, error) {
+		switch runs.Add(1) {
+		case 1, 2:
+			return Outcome{Next: time.Now()}, nil // more owed at once
+		case 3:
+			return Outcome{Busy: true}, nil
+		}
+		return Outcome{Next: time.Now().Add(time.Hour)}, nil
+	})
+	e.Wake("k", "x")
+	if err := e.Quiesce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.Load(); n != 3 {
+		t.Errorf("runs %d, want 3 (two due again at once, then busy)", n)
+	}
+	e.Wake("k", "x")
+	if err := e.Quiesce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := runs.Load(); n != 4 {
+		t.Errorf("runs %d, want 4 (next due in an hour: not again)", n)
+	}
+}
+
 // hookDocs runs before once, just before the first write of a shard
 // document lands: a test makes the world move on in the middle of a write.
 type hookDocs struct {
