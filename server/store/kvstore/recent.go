@@ -118,16 +118,8 @@ func (r *recent) get(id string, fresh time.Duration) []byte {
 	return v.raw
 }
 
-// remember is put for documents, whose absence (nil) is worth
+// rememberWrite is putWrite for documents, whose absence (nil) is worth
 // remembering too.
-func (r *recent) remember(key string, raw []byte) {
-	if raw == nil {
-		raw = absent
-	}
-	r.put(key, raw)
-}
-
-// rememberWrite is putWrite for documents (see remember).
 func (r *recent) rememberWrite(key string, raw []byte, mark uint64) {
 	if raw == nil {
 		raw = absent
@@ -135,7 +127,7 @@ func (r *recent) rememberWrite(key string, raw []byte, mark uint64) {
 	r.putWrite(key, raw, mark)
 }
 
-// rememberRead is putRead for documents (see remember).
+// rememberRead is putRead for documents (see rememberWrite).
 func (r *recent) rememberRead(key string, raw []byte, mark uint64) {
 	if raw == nil {
 		raw = absent
