@@ -134,6 +134,7 @@ func TestFaultNodeClockBehind(t *testing.T) { testNodeClockOffset(t, "ckb", -20*
 
 func testNodeClockOffset(t *testing.T, name string, offset time.Duration) {
 	f := setupFault(t, name, false, "INCIDENT_BOT_CLOCK_OFFSET="+offset.String())
+	f.skew = offset.Abs()
 	f.run(func(context.Context) string {
 		return fmt.Sprintf("the second node's clock %s off the first's throughout", offset)
 	})
@@ -223,6 +224,10 @@ type faultEnv struct {
 	mu       sync.Mutex
 	sessions map[string]*harness.User
 	pageKeys []string // the KV keys of the incidents' pages, once known
+	// skew is how far a node's clock is off: the times a node records
+	// (an acknowledgement's, a resolution's) are its own, so a post up to
+	// skew after them may still have come before them.
+	skew time.Duration
 }
 
 // faultInc is one incident of a fault run.
@@ -1134,11 +1139,11 @@ func (f *faultEnv) check(s *faultSnapshot) ([]faultViolation, faultFigures) {
 		}
 		for _, post := range posts {
 			created := time.UnixMilli(post.CreateAt)
-			if !p.AckedAt.IsZero() && post.CreateAt > p.AckedAt.UnixMilli() {
+			if !p.AckedAt.IsZero() && post.CreateAt > p.AckedAt.Add(f.skew).UnixMilli() {
 				fig.afterAck++
 				bad("posts: %s level %d: notice post %v created %s after the acknowledgement at %s", pref, post.level, post, created.Sub(p.AckedAt).Round(time.Millisecond), clock(p.AckedAt))
 			}
-			if !resolvedAt.IsZero() && post.CreateAt > resolvedAt.UnixMilli() {
+			if !resolvedAt.IsZero() && post.CreateAt > resolvedAt.Add(f.skew).UnixMilli() {
 				fig.afterResolve++
 				bad("posts: %s level %d: notice post %v created %s after the resolution at %s", pref, post.level, post, created.Sub(resolvedAt).Round(time.Millisecond), clock(resolvedAt))
 			}

@@ -90,7 +90,10 @@ func (a *App) AcknowledgePageFrom(ctx context.Context, actor, id string, from fu
 		return a.ackRefused(p)
 	}
 	if aerr != nil {
-		return nil, fmt.Errorf("acknowledge page %s: %w", id, aerr)
+		// The page's own entry (its next escalation or re-notification)
+		// still finds the follow-up should this process die before its
+		// wake: the acknowledgement is not refused for the index.
+		a.log.Warn().Err(aerr).Str("page", id).Msg("acknowledgement not armed in the due index; its wake and the page's next entry do its follow-up")
 	}
 	now := a.now()
 	// Recorded at once, whatever is being sent: a sender in flight finds

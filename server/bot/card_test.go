@@ -56,3 +56,30 @@ func TestCardReRenderedOnlyWhenWhatItShowsChanges(t *testing.T) {
 	inc.Severity = incident.S1
 	render("a new severity", 3)
 }
+
+// A retried start gets the card an earlier attempt posted, which shows
+// the incident as it was then: its fingerprint is that post's, so the
+// card is brought up to date.
+func TestCardFoundFromAnEarlierAttemptIsBroughtUpToDate(t *testing.T) {
+	api := &plugintest.API{}
+	b := &Bot{api: api, userID: "botid", slow: newGate(4)}
+	api.On("GetUser", "ann").Return(&model.User{Id: "ann", Username: "ann"}, nil)
+	at := time.Date(2026, 12, 7, 9, 30, 5, 0, time.UTC)
+	inc := &incident.Incident{ID: "abc123", Title: "Checkout down", Severity: incident.S2, ChannelID: "ch1", TeamID: "team"}
+	inc.Start(at, "ann")
+	earlier := b.cardPost(inc) // what the earlier attempt posted
+	earlier.Id = "card1"
+	api.On("CreatePost", mock.Anything).Return(earlier, nil)
+	var updates int
+	api.On("UpdatePost", mock.Anything).Return(func(p *model.Post) (*model.Post, *model.AppError) { updates++; return p, nil })
+
+	inc.Severity = incident.S1 // changed since the earlier attempt
+	id, shown, err := b.PostCard(context.Background(), inc)
+	if err != nil || id != "card1" {
+		t.Fatalf("post card: %q %v", id, err)
+	}
+	inc.CardPostID = id
+	if _, err := b.UpdateCard(context.Background(), inc, shown); err != nil || updates != 1 {
+		t.Errorf("the card an earlier attempt posted was updated %d times (%v), want once", updates, err)
+	}
+}

@@ -97,7 +97,9 @@ func (b *Bot) PostCard(ctx context.Context, inc *incident.Incident) (string, str
 	if appErr != nil {
 		return "", "", fmt.Errorf("post incident card: %w", appErr)
 	}
-	return created.Id, shows(p), nil
+	// What the post shows as stored: a retried step gets the card an
+	// earlier attempt posted, which shows the incident as it was then.
+	return created.Id, shows(created), nil
 }
 
 // UpdateCard re-renders the card in place, unless it shows that already
