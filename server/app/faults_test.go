@@ -46,19 +46,7 @@ func sweep(t *testing.T, setup func(*costEnv) any, op func(*costEnv, any) error,
 					err := op(e, state)
 					e.runHeld()
 					faults.FailWrite(0, false)
-					// Ticks every 5 seconds for 3 minutes (what watching a
-					// dead worker's lease needs), then every minute.
-					at := e.clk.now()
-					for i := range 36 + 12 {
-						step := 5 * time.Second
-						if i >= 36 {
-							step = time.Minute
-						}
-						at = at.Add(step)
-						e.clk.set(at)
-						e.app.Tick(ctx)
-						e.runHeld()
-					}
+					e.ticksAfterACrash()
 					check(t, e, state, err)
 				})
 			}
