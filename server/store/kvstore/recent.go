@@ -43,17 +43,6 @@ const (
 	recentMax = 4096
 )
 
-// put remembers raw as id's bytes, written (or read, see putRead) by
-// this process now.
-func (r *recent) put(id string, raw []byte) {
-	if raw == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.set(id, raw)
-}
-
 // mark is taken before a read of the store: see putRead.
 func (r *recent) mark() uint64 {
 	r.mu.Lock()

@@ -14,7 +14,7 @@ func TestRecentKeepsNoReadOlderThanAWrite(t *testing.T) {
 	r := &recent{now: func() time.Time { return now }}
 
 	mark := r.mark()
-	r.put("a", []byte("written"))
+	r.putWrite("a", []byte("written"), r.mark())
 	r.putRead("a", []byte("read before the write"), mark)
 	if got := r.get("a", recentRead); !bytes.Equal(got, []byte("written")) {
 		t.Errorf("after a racing read: %q, want the written bytes", got)
