@@ -17,6 +17,19 @@ func BuildBundle(ctx context.Context) (string, error) {
 	if b := os.Getenv("INCIDENT_BOT_BUNDLE"); b != "" {
 		return b, nil
 	}
+	return makeBundle(ctx)
+}
+
+// BuildVariant builds this checkout's bundle with Go build tags into
+// dist/variant-<name>.tar.gz: the rolling-upgrade test runs a bundle built
+// with the tag upgradeprobe as the plugin's next version.
+func BuildVariant(ctx context.Context, name string, tags ...string) (string, error) {
+	return makeBundle(ctx, "HOST_BUNDLE=dist/variant-"+name+".tar.gz", "GOTAGS=-tags="+strings.Join(tags, ","))
+}
+
+// makeBundle runs `make dist-host` with the make variables vars and
+// returns the bundle it built.
+func makeBundle(ctx context.Context, vars ...string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
@@ -32,7 +45,7 @@ func BuildBundle(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer unlock()
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host")
+	cmd := exec.CommandContext(ctx, "make", append([]string{"--no-print-directory", "dist-host"}, vars...)...)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

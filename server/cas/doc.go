@@ -106,7 +106,7 @@ func UpdateFrom[T any](ctx context.Context, d Docs, name string, raw []byte, mut
 // Create stores v as the new document name and reports whether it was
 // absent (false: the name is taken, nothing was written).
 func Create[T any](ctx context.Context, d Docs, name string, v *T) (bool, error) {
-	b, err := json.Marshal(v)
+	b, err := Encode(nil, v)
 	if err != nil {
 		return false, fmt.Errorf("encode %s: %w", name, err)
 	}

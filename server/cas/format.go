@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -41,39 +42,66 @@ func (*newerFormatError) Error() string {
 
 // Encode marshals v as the next version of the document old (nil: a new
 // one): the top-level fields of old that v's type does not know are kept,
-// and a document of a newer format is refused with ErrNewerFormat.
+// a document of a newer format is refused with ErrNewerFormat, and a
+// format above 1 is stamped on what it writes.
 func Encode(old []byte, v any) ([]byte, error) {
 	next, err := json.Marshal(v)
-	if err != nil || len(old) == 0 || old[0] != '{' {
+	if err != nil || len(next) == 0 || next[0] != '{' {
 		return next, err
 	}
-	var prev map[string]json.RawMessage
-	if json.Unmarshal(old, &prev) != nil {
-		return next, nil
-	}
-	if f, ok := prev[formatField]; ok && formatOf(f) > Format {
-		return nil, ErrNewerFormat
-	}
-	known := knownFields(reflect.TypeOf(v))
-	var extra []string
-	for k := range prev {
-		if !known[k] {
-			extra = append(extra, k)
+	add := stamp()
+	if len(old) > 0 && old[0] == '{' {
+		var prev map[string]json.RawMessage
+		if json.Unmarshal(old, &prev) == nil {
+			if f, ok := prev[formatField]; ok && formatOf(f) > Format {
+				return nil, ErrNewerFormat
+			}
+			known := knownFields(reflect.TypeOf(v))
+			for k, raw := range prev {
+				if _, ours := add[k]; !known[k] && !ours {
+					if add == nil {
+						add = map[string]json.RawMessage{}
+					}
+					add[k] = raw
+				}
+			}
 		}
 	}
-	if len(extra) == 0 || len(next) == 0 || next[0] != '{' {
+	if len(add) == 0 {
 		return next, nil
 	}
 	var cur map[string]json.RawMessage
 	if err := json.Unmarshal(next, &cur); err != nil {
 		return nil, err
 	}
-	for _, k := range extra {
+	for k, raw := range add {
 		if _, set := cur[k]; !set {
-			cur[k] = prev[k]
+			cur[k] = raw
 		}
 	}
 	return json.Marshal(cur)
+}
+
+// addedFields are top-level fields this version writes into every
+// document beyond its types' own: none in a release. The rolling-upgrade
+// test builds a bundle that adds one (build tag upgradeprobe), to run as
+// the next version of the plugin beside this one.
+var addedFields map[string]json.RawMessage
+
+// stamp returns the fields Encode adds to every document: the format
+// number when above 1 and addedFields (nil when there are none).
+func stamp() map[string]json.RawMessage {
+	if Format <= 1 && len(addedFields) == 0 {
+		return nil
+	}
+	m := make(map[string]json.RawMessage, len(addedFields)+1)
+	for k, v := range addedFields {
+		m[k] = v
+	}
+	if Format > 1 {
+		m[formatField] = json.RawMessage(strconv.Itoa(Format))
+	}
+	return m
 }
 
 // NewerFormat reports whether the document raw is of a format newer than

@@ -123,3 +123,36 @@ func TestUpdateKeepsUnknownFieldsAndRetries(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// A version that raised the format stamps it on every document it writes,
+// new ones included, and keeps writing its own documents.
+func TestEncodeStampsARaisedFormat(t *testing.T) {
+	defer func(f int) { Format = f }(Format)
+	Format = 2
+	out, err := Encode(nil, &docV1{Name: "a"})
+	if err != nil || !strings.Contains(string(out), `"fmt":2`) {
+		t.Fatalf("new document: %s, %v", out, err)
+	}
+	if out, err = Encode(out, &docV1{Name: "b"}); err != nil || !strings.Contains(string(out), `"fmt":2`) {
+		t.Fatalf("rewritten document: %s, %v", out, err)
+	}
+	Format = 1
+	if _, err := Encode(out, &docV1{}); !errors.Is(err, ErrNewerFormat) {
+		t.Errorf("an older version rewrote a format-2 document: %v", err)
+	}
+}
+
+// Fields a version adds to every document are written, and an older
+// version's rewrite passes them on.
+func TestAddedFieldsArePassedOn(t *testing.T) {
+	defer func() { addedFields = nil }()
+	addedFields = map[string]json.RawMessage{"probe": json.RawMessage(`"next"`)}
+	out, err := Encode(nil, &docV1{Name: "a"})
+	if err != nil || !strings.Contains(string(out), `"probe":"next"`) {
+		t.Fatalf("new document: %s, %v", out, err)
+	}
+	addedFields = nil
+	if out, err = Encode(out, &docV1{Name: "b"}); err != nil || !strings.Contains(string(out), `"probe":"next"`) || !strings.Contains(string(out), `"name":"b"`) {
+		t.Errorf("older version's rewrite: %s, %v", out, err)
+	}
+}

@@ -3,6 +3,8 @@ package incident
 import (
 	"errors"
 	"fmt"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 )
 
 // Kind classifies an error so that each edge can map it once: the command
@@ -93,6 +95,9 @@ func KindOf(err error) Kind {
 	if errors.As(err, &e) {
 		return e.Kind
 	}
+	if errors.Is(err, cas.ErrNewerFormat) {
+		return KindConflict // a rolling upgrade is under way; it passes
+	}
 	return KindInternal
 }
 
@@ -105,6 +110,9 @@ func UserMessage(err error) string {
 			return e.Msg
 		}
 		return e.Kind.String()
+	}
+	if errors.Is(err, cas.ErrNewerFormat) {
+		return cas.ErrNewerFormat.Error()
 	}
 	return "Something went wrong on our side; the details are in the server log."
 }

@@ -59,7 +59,7 @@ func (s *Store) InsertIncident(ctx context.Context, inc *incident.Incident) erro
 	}
 	rec := inc.Clone()
 	rec.Revision = 1
-	raw, err := json.Marshal(rec)
+	raw, err := cas.Encode(nil, rec)
 	if err != nil {
 		return fmt.Errorf("create incident %s: encode: %w", ref, err)
 	}
