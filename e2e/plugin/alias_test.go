@@ -38,16 +38,7 @@ func newAliasRota(t *testing.T, ctx context.Context) *aliasRota {
 	if r.rotaCh, err = srv.NewChannel(ctx, run+"-rota", false, r.rm, r.l3); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for role, u := range map[string]*harness.User{"rm": r.rm, "l3": r.l3} {
-			if _, err := srv.ExecuteCommand(context.Background(), srv.Admin, r.rotaCh.Id, "/incident rota remove "+role+" @"+u.Username); err != nil {
-				t.Error(err)
-			}
-		}
-	})
-	mustContain(t, "rota set rm", cmd(t, srv.Admin, r.rotaCh.Id, "/incident rota set rm @"+r.rm.Username).Text, "rota set")
-	mustContain(t, "rota set l3", cmd(t, srv.Admin, r.rotaCh.Id, "/incident rota set l3 @"+r.l3.Username).Text, "rota set")
-	mustContain(t, "rota channel", cmd(t, srv.Admin, r.rotaCh.Id, "/incident rota channel").Text, "now the rota channel")
+	staffRota(t, r.rotaCh, map[string]*harness.User{"rm": r.rm, "l3": r.l3})
 	return r
 }
 
@@ -64,17 +55,9 @@ func say(t *testing.T, ctx context.Context, u *harness.User, channelID, rootID, 
 // handleAnswers returns the bot's answers in the thread of rootID.
 func handleAnswers(t *testing.T, ctx context.Context, u *harness.User, channelID, rootID string) []*model.Post {
 	t.Helper()
-	posts, err := srv.Posts(ctx, u, channelID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*model.Post
-	for _, p := range posts {
-		if p.UserId == botUser.Id && p.RootId == rootID && p.GetProp("handle_answer") != nil {
-			out = append(out, p)
-		}
-	}
-	return out
+	return botPosts(t, ctx, u, channelID, func(p *model.Post) bool {
+		return p.RootId == rootID && p.GetProp("handle_answer") != nil
+	})
 }
 
 // waitAnswer waits for the bot's answer in rootID's thread containing
@@ -316,20 +299,9 @@ func TestHandleHeaderFollowsHandoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, u := range []*harness.User{x, y} {
-			if _, err := srv.ExecuteCommand(ctx, srv.Admin, ch.Id, "/incident rota remove l2 @"+u.Username); err != nil {
-				t.Error(err)
-			}
-		}
-		if _, err := srv.ExecuteCommand(ctx, srv.Admin, ch.Id, `/incident rota handoff "CRON_TZ=UTC 0 9 * * MON"`); err != nil {
-			t.Error(err)
-		}
-	})
-	mustContain(t, "rota set l2", cmd(t, srv.Admin, ch.Id, "/incident rota set l2 @"+x.Username+" @"+y.Username).Text, "rota set")
-	mustContain(t, "rota channel", cmd(t, srv.Admin, ch.Id, "/incident rota channel").Text, "now the rota channel")
+	handoffBackAtEnd(t, ch)
+	onRota(t, ch, "l2", x, y)
+	staffRota(t, ch, nil) // the rota channel
 	at := time.Now().UTC().Add(8 * time.Second).Truncate(time.Second)
 	spec := fmt.Sprintf("CRON_TZ=UTC %d %d %d * * *", at.Second(), at.Minute(), at.Hour())
 	mustContain(t, "handoff", cmd(t, srv.Admin, ch.Id, `/incident rota handoff "`+spec+`"`).Text, "Handoff set")

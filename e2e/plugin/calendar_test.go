@@ -124,20 +124,9 @@ func TestCalendarFeedMatchesTheRota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, u := range []*harness.User{x, y} {
-			if _, err := srv.ExecuteCommand(ctx, admin, ch.Id, "/incident rota remove l3 @"+u.Username); err != nil {
-				t.Error(err)
-			}
-		}
-		if _, err := srv.ExecuteCommand(ctx, admin, ch.Id, `/incident rota handoff "CRON_TZ=UTC 0 9 * * MON"`); err != nil {
-			t.Error(err)
-		}
-	})
+	handoffBackAtEnd(t, ch)
 	mustContain(t, "handoff", cmd(t, admin, ch.Id, `/incident rota handoff "CRON_TZ=Europe/Berlin 0 9 * * MON"`).Text, "Handoff set")
-	mustContain(t, "rota set l3", cmd(t, admin, ch.Id, "/incident rota set l3 @"+x.Username+" @"+y.Username).Text, "rota set")
+	onRota(t, ch, "l3", x, y)
 	// An away period of x's well ahead, so that it staffs nothing now.
 	awayFrom := time.Now().UTC().AddDate(0, 0, 70).Truncate(time.Hour)
 	awayTo := awayFrom.Add(48 * time.Hour)

@@ -218,35 +218,9 @@ func setupCrash(t *testing.T) *crashEnv {
 		t.Fatal(err)
 	}
 
-	// The test restarts killed plugins itself. The server's health check
-	// would restart them too, but only every 30 s, racing the test's own
-	// restart, and it gives a plugin up for good after its third failure
-	// within an hour.
-	cfg, _, err := srv.Admin.Client.GetConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	healthCheck := cfg.PluginSettings.EnableHealthCheck == nil || *cfg.PluginSettings.EnableHealthCheck
-	if err := srv.PatchConfig(ctx, map[string]map[string]any{"PluginSettings": {"EnableHealthCheck": false}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.PatchConfig(context.Background(), map[string]map[string]any{"PluginSettings": {"EnableHealthCheck": healthCheck}}); err != nil {
-			t.Errorf("restore the plugin health check: %v", err)
-		}
-	})
+	noHealthCheck(t, ctx) // the test restarts killed plugins itself
 
-	t.Cleanup(func() {
-		for role, u := range env.holders {
-			if _, err := srv.ExecuteCommand(context.Background(), srv.Admin, env.rotaCh.Id, "/incident rota remove "+role+" @"+u.Username); err != nil {
-				t.Error(err)
-			}
-		}
-	})
-	for role, u := range env.holders {
-		mustContain(t, "rota set "+role, cmd(t, srv.Admin, env.rotaCh.Id, "/incident rota set "+role+" @"+u.Username).Text, "rota set")
-	}
-	mustContain(t, "rota channel", cmd(t, srv.Admin, env.rotaCh.Id, "/incident rota channel").Text, "now the rota channel")
+	staffRota(t, env.rotaCh, env.holders)
 
 	// A warm-up incident, before anything is killed, proves the settings
 	// took: it is announced in this run's broadcast channel and pages in
@@ -472,7 +446,7 @@ type burst struct {
 
 	mu       sync.Mutex
 	sessions map[string]*harness.User // node/user -> session on that node
-	watches  map[string]*ephemeralWatch
+	watches  map[string]*harness.Watcher
 }
 
 func (b *burst) session(node int, u *harness.User) *harness.User {
@@ -495,7 +469,7 @@ const (
 
 func runCrashBurst(t *testing.T, env *crashEnv, nodes []*harness.Server) {
 	b := &burst{t: t, env: env, nodes: nodes, inFlight: make([]atomic.Int32, len(nodes)),
-		sessions: map[string]*harness.User{}, watches: map[string]*ephemeralWatch{}}
+		sessions: map[string]*harness.User{}, watches: map[string]*harness.Watcher{}}
 	t.Cleanup(b.closeWatches)
 	// Whatever happens, leave the plugin running for the tests after this
 	// one, and this run's incidents resolved (cleanups run last first).
@@ -659,12 +633,12 @@ func (b *burst) ack(p *crashPlan, op *crashOp) {
 		op.detail = "no page post in the target's direct messages within 5 s"
 		return
 	}
-	w, err := b.watch(op.node, as)
+	w, err := b.watch(ctx, op.node, as)
 	if err != nil {
 		op.detail = "websocket: " + err.Error()
 		return
 	}
-	mark := w.mark()
+	mark := w.Mark()
 	b.inFlight[op.node].Add(1)
 	_, err = node.ClickButton(ctx, as, post.Id, "ackpage")
 	b.inFlight[op.node].Add(-1)
@@ -673,9 +647,12 @@ func (b *burst) ack(p *crashPlan, op *crashOp) {
 		return
 	}
 	// The server sends the ephemeral reply before it answers the click.
-	msg := w.waitFor(mark, 3*time.Second, func(m ephemeral) bool {
-		return m.channelID == dmID && strings.Contains(m.message, "#"+p.id)
-	})
+	var msg string
+	if seen, err := w.Wait(ctx, mark, 3*time.Second, func(s harness.Seen) bool {
+		return s.Kind == model.WebsocketEventEphemeralMessage && s.Post.ChannelId == dmID && strings.Contains(s.Post.Message, "#"+p.id)
+	}); err == nil {
+		msg = seen.Post.Message
+	}
 	switch {
 	case strings.Contains(msg, "Thanks, acknowledged"):
 		op.outcome, op.detail = opDone, msg
@@ -806,110 +783,27 @@ func (b *burst) resolveLeftovers() {
 
 // --- ephemeral posts over the websocket -------------------------------------
 
-type ephemeral struct {
-	channelID, message string
-}
-
-// ephemeralWatch collects the ephemeral posts one user is shown on one node.
-type ephemeralWatch struct {
-	ws   *model.WebSocketClient
-	mu   sync.Mutex
-	msgs []ephemeral
-	cond chan struct{} // closed and replaced on every message
-}
-
-func (b *burst) watch(node int, u *harness.User) (*ephemeralWatch, error) {
+// watch returns the websocket watcher of u on a node, opened once.
+func (b *burst) watch(ctx context.Context, node int, u *harness.User) (*harness.Watcher, error) {
 	key := fmt.Sprint(node, "/", u.Id)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if w := b.watches[key]; w != nil {
 		return w, nil
 	}
-	ws, err := model.NewWebSocketClient4("ws"+strings.TrimPrefix(b.nodes[node].URL, "http"), u.Client.AuthToken)
+	w, err := b.nodes[node].Watch(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	w := &ephemeralWatch{ws: ws, cond: make(chan struct{})}
-	hello := make(chan struct{})
-	ws.Listen()
-	go func() {
-		helloed := false
-		for {
-			select {
-			case ev, ok := <-ws.EventChannel:
-				if !ok {
-					return
-				}
-				switch ev.EventType() {
-				case model.WebsocketEventHello:
-					if !helloed {
-						helloed = true
-						close(hello)
-					}
-				case model.WebsocketEventEphemeralMessage:
-					raw, _ := ev.GetData()["post"].(string)
-					var p model.Post
-					if err := json.Unmarshal([]byte(raw), &p); err == nil {
-						w.mu.Lock()
-						w.msgs = append(w.msgs, ephemeral{channelID: p.ChannelId, message: p.Message})
-						close(w.cond)
-						w.cond = make(chan struct{})
-						w.mu.Unlock()
-					}
-				}
-			case _, ok := <-ws.ResponseChannel:
-				if !ok {
-					return
-				}
-			case <-ws.PingTimeoutChannel:
-			}
-		}
-	}()
-	select {
-	case <-hello:
-	case <-time.After(10 * time.Second):
-		ws.Close()
-		return nil, fmt.Errorf("no hello from %s within 10 s", ws.URL)
-	}
 	b.watches[key] = w
 	return w, nil
-}
-
-// mark returns the position after the messages seen so far.
-func (w *ephemeralWatch) mark() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.msgs)
-}
-
-// waitFor returns the first message after mark that matches, or "" after
-// timeout.
-func (w *ephemeralWatch) waitFor(mark int, timeout time.Duration, match func(ephemeral) bool) string {
-	deadline := time.After(timeout)
-	for {
-		w.mu.Lock()
-		for _, m := range w.msgs[mark:] {
-			if match(m) {
-				w.mu.Unlock()
-				return m.message
-			}
-		}
-		mark = len(w.msgs)
-		cond := w.cond
-		w.mu.Unlock()
-		select {
-		case <-cond:
-		case <-deadline:
-			return ""
-		}
-	}
 }
 
 func (b *burst) closeWatches() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, w := range b.watches {
-		w.ws.Close()
+		w.Close()
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,80 +43,32 @@ func defectSettings(t *testing.T, ctx context.Context, extra map[string]any) {
 	})
 }
 
-// ephemerals collects the ephemeral posts one user is shown, over a
-// websocket, as the web app receives them: after the server's processing
-// of a reply, which the REST answer of a command does not all show.
-type ephemerals struct {
-	mu    sync.Mutex
-	posts []*model.Post
-}
+// ephemerals watches the posts one user is shown, over a websocket, as
+// the web app receives them: after the server's processing of a reply,
+// which the REST answer of a command does not all show.
+type ephemerals struct{ *harness.Watcher }
 
-func watchEphemerals(t *testing.T, u *harness.User) *ephemerals {
+func watchEphemerals(t *testing.T, u *harness.User) ephemerals {
 	t.Helper()
-	ws, err := model.NewWebSocketClient4("ws"+strings.TrimPrefix(srv.URL, "http"), u.Client.AuthToken)
+	w, err := srv.Watch(ctxT(t), u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(ws.Close)
-	w := &ephemerals{}
-	hello := make(chan struct{})
-	ws.Listen()
-	go func() {
-		helloed := false
-		for {
-			select {
-			case ev, ok := <-ws.EventChannel:
-				if !ok {
-					return
-				}
-				switch ev.EventType() {
-				case model.WebsocketEventHello:
-					if !helloed {
-						helloed = true
-						close(hello)
-					}
-				case model.WebsocketEventEphemeralMessage:
-					raw, _ := ev.GetData()["post"].(string)
-					var p model.Post
-					if json.Unmarshal([]byte(raw), &p) == nil {
-						w.mu.Lock()
-						w.posts = append(w.posts, &p)
-						w.mu.Unlock()
-					}
-				}
-			case _, ok := <-ws.ResponseChannel:
-				if !ok {
-					return
-				}
-			case <-ws.PingTimeoutChannel:
-			}
-		}
-	}()
-	select {
-	case <-hello:
-	case <-time.After(wait):
-		t.Fatalf("no websocket hello for @%s", u.Username)
-	}
-	return w
+	t.Cleanup(w.Close)
+	return ephemerals{w}
 }
 
 // wait returns the message of the first ephemeral post in channelID that
 // contains want.
-func (w *ephemerals) wait(t *testing.T, channelID, want string) string {
+func (w ephemerals) wait(t *testing.T, channelID, want string) string {
 	t.Helper()
-	var found string
-	harness.Eventually(t, wait, "ephemeral post containing "+want, func() (bool, error) {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		for _, p := range w.posts {
-			if p.ChannelId == channelID && strings.Contains(p.Message, want) {
-				found = p.Message
-				return true, nil
-			}
-		}
-		return false, nil
+	seen, err := w.Wait(ctxT(t), 0, wait, func(s harness.Seen) bool {
+		return s.Kind == model.WebsocketEventEphemeralMessage && s.Post.ChannelId == channelID && strings.Contains(s.Post.Message, want)
 	})
-	return found
+	if err != nil {
+		t.Fatalf("ephemeral post containing %q: %v", want, err)
+	}
+	return seen.Post.Message
 }
 
 // postmortemFile runs `/incident postmortem` as u in the incident's

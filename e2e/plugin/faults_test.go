@@ -293,19 +293,7 @@ func setupFault(t *testing.T, name string, killing bool, nodeEnv ...string) *fau
 	t.Cleanup(func() { f.db.Close() })
 
 	if killing {
-		cfg, _, err := srv.Admin.Client.GetConfig(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		healthCheck := cfg.PluginSettings.EnableHealthCheck == nil || *cfg.PluginSettings.EnableHealthCheck
-		if err := srv.PatchConfig(ctx, map[string]map[string]any{"PluginSettings": {"EnableHealthCheck": false}}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := srv.PatchConfig(context.Background(), map[string]map[string]any{"PluginSettings": {"EnableHealthCheck": healthCheck}}); err != nil {
-				t.Errorf("restore the plugin health check: %v", err)
-			}
-		})
+		noHealthCheck(t, ctx)
 	}
 
 	// The node copies the first server's config as it is now, the paging

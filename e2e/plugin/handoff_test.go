@@ -14,7 +14,6 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
-	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 )
 
@@ -49,24 +48,8 @@ func TestRotaHandoffAnnouncedOnceAndAcknowledged(t *testing.T) {
 		}
 	}
 
-	// The rota is global: leave no one of ours on it and the default
-	// handoff back, whatever happens.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, r := range roles {
-			if _, err := srv.ExecuteCommand(ctx, admin, ch.Id, "/incident rota remove "+r+" @"+holders[r].Username); err != nil {
-				t.Error(err)
-			}
-		}
-		if _, err := srv.ExecuteCommand(ctx, admin, ch.Id, `/incident rota handoff "`+app.DefaultHandoff+`"`); err != nil {
-			t.Error(err)
-		}
-	})
-	for _, r := range roles {
-		mustContain(t, "set "+r, cmd(t, admin, ch.Id, "/incident rota set "+r+" @"+holders[r].Username).Text, "rota set")
-	}
-	mustContain(t, "rota channel", cmd(t, admin, ch.Id, "/incident rota channel").Text, "now the rota channel")
+	handoffBackAtEnd(t, ch)
+	staffRota(t, ch, holders)
 	// A daily handoff 8 s from now (robfig/cron takes an optional seconds
 	// field): setting it makes yesterday's instant the start of the week in
 	// progress, which is far too late to announce; today's is announced.

@@ -239,3 +239,42 @@ func uniq() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])[:5]
 }
+
+// botPosts returns the bot's posts in channelID that keep accepts, as u
+// sees them, oldest first.
+func botPosts(t *testing.T, ctx context.Context, u *harness.User, channelID string, keep func(*model.Post) bool) []*model.Post {
+	t.Helper()
+	posts, err := srv.Posts(ctx, u, channelID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*model.Post
+	for _, p := range posts {
+		if p.UserId == botUser.Id && keep(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// noHealthCheck turns the first server's plugin health check off until the
+// test ends, for tests that kill and restart plugins themselves: the check
+// would restart them too, only every 30 s, racing the test's own restart,
+// and it gives a plugin up for good after its third failure within an
+// hour.
+func noHealthCheck(t *testing.T, ctx context.Context) {
+	t.Helper()
+	cfg, _, err := srv.Admin.Client.GetConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthCheck := cfg.PluginSettings.EnableHealthCheck == nil || *cfg.PluginSettings.EnableHealthCheck
+	if err := srv.PatchConfig(ctx, map[string]map[string]any{"PluginSettings": {"EnableHealthCheck": false}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.PatchConfig(context.Background(), map[string]map[string]any{"PluginSettings": {"EnableHealthCheck": healthCheck}}); err != nil {
+			t.Errorf("restore the plugin health check: %v", err)
+		}
+	})
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
 )
 
 // The paging tests put their own people on the (global) rota for L1, L2,
@@ -51,17 +53,7 @@ func newPagingRota(t *testing.T, ctx context.Context, prefix string) *pagingRota
 	if r.channel, err = srv.NewChannel(ctx, prefix+"-rota", false, append(members, r.starter)...); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for role, u := range r.holder {
-			if _, err := srv.ExecuteCommand(context.Background(), srv.Admin, r.channel.Id, "/incident rota remove "+role+" @"+u.Username); err != nil {
-				t.Error(err)
-			}
-		}
-	})
-	for role, u := range r.holder {
-		mustContain(t, "rota set "+role, cmd(t, srv.Admin, r.channel.Id, "/incident rota set "+role+" @"+u.Username).Text, "rota set")
-	}
-	mustContain(t, "rota channel", cmd(t, srv.Admin, r.channel.Id, "/incident rota channel").Text, "now the rota channel")
+	staffRota(t, r.channel, r.holder)
 	return r
 }
 
@@ -79,18 +71,10 @@ func dm(t *testing.T, ctx context.Context, u *harness.User) *model.Channel {
 // sees them, oldest first; with pageID set, only that page's.
 func pagePosts(t *testing.T, ctx context.Context, u *harness.User, channelID, pageID string) []*model.Post {
 	t.Helper()
-	posts, err := srv.Posts(ctx, u, channelID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*model.Post
-	for _, p := range posts {
+	return botPosts(t, ctx, u, channelID, func(p *model.Post) bool {
 		id, _ := p.GetProp("page_id").(string)
-		if p.UserId == botUser.Id && id != "" && p.RootId == "" && (pageID == "" || id == pageID) {
-			out = append(out, p)
-		}
-	}
-	return out
+		return id != "" && p.RootId == "" && (pageID == "" || id == pageID)
+	})
 }
 
 // waitPagePost waits for the bot's page post in channelID that mentions
@@ -158,4 +142,46 @@ func waitPageDM(t *testing.T, ctx context.Context, u *harness.User, pageID strin
 		return found != nil, nil
 	})
 	return found
+}
+
+// staffRota makes ch the rota channel with one member per role (role code
+// -> user), as the admin, and takes them off the rota again when the test
+// ends: the rota is global, so a test leaves no one of its own on it.
+func staffRota(t *testing.T, ch *model.Channel, holders map[string]*harness.User) {
+	t.Helper()
+	for role, u := range holders {
+		onRota(t, ch, role, u)
+	}
+	mustContain(t, "rota channel", cmd(t, srv.Admin, ch.Id, "/incident rota channel").Text, "now the rota channel")
+}
+
+// onRota puts users on role's rotation, in that order, as the admin in ch,
+// and takes them off again when the test ends.
+func onRota(t *testing.T, ch *model.Channel, role string, users ...*harness.User) {
+	t.Helper()
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = "@" + u.Username
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, n := range names {
+			if _, err := srv.ExecuteCommand(ctx, srv.Admin, ch.Id, "/incident rota remove "+role+" "+n); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	mustContain(t, "rota set "+role, cmd(t, srv.Admin, ch.Id, "/incident rota set "+role+" "+strings.Join(names, " ")).Text, "rota set")
+}
+
+// handoffBackAtEnd sets the default handoff again when the test ends.
+func handoffBackAtEnd(t *testing.T, ch *model.Channel) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := srv.ExecuteCommand(ctx, srv.Admin, ch.Id, `/incident rota handoff "`+app.DefaultHandoff+`"`); err != nil {
+			t.Error(err)
+		}
+	})
 }
