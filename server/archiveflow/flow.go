@@ -216,7 +216,7 @@ func (p *Flow) previewImportFor(post *model.Post, actor string) {
 		return
 	}
 	fileID := post.FileIds[0]
-	rep, err := p.withArchive(fileID, func(arc archive.Source) (*app.ImportReport, error) {
+	rep, err := p.withArchive(ctx, fileID, func(arc archive.Source) (*app.ImportReport, error) {
 		return p.Core.ImportArchive(ctx, actor, arc, true)
 	})
 	if err != nil {
@@ -235,8 +235,20 @@ func (p *Flow) previewImportFor(post *model.Post, actor string) {
 		[]*model.PostAction{btn(wire.ActionArchiveImport, "Import", "primary"), btn(wire.ActionArchiveCancel, "Cancel", "default")})
 }
 
-// withArchive fetches a file, opens it as an archive and runs fn on it.
-func (p *Flow) withArchive(fileID string, fn func(archive.Source) (*app.ImportReport, error)) (*app.ImportReport, error) {
+// withArchive fetches a file, opens it as an untrusted archive (checked
+// in a child process, within limits: see archivefile.OpenUntrusted) and
+// runs fn on it.
+func (p *Flow) withArchive(ctx context.Context, fileID string, fn func(archive.Source) (*app.ImportReport, error)) (*app.ImportReport, error) {
+	lim := archivefile.DefaultLimits
+	// The server hands a plugin a file whole, in memory: the size is
+	// checked before.
+	info, appErr := p.API.GetFileInfo(fileID)
+	if appErr != nil {
+		return nil, fmt.Errorf("read the file: %w", appErr)
+	}
+	if info.Size > lim.MaxBytes {
+		return nil, incident.Invalidf("This file is %d MiB; this server takes archives up to %d MiB. Export in parts with `--since`.", info.Size>>20, lim.MaxBytes>>20)
+	}
 	data, appErr := p.API.GetFile(fileID)
 	if appErr != nil {
 		return nil, fmt.Errorf("read the file: %w", appErr)
@@ -250,8 +262,11 @@ func (p *Flow) withArchive(fileID string, fn func(archive.Source) (*app.ImportRe
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return nil, err
 	}
-	arc, err := archivefile.Open(path)
+	arc, err := archivefile.OpenUntrusted(ctx, path, lim)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, incident.Invalidf("%s", err.Error())
 	}
 	defer arc.Close()
@@ -295,7 +310,7 @@ func (p *Flow) runImport(post *model.Post, actor, fileID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
 	defer cancel()
 	started := time.Now()
-	rep, err := p.withArchive(fileID, func(arc archive.Source) (*app.ImportReport, error) {
+	rep, err := p.withArchive(ctx, fileID, func(arc archive.Source) (*app.ImportReport, error) {
 		return p.Core.ImportArchive(ctx, actor, arc, false)
 	})
 	if err != nil {

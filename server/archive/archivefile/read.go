@@ -31,6 +31,7 @@ type Archive struct {
 	// removed, as JSON.
 	Settings json.RawMessage
 	store    *boltstore.Store
+	cleanup  func() // after Close: removes a checked copy (OpenUntrusted)
 }
 
 // boltMagic opens every bbolt file, in its first meta page, after the
@@ -71,7 +72,7 @@ func guarded(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: reading it failed (%v); copy it again from the original", ErrDamaged, r)
+			err = fmt.Errorf("%w: reading it failed (%v)", ErrDamaged, r)
 		}
 	}()
 	return fn()
@@ -114,5 +115,11 @@ func (a *Archive) Source() archive.Source {
 	return archive.Source{Meta: a.Meta, Directory: a.Directory, Store: a.store}
 }
 
-// Close closes the file.
-func (a *Archive) Close() error { return a.store.Close() }
+// Close closes the file (and removes it, when OpenUntrusted made it).
+func (a *Archive) Close() error {
+	err := a.store.Close()
+	if a.cleanup != nil {
+		a.cleanup()
+	}
+	return err
+}

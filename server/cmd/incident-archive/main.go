@@ -17,6 +17,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 )
 
 const usage = `usage: incident-archive COMMAND FILE [ARGS]
@@ -33,7 +35,10 @@ commands:
                                  now) or a date such as 2026-01-01; default: every incident
 `
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	archivefile.ChildMain() // this binary checks archives in a child of itself
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // errUsage marks a command line that is wrong.
 type errUsage struct{ msg string }

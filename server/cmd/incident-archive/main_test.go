@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -337,4 +338,10 @@ func BenchmarkOfflinePostmortem10000(b *testing.B) {
 		tl[i].Seq = i
 	}
 	benchPostmortem(b, write(b, content{incidents: []*incident.Incident{inc}, timelines: [][]incident.Event{tl}}), "bench1")
+}
+
+// The test binary checks archives in a child of itself, as the tool does.
+func TestMain(m *testing.M) {
+	archivefile.ChildMain()
+	os.Exit(m.Run())
 }
