@@ -139,12 +139,19 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	// Import: the preview says what will happen, Import does it.
 	all := exported.Meta.Incidents
 	preview := sendArchive(t, ctx, srv2, srv2.Admin, file, fmt.Sprintf("Would import %d new incidents", all))
-	mustContain(t, "preview", harness.PostText(preview), "@"+ghost.Username, "#"+three.ID, "the rota", "Users not on this server (1)")
-	if _, err := srv2.ClickButton(ctx, srv2.Admin, preview.Id, "archiveimport"); err != nil {
+	// The rota and the sign-off groups decide who is paged and who signs
+	// hotfixes off: shown with their members, taken only by the second
+	// button.
+	mustContain(t, "preview", harness.PostText(preview), "@"+ghost.Username, "#"+three.ID, "Users not on this server (1)",
+		"Not added unless you import with the rota and sign-off groups: the rota of the archive", "the sign-off groups of the archive", "qa: @"+users2[qa.Username].Username)
+	if !hasButton(preview, "archiveimportshared") {
+		t.Fatal("the preview offers no import with the rota and sign-off groups")
+	}
+	if _, err := srv2.ClickButton(ctx, srv2.Admin, preview.Id, "archiveimportshared"); err != nil {
 		t.Fatal(err)
 	}
 	done := waitPostOn(t, ctx, srv2, preview.Id, fmt.Sprintf("Imported %d new incidents", all))
-	mustContain(t, "report", done, "@"+ghost.Username)
+	mustContain(t, "report", done, "@"+ghost.Username, "Added the rota of the archive", "Added the sign-off groups of the archive")
 
 	// The same incidents read the same on both servers.
 	starter2 := users2[r.starter.Username]

@@ -85,7 +85,7 @@ func (a *API) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST "+wire.ActionsPath+bot.ActionRunbookApply, a.authed(a.serveRunbookApply))
 	if a.Archives != nil {
-		for _, name := range []string{wire.ActionArchiveImport, wire.ActionArchiveCancel} {
+		for _, name := range []string{wire.ActionArchiveImport, wire.ActionArchiveImportShared, wire.ActionArchiveCancel} {
 			mux.HandleFunc("POST "+wire.ActionsPath+name, a.authed(a.serveArchiveAction))
 		}
 		mux.HandleFunc("GET "+web.ArchivePath, a.authed(a.serveArchiveDownload))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -13,13 +14,30 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
+
+// ImportOptions say what an import may do.
+type ImportOptions struct {
+	// DryRun writes nothing: the report says what an import would do.
+	DryRun bool
+	// Shared lets the archive's rota and sign-off groups replace this
+	// server's; without it they are only shown (Shared in the report).
+	// They decide who is paged and who approves hotfixes, so the admin
+	// chooses, having seen their members.
+	Shared bool
+}
 
 // ImportReport says what an import did, or (DryRun) would do.
 type ImportReport struct {
 	DryRun  bool
 	Archive archive.Meta
+	// Shared are the archive's rota and sign-off groups where they differ
+	// from this server's: taken only with ImportOptions.Shared.
+	Shared []SharedDoc
 	// Created, Updated and Unchanged list incident ids: new here, brought
 	// up to the archive's newer copy, already the same here.
 	Created, Updated, Unchanged []string
@@ -28,14 +46,28 @@ type ImportReport struct {
 	KeptNewer []string
 	// Skipped lists incidents that could not be imported, and why.
 	Skipped []ImportSkip
-	// DocsCreated and DocsKept name the shared documents (rota, sign-off
-	// groups, runbooks) that were added, or kept as this server has them.
-	DocsCreated, DocsKept []string
+	// DocsCreated and DocsKept name the runbooks that were added, or kept
+	// as this server has them; DocsSkipped what the archive holds that
+	// this server does not take, and why.
+	DocsCreated, DocsKept, DocsSkipped []string
 	// Unmatched users, channels and teams: named in the archive, not found
 	// here. Their ids are kept as they are.
 	UnmatchedUsers    []Unmatched
 	UnmatchedChannels []Unmatched
 	UnmatchedTeams    []Unmatched
+}
+
+// SharedDoc is a shared document of the archive (the rota, the sign-off
+// groups) that differs from this server's.
+type SharedDoc struct {
+	Label string
+	// Members are the user ids it names (this server's where matched),
+	// by role or group.
+	Members map[string][]string
+	// Replaces: this server has one, which it would replace.
+	Replaces bool
+	// Taken: the import wrote it (ImportOptions.Shared).
+	Taken bool
 }
 
 // ImportSkip is an incident an import left out.
@@ -52,7 +84,7 @@ type Unmatched struct {
 
 // Changed reports whether the import changed (or would change) anything.
 func (r *ImportReport) Changed() bool {
-	return len(r.Created)+len(r.Updated)+len(r.DocsCreated) > 0
+	return len(r.Created)+len(r.Updated)+len(r.DocsCreated)+len(r.Shared) > 0
 }
 
 // importReaders is how many incidents an import writes at once, for the
@@ -67,6 +99,7 @@ type importer struct {
 	// mu guards the report and the notes of unmatched names, which the
 	// import's workers add to.
 	mu     sync.Mutex
+	opts   ImportOptions
 	report *ImportReport
 	// missing maps an unmatched archive id to the places it appears.
 	missing map[string]map[string]bool
@@ -81,15 +114,25 @@ type importer struct {
 // the archive's copy only when that copy is newer (later update, longer
 // timeline) and continues this one; a newer copy here is kept. With
 // dryRun nothing is written and the report says what would happen. Only
-// system admins may.
+// system admins may. The archive is untrusted: it never changes who may
+// see an incident here, binds a new incident only to a channel named as
+// the incident's own, adds events to an incident here but never rewrites
+// its documents, and takes the rota and sign-off groups only when asked
+// (ImportArchiveWith).
 func (a *App) ImportArchive(ctx context.Context, actor string, arc archive.Source, dryRun bool) (*ImportReport, error) {
+	return a.ImportArchiveWith(ctx, actor, arc, ImportOptions{DryRun: dryRun})
+}
+
+// ImportArchiveWith is ImportArchive with options.
+func (a *App) ImportArchiveWith(ctx context.Context, actor string, arc archive.Source, opts ImportOptions) (*ImportReport, error) {
+	dryRun := opts.DryRun
 	if a.names == nil {
 		return nil, errors.New("import archive: not configured")
 	}
 	if !a.dir.IsSystemAdmin(ctx, actor) {
 		return nil, incident.Forbiddenf("only system admins can import an incident archive")
 	}
-	im := &importer{a: a, arc: arc, ids: map[string]string{}, missing: map[string]map[string]bool{},
+	im := &importer{a: a, arc: arc, opts: opts, ids: map[string]string{}, missing: map[string]map[string]bool{},
 		report: &ImportReport{DryRun: dryRun, Archive: arc.Meta}}
 	began := time.Now()
 	im.match(ctx)
@@ -180,6 +223,10 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 	cur, err := a.store.GetIncident(ctx, rec.ID)
 	switch {
 	case errors.Is(err, incident.ErrNotFound):
+		if c, named := im.arc.Directory.Channels[src.ChannelID]; named && !incident.IsChannelNameOf(c.Name, src.ID) {
+			im.skip(rec.ID, fmt.Sprintf("the archive binds it to channel %s/%s, which is not named as its own (%s-%s…)", c.Team, c.Name, incident.ChannelPrefix, src.ID))
+			return nil
+		}
 		if r.DryRun { // the import itself refuses a taken channel on its own
 			if owner, err := a.store.IncidentIDForChannel(ctx, rec.ChannelID); err == nil && owner != rec.ID {
 				im.skip(rec.ID, fmt.Sprintf("its channel here already belongs to incident #%s", owner))
@@ -192,7 +239,7 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 			}
 			return err
 		}
-		if err := im.incidentDocs(ctx, src.ID, true); err != nil {
+		if err := im.incidentDocs(ctx, src.ID); err != nil {
 			return err
 		}
 		im.note(&r.Created, rec.ID)
@@ -229,7 +276,7 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 			return err
 		}
 	}
-	if err := im.incidentDocs(ctx, rec.ID, false); err != nil {
+	if err := im.incidentDocs(ctx, rec.ID); err != nil {
 		return err
 	}
 	im.note(&r.Updated, rec.ID)
@@ -276,7 +323,8 @@ func sameEvent(a, b incident.Event) bool {
 }
 
 // catchUp appends the archive's later events to the copy here and takes
-// the archive's record, keeping this server's channel and card.
+// the archive's record, keeping this server's channel, team, card and
+// pending work; an incident private here stays private.
 func (im *importer) catchUp(ctx context.Context, rec *incident.Incident, later []incident.Event) error {
 	for _, e := range later {
 		got, err := im.a.store.AppendEvent(ctx, rec.ID, e)
@@ -289,7 +337,8 @@ func (im *importer) catchUp(ctx context.Context, rec *incident.Incident, later [
 	}
 	_, err := im.a.store.UpdateIncident(ctx, rec.ID, func(inc *incident.Incident) error {
 		next := rec.Clone()
-		next.ID, next.ChannelID, next.CreatedAt = inc.ID, inc.ChannelID, inc.CreatedAt
+		next.ID, next.ChannelID, next.TeamID, next.CreatedAt = inc.ID, inc.ChannelID, inc.TeamID, inc.CreatedAt
+		next.Private = next.Private || inc.Private
 		next.CardPostID, next.Outbox, next.OutboxSeq, next.Revision = inc.CardPostID, inc.Outbox, inc.OutboxSeq, inc.Revision
 		*inc = *next
 		return nil
@@ -297,10 +346,11 @@ func (im *importer) catchUp(ctx context.Context, rec *incident.Incident, later [
 	return err
 }
 
-// incidentDocs writes the archive's documents of one incident over this
-// server's (in a dry run, it only notes the names they mention). fresh:
-// the incident is new here, so its documents most likely are too.
-func (im *importer) incidentDocs(ctx context.Context, id string, fresh bool) error {
+// incidentDocs adds the archive's documents of one incident that this
+// server does not have (in a dry run, it only notes the names they
+// mention): an incident here keeps its action items, hotfix sign-offs and
+// checklist as they are.
+func (im *importer) incidentDocs(ctx context.Context, id string) error {
 	for _, doc := range incidentDocs {
 		raw, err := im.arc.Store.GetDoc(ctx, doc(id))
 		if err != nil {
@@ -313,15 +363,7 @@ func (im *importer) incidentDocs(ctx context.Context, id string, fresh bool) err
 		if im.report.DryRun {
 			continue
 		}
-		if fresh {
-			if ok, err := im.a.store.CompareAndSetDoc(ctx, doc(id), nil, raw); err != nil || ok {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-		}
-		if err := im.setDoc(ctx, doc(id), raw); err != nil {
+		if _, err := im.a.store.CompareAndSetDoc(ctx, doc(id), nil, raw); err != nil {
 			return err
 		}
 	}
@@ -346,14 +388,15 @@ func (im *importer) setDoc(ctx context.Context, name string, raw []byte) error {
 	return fmt.Errorf("import %s: it kept changing; try again", name)
 }
 
-// sharedDocs adds the rota, the sign-off groups and the runbooks this
-// server does not have yet; what it has already, it keeps.
+// sharedDocs shows the archive's rota and sign-off groups where they
+// differ from this server's, and takes them when the admin asked to; it
+// adds the runbooks this server does not have (what it has, it keeps).
 func (im *importer) sharedDocs(ctx context.Context) error {
-	labels := map[string]string{rotaDoc: "the rota", groupsDoc: "the sign-off groups"}
-	for _, name := range sharedDocs {
-		if err := im.sharedDoc(ctx, name, labels[name]); err != nil {
-			return err
-		}
+	if err := im.sharedDoc(ctx, rotaDoc, "the rota", rotaMembers); err != nil {
+		return err
+	}
+	if err := im.sharedDoc(ctx, groupsDoc, "the sign-off groups", groupMembers); err != nil {
+		return err
 	}
 	idx, _, err := loadDoc[runbookIndex](ctx, im.arc.Store, runbookIndexDoc)
 	if err != nil {
@@ -361,6 +404,10 @@ func (im *importer) sharedDocs(ctx context.Context) error {
 	}
 	var added []string
 	for _, name := range idx.Names {
+		if clean, err := runbook.CleanName(name); err != nil || clean != name {
+			im.report.DocsSkipped = append(im.report.DocsSkipped, "a runbook whose name is not one this server takes")
+			continue
+		}
 		if raw, err := im.a.store.GetDoc(ctx, runbookHeadDoc(name)); err != nil {
 			return err
 		} else if raw != nil {
@@ -405,35 +452,68 @@ func (im *importer) sharedDocs(ctx context.Context) error {
 	return err
 }
 
-// sharedDoc adds one shared document if this server has none.
-func (im *importer) sharedDoc(ctx context.Context, name, label string) error {
+// sharedDoc reports the archive's document name where it differs from
+// this server's, and writes it over this server's when the admin asked
+// to. members lists the people it names, for the preview.
+func (im *importer) sharedDoc(ctx context.Context, name, label string, members func([]byte) (map[string][]string, error)) error {
 	raw, err := im.arc.Store.GetDoc(ctx, name)
 	if err != nil || raw == nil {
 		return err
 	}
 	raw = im.remap(raw, label)
-	cur, err := im.a.store.GetDoc(ctx, name)
-	switch {
-	case err != nil:
-		return err
-	case bytes.Equal(cur, raw):
-		return nil
-	case cur != nil:
-		im.report.DocsKept = append(im.report.DocsKept, label)
+	who, err := members(raw)
+	if err != nil {
+		im.report.DocsSkipped = append(im.report.DocsSkipped, label+" (unreadable: "+err.Error()+")")
 		return nil
 	}
-	if !im.report.DryRun {
-		ok, err := im.a.store.CompareAndSetDoc(ctx, name, nil, raw)
-		if err != nil {
+	cur, err := im.a.store.GetDoc(ctx, name)
+	if err != nil {
+		return err
+	}
+	if cur != nil {
+		if here, err := members(cur); err == nil && reflect.DeepEqual(here, who) {
+			return nil // the same people in the same places
+		}
+	}
+	d := SharedDoc{Label: label, Members: who, Replaces: cur != nil}
+	if im.opts.Shared && !im.report.DryRun {
+		if err := im.setDoc(ctx, name, raw); err != nil {
 			return err
 		}
-		if !ok {
-			im.report.DocsKept = append(im.report.DocsKept, label)
-			return nil
+		d.Taken = true
+	}
+	im.report.Shared = append(im.report.Shared, d)
+	return nil
+}
+
+// rotaMembers lists a rota document's members by role.
+func rotaMembers(raw []byte) (map[string][]string, error) {
+	var r rota.Rota
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for role, ids := range r.Members {
+		if len(ids) > 0 {
+			out[string(role)] = ids
 		}
 	}
-	im.report.DocsCreated = append(im.report.DocsCreated, label)
-	return nil
+	return out, nil
+}
+
+// groupMembers lists a sign-off groups document's members by group.
+func groupMembers(raw []byte) (map[string][]string, error) {
+	var g hotfix.Groups
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for name, ids := range g.Members {
+		if len(ids) > 0 {
+			out[name] = ids
+		}
+	}
+	return out, nil
 }
 
 // finishReport lists the unmatched names with where they appear.

@@ -61,13 +61,13 @@ func mmid(prefix string) string { return prefix + strings.Repeat("x", 26-len(pre
 var (
 	srcNames = fakeNames{
 		users:    map[string]string{mmid("alice1"): "alice", mmid("bob1"): "bob", mmid("carol1"): "carol", mmid("root1"): "root"},
-		channels: map[string]archive.Channel{mmid("cha1"): {Team: "ops", Name: "inc-a"}, mmid("chb1"): {Team: "ops", Name: "inc-b"}},
+		channels: map[string]archive.Channel{mmid("cha1"): {Team: "ops", Name: "incident-hist0-checkout-down"}, mmid("chb1"): {Team: "ops", Name: "incident-hist1-checkout-down"}},
 		teams:    map[string]string{mmid("ops1"): "ops"},
 	}
 	// dstNames has the same names under other ids, and no carol.
 	dstNames = fakeNames{
 		users:    map[string]string{mmid("alice2"): "alice", mmid("bob2"): "bob", mmid("root2"): "root"},
-		channels: map[string]archive.Channel{mmid("cha2"): {Team: "ops", Name: "inc-a"}, mmid("chb2"): {Team: "ops", Name: "inc-b"}},
+		channels: map[string]archive.Channel{mmid("cha2"): {Team: "ops", Name: "incident-hist0-checkout-down"}, mmid("chb2"): {Team: "ops", Name: "incident-hist1-checkout-down"}},
 		teams:    map[string]string{mmid("ops2"): "ops"},
 	}
 )
@@ -147,7 +147,7 @@ func TestArchiveMovesHistoryBetweenServers(t *testing.T) {
 		if arc.Meta.Incidents != 2 || arc.Meta.Events != 6 || arc.Meta.ExportedBy != "root" {
 			t.Fatalf("archive meta = %+v", arc.Meta)
 		}
-		if arc.Directory.Users[mmid("carol1")].Username != "carol" || arc.Directory.Channels[mmid("cha1")].Name != "inc-a" ||
+		if arc.Directory.Users[mmid("carol1")].Username != "carol" || arc.Directory.Channels[mmid("cha1")].Name != "incident-hist0-checkout-down" ||
 			arc.Directory.Teams[mmid("ops1")].Name != "ops" || arc.Directory.Known(mmid("post1")) {
 			t.Fatalf("archive directory = %+v", arc.Directory)
 		}
@@ -170,8 +170,20 @@ func TestArchiveMovesHistoryBetweenServers(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !slices.Equal(rep.Created, []string{"hist0", "hist1"}) || len(rep.Skipped) != 0 ||
-			!slices.Equal(rep.DocsCreated, []string{"the rota", "runbook db"}) {
+			!slices.Equal(rep.DocsCreated, []string{"runbook db"}) {
 			t.Fatalf("report = %+v", rep)
+		}
+		// The rota is shown with its members, and taken only when asked.
+		if len(rep.Shared) != 1 || rep.Shared[0].Label != "the rota" || rep.Shared[0].Taken || rep.Shared[0].Replaces ||
+			!slices.Equal(rep.Shared[0].Members["im"], []string{mmid("alice2")}) {
+			t.Fatalf("shared documents = %+v", rep.Shared)
+		}
+		if rota, _ := dst.store.GetDoc(ctx, rotaDoc); rota != nil {
+			t.Fatalf("the rota was taken unasked: %s", rota)
+		}
+		withRota, err := dst.app.ImportArchiveWith(ctx, mmid("root2"), arc, ImportOptions{Shared: true})
+		if err != nil || len(withRota.Shared) != 1 || !withRota.Shared[0].Taken || len(withRota.Unchanged) != 2 {
+			t.Fatalf("import with the rota = %+v, %v", withRota, err)
 		}
 		if len(rep.UnmatchedUsers) != 1 || rep.UnmatchedUsers[0].Name != "@carol" || !slices.Equal(rep.UnmatchedUsers[0].Where, []string{"#hist0", "#hist1"}) {
 			t.Fatalf("unmatched users = %+v", rep.UnmatchedUsers)

@@ -231,8 +231,12 @@ func (p *Flow) previewImportFor(post *model.Post, actor string) {
 		return &model.PostAction{Id: id, Name: name, Style: style, Type: model.PostActionTypeButton,
 			Integration: &model.PostActionIntegration{URL: "/plugins/" + p.PluginID + wire.ActionsPath + id}}
 	}
+	buttons := []*model.PostAction{btn(wire.ActionArchiveImport, "Import", "primary")}
+	if len(rep.Shared) > 0 {
+		buttons = append(buttons, btn(wire.ActionArchiveImportShared, "Import with the rota and sign-off groups", "danger"))
+	}
 	reply(importText(rep, p.Bot.Render), map[string]any{propArchiveFile: fileID, propArchiveUser: actor},
-		[]*model.PostAction{btn(wire.ActionArchiveImport, "Import", "primary"), btn(wire.ActionArchiveCancel, "Cancel", "default")})
+		append(buttons, btn(wire.ActionArchiveCancel, "Cancel", "default")))
 }
 
 // withArchive fetches a file, opens it as an untrusted archive (checked
@@ -302,16 +306,16 @@ func (p *Flow) ArchiveAction(ctx context.Context, actor, postID, action string) 
 		return "The import is running; its report will replace this message.", nil
 	}
 	p.finishPreview(post, "running", post.Message+"\n\n_Importing…_")
-	go p.runImport(post, actor, fileID)
+	go p.runImport(post, actor, fileID, action == wire.ActionArchiveImportShared)
 	return "Importing; the report will replace the preview.", nil
 }
 
-func (p *Flow) runImport(post *model.Post, actor, fileID string) {
+func (p *Flow) runImport(post *model.Post, actor, fileID string, shared bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), archiveTimeout)
 	defer cancel()
 	started := time.Now()
 	rep, err := p.withArchive(ctx, fileID, func(arc archive.Source) (*app.ImportReport, error) {
-		return p.Core.ImportArchive(ctx, actor, arc, false)
+		return p.Core.ImportArchiveWith(ctx, actor, arc, app.ImportOptions{Shared: shared})
 	})
 	if err != nil {
 		p.Log.Error().Err(err).Str("user", actor).Msg("import an incident archive")

@@ -2,6 +2,7 @@ package archiveflow
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
@@ -25,10 +26,37 @@ func importText(r *app.ImportReport, render func(string) string) string {
 	}
 	b.WriteString(".\n")
 	if len(r.DocsCreated) > 0 {
-		fmt.Fprintf(&b, "- Added: %s.\n", strings.Join(r.DocsCreated, ", "))
+		fmt.Fprintf(&b, "- Added: %s.\n", inlineAll(r.DocsCreated))
 	}
 	if len(r.DocsKept) > 0 {
-		fmt.Fprintf(&b, "- Kept this server's: %s.\n", strings.Join(r.DocsKept, ", "))
+		fmt.Fprintf(&b, "- Kept this server's: %s.\n", inlineAll(r.DocsKept))
+	}
+	for _, s := range r.DocsSkipped {
+		fmt.Fprintf(&b, "- Not imported: %s.\n", mention.Inline(s))
+	}
+	for _, d := range r.Shared {
+		switch {
+		case d.Taken && d.Replaces:
+			fmt.Fprintf(&b, "- Replaced %s with the archive's:\n", d.Label)
+		case d.Taken:
+			fmt.Fprintf(&b, "- Added %s of the archive:\n", d.Label)
+		case d.Replaces:
+			fmt.Fprintf(&b, "- Kept %s of this server; the archive's differs (import with the rota and sign-off groups to take it):\n", d.Label)
+		default:
+			fmt.Fprintf(&b, "- Not added unless you import with the rota and sign-off groups: %s of the archive (this server has none):\n", d.Label)
+		}
+		keys := make([]string, 0, len(d.Members))
+		for k := range d.Members {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			people := make([]string, len(d.Members[k]))
+			for i, id := range d.Members[k] {
+				people[i] = "<@" + id + ">"
+			}
+			fmt.Fprintf(&b, "  - %s: %s\n", mention.Inline(k), refs(people))
+		}
 	}
 	for i, s := range r.Skipped {
 		if i == listLines {
@@ -70,6 +98,15 @@ func refs(names []string) string {
 		return strings.Join(names, ", ")
 	}
 	return strings.Join(names[:refsShown], ", ") + fmt.Sprintf(" and %d more", len(names)-refsShown)
+}
+
+// inlineAll shows names from an archive as plain text.
+func inlineAll(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = mention.Inline(n)
+	}
+	return strings.Join(out, ", ")
 }
 
 func incidentRefs(ids []string) string {

@@ -15,7 +15,7 @@ import (
 )
 
 // ChannelPrefix starts every incident channel's name.
-const ChannelPrefix = "incident"
+const ChannelPrefix = incident.ChannelPrefix
 
 // CreateIncidentChannel creates the incident's own channel, named from the
 // incident id and title ("incident-k3x9qd-db-latency").

@@ -23,10 +23,12 @@ const (
 	ActionSeverity = "severity"
 	ActionHotfix   = "hotfix" // the card's Request hotfix: opens DialogHotfix
 
-	// ActionArchiveImport and ActionArchiveCancel are the buttons under
+	// ActionArchiveImport, ActionArchiveImportShared (the rota and the
+	// sign-off groups too) and ActionArchiveCancel are the buttons under
 	// the preview of an incident archive sent to the bot.
-	ActionArchiveImport = "archiveimport"
-	ActionArchiveCancel = "archivecancel"
+	ActionArchiveImport       = "archiveimport"
+	ActionArchiveImportShared = "archiveimportshared"
+	ActionArchiveCancel       = "archivecancel"
 
 	DialogStart   = "start"
 	DialogUpdate  = "update"
