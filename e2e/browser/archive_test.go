@@ -2,6 +2,7 @@ package browser_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ import (
 // this server's own, so there is nothing to import.
 func TestArchivePageUpload(t *testing.T) {
 	needBrowser(t)
-	code, archive, err := get(context.Background(), srv.Admin, "/archive.incidents")
+	code, archive, err := request(context.Background(), http.MethodPost, srv.Admin, "/archive.incidents")
 	if err != nil || code != 200 {
 		t.Fatalf("download the archive: %d, %v", code, err)
 	}

@@ -150,7 +150,12 @@ func poll(ctx context.Context, timeout time.Duration, cond func() (bool, error))
 // get fetches a plugin route with u's token (the server sets
 // Mattermost-User-Id from it) and returns the status and body.
 func get(ctx context.Context, u *harness.User, path string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base()+path, nil)
+	return request(ctx, http.MethodGet, u, path)
+}
+
+// request is get with another method.
+func request(ctx context.Context, method string, u *harness.User, path string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, base()+path, nil)
 	if err != nil {
 		return 0, "", err
 	}

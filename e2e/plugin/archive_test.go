@@ -72,16 +72,30 @@ func TestArchiveMovesIncidentsToAnotherServer(t *testing.T) {
 	mustContain(t, "export", cmd(t, srv.Admin, srv.TownSquare.Id, "/incident archive export").Text, "Exporting")
 	file := waitArchiveFile(t, ctx, srv, srv.Admin, asked)
 
-	// The incidents page offers the same archive to admins as a download.
-	mustContain(t, "admin's list page", pageText(t, srv, srv.Admin, web.IncidentsPath), `id="archive-download"`)
-	if strings.Contains(pageText(t, srv, r.starter, web.IncidentsPath), `id="archive-download"`) {
+	// The incidents page leads admins to the archive page, which offers
+	// the same archive as a download: a POST, which a browser session
+	// sends only with its CSRF token (the server refuses it otherwise, so
+	// a link or an image in a post cannot start an export).
+	mustContain(t, "admin's list page", pageText(t, srv, srv.Admin, web.IncidentsPath), `id="archive-page"`)
+	if strings.Contains(pageText(t, srv, r.starter, web.IncidentsPath), `id="archive-page"`) {
 		t.Fatal("the list page offers the archive to a non-admin")
 	}
-	if code, _ := pageStatus(t, srv, r.starter, web.ArchivePath); code != http.StatusForbidden {
+	if code, _ := postPage(t, srv, r.starter, web.ArchivePath, nil, ""); code != http.StatusForbidden {
 		t.Fatalf("a non-admin's archive download: status %d", code)
 	}
+	if code, _ := pageStatus(t, srv, srv.Admin, web.ArchivePath); code != http.StatusMethodNotAllowed {
+		t.Fatalf("an archive download by GET: status %d", code)
+	}
+	cookies, csrf := browserLogin(t, srv, srv.Admin)
+	if code, _ := postPage(t, srv, nil, web.ArchivePath, cookies, ""); code != http.StatusUnauthorized {
+		t.Fatalf("a browser session's download without its CSRF token: status %d", code)
+	}
 	since := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
-	downloaded := openArchiveBytes(t, []byte(pageText(t, srv, srv.Admin, web.ArchivePath+"?since="+since)))
+	code, body := postPage(t, srv, nil, web.ArchivePath, cookies, "csrf="+csrf+"&since="+since)
+	if code != http.StatusOK {
+		t.Fatalf("a browser session's download with its CSRF token: status %d %s", code, body)
+	}
+	downloaded := openArchiveBytes(t, []byte(body))
 	for _, s := range []started{one, two, three} {
 		if _, err := downloaded.Store().GetIncident(ctx, s.ID); err != nil {
 			t.Fatalf("the downloaded archive lacks #%s: %v", s.ID, err)
@@ -345,4 +359,63 @@ func listRow(list, id string) string {
 		}
 	}
 	return ""
+}
+
+// postPage posts form (URL-encoded; "" for none) to one of the plugin's
+// routes on s, as u (a token) or with cookies (a browser session).
+func postPage(t *testing.T, s *harness.Server, u *harness.User, path string, cookies []*http.Cookie, form string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, s.URL+"/plugins/"+pluginID+path, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if u != nil {
+		req.Header.Set("Authorization", "Bearer "+u.Client.AuthToken)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
+}
+
+// browserLogin signs u in as the web app does and returns the session's
+// cookies and its CSRF token.
+func browserLogin(t *testing.T, s *harness.Server, u *harness.User) ([]*http.Cookie, string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"login_id":%q,"password":%q}`, u.Username, u.Password)
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPost, s.URL+"/api/v4/users/login", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(model.HeaderRequestedWith, model.HeaderRequestedWithXML) // the web app's login: cookies in the answer
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var session []*http.Cookie
+	csrf := ""
+	for _, c := range res.Cookies() {
+		switch c.Name {
+		case model.SessionCookieToken:
+			session = append(session, c)
+		case model.SessionCookieCsrf:
+			csrf = c.Value
+		}
+	}
+	if res.StatusCode != http.StatusOK || len(session) == 0 || csrf == "" {
+		t.Fatalf("browser login as %s: %d, cookies %v", u.Username, res.StatusCode, res.Cookies())
+	}
+	return session, csrf
 }

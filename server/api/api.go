@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -57,6 +58,8 @@ type API struct {
 	// route; nil: not counted.
 	Calls func() (calls, handlers map[string]Timed)
 	Log   zerolog.Logger
+
+	exporting atomic.Bool // an archive download is being exported
 }
 
 // Archives runs the Import and Cancel buttons under the bot's preview of an
@@ -88,7 +91,7 @@ func (a *API) Handler() http.Handler {
 		for _, name := range []string{wire.ActionArchiveImport, wire.ActionArchiveImportShared, wire.ActionArchiveCancel} {
 			mux.HandleFunc("POST "+wire.ActionsPath+name, a.authed(a.serveArchiveAction))
 		}
-		mux.HandleFunc("GET "+web.ArchivePath, a.authed(a.serveArchiveDownload))
+		mux.HandleFunc("POST "+web.ArchivePath, a.authed(a.serveArchiveDownload))
 		if a.Pages != nil {
 			mux.HandleFunc("GET "+web.ArchivePagePath, a.authed(a.Pages.ServeArchive))
 			mux.HandleFunc("POST "+web.ArchiveImportPath, a.authed(a.Pages.ServeArchiveImport))

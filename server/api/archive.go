@@ -26,10 +26,19 @@ func (a *API) serveArchiveAction(w http.ResponseWriter, r *http.Request, actor s
 }
 
 // serveArchiveDownload exports the incident archive and sends it as a
-// download: GET /archive.incidents[?since=2026-01-01] (system admins).
+// download: POST /archive.incidents, since=2026-01-01 optional (system
+// admins). A POST, so that a browser session sends Mattermost's CSRF token
+// with it (the server checks it before the plugin sees the request): a
+// link or an image in a post an admin views cannot start an export. One
+// export runs at a time on a node.
 func (a *API) serveArchiveDownload(w http.ResponseWriter, r *http.Request, actor string) {
+	if !a.exporting.CompareAndSwap(false, true) {
+		http.Error(w, "An export of the incident archive is running on this server; download again once it is done.", http.StatusTooManyRequests)
+		return
+	}
+	defer a.exporting.Store(false)
 	var since time.Time
-	if v := r.URL.Query().Get("since"); v != "" {
+	if v := r.FormValue("since"); v != "" {
 		t, err := time.Parse("2006-01-02", v)
 		if err != nil {
 			http.Error(w, "since: a date such as 2026-01-01", http.StatusBadRequest)

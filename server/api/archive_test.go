@@ -27,6 +27,7 @@ type fakeArchives struct {
 	actions []string // "actor:post:action"
 	since   time.Time
 	staged  []string // "actor:file:content"
+	exports int      // calls of ExportArchiveFile
 }
 
 func (f *fakeArchives) StageImport(_ context.Context, actor, name string, data []byte) (string, error) {
@@ -43,6 +44,7 @@ func (f *fakeArchives) ArchiveAction(_ context.Context, actor, postID, action st
 }
 
 func (f *fakeArchives) ExportArchiveFile(_ context.Context, actor string, since time.Time) (string, string, func(), error) {
+	f.exports++
 	if actor != "root" {
 		return "", "", nil, incident.Forbiddenf("only system admins can export the incident archive")
 	}
@@ -68,16 +70,20 @@ func TestArchiveRoutes(t *testing.T) {
 		return w
 	}
 
-	if w := serve(http.MethodGet, web.ArchivePath, "", nil); w.Code != http.StatusUnauthorized {
+	// A GET (a link, an image in a post an admin views) exports nothing.
+	if w := serve(http.MethodGet, web.ArchivePath, "root", nil); w.Code != http.StatusMethodNotAllowed || f.exports != 0 {
+		t.Fatalf("download by GET: %d, %d exports", w.Code, f.exports)
+	}
+	if w := serve(http.MethodPost, web.ArchivePath, "", nil); w.Code != http.StatusUnauthorized {
 		t.Fatalf("anonymous download: %d", w.Code)
 	}
-	if w := serve(http.MethodGet, web.ArchivePath, "ann", nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "only system admins") {
+	if w := serve(http.MethodPost, web.ArchivePath, "ann", nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "only system admins") {
 		t.Fatalf("non-admin download: %d %s", w.Code, w.Body)
 	}
-	if w := serve(http.MethodGet, web.ArchivePath+"?since=yesterday", "root", nil); w.Code != http.StatusBadRequest {
+	if w := serve(http.MethodPost, web.ArchivePath+"?since=yesterday", "root", nil); w.Code != http.StatusBadRequest {
 		t.Fatalf("bad since: %d", w.Code)
 	}
-	w := serve(http.MethodGet, web.ArchivePath+"?since=2026-01-01", "root", nil)
+	w := serve(http.MethodPost, web.ArchivePath+"?since=2026-01-01", "root", nil)
 	if w.Code != http.StatusOK || w.Body.String() != "archive bytes" || !f.since.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) ||
 		w.Header().Get("Content-Disposition") != `attachment; filename=incidents-2026-11-30-1200.incidents` {
 		t.Fatalf("admin download: %d %q since %v, %v", w.Code, w.Body, f.since, w.Header())
