@@ -239,4 +239,14 @@ func TestCalendarFeedMatchesTheRota(t *testing.T) {
 	if evs := mustFeed(t, ctx, fresh); len(evs) != len(first) {
 		t.Errorf("the new URL serves %d events, the old one served %d", len(evs), len(first))
 	}
+
+	// A deactivated user's feed is gone at once (read checks the owner
+	// again, not only when the URL was given).
+	if _, err := srv.Admin.Client.DeleteUser(ctx, y.Id); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = srv.Admin.Client.UpdateUserActive(context.Background(), y.Id, true) })
+	if code, _, err := fetchFeed(ctx, urls[y]); err != nil || code != http.StatusNotFound {
+		t.Errorf("a deactivated user's feed: %d %v", code, err)
+	}
 }

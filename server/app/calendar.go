@@ -14,12 +14,16 @@ import (
 )
 
 // Calendar feeds: each user has a secret token naming their personal feed,
-// and one team token names the whole rota's feed. A token's document holds
+// and each admin one naming the whole rota's feed. A token's document holds
 // it (to show it again); a reverse document keyed by the token's SHA-256
 // finds the owner in one read without comparing secrets byte by byte.
+// Every read checks the owner again: a deactivated user's feeds, and the
+// team feed of someone who is no longer an admin, are gone at once. (The
+// one team token that versions before 0.2 shared between all admins names
+// nobody to check, so it no longer opens the feed.)
 const (
 	calendarUserDoc  = "calendar/user/" // + user id
-	calendarTeamDoc  = "calendar/team"
+	calendarTeamDoc  = "calendar/team/" // + user id
 	calendarTokenDoc = "calendar/token/" // + hex SHA-256 of the token
 	// CalendarDomain ends every event UID.
 	CalendarDomain = "io.incidentbot.mattermost"
@@ -72,7 +76,7 @@ func (a *App) CalendarToken(ctx context.Context, actor string, team, reset bool)
 		if !a.mayEditRota(ctx, actor) {
 			return "", incident.Forbiddenf("only system admins and rota admins may see the team calendar feed; `/incident rota calendar` gives your own")
 		}
-		name, owner = calendarTeamDoc, calendarOwner{Team: true}
+		name, owner = calendarTeamDoc+actor, calendarOwner{UserID: actor, Team: true}
 	}
 	if !incident.ValidDocName(name) {
 		return "", incident.Invalidf("invalid user id")
@@ -121,21 +125,25 @@ func (a *App) calendarOwnerOf(ctx context.Context, token string, team bool) (cal
 	if err != nil {
 		return calendarOwner{}, err
 	}
-	if !ok || owner.Team != team || !team && owner.UserID == "" {
+	if !ok || owner.Team != team || owner.UserID == "" {
 		return calendarOwner{}, notFound
 	}
-	name := calendarTeamDoc
-	if !team {
-		name = calendarUserDoc + owner.UserID
-		if !incident.ValidDocName(name) {
-			return calendarOwner{}, notFound
-		}
+	name := calendarUserDoc + owner.UserID
+	if team {
+		name = calendarTeamDoc + owner.UserID
+	}
+	if !incident.ValidDocName(name) {
+		return calendarOwner{}, notFound
 	}
 	cur, ok, err := loadDoc[calendarToken](ctx, a.store, name)
 	if err != nil {
 		return calendarOwner{}, err
 	}
 	if !ok || subtle.ConstantTimeCompare([]byte(tokenHash(cur.Token)), []byte(tokenHash(token))) != 1 {
+		return calendarOwner{}, notFound
+	}
+	// Who may read it is checked now, not only when it was issued.
+	if !a.dir.IsActiveUser(ctx, owner.UserID) || team && !a.mayEditRota(ctx, owner.UserID) {
 		return calendarOwner{}, notFound
 	}
 	return *owner, nil

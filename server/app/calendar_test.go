@@ -63,3 +63,54 @@ func TestCalendarTokens(t *testing.T) {
 		t.Errorf("old team token after reset: %v", err)
 	}
 }
+
+// Who may read a feed is checked on every read: a rota admin who loses the
+// role loses the team feed, a deactivated user their feeds, at once; the
+// team token older versions shared between all admins opens nothing.
+func TestCalendarFeedsFollowWhoMayReadThem(t *testing.T) {
+	e := newEnv(t)
+	e.setRota(t, fiveRoles)
+	admin := true
+	e.app.settings = func() Settings {
+		if admin {
+			return Settings{RotaAdmins: []string{"ada"}}
+		}
+		return Settings{}
+	}
+	team, err := e.app.CalendarToken(ctx, "ada", true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := e.app.CalendarToken(ctx, "rob", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.app.CalendarFeed(ctx, team, true, nil); err != nil {
+		t.Fatalf("a rota admin's team feed: %v", err)
+	}
+	if other, _ := e.app.CalendarToken(ctx, "root", true, false); other == team {
+		t.Error("two admins share a team feed token")
+	}
+	admin = false
+	if _, err := e.app.CalendarFeed(ctx, team, true, nil); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("the team feed of someone no longer a rota admin: %v", err)
+	}
+	e.app.dir = admins{"root": true, "rob": false} // rob deactivated
+	if _, err := e.app.CalendarFeed(ctx, own, false, nil); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("a deactivated user's feed: %v", err)
+	}
+
+	// The shared team token of versions before 0.2.
+	legacy := newCalendarToken()
+	for name, raw := range map[string]string{
+		"calendar/team":                      `{"token":"` + legacy + `"}`,
+		calendarTokenDoc + tokenHash(legacy): `{"team":true}`,
+	} {
+		if ok, err := e.store.CompareAndSetDoc(ctx, name, nil, []byte(raw)); err != nil || !ok {
+			t.Fatal(name, err)
+		}
+	}
+	if _, err := e.app.CalendarFeed(ctx, legacy, true, nil); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("the legacy shared team token: %v", err)
+	}
+}

@@ -167,6 +167,13 @@ type admins map[string]bool
 
 func (a admins) IsSystemAdmin(_ context.Context, user string) bool { return a[user] }
 
+// IsActiveUser: a user listed as false is deactivated; everyone else is
+// active.
+func (a admins) IsActiveUser(_ context.Context, user string) bool {
+	admin, listed := a[user]
+	return admin || !listed
+}
+
 // env is an App over a real store and fake chat.
 type env struct {
 	app   *App

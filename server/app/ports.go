@@ -67,6 +67,9 @@ type Access interface {
 type Directory interface {
 	// IsSystemAdmin reports whether userID is a system admin.
 	IsSystemAdmin(ctx context.Context, userID string) bool
+	// IsActiveUser reports whether userID is a user who may sign in
+	// (exists, not deactivated).
+	IsActiveUser(ctx context.Context, userID string) bool
 }
 
 // Schedules parses a rota handoff spec ("CRON_TZ=Europe/Berlin 0 9 * * MON")

@@ -26,3 +26,12 @@ func (b *Bot) CanAccessChannel(_ context.Context, userID, channelID string) bool
 func (b *Bot) IsSystemAdmin(_ context.Context, userID string) bool {
 	return userID != "" && b.api.HasPermissionTo(userID, model.PermissionManageSystem)
 }
+
+// IsActiveUser reports whether userID exists and is not deactivated.
+func (b *Bot) IsActiveUser(_ context.Context, userID string) bool {
+	if userID == "" {
+		return false
+	}
+	u, appErr := b.api.GetUser(userID)
+	return appErr == nil && u.DeleteAt == 0
+}

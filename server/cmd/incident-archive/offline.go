@@ -72,6 +72,7 @@ func (offline) CanAccessChannel(context.Context, string, string) bool { return t
 
 // IsSystemAdmin implements app.Directory.
 func (offline) IsSystemAdmin(context.Context, string) bool { return true }
+func (offline) IsActiveUser(context.Context, string) bool  { return true }
 
 // app.Chat and app.Notifier: nothing is posted.
 
