@@ -201,7 +201,7 @@ func (f *fakeMM) CanAccessChannel(_ context.Context, user, ch string) bool {
 }
 
 func (f *fakeMM) IsSystemAdmin(_ context.Context, user string) bool { return f.admins[user] }
-func (f *fakeMM) IsActiveUser(context.Context, string) bool           { return true }
+func (f *fakeMM) IsActiveUser(context.Context, string) bool         { return true }
 
 // app.Pager: a page is a post in the page's channel and a direct message,
 // each with the page's id, as the bot makes them.

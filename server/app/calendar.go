@@ -22,8 +22,8 @@ import (
 // one team token that versions before 0.2 shared between all admins names
 // nobody to check, so it no longer opens the feed.)
 const (
-	calendarUserDoc  = "calendar/user/" // + user id
-	calendarTeamDoc  = "calendar/team/" // + user id
+	calendarUserDoc  = "calendar/user/"  // + user id
+	calendarTeamDoc  = "calendar/team/"  // + user id
 	calendarTokenDoc = "calendar/token/" // + hex SHA-256 of the token
 	// CalendarDomain ends every event UID.
 	CalendarDomain = "io.incidentbot.mattermost"
