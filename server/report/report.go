@@ -122,9 +122,9 @@ func IDCell(inc *incident.Incident) string { return "`" + inc.ID + "`" }
 func Stats(st *app.Stats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#### Incidents since %s: %d\n", st.Since.UTC().Format("2006-01-02"), st.Incidents)
-	if st.Hidden > 0 {
-		fmt.Fprintf(&b, "_%d more you cannot see are not counted._\n", st.Hidden)
-	}
+	// Not how many: with a chosen window that would tell an outsider
+	// when private incidents started.
+	b.WriteString("_Private incidents of channels you are not in are not counted._\n")
 	if st.Incidents == 0 {
 		return b.String()
 	}

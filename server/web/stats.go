@@ -63,7 +63,6 @@ type statsPage struct {
 	Since      string
 	Periods    []string
 	Incidents  int
-	Hidden     int
 	Severities []incident.Severity
 	Plots      []*plot
 	Weeks      []weekBar
@@ -105,7 +104,7 @@ func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string)
 	}
 	nm := p.names()
 	data := &statsPage{page: page{Title: "Stats", Root: "./", Nav: "stats", Now: now}, Since: sinceText, Periods: periods,
-		Incidents: st.Incidents, Hidden: st.Hidden, Severities: []incident.Severity{incident.S1, incident.S2, incident.S3, incident.S4}}
+		Incidents: st.Incidents, Severities: []incident.Severity{incident.S1, incident.S2, incident.S3, incident.S4}}
 
 	type key struct {
 		month string

@@ -235,7 +235,7 @@ type listPage struct {
 	Status, Severity, Team, Q  string
 	Since                      string
 	Periods                    []string
-	Page, Pages, Total, Hidden int
+	Page, Pages, Total int
 	PrevHref, NextHref         string
 	// Admin shows the incident archive download.
 	Admin bool
@@ -271,7 +271,9 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 			return
 		}
 	}
-	list, hidden, err := p.App.ListVisible(ctx, actor, since)
+	// How many the actor cannot see is not shown: with a chosen window it
+	// would tell an outsider when private incidents started.
+	list, _, err := p.App.ListVisible(ctx, actor, since)
 	if err != nil {
 		p.fail(w, ctx, err, "list", actor)
 		return
@@ -304,7 +306,7 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 	nm := p.names()
 	data := &listPage{page: page{Title: "Incidents", Root: "./", Nav: "incidents", Now: now},
 		Status: string(status), Team: team, Q: q.Get("q"), Since: sinceText, Periods: periods,
-		Page: pageNo, Pages: pages, Total: len(matched), Hidden: hidden, Admin: p.App.IsSystemAdmin(ctx, actor)}
+		Page: pageNo, Pages: pages, Total: len(matched), Admin: p.App.IsSystemAdmin(ctx, actor)}
 	if sev != 0 {
 		data.Severity = sev.String()
 	}
