@@ -231,12 +231,12 @@ type listRow struct {
 
 type listPage struct {
 	page
-	Rows                       []listRow
-	Status, Severity, Team, Q  string
-	Since                      string
-	Periods                    []string
-	Page, Pages, Total int
-	PrevHref, NextHref         string
+	Rows                      []listRow
+	Status, Severity, Team, Q string
+	Since                     string
+	Periods                   []string
+	Page, Pages, Total        int
+	PrevHref, NextHref        string
 	// Admin shows the incident archive download.
 	Admin bool
 }
