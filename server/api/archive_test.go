@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/rs/zerolog"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/archive"
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/web"
 	"github.com/incidentbot/mattermost-incident-bot/server/wire"
@@ -31,10 +34,10 @@ type fakeArchives struct {
 }
 
 func (f *fakeArchives) StageImport(_ context.Context, actor, name string, data []byte) (string, error) {
-	if string(data) == "refuse" {
+	if name == "refused.incidents" {
 		return "", incident.Invalidf("the server refused the file: too large")
 	}
-	f.staged = append(f.staged, actor+":"+name+":"+string(data))
+	f.staged = append(f.staged, fmt.Sprintf("%s:%s:%d bytes", actor, name, len(data)))
 	return "http://mm.example.com/ops/messages/@incident", nil
 }
 
@@ -112,7 +115,8 @@ func TestArchivePage(t *testing.T) {
 	e := newRouteEnv(t)
 	f := &fakeArchives{dir: t.TempDir()}
 	h := (&API{App: e.app, Dialogs: e.mm, Platform: e.mm, BotID: botID, Render: func(s string) string { return s },
-		Pages: &web.Pages{App: e.app, Archives: f, Log: zerolog.Nop()}, Archives: f, Log: zerolog.Nop()}).Handler()
+		Pages: &web.Pages{App: e.app, Archives: f, Log: zerolog.Nop(), MaxUpload: func() int64 { return 64 << 10 }}, Archives: f, Log: zerolog.Nop()}).Handler()
+	good := emptyArchive(t)
 	serve := func(r *http.Request, user string) *httptest.ResponseRecorder {
 		r.Header.Set("Mattermost-User-Id", user)
 		w := httptest.NewRecorder()
@@ -148,14 +152,39 @@ func TestArchivePage(t *testing.T) {
 	if w := serve(upload("", ""), "root"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "Choose the .incidents file") {
 		t.Fatalf("upload without a file: %d\n%s", w.Code, w.Body)
 	}
-	if w := serve(upload("big.incidents", "refuse"), "root"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "too large") {
+	if w := serve(upload("refused.incidents", good), "root"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "too large") {
 		t.Fatalf("refused upload: %d\n%s", w.Code, w.Body)
 	}
-	w = serve(upload("history.incidents", "archive bytes"), "root")
+	// Checked before it goes on: not an archive, or over the limit.
+	if w := serve(upload("notes.incidents", "some notes"), "root"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "not an incident archive") {
+		t.Fatalf("upload of a file that is no archive: %d\n%s", w.Code, w.Body)
+	}
+	if w := serve(upload("big.incidents", strings.Repeat("x", 65<<10)), "root"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "over 64 KiB, the most this server takes") {
+		t.Fatalf("upload over the limit: %d\n%s", w.Code, w.Body)
+	}
+	w = serve(upload("history.incidents", good), "root")
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="import-sent"`) || !strings.Contains(w.Body.String(), "http://mm.example.com/ops/messages/@incident") {
 		t.Fatalf("upload: %d\n%s", w.Code, w.Body)
 	}
-	if strings.Join(f.staged, " ") != "root:history.incidents:archive bytes" {
+	if strings.Join(f.staged, " ") != fmt.Sprintf("root:history.incidents:%d bytes", len(good)) {
 		t.Fatalf("staged = %v", f.staged)
 	}
+}
+
+// emptyArchive returns the bytes of a valid archive with nothing in it.
+func emptyArchive(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "empty.incidents")
+	w, err := archivefile.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Finish(archive.Meta{ExportedAt: time.Now()}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -2,10 +2,13 @@ package web
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/archive/archivefile"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
@@ -16,10 +19,6 @@ const (
 	// ArchiveImportPath receives the page's upload.
 	ArchiveImportPath = "/archive/import"
 )
-
-// maxArchiveUpload bounds an uploaded archive; the server's own file size
-// limit applies too, when the upload is handed on.
-const maxArchiveUpload = 1 << 30
 
 // csrfCookie is Mattermost's CSRF token cookie. The server checks a cookie
 // session's POST against it before the plugin sees the request: from the
@@ -54,39 +53,95 @@ func (p *Pages) ServeArchive(w http.ResponseWriter, r *http.Request, actor strin
 }
 
 // ServeArchiveImport serves POST /archive/import: a multipart form with
-// the file as "archive".
+// the file as "archive". The file streams to a temporary file, within the
+// upload limit, and is checked (trailer, checksum) before it goes on to
+// the direct message, where the bot previews it.
 func (p *Pages) ServeArchiveImport(w http.ResponseWriter, r *http.Request, actor string) {
 	data, ok := p.archivePage(w, r, actor)
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxArchiveUpload)
-	file, hdr, err := r.FormFile("archive")
-	if err != nil {
-		data.Error = "Choose the .incidents file to import, then press Preview import."
-		if errors.As(err, new(*http.MaxBytesError)) {
-			data.Error = "The file is over 1 GB; an incident archive is far smaller."
-		}
+	refuse := func(msg string) {
+		data.Error = msg
 		w.WriteHeader(http.StatusBadRequest)
 		p.render(w, "archive", data)
+	}
+	path, name, err := p.receiveUpload(r)
+	if path != "" {
+		defer os.RemoveAll(filepath.Dir(path))
+	}
+	if err != nil {
+		if incident.KindOf(err) == incident.KindInternal {
+			p.Log.Error().Err(err).Str("user", actor).Msg("receive an uploaded archive")
+		}
+		refuse(incident.UserMessage(err))
 		return
 	}
-	defer file.Close()
-	raw, err := io.ReadAll(file)
+	if err := archivefile.Check(path); err != nil {
+		refuse(err.Error())
+		return
+	}
+	raw, err := os.ReadFile(path) // the server takes a plugin's upload whole
 	if err == nil {
-		data.DMURL, err = p.Archives.StageImport(r.Context(), actor, hdr.Filename, raw)
+		data.DMURL, err = p.Archives.StageImport(r.Context(), actor, name, raw)
 	}
 	if err != nil {
 		if incident.KindOf(err) == incident.KindInternal {
 			p.Log.Error().Err(err).Str("user", actor).Msg("stage an uploaded archive")
 		}
-		data.Error = incident.UserMessage(err)
-		w.WriteHeader(http.StatusBadRequest)
-		p.render(w, "archive", data)
+		refuse(incident.UserMessage(err))
 		return
 	}
 	data.Sent = true
 	p.render(w, "archive", data)
+}
+
+// receiveUpload streams the form's "archive" part into a file of a new
+// temporary directory, and returns its path and the name it was sent
+// under. An upload over the limit, or without the part, is refused.
+func (p *Pages) receiveUpload(r *http.Request) (path, name string, err error) {
+	limit := archivefile.DefaultLimits.MaxBytes
+	if p.MaxUpload != nil {
+		if n := p.MaxUpload(); n > 0 && n < limit {
+			limit = n
+		}
+	}
+	choose := incident.Invalidf("Choose the .incidents file to import, then press Preview import.")
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", "", choose
+	}
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return "", "", choose
+		}
+		if part.FormName() != "archive" || part.FileName() == "" {
+			continue
+		}
+		dir, err := os.MkdirTemp("", "incident-archive-upload-")
+		if err != nil {
+			return "", "", err
+		}
+		path = filepath.Join(dir, "upload.incidents")
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return path, "", err
+		}
+		n, err := io.Copy(f, io.LimitReader(part, limit+1))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		switch {
+		case err != nil:
+			return path, "", fmt.Errorf("receive the upload: %w", err)
+		case n > limit:
+			return path, "", incident.Invalidf("The file is over %s, the most this server takes; export in parts with `--since`.", sizeText(limit))
+		case n == 0:
+			return path, "", choose
+		}
+		return path, part.FileName(), nil
+	}
 }
 
 // archivePage checks that actor is a system admin (else answers 403) and
@@ -101,4 +156,12 @@ func (p *Pages) archivePage(w http.ResponseWriter, r *http.Request, actor string
 		data.CSRF = c.Value
 	}
 	return data, true
+}
+
+// sizeText shows a size in KiB or MiB.
+func sizeText(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }

@@ -84,7 +84,11 @@ type Pages struct {
 	// Archives takes archives uploaded on the archive page; nil: no
 	// archive page.
 	Archives Archives
-	Log      zerolog.Logger
+	// MaxUpload bounds an uploaded archive (the server's own file size
+	// limit, which the upload into the direct message must pass); nil or
+	// 0: the archive reader's limit.
+	MaxUpload func() int64
+	Log       zerolog.Logger
 }
 
 // names caches Name for one request.

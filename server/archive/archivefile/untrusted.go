@@ -109,6 +109,14 @@ func OpenUntrusted(ctx context.Context, path string, lim Limits) (*Archive, erro
 	return a, nil
 }
 
+// Check checks the file at path as far as can be done without reading it
+// as a database: its trailer (an archive, of a version this code reads)
+// and its checksum. Errors say what to do, as Open's do.
+func Check(path string) error {
+	_, err := verify(path)
+	return err
+}
+
 func convertInChild(ctx context.Context, in, out string, lim Limits) error {
 	exe, err := executable()
 	if err != nil {
