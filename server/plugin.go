@@ -128,7 +128,7 @@ func (p *Plugin) OnActivate() error {
 		Archives: p.archives,
 		Log:      p.log,
 	}
-	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p.archives, Log: p.log, MaxUpload: func() int64 {
+	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p.archives, Log: p.log, TeamID: p.teamIDByName, MaxUpload: func() int64 {
 		if cfg := p.API.GetConfig(); cfg != nil && cfg.FileSettings.MaxFileSize != nil {
 			return *cfg.FileSettings.MaxFileSize
 		}
@@ -342,4 +342,13 @@ func (p *Plugin) settingsSnapshot() []byte {
 		}
 	}
 	return p.getConfiguration().appSettings().Snapshot(fields)
+}
+
+// teamIDByName finds a team's id by its name, for the pages' team filter.
+func (p *Plugin) teamIDByName(name string) (string, bool) {
+	t, appErr := p.API.GetTeamByName(name)
+	if appErr != nil {
+		return "", false
+	}
+	return t.Id, true
 }

@@ -23,7 +23,12 @@ import (
 // pagesHandler is the plugin's router with the pages, over e's app.
 func pagesHandler(e *routeEnv) http.Handler {
 	return (&API{App: e.app, Dialogs: e.mm, Platform: e.mm, BotID: botID, Render: func(s string) string { return s },
-		Pages: &web.Pages{App: e.app, Log: zerolog.Nop()}, Log: zerolog.Nop()}).Handler()
+		Pages: &web.Pages{App: e.app, Log: zerolog.Nop(), TeamID: func(name string) (string, bool) {
+			if name == "ops" {
+				return "team", true
+			}
+			return "", false
+		}}, Log: zerolog.Nop()}).Handler()
 }
 
 // get asks h for target as user ("" for no session).
@@ -205,6 +210,10 @@ func TestPagesFiltersAndPaging(t *testing.T) {
 	}
 	if got := rows("/incidents?team=other"); len(got) != 0 {
 		t.Errorf("team=other: %d rows", len(got))
+	}
+	// The team filter takes a team's name.
+	if got := rows("/incidents?team=ops&page=2"); len(got) != 10 {
+		t.Errorf("team=ops: %d rows on page 2, want 10", len(got))
 	}
 	if got := rows("/incidents?since=2026-11-05"); len(got) != 0 {
 		t.Errorf("since tomorrow: %d rows", len(got))

@@ -34,9 +34,9 @@ func eventRows(evs []incident.Event, nm *names) template.HTML {
 		b.WriteString(`"><td class="num">`)
 		b.WriteString(seq)
 		b.WriteString(`</td><td class="nowrap">`)
-		b.WriteString(stamp(e.At))
-		b.WriteString(`</td><td>`)
-		b.WriteString(typ)
+		b.WriteString(stampSeconds(e.At))
+		b.WriteString(`</td><td class="nowrap">`)
+		b.WriteString(esc(eventName(e.Type)))
 		b.WriteString(`</td><td>`)
 		b.WriteString(esc(nm.get(e.Actor)))
 		b.WriteString(`</td><td>`)
@@ -49,6 +49,9 @@ func eventRows(evs []incident.Event, nm *names) template.HTML {
 	}
 	return template.HTML(b.String())
 }
+
+// eventName is an event type as people read it: "page acknowledged".
+func eventName(t incident.EventType) string { return strings.ReplaceAll(string(t), "_", " ") }
 
 // marksSVG writes the chart's marks, every value escaped.
 func marksSVG(ms []mark) template.HTML {
@@ -226,7 +229,7 @@ func ticks(sc scale) []tick {
 	if span <= 0 {
 		return nil
 	}
-	steps := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
+	steps := []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
 	step := steps[len(steps)-1]
 	for _, s := range steps {
 		if span/s <= 6 {
@@ -235,7 +238,10 @@ func ticks(sc scale) []tick {
 		}
 	}
 	layout := "15:04"
-	if step >= 24*time.Hour {
+	switch {
+	case step < time.Minute:
+		layout = "15:04:05"
+	case step >= 24*time.Hour:
 		layout = "Jan 2"
 	}
 	var out []tick
@@ -455,7 +461,9 @@ func details(e incident.Event, nm *names) string {
 		v := e.Data[k]
 		switch k {
 		case incident.DataTo, incident.DataFrom, incident.DataTarget, "by", "user":
-			if e.Type != incident.EventSeverityChanged && e.Type != incident.EventMitigated && e.Type != incident.EventTitleChanged {
+			// A person only where the value is a user id: "to" is a
+			// severity, a status or a title in other events.
+			if looksLikeID(v) {
 				v = nm.get(v)
 			}
 		}
@@ -467,4 +475,18 @@ func details(e incident.Event, nm *names) string {
 		b.WriteString(v)
 	}
 	return b.String()
+}
+
+// looksLikeID reports whether s has the shape of a Mattermost id: 26
+// lowercase letters and digits.
+func looksLikeID(s string) bool {
+	if len(s) != 26 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -46,6 +46,9 @@ type weekBar struct {
 	Week    string
 	N       int
 	X, Y, H float64
+	// Label names the week under its bar, on every few bars.
+	Label  string
+	LabelX float64
 }
 
 type loadRow struct {
@@ -191,6 +194,12 @@ func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string)
 			}
 			bars[i].X, bars[i].H, bars[i].Y = chartLeft+float64(i)*bw, h, 130-h
 		}
+		// At most about eight labels, the latest week always named.
+		every := (len(bars) + 7) / 8
+		for i := len(bars) - 1; i >= 0; i -= every {
+			wk, _ := time.Parse("2006-01-02", bars[i].Week)
+			bars[i].Label, bars[i].LabelX = wk.Format("Jan 2"), bars[i].X+bw/2
+		}
 	}
 	data.Weeks = bars
 
@@ -238,12 +247,16 @@ func plotPoints(pl *plot, top time.Duration, sevs []incident.Severity) {
 	if top <= 0 || len(pl.Months) == 0 {
 		return
 	}
+	// Ticks on a round step, so that no two read the same ("2s, 2s,
+	// 1s"): the axis goes up to the step's first multiple at or above
+	// top.
+	step := niceStep(top)
+	top = (top + step - 1) / step * step
 	y := func(d time.Duration) float64 {
 		return plotBottom - float64(d)/float64(top)*(plotBottom-plotTop)
 	}
-	for i := 0; i <= 4; i++ {
-		d := top * time.Duration(i) / 4
-		pl.YTicks = append(pl.YTicks, ytick{Y: y(d), Label: durText(d.Round(time.Second))})
+	for d := time.Duration(0); d <= top; d += step {
+		pl.YTicks = append(pl.YTicks, ytick{Y: y(d), Label: durText(d)})
 	}
 	slot := (chartW - chartLeft - chartRight) / float64(len(pl.Months))
 	for i, row := range pl.Months {
@@ -259,4 +272,17 @@ func plotPoints(pl *plot, top time.Duration, sevs []incident.Severity) {
 				P50: durText(c.P50), P90: durText(c.P90), N: c.N})
 		}
 	}
+}
+
+// niceStep is the smallest round duration that divides top into at most
+// four steps.
+func niceStep(top time.Duration) time.Duration {
+	for _, s := range []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+		time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 2 * 24 * time.Hour, 7 * 24 * time.Hour} {
+		if top <= 4*s {
+			return s
+		}
+	}
+	return (top + 3) / 4
 }

@@ -84,6 +84,9 @@ type Pages struct {
 	// Archives takes archives uploaded on the archive page; nil: no
 	// archive page.
 	Archives Archives
+	// TeamID finds a team by its name (the list's team filter takes
+	// either); nil: ids only.
+	TeamID func(name string) (string, bool)
 	// MaxUpload bounds an uploaded archive (the server's own file size
 	// limit, which the upload into the direct message must pass); nil or
 	// 0: the archive reader's limit.
@@ -118,6 +121,10 @@ func (n *names) get(id string) string {
 	if n.name != nil {
 		s = n.name(id)
 	}
+	// A name never wraps away from its "@": the zero-width space that
+	// keeps chat from notifying is a break opportunity, a word joiner is
+	// not (and a page notifies nobody).
+	s = strings.ReplaceAll(s, "\u200b", "\u2060")
 	n.m[id] = s
 	return s
 }
@@ -188,6 +195,14 @@ func stamp(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// stampSeconds is stamp to the second, for events seconds apart.
+func stampSeconds(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // parseSince reads a period: "all", "<n>d", "<n>w" or a date
@@ -268,6 +283,12 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 		}
 	}
 	team, text := strings.TrimSpace(q.Get("team")), strings.ToLower(strings.TrimSpace(q.Get("q")))
+	teamID := team
+	if team != "" && !looksLikeID(team) && p.TeamID != nil {
+		if id, ok := p.TeamID(strings.ToLower(strings.TrimPrefix(team, "~"))); ok {
+			teamID = id
+		}
+	}
 	pageNo := 1
 	if v := q.Get("page"); v != "" {
 		if pageNo, err = strconv.Atoi(v); err != nil || pageNo < 1 {
@@ -284,7 +305,7 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 	}
 	matched := list[:0:0]
 	for _, inc := range list {
-		if status != "" && inc.Status != status || sev != 0 && inc.Severity != sev || team != "" && inc.TeamID != team {
+		if status != "" && inc.Status != status || sev != 0 && inc.Severity != sev || team != "" && inc.TeamID != teamID {
 			continue
 		}
 		if text != "" && !strings.Contains(strings.ToLower(inc.ID+" "+inc.Title+" "+inc.Summary), text) {
