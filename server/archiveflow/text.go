@@ -20,7 +20,12 @@ func importText(r *app.ImportReport, render func(string) string) string {
 	}
 	fmt.Fprintf(&b, "#### Incident archive from %s, exported %s by @%s\n", mention.Inline(from), m.ExportedAt.UTC().Format("2006-01-02 15:04 UTC"), mention.Inline(m.ExportedBy))
 	verb := map[bool]string{true: "Would import", false: "Imported"}[r.DryRun]
-	fmt.Fprintf(&b, "%s %d new incidents and bring %d up to date; %d are the same here already", verb, len(r.Created), len(r.Updated), len(r.Unchanged))
+	fmt.Fprintf(&b, "%s %d new incidents", verb, len(r.Created))
+	if n := len(r.Updated); n > 0 {
+		bring := map[bool]string{true: "bring", false: "brought"}[r.DryRun]
+		fmt.Fprintf(&b, " and %s %d up to date", bring, n)
+	}
+	fmt.Fprintf(&b, "; %d are the same here already", len(r.Unchanged))
 	if n := len(r.KeptNewer); n > 0 {
 		fmt.Fprintf(&b, "; %d are newer here and stay as they are (%s)", n, incidentRefs(r.KeptNewer))
 	}

@@ -25,7 +25,7 @@ func TestImportText(t *testing.T) {
 	got := importText(r, func(s string) string { return s })
 	for _, want := range []string{
 		"exported 2026-11-30 12:00 UTC by @root",
-		"Would import 2 new incidents and bring 0 up to date; 1 are the same here already; 1 are newer here and stay as they are (#a4).",
+		"Would import 2 new incidents; 1 are the same here already; 1 are newer here and stay as they are (#a4).",
 		"- Added: the rota.", "- Kept this server's: runbook db.",
 		"- Not imported: #a5, because another incident here has the id #a5",
 		"**Users not on this server (1)**", "- @carol, in #a1, the rota",
