@@ -265,7 +265,9 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 	ctx := r.Context()
 	q := r.URL.Query()
 	now := p.App.Now()
-	since, sinceText, err := parseSince(q.Get("since"), now, "all")
+	// The last 90 days unless asked: a list of every incident ever reads
+	// every record (until listing documents bound it, issue 20).
+	since, sinceText, err := parseSince(q.Get("since"), now, "90d")
 	if err != nil {
 		p.fail(w, ctx, err, "list", actor)
 		return
