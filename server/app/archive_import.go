@@ -488,29 +488,25 @@ func (im *importer) sharedDoc(ctx context.Context, name, label string, members f
 
 // rotaMembers lists a rota document's members by role.
 func rotaMembers(raw []byte) (map[string][]string, error) {
-	var r rota.Rota
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, err
-	}
-	out := map[string][]string{}
-	for role, ids := range r.Members {
-		if len(ids) > 0 {
-			out[string(role)] = ids
-		}
-	}
-	return out, nil
+	return membersIn(raw, func(r *rota.Rota) map[incident.Role][]string { return r.Members })
 }
 
 // groupMembers lists a sign-off groups document's members by group.
 func groupMembers(raw []byte) (map[string][]string, error) {
-	var g hotfix.Groups
-	if err := json.Unmarshal(raw, &g); err != nil {
+	return membersIn(raw, func(g *hotfix.Groups) map[string][]string { return g.Members })
+}
+
+// membersIn decodes raw as a T and lists the non-empty member lists pick
+// finds in it, by name.
+func membersIn[T any, K ~string](raw []byte, pick func(*T) map[K][]string) (map[string][]string, error) {
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
 	}
 	out := map[string][]string{}
-	for name, ids := range g.Members {
+	for name, ids := range pick(&v) {
 		if len(ids) > 0 {
-			out[name] = ids
+			out[string(name)] = ids
 		}
 	}
 	return out, nil
