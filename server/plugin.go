@@ -128,12 +128,7 @@ func (p *Plugin) OnActivate() error {
 		Archives: p.archives,
 		Log:      p.log,
 	}
-	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p.archives, Log: p.log, TeamID: p.teamIDByName, MaxUpload: func() int64 {
-		if cfg := p.API.GetConfig(); cfg != nil && cfg.FileSettings.MaxFileSize != nil {
-			return *cfg.FileSettings.MaxFileSize
-		}
-		return 0
-	}}
+	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p.archives, Log: p.log, TeamID: p.teamIDByName, MaxUpload: p.archives.MaxFileSize}
 	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p.archives, Log: p.log,
 		Calls: p.calls.snapshot}).Handler()
 

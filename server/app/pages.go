@@ -13,23 +13,20 @@ import (
 // same channel access check as the commands.
 
 // ListVisible returns the incidents created since since that actor may
-// see, in the store's order, and how many more there are that actor may
-// not see.
-func (a *App) ListVisible(ctx context.Context, actor string, since time.Time) ([]*incident.Incident, int, error) {
+// see, in the store's order. How many others there are is not said: for a
+// chosen window it would tell an outsider when private incidents started.
+func (a *App) ListVisible(ctx context.Context, actor string, since time.Time) ([]*incident.Incident, error) {
 	list, err := a.store.ListSince(ctx, since)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	out := make([]*incident.Incident, 0, len(list))
-	hidden := 0
 	for _, inc := range list {
 		if a.access.CanAccessChannel(ctx, actor, inc.ChannelID) {
 			out = append(out, inc)
-		} else {
-			hidden++
 		}
 	}
-	return out, hidden, nil
+	return out, nil
 }
 
 // Read returns incident id if actor may see it; a missing incident and

@@ -38,11 +38,10 @@ type SeverityStats struct {
 
 // Stats are the figures across incidents since a time.
 type Stats struct {
-	Since     time.Time
-	Incidents int
-	// Hidden counts the incidents since Since the actor may not see,
-	// left out of every figure.
-	Hidden     int
+	Since time.Time
+	// Incidents counts those the actor may see; the others are left out
+	// of every figure, and not counted (see pages.go).
+	Incidents  int
 	BySeverity map[incident.Severity]*SeverityStats
 	// PagesPerPerson counts pages (first notifications) sent to each user.
 	PagesPerPerson map[string]int
@@ -75,7 +74,6 @@ func (a *App) Stats(ctx context.Context, actor string, since time.Time) (*Stats,
 	ress := map[incident.Severity][]time.Duration{}
 	for _, inc := range list {
 		if !a.access.CanAccessChannel(ctx, actor, inc.ChannelID) {
-			st.Hidden++
 			continue
 		}
 		sum, err := a.incidentSummary(ctx, inc)

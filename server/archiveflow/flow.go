@@ -119,7 +119,7 @@ func (p *Flow) buildExport(ctx context.Context, actor string, since time.Time) (
 	if err != nil {
 		return "", namedFile{}, err
 	}
-	if limit := p.maxFileSize(); limit > 0 && int64(len(data)) > limit {
+	if limit := p.MaxFileSize(); limit > 0 && int64(len(data)) > limit {
 		return "", namedFile{}, incident.Invalidf("the archive is %s, over this server's file size limit of %s: export less with `--since <date>`, download it from the plugin's incidents page, or raise File Storage > Maximum File Size",
 			byteSize(int64(len(data))), byteSize(limit))
 	}
@@ -161,7 +161,9 @@ func (p *Flow) pluginVersion() string {
 	return ""
 }
 
-func (p *Flow) maxFileSize() int64 {
+// MaxFileSize is the server's file size limit (0: none set): what the bot
+// can post, and what an upload must pass to reach the bot.
+func (p *Flow) MaxFileSize() int64 {
 	if cfg := p.API.GetConfig(); cfg != nil && cfg.FileSettings.MaxFileSize != nil {
 		return *cfg.FileSettings.MaxFileSize
 	}
@@ -251,7 +253,7 @@ func (p *Flow) withArchive(ctx context.Context, fileID string, fn func(archive.S
 		return nil, fmt.Errorf("read the file: %w", appErr)
 	}
 	if info.Size > lim.MaxBytes {
-		return nil, incident.Invalidf("This file is %d MiB; this server takes archives up to %d MiB. Export in parts with `--since`.", info.Size>>20, lim.MaxBytes>>20)
+		return nil, incident.Invalidf("This file is %s; this server takes archives up to %s. Export in parts with `--since`.", byteSize(info.Size), byteSize(lim.MaxBytes))
 	}
 	data, appErr := p.API.GetFile(fileID)
 	if appErr != nil {

@@ -136,7 +136,7 @@ func (p *Pages) receiveUpload(r *http.Request) (path, name string, err error) {
 		case err != nil:
 			return path, "", fmt.Errorf("receive the upload: %w", err)
 		case n > limit:
-			return path, "", incident.Invalidf("The file is over %s, the most this server takes; export in parts with `--since`.", sizeText(limit))
+			return path, "", incident.Invalidf("The file is over %s, the most this server takes; export in parts with `--since`.", archivefile.SizeText(limit))
 		case n == 0:
 			return path, "", choose
 		}
@@ -156,12 +156,4 @@ func (p *Pages) archivePage(w http.ResponseWriter, r *http.Request, actor string
 		data.CSRF = c.Value
 	}
 	return data, true
-}
-
-// sizeText shows a size in KiB or MiB.
-func sizeText(n int64) string {
-	if n < 1<<20 {
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d MiB", n>>20)
 }

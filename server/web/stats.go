@@ -100,7 +100,7 @@ func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string)
 		p.fail(w, ctx, err, "stats", actor)
 		return
 	}
-	list, _, err := p.App.ListVisible(ctx, actor, since)
+	list, err := p.App.ListVisible(ctx, actor, since)
 	if err != nil {
 		p.fail(w, ctx, err, "stats", actor)
 		return

@@ -256,7 +256,7 @@ type listPage struct {
 	Periods                   []string
 	Page, Pages, Total        int
 	PrevHref, NextHref        string
-	// Admin shows the incident archive download.
+	// Admin shows the link to the incident archive page.
 	Admin bool
 }
 
@@ -298,9 +298,7 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 			return
 		}
 	}
-	// How many the actor cannot see is not shown: with a chosen window it
-	// would tell an outsider when private incidents started.
-	list, _, err := p.App.ListVisible(ctx, actor, since)
+	list, err := p.App.ListVisible(ctx, actor, since)
 	if err != nil {
 		p.fail(w, ctx, err, "list", actor)
 		return

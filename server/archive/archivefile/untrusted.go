@@ -84,7 +84,7 @@ func OpenUntrusted(ctx context.Context, path string, lim Limits) (*Archive, erro
 		return nil, fmt.Errorf("open archive: %w", err)
 	}
 	if info.Size() > lim.MaxBytes {
-		return nil, fmt.Errorf("%w: the file is %s, more than the %s this server takes", ErrLimit, mib(info.Size()), mib(lim.MaxBytes))
+		return nil, fmt.Errorf("%w: the file is %s, more than the %s this server takes", ErrLimit, SizeText(info.Size()), SizeText(lim.MaxBytes))
 	}
 	// The trailer and checksum first, in this process: they read the
 	// file as bytes, and most damage ends here with its precise message.
@@ -224,7 +224,7 @@ func convert(ctx context.Context, in, out string, lim Limits) (err error) {
 	}
 	defer src.Close()
 	if len(src.Settings) > lim.MaxDocBytes {
-		return fmt.Errorf("%w: its settings are %s, more than %s", ErrLimit, mib(int64(len(src.Settings))), mib(int64(lim.MaxDocBytes)))
+		return fmt.Errorf("%w: its settings are %s, more than %s", ErrLimit, SizeText(int64(len(src.Settings))), SizeText(int64(lim.MaxDocBytes)))
 	}
 	if n := len(src.Directory.Users) + len(src.Directory.Channels) + len(src.Directory.Teams); n > lim.MaxIncidents*10 {
 		return fmt.Errorf("%w: its directory names %d users, channels and teams", ErrLimit, n)
@@ -272,7 +272,7 @@ func convert(ctx context.Context, in, out string, lim Limits) (err error) {
 				return fmt.Errorf("%w: document %q cannot be read (%v)", ErrDamaged, name, err)
 			}
 			if len(raw) > lim.MaxDocBytes {
-				return fmt.Errorf("%w: document %q is %s, more than %s", ErrLimit, name, mib(int64(len(raw))), mib(int64(lim.MaxDocBytes)))
+				return fmt.Errorf("%w: document %q is %s, more than %s", ErrLimit, name, SizeText(int64(len(raw))), SizeText(int64(lim.MaxDocBytes)))
 			}
 			if err := w.AddDoc(ctx, name, bytes.Clone(raw)); err != nil {
 				return fmt.Errorf("%w: %v", ErrDamaged, err)
@@ -287,7 +287,9 @@ func convert(ctx context.Context, in, out string, lim Limits) (err error) {
 	return err
 }
 
-func mib(n int64) string {
+// SizeText shows a size as the limits' messages do: in KiB below 1 MiB,
+// else in MiB, rounded up.
+func SizeText(n int64) string {
 	if n < 1<<20 {
 		return fmt.Sprintf("%d KiB", (n+1023)>>10)
 	}
