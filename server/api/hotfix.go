@@ -111,7 +111,10 @@ func (a *API) hotfixPost(ctx context.Context, actor string, req *model.PostActio
 	if err != nil {
 		return nil, nil, err
 	}
-	if h.PostID != post.Id {
+	// A sign-off post pressed the moment it appears may not be linked yet
+	// (as the card): the bot's post of this hotfix in the incident's own
+	// channel is the sign-off post.
+	if h.PostID != post.Id && (h.PostID != "" || post.ChannelId != inc.ChannelID) {
 		return nil, nil, errNotOurs
 	}
 	return inc, h, nil

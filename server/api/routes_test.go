@@ -575,6 +575,37 @@ func TestHotfixButtonsCheckThePostAndWhoSigns(t *testing.T) {
 	}
 }
 
+// A sign-off post pressed the moment it appears, before its follow-up
+// linked it to the hotfix, takes the click; a bot post of the hotfix in
+// another channel still does not.
+func TestHotfixButtonWorksBeforeItsPostIsLinked(t *testing.T) {
+	e := newRouteEnv(t)
+	inc := e.start(t, "ann", "ian", "lea", "bob", "rob", "rita", "quinn", "quentin", "sam")
+	requested, err := e.app.RequestHotfix(ctx, inc, app.HotfixRequest{Actor: "ann", Description: "roll back the cache"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc = e.incident(t, inc.ID)
+	h := e.hotfix(t, inc, requested.N)
+	doc := "hotfix/v1/" + inc.ID
+	raw, err := e.store.GetDoc(ctx, doc)
+	if err != nil || !strings.Contains(string(raw), `"post_id":"`+h.PostID+`"`) {
+		t.Fatalf("hotfix document %s: %v", raw, err)
+	}
+	unlinked := []byte(strings.Replace(string(raw), `"post_id":"`+h.PostID+`",`, "", 1))
+	if ok, err := e.store.CompareAndSetDoc(ctx, doc, raw, unlinked); err != nil || !ok || e.hotfix(t, inc, h.N).PostID != "" {
+		t.Fatalf("unlink the sign-off post: %v, %v", ok, err)
+	}
+	qa := hotfixButton(inc, h.N, "qa", string(hotfix.StageStaging))
+	elsewhere := e.mm.post(botID, "otherchannel", model.StringInterface{wire.PropIncidentID: inc.ID, wire.PropHotfix: "1"})
+	if r := e.click(wire.ActionHotfixApprove, "quinn", elsewhere, qa); r.code != http.StatusForbidden {
+		t.Errorf("a bot post of the hotfix in another channel: %d %q, want 403", r.code, r.body)
+	}
+	if msg := e.click(wire.ActionHotfixApprove, "quinn", h.PostID, qa).ephemeral(t); !strings.Contains(msg, "You approved") {
+		t.Errorf("the unlinked sign-off post: %q", msg)
+	}
+}
+
 // Dialog submissions act as the header's user: the body's user id is
 // ignored, the team is checked for the header's user, and a private
 // incident named in the state is not found for someone who cannot see it.
