@@ -86,6 +86,19 @@ type Store interface {
 	// once, in no particular order, reading the indexes only: callers read
 	// the incidents themselves, in batches as large as they choose.
 	IncidentIDsSince(ctx context.Context, since time.Time) ([]string, error)
+	// IncidentMonths returns the months (UTC, "2006-01") in which the
+	// indexes hold incidents, oldest first, at the cost of one read.
+	IncidentMonths(ctx context.Context) ([]string, error)
+	// ListIDs returns up to n ids from the listing after cursor ("" for
+	// the start), each with the cursor that continues after it: newest
+	// month first, and within a month the last indexed first (creation
+	// order, but for incidents imported later). Fewer than n means the
+	// listing ends. Its cost follows n, not the number of incidents.
+	ListIDs(ctx context.Context, cursor string, n int) ([]Listed, error)
+	// GetIncidents returns the incidents with ids, in order, read several
+	// at a time; a missing one is nil.
+	GetIncidents(ctx context.Context, ids []string) ([]*Incident, error)
+
 	// ImportIncident stores a copy of an incident made elsewhere, with its
 	// whole timeline, as they are: the record's Revision and every event's
 	// Seq (which must run 0, 1, 2, ... in order) are kept. ErrConflict if
@@ -114,6 +127,9 @@ type Store interface {
 type Docs interface {
 	// GetDoc returns the document's bytes, or nil if there is none.
 	GetDoc(ctx context.Context, name string) ([]byte, error)
+	// GetDocs returns the bytes of several documents, in order, read
+	// several at a time; a missing one is nil.
+	GetDocs(ctx context.Context, names []string) ([][]byte, error)
 	// CompareAndSetDoc replaces the document old with next and reports
 	// whether it did: old nil means "only if absent", next nil deletes. A
 	// false answer means another writer got there first: read and retry.
@@ -123,6 +139,12 @@ type Docs interface {
 	// exports, never for hot paths. A document made or removed while it
 	// runs may be missed or still listed.
 	DocNames(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Listed is one id of a listing (see Store.ListIDs) and the cursor that
+// continues the listing after it.
+type Listed struct {
+	ID, Next string
 }
 
 // ValidDocName reports whether name may name a document.

@@ -39,6 +39,8 @@ func Run(t *testing.T, newStore func(t *testing.T) incident.Store) {
 		{"IncidentIDForChannel", testIncidentIDForChannel},
 		{"ListActive", testListActive},
 		{"ListSince", testListSince},
+		{"ListIDsPages", testListIDs},
+		{"GetIncidentsAndDocs", testGetMany},
 		{"TimelineOrderAndSeq", testTimelineOrder},
 		{"TimelineManyChunks", testTimelineManyChunks},
 		{"TimelineLongEvents", testTimelineLongEvents},
