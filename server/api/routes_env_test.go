@@ -185,6 +185,8 @@ func (f *fakeMM) Publish(context.Context, *incident.Incident, []incident.Event, 
 
 // app.Access and app.Directory.
 
+func (f *fakeMM) CanReadTeam(context.Context, string, string) bool { return true }
+
 func (f *fakeMM) CanAccessChannel(_ context.Context, user, ch string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -372,6 +374,9 @@ func (e *routeEnv) setNow(t time.Time) {
 // start opens an S2 incident as ann, private to users when any are given.
 func (e *routeEnv) start(t *testing.T, users ...string) *incident.Incident {
 	t.Helper()
+	e.mu.Lock()
+	e.settings.PrivateChannels = len(users) > 0
+	e.mu.Unlock()
 	inc, err := e.app.Start(context.Background(), app.StartRequest{TeamID: "team", ActorID: "ann", Title: "Checkout down", Severity: incident.S2})
 	if err != nil {
 		t.Fatal(err)

@@ -242,6 +242,9 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 		if err := im.incidentDocs(ctx, src.ID); err != nil {
 			return err
 		}
+		if err := im.stats(ctx, rec.ID); err != nil {
+			return err
+		}
 		im.note(&r.Created, rec.ID)
 		return nil
 	case err != nil:
@@ -279,8 +282,24 @@ func (im *importer) incident(ctx context.Context, src *incident.Incident) error 
 	if err := im.incidentDocs(ctx, rec.ID); err != nil {
 		return err
 	}
+	if err := im.stats(ctx, rec.ID); err != nil {
+		return err
+	}
 	im.note(&r.Updated, rec.ID)
 	return nil
+}
+
+// stats computes the figures of incident id as imported (not in a dry
+// run), for the list and the stats.
+func (im *importer) stats(ctx context.Context, id string) error {
+	if im.report.DryRun {
+		return nil
+	}
+	inc, err := im.a.store.GetIncident(ctx, id)
+	if err == nil {
+		err = im.a.noteStats(ctx, inc)
+	}
+	return err
 }
 
 // remapIncident returns the archive's record and timeline with this

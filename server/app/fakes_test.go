@@ -157,6 +157,10 @@ func (f *fakeChat) Publish(ctx context.Context, inc *incident.Incident, events [
 // to other users.
 type access map[string]string // channel -> the only user who may read it
 
+// CanReadTeam: every team is open to everyone; private incidents are
+// those whose channel is listed.
+func (a access) CanReadTeam(context.Context, string, string) bool { return true }
+
 func (a access) CanAccessChannel(_ context.Context, user, ch string) bool {
 	only, ok := a[ch]
 	return !ok || only == user

@@ -306,8 +306,8 @@ func TestResolveSurvivesAFailedWrite(t *testing.T) {
 		for _, v := range pm.once.problems() {
 			t.Error(v)
 		}
-		if _, ok, _ := loadDoc[Summary](ctx, e.app.store, summaryDoc(inc.ID)); ok != resolved {
-			t.Errorf("summary stored %v, resolved %v", ok, resolved)
+		if sum, ok, _ := loadDoc[Summary](ctx, e.app.store, summaryDoc(inc.ID)); !ok || sum.Resolved != resolved {
+			t.Errorf("summary stored %v (%+v), resolved %v", ok, sum, resolved)
 		}
 	})
 }

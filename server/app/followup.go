@@ -380,14 +380,24 @@ func (a *App) doBatch(ctx context.Context, inc *incident.Incident, batch []incid
 		return err
 	}
 	var errs []error
-	for _, p := range plan(batch) {
+	steps := plan(batch)
+	later := &statsLater{id: inc.ID}
+	ctx = context.WithValue(ctx, statsLaterKey{}, later)
+	for _, p := range steps {
 		sctx := work.WithPriority(work.WithOnce(ctx, p.onceKey(inc.ID), retry, since), stepPriority[p.Kind])
 		if err := a.step(sctx, inc, p); err != nil {
 			errs = append(errs, fmt.Errorf("step %s of follow-up %s: %w", p.Kind, p.from.ID, err))
 		}
 		if work.Lost(ctx) {
-			errs = append(errs, work.ErrLeaseLost)
-			break
+			return errors.Join(append(errs, work.ErrLeaseLost)...)
+		}
+	}
+	// The figures follow every change that moves them, as if each had
+	// planned the summary step.
+	summarised := slices.ContainsFunc(steps, func(p planned) bool { return p.Kind == incident.StepSummary })
+	if !summarised && (later.owed || slices.ContainsFunc(events, func(e incident.Event) bool { return movesFigures(e.Type) })) {
+		if err := a.noteStats(ctx, inc); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

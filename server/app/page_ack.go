@@ -189,6 +189,9 @@ func (a *App) noteAck(ctx context.Context, job work.Job, p *Page) (work.Outcome,
 	if err != nil {
 		return work.Outcome{}, fmt.Errorf("complete acknowledgement note: %w", err)
 	}
+	if p.Duty == nil {
+		a.noteStatsOf(ctx, p.IncidentID)
+	}
 	return pageOutcome(done), nil
 }
 

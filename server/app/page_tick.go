@@ -301,6 +301,9 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 	if !done.Pending() {
 		done = a.renderPage(ctx, done, inc)
 	}
+	if p.Duty == nil && n.Kind != NoticeRenotify {
+		a.noteStatsOf(ctx, p.IncidentID)
+	}
 	return done, nil
 }
 

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,21 +14,171 @@ import (
 // What the read-only pages (package web) read. Every incident passes the
 // same channel access check as the commands.
 
-// ListVisible returns the incidents created since since that actor may
-// see, in the store's order. How many others there are is not said: for a
-// chosen window it would tell an outsider when private incidents started.
-func (a *App) ListVisible(ctx context.Context, actor string, since time.Time) ([]*incident.Incident, error) {
-	list, err := a.store.ListSince(ctx, since)
+// ListQuery chooses a page of the incident list.
+type ListQuery struct {
+	Since    time.Time // created at or after
+	Status   incident.Status
+	Severity incident.Severity // the current one
+	TeamID   string
+	Text     string // in the id, title or summary, any case
+	Cursor   string // where the page starts ("": the newest)
+	Limit    int
+}
+
+// ListResult is a page of the incident list.
+type ListResult struct {
+	Incidents []*incident.Incident // newest first
+	Summaries map[string]*Summary  // by incident id, for those that have one
+	// Next continues the list after this page; "" when it ends here.
+	Next string
+	// Scanned counts the incidents looked at; Oldest is the creation
+	// time of the last. A page cut short by listScan shows fewer rows
+	// than Limit and a Next.
+	Scanned int
+	Oldest  time.Time
+}
+
+// listScan bounds the incidents one page view looks at: filters that
+// match little stop there and offer to look further.
+const listScan = 1000
+
+// ListPage returns the incidents actor may see that match q, a page at a
+// time, newest first: it walks the listing index from the cursor, reading
+// the incidents it needs and their summaries, so that a page costs
+// what it shows, whatever the history holds.
+func (a *App) ListPage(ctx context.Context, actor string, q ListQuery) (*ListResult, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	v := a.viewer(ctx, actor)
+	res := &ListResult{Summaries: map[string]*Summary{}}
+	cursor, oldest := q.Cursor, monthOf(q.Since)
+scan:
+	for res.Scanned < listScan {
+		// What the page still needs, more when filters drop some.
+		want := min(max(q.Limit-len(res.Incidents), 16), listScan-res.Scanned)
+		batch, err := a.store.ListIDs(ctx, cursor, want)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(batch))
+		for i, l := range batch {
+			ids[i] = l.ID
+		}
+		incs, err := a.store.GetIncidents(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i, inc := range incs {
+			cursor = batch[i].Next
+			res.Scanned++
+			if inc == nil {
+				continue
+			}
+			res.Oldest = inc.CreatedAt
+			if !q.Since.IsZero() && monthOf(inc.CreatedAt) < oldest {
+				cursor = "" // months before the window's: the list ends
+				break scan
+			}
+			if q.matches(inc) && v.seesIncident(ctx, inc) {
+				res.Incidents = append(res.Incidents, inc)
+				if len(res.Incidents) == q.Limit {
+					break scan
+				}
+			}
+		}
+		if len(batch) < want {
+			cursor = ""
+			break
+		}
+	}
+	res.Next = cursor
+	slices.SortStableFunc(res.Incidents, func(x, y *incident.Incident) int { return y.CreatedAt.Compare(x.CreatedAt) })
+	names := make([]string, len(res.Incidents))
+	for i, inc := range res.Incidents {
+		names[i] = summaryDoc(inc.ID)
+	}
+	raws, err := a.store.GetDocs(ctx, names)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*incident.Incident, 0, len(list))
-	for _, inc := range list {
-		if a.access.CanAccessChannel(ctx, actor, inc.ChannelID) {
-			out = append(out, inc)
+	for i, raw := range raws {
+		var s Summary
+		if raw != nil && json.Unmarshal(raw, &s) == nil {
+			res.Summaries[res.Incidents[i].ID] = &s
 		}
 	}
-	return out, nil
+	return res, nil
+}
+
+func (q ListQuery) matches(inc *incident.Incident) bool {
+	switch {
+	case inc.CreatedAt.Before(q.Since),
+		q.Status != "" && inc.Status != q.Status,
+		q.Severity != 0 && inc.Severity != q.Severity,
+		q.TeamID != "" && inc.TeamID != q.TeamID:
+		return false
+	}
+	return q.Text == "" || strings.Contains(strings.ToLower(inc.ID+" "+inc.Title+" "+inc.Summary), strings.ToLower(q.Text))
+}
+
+// viewer answers what one actor may see, asking Mattermost once per team
+// and once per channel.
+type viewer struct {
+	a               *App
+	actor           string
+	admin           bool
+	teams, channels map[string]bool
+}
+
+func (a *App) viewer(ctx context.Context, actor string) *viewer {
+	return &viewer{a: a, actor: actor, admin: a.dir.IsSystemAdmin(ctx, actor), teams: map[string]bool{}, channels: map[string]bool{}}
+}
+
+// channel reports whether the actor may read channel ch.
+func (v *viewer) channel(ctx context.Context, ch string) bool {
+	if v.admin {
+		return true
+	}
+	ok, seen := v.channels[ch]
+	if !seen {
+		ok = v.a.access.CanAccessChannel(ctx, v.actor, ch)
+		v.channels[ch] = ok
+	}
+	return ok
+}
+
+// team reports whether the actor may read team's public channels.
+func (v *viewer) team(ctx context.Context, team string) bool {
+	if v.admin {
+		return true
+	}
+	ok, seen := v.teams[team]
+	if !seen {
+		ok = v.a.access.CanReadTeam(ctx, v.actor, team)
+		v.teams[team] = ok
+	}
+	return ok
+}
+
+// seesIncident is the exact check, for what shows an incident's text: its
+// channel. Someone outside the team of a public incident cannot be in
+// its channel, so the team's answer spares asking about the channel.
+func (v *viewer) seesIncident(ctx context.Context, inc *incident.Incident) bool {
+	if !inc.Private && inc.TeamID != "" && !v.team(ctx, inc.TeamID) {
+		return false
+	}
+	return v.channel(ctx, inc.ChannelID)
+}
+
+// sees is the check for figures: a public incident counts for whoever
+// reads its team's public channels (one question per team, whatever the
+// number of incidents), a private one for whoever reads its channel.
+func (v *viewer) sees(ctx context.Context, e *StatsEntry) bool {
+	if !e.Private && e.Team != "" {
+		return v.team(ctx, e.Team)
+	}
+	return v.channel(ctx, e.Channel)
 }
 
 // Read returns incident id if actor may see it; a missing incident and
@@ -42,13 +194,6 @@ func (a *App) Read(ctx context.Context, actor, id string) (*incident.Incident, e
 // Timeline returns the incident's whole timeline, in order.
 func (a *App) Timeline(ctx context.Context, inc *incident.Incident) ([]incident.Event, error) {
 	return a.store.Timeline(ctx, inc.ID)
-}
-
-// IncidentSummary returns the figures the stats use for inc (times to
-// acknowledge, mitigate and resolve, pages and stints per person), from
-// the same computation as the postmortem (postmortem.ComputeAt).
-func (a *App) IncidentSummary(ctx context.Context, inc *incident.Incident) (*Summary, error) {
-	return a.incidentSummary(ctx, inc)
 }
 
 // Cadence is the status update target of severity sev (0: none).

@@ -61,6 +61,9 @@ type Notifier interface {
 type Access interface {
 	// CanAccessChannel reports whether userID may read channelID.
 	CanAccessChannel(ctx context.Context, userID, channelID string) bool
+	// CanReadTeam reports whether userID may read teamID's public
+	// channels.
+	CanReadTeam(ctx context.Context, userID, teamID string) bool
 }
 
 // Directory answers questions about people.

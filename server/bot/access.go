@@ -22,6 +22,11 @@ func (b *Bot) CanAccessChannel(_ context.Context, userID, channelID string) bool
 	return b.api.HasPermissionToTeam(userID, ch.TeamId, model.PermissionReadPublicChannel)
 }
 
+// CanReadTeam reports whether userID may read teamID's public channels.
+func (b *Bot) CanReadTeam(_ context.Context, userID, teamID string) bool {
+	return userID != "" && teamID != "" && b.api.HasPermissionToTeam(userID, teamID, model.PermissionReadPublicChannel)
+}
+
 // IsSystemAdmin reports whether userID may manage the system.
 func (b *Bot) IsSystemAdmin(_ context.Context, userID string) bool {
 	return userID != "" && b.api.HasPermissionTo(userID, model.PermissionManageSystem)

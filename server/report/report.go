@@ -125,6 +125,9 @@ func Stats(st *app.Stats) string {
 	// Not how many: with a chosen window that would tell an outsider
 	// when private incidents started.
 	b.WriteString("_Private incidents of channels you are not in are not counted._\n")
+	if len(st.Pending) > 0 {
+		fmt.Fprintf(&b, "_The figures of %s are being computed from their timelines, once: their incidents are left out until then; ask again in a minute._\n", strings.Join(st.Pending, ", "))
+	}
 	if st.Incidents == 0 {
 		return b.String()
 	}

@@ -72,6 +72,8 @@ type statsPage struct {
 	WeekMax    int
 	Load       []loadRow
 	Overdue    []overdueRow
+	// Pending are the months whose figures are still being computed.
+	Pending []string
 }
 
 // nearest-rank percentile of sorted ds.
@@ -100,14 +102,9 @@ func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string)
 		p.fail(w, ctx, err, "stats", actor)
 		return
 	}
-	list, err := p.App.ListVisible(ctx, actor, since)
-	if err != nil {
-		p.fail(w, ctx, err, "stats", actor)
-		return
-	}
 	nm := p.names()
 	data := &statsPage{page: page{Title: "Stats", Root: "./", Nav: "stats", Now: now}, Since: sinceText, Periods: periods,
-		Incidents: st.Incidents, Severities: []incident.Severity{incident.S1, incident.S2, incident.S3, incident.S4}}
+		Incidents: st.Incidents, Severities: []incident.Severity{incident.S1, incident.S2, incident.S3, incident.S4}, Pending: st.Pending}
 
 	type key struct {
 		month string
@@ -117,30 +114,17 @@ func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string)
 	months := map[string]bool{}
 	weeks := map[time.Time]int{}
 	first := now
-	for _, inc := range list {
-		sum, err := p.App.IncidentSummary(ctx, inc)
-		if err != nil {
-			p.fail(w, ctx, err, "stats", actor)
-			return
-		}
-		sev := inc.HighestSeverity
-		if !sev.Valid() {
-			sev = inc.Severity
-		}
-		k := key{inc.CreatedAt.UTC().Format("2006-01"), sev}
+	for _, e := range st.Entries {
+		k := key{e.Created.UTC().Format("2006-01"), e.Sev}
 		months[k.month] = true
-		if sum.Acknowledged {
-			durs[0][k] = append(durs[0][k], sum.TimeToAck)
+		for i, d := range []*time.Duration{e.TTA, e.TTM, e.TTR} {
+			if d != nil {
+				durs[i][k] = append(durs[i][k], *d)
+			}
 		}
-		if sum.Mitigated {
-			durs[1][k] = append(durs[1][k], sum.TimeToMitigate)
-		}
-		if sum.Resolved {
-			durs[2][k] = append(durs[2][k], sum.TimeToResolve)
-		}
-		weeks[weekStart(inc.CreatedAt)]++
-		if inc.CreatedAt.Before(first) {
-			first = inc.CreatedAt
+		weeks[weekStart(e.Created)]++
+		if e.Created.Before(first) {
+			first = e.Created
 		}
 	}
 	ms := make([]string, 0, len(months))

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,19 +253,23 @@ type listPage struct {
 	Status, Severity, Team, Q string
 	Since                     string
 	Periods                   []string
-	Page, Pages, Total        int
-	PrevHref, NextHref        string
+	// First is the page's first row's number (from 1); Scanned and
+	// Oldest say how far a page cut short looked.
+	First, Last, Scanned int
+	Short                bool
+	Oldest               time.Time
+	NewestHref, NextHref string
 	// Admin shows the link to the incident archive page.
 	Admin bool
 }
 
-// ServeList serves GET /incidents.
+// ServeList serves GET /incidents: a page of PageSize incidents, newest
+// first, from the listing index (see app.ListPage); "after" continues
+// from where the previous page ended.
 func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	now := p.App.Now()
-	// The last 90 days unless asked: a list of every incident ever reads
-	// every record (until listing documents bound it, issue 20).
 	since, sinceText, err := parseSince(q.Get("since"), now, "90d")
 	if err != nil {
 		p.fail(w, ctx, err, "list", actor)
@@ -284,87 +287,59 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 			return
 		}
 	}
-	team, text := strings.TrimSpace(q.Get("team")), strings.ToLower(strings.TrimSpace(q.Get("q")))
+	team := strings.TrimSpace(q.Get("team"))
 	teamID := team
 	if team != "" && !looksLikeID(team) && p.TeamID != nil {
 		if id, ok := p.TeamID(strings.ToLower(strings.TrimPrefix(team, "~"))); ok {
 			teamID = id
 		}
 	}
-	pageNo := 1
-	if v := q.Get("page"); v != "" {
-		if pageNo, err = strconv.Atoi(v); err != nil || pageNo < 1 {
-			p.fail(w, ctx, incident.Invalidf("page: a number from 1"), "list", actor)
-			return
+	first := 1
+	if v := q.Get("from"); v != "" {
+		if first, err = strconv.Atoi(v); err != nil || first < 1 {
+			first = 1
 		}
 	}
-	list, err := p.App.ListVisible(ctx, actor, since)
+	res, err := p.App.ListPage(ctx, actor, app.ListQuery{Since: since, Status: status, Severity: sev, TeamID: teamID,
+		Text: strings.TrimSpace(q.Get("q")), Cursor: q.Get("after"), Limit: PageSize})
 	if err != nil {
 		p.fail(w, ctx, err, "list", actor)
 		return
 	}
-	matched := list[:0:0]
-	for _, inc := range list {
-		if status != "" && inc.Status != status || sev != 0 && inc.Severity != sev || team != "" && inc.TeamID != teamID {
-			continue
-		}
-		if text != "" && !strings.Contains(strings.ToLower(inc.ID+" "+inc.Title+" "+inc.Summary), text) {
-			continue
-		}
-		matched = append(matched, inc)
-	}
-	sort.Slice(matched, func(i, j int) bool {
-		if !matched[i].CreatedAt.Equal(matched[j].CreatedAt) {
-			return matched[i].CreatedAt.After(matched[j].CreatedAt)
-		}
-		return matched[i].ID > matched[j].ID
-	})
-	pages := (len(matched) + PageSize - 1) / PageSize
-	if pages == 0 {
-		pages = 1
-	}
-	from := (pageNo - 1) * PageSize
-	if from > len(matched) {
-		from = len(matched)
-	}
-	to := min(from+PageSize, len(matched))
 	nm := p.names()
 	data := &listPage{page: page{Title: "Incidents", Root: "./", Nav: "incidents", Now: now},
 		Status: string(status), Team: team, Q: q.Get("q"), Since: sinceText, Periods: periods,
-		Page: pageNo, Pages: pages, Total: len(matched), Admin: p.App.IsSystemAdmin(ctx, actor)}
+		First: first, Scanned: res.Scanned, Oldest: res.Oldest, Short: res.Next != "" && len(res.Incidents) < PageSize,
+		Admin: p.App.IsSystemAdmin(ctx, actor)}
 	if sev != 0 {
 		data.Severity = sev.String()
 	}
-	for _, inc := range matched[from:to] {
-		sum, err := p.App.IncidentSummary(ctx, inc)
-		if err != nil {
-			p.fail(w, ctx, err, "list", actor)
-			return
-		}
+	for _, inc := range res.Incidents {
 		row := listRow{ID: inc.ID, Title: inc.Title, IM: nm.get(inc.Roles[incident.RoleIM]), Severity: inc.Severity,
 			Status: inc.Status, Created: inc.CreatedAt, Private: inc.Private, Href: "incidents/" + inc.ID,
 			StatusLabel: inc.Status.Label(), SeverityLabel: inc.Severity.String()}
-		if sum.Acknowledged {
-			row.TTA = durText(sum.TimeToAck)
-		}
-		if sum.Mitigated {
-			row.TTM = durText(sum.TimeToMitigate)
-		}
-		if sum.Resolved {
-			row.TTR = durText(sum.TimeToResolve)
+		if sum := res.Summaries[inc.ID]; sum != nil {
+			if sum.Acknowledged {
+				row.TTA = durText(sum.TimeToAck)
+			}
+			if sum.Mitigated {
+				row.TTM = durText(sum.TimeToMitigate)
+			}
+			if sum.Resolved {
+				row.TTR = durText(sum.TimeToResolve)
+			}
 		}
 		data.Rows = append(data.Rows, row)
 	}
-	link := func(n int) string {
+	data.Last = first + len(data.Rows) - 1
+	if q.Get("after") != "" {
+		data.NewestHref = "incidents?" + cloneValues(q).Encode()
+	}
+	if res.Next != "" {
 		v := cloneValues(q)
-		v.Set("page", strconv.Itoa(n))
-		return "incidents?" + v.Encode()
-	}
-	if pageNo > 1 {
-		data.PrevHref = link(pageNo - 1)
-	}
-	if pageNo < pages {
-		data.NextHref = link(pageNo + 1)
+		v.Set("after", res.Next)
+		v.Set("from", strconv.Itoa(first+len(res.Incidents)))
+		data.NextHref = "incidents?" + v.Encode()
 	}
 	p.render(w, "list", data)
 }
@@ -372,7 +347,7 @@ func (p *Pages) ServeList(w http.ResponseWriter, r *http.Request, actor string) 
 func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
 	for k, vs := range v {
-		if k == "page" {
+		if k == "after" || k == "from" || k == "page" {
 			continue
 		}
 		out[k] = append([]string(nil), vs...)

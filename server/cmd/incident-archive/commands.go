@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/report"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
@@ -162,7 +163,7 @@ func cmdStats(out io.Writer, args []string) error {
 				return err
 			}
 		}
-		st, err := s.app.Stats(ctx, "incident-archive", from)
+		st, err := s.app.StatsWith(ctx, "incident-archive", from, app.StatsOptions{ReadOnly: true})
 		if err != nil {
 			return err
 		}

@@ -70,6 +70,9 @@ func (offline) PublishPostmortem(context.Context, *incident.Incident, []string, 
 // CanAccessChannel implements app.Access: whoever holds the file reads all of it.
 func (offline) CanAccessChannel(context.Context, string, string) bool { return true }
 
+// CanReadTeam implements app.Access.
+func (offline) CanReadTeam(context.Context, string, string) bool { return true }
+
 // IsSystemAdmin implements app.Directory.
 func (offline) IsSystemAdmin(context.Context, string) bool { return true }
 func (offline) IsActiveUser(context.Context, string) bool  { return true }
