@@ -44,6 +44,8 @@ type App struct {
 	// background counts follow-up work running in goroutines, so that a
 	// deactivating plugin can let it finish (see Quiesce).
 	background *sync.WaitGroup
+	// fills holds the months whose stats this process is computing.
+	fills *sync.Map
 	// work runs every piece of deferred and timed work (package work).
 	work *work.Engine
 	// boardSeen is the on-duty board this instance last showed.
@@ -124,8 +126,8 @@ func New(d Deps) (*App, error) {
 	}
 	a := &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log,
-		background: new(sync.WaitGroup),
-		onDuty:     d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}
+		background: new(sync.WaitGroup), fills: new(sync.Map),
+		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}
 	clock := d.WorkClock
 	if clock == nil {
 		clock = appClock{d.Clock}

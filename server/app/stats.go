@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
+	"maps"
 	"sort"
 	"time"
 
@@ -17,19 +17,6 @@ import (
 type DurationStats struct {
 	N         int
 	Mean, P90 time.Duration
-}
-
-func summarise(ds []time.Duration) DurationStats {
-	if len(ds) == 0 {
-		return DurationStats{}
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
-	rank := int(math.Ceil(0.9 * float64(len(ds))))
-	return DurationStats{N: len(ds), Mean: sum / time.Duration(len(ds)), P90: ds[rank-1]}
 }
 
 // SeverityStats are one severity's figures.
@@ -51,8 +38,9 @@ type Stats struct {
 	StintsPerPerson map[string]int
 	// OverdueActions lists open action items past their due date.
 	OverdueActions []OverdueAction
-	// Entries are the incidents counted, oldest first, for the charts.
-	Entries []*StatsEntry
+	// Months are the figures of each month ("2006-01") by the creation of
+	// the incidents, for the charts.
+	Months map[string]*Figures
 	// Pending names the months whose figures are still being computed
 	// (in the background, once): their incidents are not counted yet.
 	Pending []string
@@ -110,64 +98,93 @@ func (a *App) StatsWith(ctx context.Context, actor string, since time.Time, opt 
 	if err != nil {
 		return nil, err
 	}
-	st := &Stats{Since: since, BySeverity: map[incident.Severity]*SeverityStats{},
-		PagesPerPerson: map[string]int{}, StintsPerPerson: map[string]int{}}
+	st := &Stats{Since: since, BySeverity: map[incident.Severity]*SeverityStats{}, Months: map[string]*Figures{}}
 	v := a.viewer(ctx, actor)
-	durs := [3]map[incident.Severity][]time.Duration{{}, {}, {}}
+	all := &Figures{}
 	for i, m := range window {
 		docs := raws[i*(statsShards+1) : (i+1)*(statsShards+1)]
-		entries, pending, err := a.entriesOf(ctx, m, docs, opt)
-		if err != nil {
-			return nil, err
-		}
-		if pending {
-			st.Pending = append(st.Pending, m)
-			continue
-		}
-		for _, e := range entries {
-			if e.Created.Before(since) || !v.sees(ctx, e) {
+		start, _ := time.Parse("2006-01", m)
+		fig := &Figures{}
+		if docs[0] != nil && !start.Before(since) {
+			// A whole month, ready: its figures, not its entries.
+			for _, raw := range docs[1:] {
+				if raw == nil {
+					continue
+				}
+				sf, err := readShardFigures(raw)
+				if err != nil {
+					return nil, fmt.Errorf("decode the stats of %s: %w", m, err)
+				}
+				st.addShard(ctx, fig, sf, v, now)
+			}
+		} else {
+			entries, pending, err := a.entriesOf(ctx, m, docs, opt)
+			if err != nil {
+				return nil, err
+			}
+			if pending {
+				st.Pending = append(st.Pending, m)
 				continue
 			}
-			st.add(e, durs)
-			for _, d := range e.Due {
-				if d.Due.Before(now) && v.channel(ctx, e.Channel) {
-					st.OverdueActions = append(st.OverdueActions, OverdueAction{Incident: e.ID, Item: incident.ActionItem{N: d.N, Text: d.Text, Owner: d.Owner, Due: d.Due}})
+			for _, e := range entries {
+				if e.Created.Before(since) || !v.sees(ctx, e) {
+					continue
 				}
+				fig.add(e)
+				st.addDue(ctx, dueRef{ID: e.ID, Channel: e.Channel, Due: e.Due}, v, now)
 			}
 		}
+		if len(fig.N) > 0 {
+			st.Months[m] = fig
+			all.merge(fig)
+		}
+	}
+	for sev, n := range all.N {
+		st.Incidents += n
+		st.BySeverity[sev] = &SeverityStats{Incidents: n, ToAck: all.Summary(MetricAck, sev),
+			ToMitigate: all.Summary(MetricMitigate, sev), ToResolve: all.Summary(MetricResolve, sev)}
+	}
+	st.PagesPerPerson, st.StintsPerPerson = all.Pages, all.Stints
+	if st.PagesPerPerson == nil {
+		st.PagesPerPerson = map[string]int{}
+	}
+	if st.StintsPerPerson == nil {
+		st.StintsPerPerson = map[string]int{}
 	}
 	if err := a.addDutyPages(ctx, since, now, st.PagesPerPerson); err != nil {
 		return nil, err
 	}
-	for sev, ss := range st.BySeverity {
-		ss.ToAck, ss.ToMitigate, ss.ToResolve = summarise(durs[0][sev]), summarise(durs[1][sev]), summarise(durs[2][sev])
-	}
-	sort.Slice(st.Entries, func(i, j int) bool { return st.Entries[i].Created.Before(st.Entries[j].Created) })
 	sort.Slice(st.OverdueActions, func(i, j int) bool { return st.OverdueActions[i].Item.Due.Before(st.OverdueActions[j].Item.Due) })
 	return st, nil
 }
 
-// add counts e.
-func (st *Stats) add(e *StatsEntry, durs [3]map[incident.Severity][]time.Duration) {
-	ss := st.BySeverity[e.Sev]
-	if ss == nil {
-		ss = &SeverityStats{}
-		st.BySeverity[e.Sev] = ss
-	}
-	st.Incidents++
-	ss.Incidents++
-	for i, d := range []*time.Duration{e.TTA, e.TTM, e.TTR} {
-		if d != nil {
-			durs[i][e.Sev] = append(durs[i][e.Sev], *d)
+// addShard adds what actor may see of a shard's figures: the public
+// incidents of the teams they read, the private ones whose channels
+// they read, and the overdue action items of the incidents they read.
+func (st *Stats) addShard(ctx context.Context, fig *Figures, sf *shardFigures, v *viewer, now time.Time) {
+	for team, f := range sf.Teams {
+		if v.team(ctx, team) {
+			fig.merge(f)
 		}
 	}
-	for u, n := range e.Pages {
-		st.PagesPerPerson[u] += n
+	for _, e := range sf.Private {
+		if v.channel(ctx, e.Channel) {
+			fig.add(e)
+		}
 	}
-	for u, n := range e.Stints {
-		st.StintsPerPerson[u] += n
+	for _, d := range sf.Due {
+		st.addDue(ctx, d, v, now)
 	}
-	st.Entries = append(st.Entries, e)
+}
+
+// addDue adds the items of d past due to the overdue actions, if actor
+// reads the incident's channel: the items' text is shown.
+func (st *Stats) addDue(ctx context.Context, d dueRef, v *viewer, now time.Time) {
+	for _, it := range d.Due {
+		if it.Due.Before(now) && v.channel(ctx, d.Channel) {
+			st.OverdueActions = append(st.OverdueActions, OverdueAction{Incident: d.ID, Item: incident.ActionItem{N: it.N, Text: it.Text, Owner: it.Owner, Due: it.Due}})
+		}
+	}
 }
 
 // entriesOf decodes month's documents (its ready mark, then its shards).
@@ -185,12 +202,11 @@ func (a *App) entriesOf(ctx context.Context, month string, docs [][]byte, opt St
 		if err := json.Unmarshal(raw, &sh); err != nil {
 			return nil, false, fmt.Errorf("decode the stats of %s: %w", month, err)
 		}
-		for id, e := range sh.Entries {
-			if e != nil {
-				e.ID = id
-				have[id] = e
-			}
+		entries, err := sh.entries()
+		if err != nil {
+			return nil, false, fmt.Errorf("the stats of %s: %w", month, err)
 		}
+		maps.Copy(have, entries)
 	}
 	if docs[0] == nil {
 		missing, err := a.missingEntries(ctx, month, have)

@@ -1,24 +1,32 @@
 package app
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"reflect"
 	"strconv"
 	"time"
 
+	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
-// The stats read what they show from per-month documents: the figures of
-// the incidents created in a month, spread over statsShards documents
-// (stats/v1/<month>/<n>, one entry per incident), and a mark
+// The stats read what they show from per-month documents: the incidents
+// created in a month, spread over statsShards documents
+// (stats/v1/<month>/<n>), each holding one entry per incident (packed)
+// and what its entries add up to (shardFigures: histograms and counts by
+// team, whose size does not follow the number of incidents), and a mark
 // (stats/v1/<month>/ready) that every incident of the month has its entry.
-// A stats view reads 33 documents per month of its window, whatever the
-// number of incidents; a change rewrites one shard, a 32nd of its month.
+// A stats view reads 17 documents per month of its window, and decodes
+// the figures of a whole month, the entries only of the month its window
+// starts in; a change rewrites one shard, a 16th of its month.
 //
 // The figures of an incident are computed from its whole timeline by its
 // worker (noteStats), after a change that moves them: a start, a page, an
@@ -26,7 +34,7 @@ import (
 // resolution, an action item. A month that has entries from before this
 // format is filled once, in the background (backfillStats), and the
 // stats say which months they still lack meanwhile.
-const statsShards = 32
+const statsShards = 16
 
 func statsShardDoc(month string, n int) string { return "stats/v1/" + month + "/" + strconv.Itoa(n) }
 
@@ -72,8 +80,50 @@ type DueItem struct {
 	Due   time.Time `json:"due"`
 }
 
+// statsShard is a shard document: its figures first (a stats view of a
+// whole month reads them alone), then its entries, packed (JSON,
+// gzipped: about a seventh of the bytes), since a view of a whole month
+// reads the document without them.
 type statsShard struct {
-	Entries map[string]*StatsEntry `json:"e"`
+	Figures *shardFigures `json:"a"`
+	Packed  []byte        `json:"z,omitempty"`
+}
+
+// entries unpacks the shard's entries (ids set).
+func (sh *statsShard) entries() (map[string]*StatsEntry, error) {
+	out := map[string]*StatsEntry{}
+	if len(sh.Packed) == 0 {
+		return out, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(sh.Packed))
+	if err != nil {
+		return nil, fmt.Errorf("unpack stats entries: %w", err)
+	}
+	if err := json.NewDecoder(zr).Decode(&out); err != nil {
+		return nil, fmt.Errorf("unpack stats entries: %w", err)
+	}
+	for id, e := range out {
+		if e == nil {
+			delete(out, id)
+			continue
+		}
+		e.ID = id
+	}
+	return out, nil
+}
+
+// pack stores entries in the shard, and their figures.
+func (sh *statsShard) pack(entries map[string]*StatsEntry) error {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err := json.NewEncoder(zw).Encode(entries); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	sh.Packed, sh.Figures = buf.Bytes(), sumShard(entries)
+	return nil
 }
 
 // newer reports whether figures made from events events of revision rev
@@ -104,7 +154,7 @@ func (a *App) noteStats(ctx context.Context, inc *incident.Incident) error {
 	}); err != nil {
 		return fmt.Errorf("summary of %s: %w", inc.ID, err)
 	}
-	return a.putStatsEntry(ctx, entry)
+	return a.putStatsEntries(ctx, []*StatsEntry{entry})
 }
 
 // figures are inc's summary and stats entry.
@@ -140,22 +190,35 @@ func (a *App) figures(inc *incident.Incident, events []incident.Event, items *in
 	return sum, e
 }
 
-// putStatsEntry stores e in its shard unless the shard holds the same or
-// a newer one.
-func (a *App) putStatsEntry(ctx context.Context, e *StatsEntry) error {
-	name := statsShardDoc(monthOf(e.Created), statsShardOf(e.ID))
-	_, _, err := updateDoc(ctx, a.store, name, func(sh *statsShard, _ bool) error {
-		if old := sh.Entries[e.ID]; old != nil && (!newer(e.Events, e.Rev, old.Events, old.Rev) || reflect.DeepEqual(old, e)) {
-			return errUnchanged
+// putStatsEntries stores entries in their shards, one write per shard,
+// leaving alone any the shard holds already or holds newer.
+func (a *App) putStatsEntries(ctx context.Context, entries []*StatsEntry) error {
+	byShard := map[string][]*StatsEntry{}
+	for _, e := range entries {
+		name := statsShardDoc(monthOf(e.Created), statsShardOf(e.ID))
+		byShard[name] = append(byShard[name], e)
+	}
+	for name, list := range byShard {
+		_, _, err := updateDoc(ctx, a.store, name, func(sh *statsShard, _ bool) error {
+			have, err := sh.entries()
+			if err != nil {
+				return err
+			}
+			changed := false
+			for _, e := range list {
+				if old := have[e.ID]; old != nil && (!newer(e.Events, e.Rev, old.Events, old.Rev) || reflect.DeepEqual(old, e)) {
+					continue
+				}
+				have[e.ID], changed = e, true
+			}
+			if !changed {
+				return errUnchanged
+			}
+			return sh.pack(have)
+		})
+		if err != nil {
+			return fmt.Errorf("stats entries in %s: %w", name, err)
 		}
-		if sh.Entries == nil {
-			sh.Entries = map[string]*StatsEntry{}
-		}
-		sh.Entries[e.ID] = e
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("stats entry of %s: %w", e.ID, err)
 	}
 	return nil
 }
@@ -200,30 +263,84 @@ type statsLater struct {
 
 type statsLaterKey struct{}
 
-// statsBackfillTTL bounds how long one process keeps a month's backfill
-// to itself: another takes it over after that.
-const statsBackfillTTL = 10 * time.Minute
+// statsFill is the lease of a month's backfill (stats/v1/<month>/fill),
+// so that one process at a time computes it.
+type statsFill struct {
+	Lease cas.Lease `json:"lease,omitzero"`
+}
 
-// backfillStats gives every incident of month its entry, then marks the
-// month ready, once per cluster (a claim), in the background.
+func statsFillDoc(month string) string { return "stats/v1/" + month + "/fill" }
+
+// backfillStats gives every incident of month its entry and marks the
+// month ready, in the background: one run per process (fills), and one
+// per cluster by the lease rule (see package work), so that the views
+// that find the month pending meanwhile start nothing more.
 func (a *App) backfillStats(month string) {
+	if _, running := a.fills.LoadOrStore(month, true); running {
+		return
+	}
 	a.goBackground(func() {
+		defer a.fills.Delete(month)
 		ctx := context.Background()
-		ok, err := a.store.Claim(ctx, "stats-backfill/v1/"+month, statsBackfillTTL)
-		if err != nil || !ok {
-			return
-		}
-		have, err := a.monthShards(ctx, month)
-		if err == nil {
-			var missing []string
-			if missing, err = a.missingEntries(ctx, month, have); err == nil {
-				err = a.fillMonth(ctx, month, missing, have, true)
-			}
-		}
-		if err != nil {
+		if err := a.fillLeased(ctx, month); err != nil {
 			a.log.Warn().Err(err).Str("month", month).Msg("compute the stats of a month; the next stats view tries again")
 		}
 	})
+}
+
+// fillLeased takes the month's lease, unless another process works on
+// it, and fills the month while the lease holds.
+func (a *App) fillLeased(ctx context.Context, month string) error {
+	name, owner := statsFillDoc(month), cas.NewOwner()
+	cur, _, err := loadDoc[statsFill](ctx, a.store, name)
+	if err != nil {
+		return err
+	}
+	seen := cur.Lease
+	if seen.Held() && !a.work.Watch().MayTake(name, seen) {
+		return nil
+	}
+	_, took, err := updateDoc(ctx, a.store, name, func(f *statsFill, _ bool) error {
+		if f.Lease != seen {
+			return errUnchanged
+		}
+		f.Lease.Take(owner, a.now())
+		return nil
+	})
+	if err != nil || !took {
+		return err
+	}
+	a.work.Watch().Forget(name)
+	hctx, stop := work.Hold(ctx, a.work.Clock(), func(ctx context.Context) (bool, error) {
+		_, _, err := updateDoc(ctx, a.store, name, func(f *statsFill, _ bool) error {
+			if !f.Lease.HeldBy(owner) {
+				return errLeaseLost
+			}
+			f.Lease.Renew(a.now())
+			return nil
+		})
+		if errors.Is(err, errLeaseLost) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	defer stop()
+	have, err := a.monthShards(hctx, month)
+	if err == nil {
+		var missing []string
+		if missing, err = a.missingEntries(hctx, month, have); err == nil {
+			err = a.fillMonth(hctx, month, missing, have, true)
+		}
+	}
+	if _, _, rerr := updateDoc(context.WithoutCancel(ctx), a.store, name, func(f *statsFill, _ bool) error {
+		if !f.Lease.HeldBy(owner) {
+			return errUnchanged
+		}
+		return errDelete
+	}); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // monthShards reads the entries stored for month.
@@ -234,12 +351,11 @@ func (a *App) monthShards(ctx context.Context, month string) (map[string]*StatsE
 		if err != nil {
 			return nil, err
 		}
-		for id, e := range sh.Entries {
-			if e != nil {
-				e.ID = id
-				have[id] = e
-			}
+		entries, err := sh.entries()
+		if err != nil {
+			return nil, err
 		}
+		maps.Copy(have, entries)
 	}
 	return have, nil
 }
@@ -273,33 +389,47 @@ func (a *App) missingEntries(ctx context.Context, month string, have map[string]
 }
 
 // fillMonth computes the entries of the incidents ids (of month) from
-// their timelines into have; with store it stores them and marks the
-// month ready.
+// their timelines into have, a few hundred at a time; with store it
+// stores them (one write per shard per few hundred, and the summaries
+// that are missing) and marks the month ready.
 func (a *App) fillMonth(ctx context.Context, month string, ids []string, have map[string]*StatsEntry, store bool) error {
-	for from := 0; from < len(ids); from += 64 {
-		list, err := a.store.GetIncidents(ctx, ids[from:min(from+64, len(ids))])
-		if err != nil {
-			return err
-		}
-		for _, inc := range list {
-			if inc == nil || monthOf(inc.CreatedAt) != month {
-				continue
-			}
-			events, err := a.store.Timeline(ctx, inc.ID)
+	const batch = 512
+	for from := 0; from < len(ids); from += batch {
+		var entries []*StatsEntry
+		for sub := from; sub < min(from+batch, len(ids)); sub += 64 {
+			list, err := a.store.GetIncidents(ctx, ids[sub:min(sub+64, from+batch, len(ids))])
 			if err != nil {
 				return err
 			}
-			items, err := a.ActionItems(ctx, inc)
-			if err != nil {
-				return err
-			}
-			_, e := a.figures(inc, events, items)
-			if store {
-				if err := a.putStatsEntry(ctx, e); err != nil {
+			for _, inc := range list {
+				if inc == nil || monthOf(inc.CreatedAt) != month {
+					continue
+				}
+				events, err := a.store.Timeline(ctx, inc.ID)
+				if err != nil {
 					return err
 				}
+				items, err := a.ActionItems(ctx, inc)
+				if err != nil {
+					return err
+				}
+				sum, e := a.figures(inc, events, items)
+				if store {
+					if _, err := createDoc(ctx, a.store, summaryDoc(inc.ID), sum); err != nil {
+						return err
+					}
+				}
+				entries = append(entries, e)
+				have[e.ID] = e
 			}
-			have[e.ID] = e
+		}
+		if store {
+			if err := a.putStatsEntries(ctx, entries); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 	if !store {

@@ -62,7 +62,7 @@ func TestStatsReadMonthsNotIncidents(t *testing.T) {
 		n, fixed int
 	}{{few, 20, 7}, {many, 400, 134}} {
 		s3 := c.st.BySeverity[incident.S3]
-		if c.st.Incidents != c.n || s3 == nil || s3.Incidents != c.n || len(c.st.Pending) != 0 || len(c.st.Entries) != c.n {
+		if c.st.Incidents != c.n || s3 == nil || s3.Incidents != c.n || len(c.st.Pending) != 0 || len(c.st.Months) != 1 {
 			t.Fatalf("%d incidents: counted %d (%+v), pending %v", c.n, c.st.Incidents, s3, c.st.Pending)
 		}
 		if s3.ToResolve.N != c.fixed || s3.ToResolve.P90.Round(time.Minute) != 7*time.Minute {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"math"
 	"net/http"
 	"sort"
 	"time"
@@ -76,18 +75,6 @@ type statsPage struct {
 	Pending []string
 }
 
-// nearest-rank percentile of sorted ds.
-func pct(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p * float64(len(ds))))
-	if rank < 1 {
-		rank = 1
-	}
-	return ds[rank-1]
-}
-
 // ServeStats serves GET /stats.
 func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string) {
 	ctx := r.Context()
@@ -106,30 +93,21 @@ func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string)
 	data := &statsPage{page: page{Title: "Stats", Root: "./", Nav: "stats", Now: now}, Since: sinceText, Periods: periods,
 		Incidents: st.Incidents, Severities: []incident.Severity{incident.S1, incident.S2, incident.S3, incident.S4}, Pending: st.Pending}
 
-	type key struct {
-		month string
-		sev   incident.Severity
-	}
-	durs := [3]map[key][]time.Duration{{}, {}, {}}
-	months := map[string]bool{}
 	weeks := map[time.Time]int{}
 	first := now
-	for _, e := range st.Entries {
-		k := key{e.Created.UTC().Format("2006-01"), e.Sev}
-		months[k.month] = true
-		for i, d := range []*time.Duration{e.TTA, e.TTM, e.TTR} {
-			if d != nil {
-				durs[i][k] = append(durs[i][k], *d)
+	ms := make([]string, 0, len(st.Months))
+	for m, f := range st.Months {
+		ms = append(ms, m)
+		for w, n := range f.Weeks {
+			wk, err := time.Parse("2006-01-02", w)
+			if err != nil {
+				continue
+			}
+			weeks[wk] += n
+			if wk.Before(first) {
+				first = wk
 			}
 		}
-		weeks[weekStart(e.Created)]++
-		if e.Created.Before(first) {
-			first = e.Created
-		}
-	}
-	ms := make([]string, 0, len(months))
-	for m := range months {
-		ms = append(ms, m)
 	}
 	sort.Strings(ms)
 	for i, def := range []struct{ id, key, title string }{
@@ -140,12 +118,12 @@ func (p *Pages) ServeStats(w http.ResponseWriter, r *http.Request, actor string)
 		for _, m := range ms {
 			row := monthRow{Month: m, Cells: map[incident.Severity]*cell{}}
 			for _, sev := range data.Severities {
-				ds := durs[i][key{m, sev}]
-				if len(ds) == 0 {
+				p90, n := st.Months[m].Quantile(i, sev, 0.9)
+				if n == 0 {
 					continue
 				}
-				sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
-				c := &cell{N: len(ds), P50: pct(ds, 0.5), P90: pct(ds, 0.9)}
+				p50, _ := st.Months[m].Quantile(i, sev, 0.5)
+				c := &cell{N: n, P50: p50, P90: p90}
 				row.Cells[sev] = c
 				top = max(top, c.P90)
 			}
