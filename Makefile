@@ -78,6 +78,10 @@ latency: ## Measure command and button latency on a real server (median, p99)
 soak: ## The worst day on a real server: mixed load, update bursts, starts after a fill, alert storms, KV statements (SOAK_FLAGS=-scenarios mixed)
 	$(GO) run ./e2e/cmd/soak $(SOAK_FLAGS)
 
+.PHONY: page-bench
+page-bench: ## The incidents and stats pages in Chromium over 1,000 and 10,000 incidents stored on a real server
+	$(GO) test -count=1 -v -run TestPagesAtTenThousandIncidents ./e2e/browser
+
 .PHONY: archive-bench
 archive-bench: ## Export and import 1,000 incidents of 100 events between two real servers, and /incident start meanwhile
 	$(GO) run ./e2e/cmd/archivebench
