@@ -125,6 +125,13 @@ func (p *Plugin) OnActivate() error {
 			}
 			return id
 		},
+		TeamID: p.teamIDByName,
+		TeamName: func(id string) string {
+			if t, appErr := p.API.GetTeam(id); appErr == nil {
+				return t.Name
+			}
+			return id
+		},
 		Archives: p.archives,
 		Log:      p.log,
 	}

@@ -108,7 +108,7 @@ func (a *App) hotfixRM(ctx context.Context, inc *incident.Incident, h *hotfix.Ho
 		}
 		return named, "", nil
 	}
-	v, err := a.Rota(ctx)
+	v, err := a.incidentRota(ctx, inc)
 	if err != nil {
 		return "", "", err
 	}

@@ -343,7 +343,7 @@ func (a *App) openDutyPage(ctx context.Context, inc *incident.Incident, d *Duty,
 // details must be left out there.
 func (a *App) pageChannel(ctx context.Context, inc *incident.Incident) (string, bool) {
 	channel := inc.ChannelID
-	if v, err := a.Rota(ctx); err != nil {
+	if v, err := a.incidentRota(ctx, inc); err != nil {
 		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read rota for the page channel; paging in the incident channel")
 	} else if v.Rota.ChannelID != "" {
 		channel = v.Rota.ChannelID

@@ -202,7 +202,11 @@ func (a *App) mayAcknowledge(ctx context.Context, p *Page, actor string) error {
 	}
 	anyMember := a.settings().AnyRotaMemberMayAck
 	if anyMember {
-		v, err := a.Rota(ctx)
+		inc, err := a.pageIncident(ctx, p)
+		if err != nil && !errors.Is(err, incident.ErrNotFound) {
+			return fmt.Errorf("read the page's incident: %w", err)
+		}
+		v, err := a.incidentRota(ctx, inc)
 		if err != nil {
 			return fmt.Errorf("read rota: %w", err)
 		}

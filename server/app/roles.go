@@ -94,7 +94,7 @@ func (a *App) handedOverStep(ctx context.Context, inc *incident.Incident, value,
 // the events that explain who got what and why. A rota that cannot be read
 // leaves every role open, so an incident can always start.
 func (a *App) staff(ctx context.Context, inc *incident.Incident) []incident.Event {
-	v, st, err := a.Staffing(ctx, inc.CreatedAt)
+	v, st, err := a.StaffingOf(ctx, inc.Rota, inc.CreatedAt)
 	if err != nil {
 		a.log.Error().Err(err).Msg("read rota for staffing; roles stay open")
 		v, st = &RotaView{Rota: &rota.Rota{}}, rota.Staffing{}

@@ -17,19 +17,33 @@ const DefaultHandoff = "CRON_TZ=UTC 0 9 * * MON"
 
 // RotaView is the rota with its parsed schedule, for reading.
 type RotaView struct {
+	Name     string // the rota's name (see rotas.go)
 	Rota     *rota.Rota
 	Schedule rota.Schedule
 	Location *time.Location
 }
 
-// Rota returns the rota (an empty one with the default handoff if none was
-// configured) and its schedule.
+// Rota returns the first rota (an empty one with the default handoff if
+// none was configured) and its schedule.
 func (a *App) Rota(ctx context.Context) (*RotaView, error) {
-	r, _, err := loadDoc[rota.Rota](ctx, a.store, rotaDoc)
+	return a.RotaOf(ctx, "")
+}
+
+// RotaOf returns the rota named name ("": the first) and its schedule.
+func (a *App) RotaOf(ctx context.Context, name string) (*RotaView, error) {
+	e, err := a.rotaEntry(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return a.view(r)
+	r, _, err := loadDoc[rota.Rota](ctx, a.store, e.Doc)
+	if err != nil {
+		return nil, err
+	}
+	v, err := a.view(r)
+	if v != nil {
+		v.Name = e.Name
+	}
+	return v, err
 }
 
 func (a *App) view(r *rota.Rota) (*RotaView, error) {
@@ -60,13 +74,22 @@ type RotaEdit func(v *RotaView, now time.Time) (warnings []string, err error)
 // would need this week and next: one person on duty for two roles is
 // accepted, but the editor is told what will happen.
 func (a *App) EditRota(ctx context.Context, actor string, edit RotaEdit) (*RotaView, []string, []rota.Substitution, error) {
+	return a.EditRotaOf(ctx, actor, "", edit)
+}
+
+// EditRotaOf is EditRota on the rota named name ("": the first).
+func (a *App) EditRotaOf(ctx context.Context, actor, name string, edit RotaEdit) (*RotaView, []string, []rota.Substitution, error) {
+	e, err := a.rotaEntry(ctx, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if !a.mayEditRota(ctx, actor) {
 		return nil, nil, nil, incident.Forbiddenf("only system admins and rota admins may edit the rota; ask one of them, or see `/incident rota` for who is on duty")
 	}
 	now := a.now()
 	var warnings []string
 	var view *RotaView
-	_, _, err := updateDoc(ctx, a.store, rotaDoc, func(r *rota.Rota, _ bool) error {
+	_, _, err = updateDoc(ctx, a.store, e.Doc, func(r *rota.Rota, _ bool) error {
 		v, err := a.view(r)
 		if err != nil {
 			return err
@@ -78,13 +101,14 @@ func (a *App) EditRota(ctx context.Context, actor string, edit RotaEdit) (*RotaV
 		r.Prune(v.Schedule, now.AddDate(0, 0, -60))
 		r.Revision++
 		warnings, view = w, v
+		view.Name = e.Name
 		return nil
 	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	conflicts := a.upcomingConflicts(view, now)
-	a.log.Info().Str("actor", actor).Int64("revision", view.Rota.Revision).Msg("rota edited")
+	a.log.Info().Str("actor", actor).Str("rota", e.Name).Int64("revision", view.Rota.Revision).Msg("rota edited")
 	a.boardChanged()
 	// The handoff instant may have moved: its worker looks again now.
 	if err := a.work.Schedule(ctx, kindHandoff, handoffKey, now); err != nil {
@@ -114,9 +138,15 @@ func (a *App) mayEditRota(ctx context.Context, actor string) bool {
 	return a.dir.IsSystemAdmin(ctx, actor)
 }
 
-// Staffing computes who holds each role at t under the current policy.
+// Staffing computes who holds each role of the first rota at t under the
+// current policy.
 func (a *App) Staffing(ctx context.Context, t time.Time) (*RotaView, rota.Staffing, error) {
-	v, err := a.Rota(ctx)
+	return a.StaffingOf(ctx, "", t)
+}
+
+// StaffingOf is Staffing for the rota named name ("": the first).
+func (a *App) StaffingOf(ctx context.Context, name string, t time.Time) (*RotaView, rota.Staffing, error) {
+	v, err := a.RotaOf(ctx, name)
 	if err != nil {
 		return nil, rota.Staffing{}, err
 	}

@@ -30,6 +30,9 @@ type StartRequest struct {
 	Labels map[string]string
 	// AlertLink names the link document of the alert that opens it.
 	AlertLink string
+	// Rota names the rota that staffs the incident; "" = the team's rota,
+	// else the first.
+	Rota string
 }
 
 // channelNameTries bounds retries with a fresh id when the channel name is
@@ -56,7 +59,13 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	if err != nil {
 		return nil, err
 	}
+	if inc.Rota, err = a.rotaForStart(ctx, req.Rota, req.TeamID); err != nil {
+		return nil, err
+	}
 	ev := inc.Start(a.now(), req.ActorID)
+	if inc.Rota != FirstRotaName {
+		ev = ev.With(incident.DataRota, inc.Rota)
+	}
 	settings := a.settings()
 	inc.Private = settings.PrivateChannels
 	inc.AlertLink = req.AlertLink

@@ -55,6 +55,9 @@ func (b *Bot) cardAttachment(inc *incident.Incident) *model.MessageAttachment {
 		fields = append(fields, &model.MessageAttachmentField{Title: "Runbook",
 			Value: fmt.Sprintf("%s (v%d): %d of %d steps", rb.Name, rb.Version, rb.Closed, rb.Total), Short: true})
 	}
+	if inc.Rota != "" && inc.Rota != incident.FirstRota {
+		fields = append(fields, &model.MessageAttachmentField{Title: "Rota", Value: "`" + inc.Rota + "`", Short: true})
+	}
 	fields = append(fields, &model.MessageAttachmentField{Title: "Roles", Value: b.rolesText(inc)})
 	if inc.Resolution != "" {
 		fields = append(fields, &model.MessageAttachmentField{Title: "Resolution", Value: Sanitize(inc.Resolution)})

@@ -44,6 +44,9 @@ type Handler struct {
 	Render func(string) string
 	// ChannelName returns a channel's name for ~links.
 	ChannelName func(channelID string) string
+	// TeamID finds a team by name; TeamName names a team for ~links.
+	TeamID   func(name string) (string, bool)
+	TeamName func(teamID string) string
 	// CalendarURL returns the URL of a calendar feed token (the team feed's
 	// with team), preferring the server's configured site URL over siteURL
 	// (the one the command came from).

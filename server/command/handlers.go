@@ -27,9 +27,12 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 		}
 		return Reply{}, nil
 	}
-	title, vals, unknown := flags(c.Rest, "severity", "summary", "runbook")
+	title, vals, unknown := flags(c.Rest, "severity", "summary", "runbook", "rota")
 	if unknown != "" {
-		return Reply{}, incident.Invalidf("unknown option %s: use --severity, --summary or --runbook", mention.Inline(unknown))
+		return Reply{}, incident.Invalidf("unknown option %s: use --severity, --summary, --runbook or --rota", mention.Inline(unknown))
+	}
+	if r, ok := vals["rota"]; ok && strings.TrimSpace(r) == "" {
+		return Reply{}, incident.Invalidf("--rota needs a rota's name after it: `/incident rota list` shows them")
 	}
 	if r, ok := vals["runbook"]; ok && strings.TrimSpace(r) == "" {
 		return Reply{}, incident.Invalidf("--runbook needs a runbook's name after it: `/incident runbook list` shows them")
@@ -44,7 +47,7 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if s, ok := vals["summary"]; ok && s == "" {
 		return Reply{}, incident.Invalidf("--summary needs text after it")
 	}
-	inc, err := h.App.Start(ctx, app.StartRequest{TeamID: c.TeamID, ActorID: c.UserID, Title: title, Summary: vals["summary"], Severity: sev, Runbook: vals["runbook"]})
+	inc, err := h.App.Start(ctx, app.StartRequest{TeamID: c.TeamID, ActorID: c.UserID, Title: title, Summary: vals["summary"], Severity: sev, Runbook: vals["runbook"], Rota: strings.TrimSpace(vals["rota"])})
 	if err != nil {
 		return Reply{}, err
 	}

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"strings"
 	"unicode"
 )
@@ -16,6 +17,25 @@ type Call struct {
 	// Rest is everything after the verb, spacing and newlines kept, so
 	// free text (updates, notes) reaches the timeline as typed.
 	Rest string
+	// Rota is the rota a rota command names with --rota ("": the first).
+	Rota string
+}
+
+// takeRotaFlag removes "--rota <name>" from rest, wherever it stands,
+// and returns the name.
+func takeRotaFlag(rest string) (string, string, error) {
+	fields := strings.Fields(rest)
+	for i, f := range fields {
+		if !strings.EqualFold(f, "--rota") {
+			continue
+		}
+		if i+1 >= len(fields) || strings.HasPrefix(fields[i+1], "--") {
+			return "", "", incident.Invalidf("--rota needs a rota's name after it: `/incident rota list` shows them")
+		}
+		name := strings.ToLower(fields[i+1])
+		return strings.Join(append(fields[:i:i], fields[i+2:]...), " "), name, nil
+	}
+	return rest, "", nil
 }
 
 // Parse splits "/incident verb rest..." into a Call's Verb and Rest.

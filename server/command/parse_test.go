@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 )
 
 func TestParse(t *testing.T) {
@@ -92,6 +94,24 @@ func TestUserFlags(t *testing.T) {
 		}
 		if err != nil || desc != c.desc || named["author"] != c.author || named["rm"] != c.rm {
 			t.Errorf("userFlags(%q) = %q %v %v", c.in, desc, named, err)
+		}
+	}
+}
+
+func TestTakeRotaFlag(t *testing.T) {
+	for _, c := range []struct{ in, rest, name string }{
+		{"set l1 @a @b --rota payments", "set l1 @a @b", "payments"},
+		{"--rota Payments show", "show", "payments"},
+		{"show 2026-11-23", "show 2026-11-23", ""},
+	} {
+		rest, name, err := takeRotaFlag(c.in)
+		if err != nil || rest != c.rest || name != c.name {
+			t.Errorf("takeRotaFlag(%q) = %q, %q, %v; want %q, %q", c.in, rest, name, err, c.rest, c.name)
+		}
+	}
+	for _, bad := range []string{"show --rota", "show --rota --x"} {
+		if _, _, err := takeRotaFlag(bad); incident.KindOf(err) != incident.KindInvalid {
+			t.Errorf("takeRotaFlag(%q): %v, want invalid", bad, err)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/mention"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 )
 
@@ -29,6 +30,8 @@ var rotaVerbs []*rotaVerb
 func init() {
 	rotaVerbs = []*rotaVerb{
 		{"show", "[date]", "Who is on duty this week and next, or on a date (" + WhenFormat + ").", nil, rotaShow},
+		{"list", "", "The rotas, and the teams whose incidents each staffs.", nil, rotaList},
+		{"create", "<name> [~team ...]", "Make a rota (system and rota admins); it staffs the incidents of the teams named. Then `--rota <name>` after any rota command edits it.", nil, rotaCreate},
 		{"set", "<role> @a @b ...", "Set a role's members, in rotation order.", roleArg, rotaSet},
 		{"add", "<role> @user", "Add a member at the end of a role's rotation.", roleArg, rotaAdd},
 		{"remove", "<role> @user", "Remove a member from a role's rotation.", roleArg, rotaRemove},
@@ -68,6 +71,11 @@ func rotaHelp() string {
 }
 
 func runRota(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	rest, name, err := takeRotaFlag(c.Rest)
+	if err != nil {
+		return Reply{}, err
+	}
+	c.Rest, c.Rota = rest, name
 	verb, args, _ := cutSpace(c.Rest)
 	if verb == "" {
 		return rotaShow(ctx, h, c, "")
@@ -81,11 +89,11 @@ func runRota(ctx context.Context, h *Handler, c Call) (Reply, error) {
 			return r, err
 		}
 	}
-	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, set, add, remove, override, swap, away, handoff, channel or calendar", verb)
+	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, list, create, set, add, remove, override, swap, away, handoff, channel or calendar", verb)
 }
 
 func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
-	v, err := h.App.Rota(ctx)
+	v, err := h.App.RotaOf(ctx, c.Rota)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -95,20 +103,20 @@ func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, erro
 		if err != nil {
 			return Reply{}, err
 		}
-		_, st, err := h.App.Staffing(ctx, at)
+		_, st, err := h.App.StaffingOf(ctx, c.Rota, at)
 		if err != nil {
 			return Reply{}, err
 		}
 		return Reply{Text: h.Render(h.staffingTable(v, "On "+at.In(v.Location).Format("Mon 2006-01-02 15:04 MST"), st))}, nil
 	}
 	_, start, end := rota.WeekOf(v.Schedule, v.Rota.Anchor, now)
-	_, this, err := h.App.Staffing(ctx, now)
+	_, this, err := h.App.StaffingOf(ctx, c.Rota, now)
 	if err != nil {
 		return Reply{}, err
 	}
 	out := h.staffingTable(v, "This week (since "+start.In(v.Location).Format("Mon 2006-01-02 15:04 MST")+")", this)
 	if !end.IsZero() {
-		_, next, err := h.App.Staffing(ctx, end)
+		_, next, err := h.App.StaffingOf(ctx, c.Rota, end)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -118,8 +126,55 @@ func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, erro
 	if v.Rota.ChannelID != "" {
 		ch = "~" + h.ChannelName(v.Rota.ChannelID)
 	}
-	out += fmt.Sprintf("\nHandoff: `%s` · Rota channel: %s", v.Rota.Handoff, ch)
+	out += fmt.Sprintf("\nRota `%s` · Handoff: `%s` · Rota channel: %s", v.Name, v.Rota.Handoff, ch)
 	return Reply{Text: h.Render(out)}, nil
+}
+
+func rotaList(ctx context.Context, h *Handler, c Call, _ string) (Reply, error) {
+	list, err := h.App.Rotas(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	var b strings.Builder
+	b.WriteString("#### Rotas\n| Rota | Staffs the incidents of |\n|---|---|\n")
+	for _, r := range list {
+		var teams []string
+		for _, t := range r.Teams {
+			if h.TeamName != nil {
+				t = h.TeamName(t)
+			}
+			teams = append(teams, "~"+t)
+		}
+		staffs := strings.Join(teams, " ")
+		if r.First {
+			staffs = strings.TrimSpace(staffs + " every other team")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s |\n", r.Name, staffs)
+	}
+	return Reply{Text: h.Render(b.String())}, nil
+}
+
+func rotaCreate(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	fields := strings.Fields(args)
+	if len(fields) == 0 {
+		return Reply{}, incident.Invalidf("name the rota")
+	}
+	var teams []string
+	for _, f := range fields[1:] {
+		if h.TeamID == nil {
+			return Reply{}, incident.Invalidf("teams cannot be looked up here")
+		}
+		id, ok := h.TeamID(strings.TrimPrefix(strings.ToLower(f), "~"))
+		if !ok {
+			return Reply{}, incident.Invalidf("there is no team %s", mention.Inline(f))
+		}
+		teams = append(teams, id)
+	}
+	if err := h.App.CreateRota(ctx, c.UserID, fields[0], teams); err != nil {
+		return Reply{}, err
+	}
+	name := strings.ToLower(fields[0])
+	return Reply{Text: fmt.Sprintf("Rota `%s` made. Fill it with `/incident rota set <role> @a @b --rota %s`, and set its channel with `/incident rota channel --rota %s`.", name, name, name)}, nil
 }
 
 func (h *Handler) staffingTable(v *app.RotaView, title string, st rota.Staffing) string {
@@ -165,7 +220,7 @@ func (h *Handler) users(tokens []string) ([]string, error) {
 // editRota runs an edit and reports it with its warnings and the
 // substitutions the rota now needs this week and next.
 func (h *Handler) editRota(ctx context.Context, c Call, done string, edit app.RotaEdit) (Reply, error) {
-	_, warnings, conflicts, err := h.App.EditRota(ctx, c.UserID, edit)
+	_, warnings, conflicts, err := h.App.EditRotaOf(ctx, c.UserID, c.Rota, edit)
 	if err != nil {
 		return Reply{}, err
 	}

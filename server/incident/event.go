@@ -38,6 +38,8 @@ const (
 	// DataOverdue is how late a status update or reminder is, as a Go
 	// duration ("12m30s").
 	DataOverdue = "overdue"
+	// DataRota names the rota that staffs the incident, on its start.
+	DataRota = "rota"
 )
 
 // ActorSystem is the actor of events the bot causes on its own (timers,

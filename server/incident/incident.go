@@ -16,6 +16,10 @@ const (
 	MaxTextRunes    = 4000 // status updates and notes
 )
 
+// FirstRota names the first rota until an admin names it otherwise: the
+// one every installation has.
+const FirstRota = "main"
+
 // Incident is the record of one incident. Its timeline is stored separately,
 // append-only; the record holds the current state only.
 type Incident struct {
@@ -28,8 +32,11 @@ type Incident struct {
 	Resolution      string   `json:"resolution,omitempty"`
 	Impact          string   `json:"impact,omitempty"` // who or what was affected, set by the IM
 	TeamID          string   `json:"team_id"`
-	ChannelID       string   `json:"channel_id"`
-	CardPostID      string   `json:"card_post_id,omitempty"`
+	// Rota names the rota that staffs and pages the incident ("": the
+	// first, for incidents made before rotas had names).
+	Rota       string `json:"rota,omitempty"`
+	ChannelID  string `json:"channel_id"`
+	CardPostID string `json:"card_post_id,omitempty"`
 	// CardShown fingerprints what the card shows, as last rendered by the
 	// incident's worker: a re-render that would show the same (a status
 	// update within the minute the card already shows) is not sent.

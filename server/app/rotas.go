@@ -1,0 +1,162 @@
+package app
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// Several rotas. Each rota is a document of its own; the directory
+// (rotas/v1) names them, in the order they were made, with the teams
+// whose incidents each staffs by default. Until a second rota is made
+// there is no directory: the first rota is the one document every earlier
+// version kept (rota/v1), so an upgrade moves nothing, and its members,
+// overrides, swaps, away periods, handoff state and calendar tokens stay
+// where they were.
+const rotasDoc = "rotas/v1"
+
+// FirstRotaName names the first rota (see incident.FirstRota).
+const FirstRotaName = incident.FirstRota
+
+// rotaEntry is one rota of the directory.
+type rotaEntry struct {
+	Name string `json:"name"`
+	Doc  string `json:"doc"`
+	// Teams are the teams whose incidents the rota staffs when no rota is
+	// named and no routing rule matches.
+	Teams []string `json:"teams,omitempty"`
+}
+
+type rotaDirectory struct {
+	Rotas []rotaEntry `json:"rotas"`
+}
+
+var rotaNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// rotaDirectory returns the directory, the first rota alone when none
+// was made.
+func (a *App) rotaDirectory(ctx context.Context) (*rotaDirectory, error) {
+	d, ok, err := loadDoc[rotaDirectory](ctx, a.store, rotasDoc)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(d.Rotas) == 0 {
+		d = &rotaDirectory{Rotas: []rotaEntry{{Name: FirstRotaName, Doc: rotaDoc}}}
+	}
+	return d, nil
+}
+
+// rotaEntry returns the rota named name ("": the first), or a not-found
+// error naming the rotas there are.
+func (a *App) rotaEntry(ctx context.Context, name string) (rotaEntry, error) {
+	d, err := a.rotaDirectory(ctx)
+	if err != nil {
+		return rotaEntry{}, err
+	}
+	if name == "" {
+		return d.Rotas[0], nil
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	for _, e := range d.Rotas {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return rotaEntry{}, incident.NotFoundf("there is no rota %q; the rotas are: %s", name, strings.Join(d.names(), ", "))
+}
+
+func (d *rotaDirectory) names() []string {
+	out := make([]string, len(d.Rotas))
+	for i, e := range d.Rotas {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// RotaInfo is one rota as /incident rota list shows it.
+type RotaInfo struct {
+	Name  string
+	Teams []string
+	First bool
+}
+
+// Rotas lists the rotas, the first first.
+func (a *App) Rotas(ctx context.Context) ([]RotaInfo, error) {
+	d, err := a.rotaDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RotaInfo, len(d.Rotas))
+	for i, e := range d.Rotas {
+		out[i] = RotaInfo{Name: e.Name, Teams: e.Teams, First: i == 0}
+	}
+	return out, nil
+}
+
+// CreateRota makes an empty rota named name (system and rota admins),
+// staffing by default the incidents of teams (ids).
+func (a *App) CreateRota(ctx context.Context, actor, name string, teams []string) error {
+	if !a.mayEditRota(ctx, actor) {
+		return incident.Forbiddenf("only system admins and rota admins may make rotas")
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	if !rotaNameRe.MatchString(name) {
+		return incident.Invalidf("a rota's name is 1 to 32 lower-case letters, digits and dashes, such as `payments`")
+	}
+	_, _, err := updateDoc(ctx, a.store, rotasDoc, func(d *rotaDirectory, _ bool) error {
+		if len(d.Rotas) == 0 {
+			d.Rotas = []rotaEntry{{Name: FirstRotaName, Doc: rotaDoc}}
+		}
+		if slices.Contains(d.names(), name) {
+			return incident.Conflictf("there is a rota %q already", name)
+		}
+		for _, e := range d.Rotas {
+			for _, t := range teams {
+				if slices.Contains(e.Teams, t) {
+					return incident.Conflictf("rota %q staffs that team's incidents already; one rota per team", e.Name)
+				}
+			}
+		}
+		d.Rotas = append(d.Rotas, rotaEntry{Name: name, Doc: "rota/v2/" + name, Teams: teams})
+		return nil
+	})
+	if err == nil {
+		a.log.Info().Str("actor", actor).Str("rota", name).Strs("teams", teams).Msg("rota made")
+	}
+	return err
+}
+
+// rotaForStart is the rota that staffs a new incident of team: the one
+// named (which must exist), else the team's, else the first.
+func (a *App) rotaForStart(ctx context.Context, named, team string) (string, error) {
+	if named != "" {
+		e, err := a.rotaEntry(ctx, named)
+		return e.Name, err
+	}
+	d, err := a.rotaDirectory(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range d.Rotas {
+		if slices.Contains(e.Teams, team) {
+			return e.Name, nil
+		}
+	}
+	return d.Rotas[0].Name, nil
+}
+
+// incidentRota returns the rota that staffs inc (the first for incidents
+// made before rotas had names).
+func (a *App) incidentRota(ctx context.Context, inc *incident.Incident) (*RotaView, error) {
+	if inc == nil {
+		return a.Rota(ctx)
+	}
+	v, err := a.RotaOf(ctx, inc.Rota)
+	if incident.KindOf(err) == incident.KindNotFound {
+		return a.Rota(ctx) // a rota that is gone: the first stands in
+	}
+	return v, err
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+)
+
+// payments makes rota "payments" for team "payteam", with pat as first
+// line and pia as incident manager.
+func payments(t *testing.T, e *costEnv) {
+	t.Helper()
+	if err := e.app.CreateRota(ctx, "root", "payments", []string{"payteam"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := e.app.EditRotaOf(ctx, "root", "payments", func(v *RotaView, now time.Time) ([]string, error) {
+		for role, ids := range map[incident.Role][]string{incident.RoleIM: {"pia"}, incident.RoleL1: {"pat"}} {
+			if _, err := v.Rota.SetMembers(role, ids, v.Schedule, now); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTeamsRotasStaffAndPageTheirIncidents: an incident of the payments
+// team is staffed and paged from the payments rota; another team's from
+// the first rota; a rota named at the start wins; the first rota keeps its
+// document, so an upgrade moves nothing.
+func TestTeamsRotasStaffAndPageTheirIncidents(t *testing.T) {
+	e := newCostEnv(t)
+	payments(t, e)
+	start := func(team, named string) *incident.Incident {
+		t.Helper()
+		inc, err := e.app.Start(ctx, StartRequest{TeamID: team, ActorID: "alice", Title: "Card payments fail", Severity: incident.S2, Rota: named})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.runHeld()
+		return mustGet(t, e, inc.ID)
+	}
+	lastPage := func() string {
+		sends := e.pager.sends()
+		return sends[len(sends)-1].target
+	}
+	pay := start("payteam", "")
+	if pay.Rota != "payments" || pay.Roles[incident.RoleL1] != "pat" || pay.Roles[incident.RoleIM] != "pia" || lastPage() != "pat" {
+		t.Errorf("payments incident: rota %q, roles %v, paged %s; want payments, pat and pia, pat paged", pay.Rota, pay.Roles, lastPage())
+	}
+	if pay.Roles[incident.RoleL2] != "" {
+		t.Errorf("payments has no second line, yet %s holds it", pay.Roles[incident.RoleL2])
+	}
+	web := start("team", "")
+	if web.Rota != FirstRotaName || web.Roles[incident.RoleL1] != "lea" || lastPage() != "lea" {
+		t.Errorf("other team's incident: rota %q, first line %s, paged %s; want %s, lea, lea", web.Rota, web.Roles[incident.RoleL1], lastPage(), FirstRotaName)
+	}
+	named := start("team", "payments")
+	if named.Rota != "payments" || named.Roles[incident.RoleL1] != "pat" {
+		t.Errorf("named rota: %q, first line %s", named.Rota, named.Roles[incident.RoleL1])
+	}
+	events, err := e.app.store.Timeline(ctx, pay.ID)
+	if err != nil || len(events) == 0 || events[0].Data[incident.DataRota] != "payments" {
+		t.Errorf("the start event does not name the rota: %v %v", events[:1], err)
+	}
+	if _, err := e.app.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "x", Rota: "nosuch"}); incident.KindOf(err) != incident.KindNotFound ||
+		!strings.Contains(incident.UserMessage(err), "main, payments") {
+		t.Errorf("unknown rota: %v, want not found naming the rotas", err)
+	}
+	if raw, _ := e.app.store.GetDoc(ctx, rotaDoc); raw == nil {
+		t.Error("the first rota left its document")
+	}
+}
+
+func TestMakingRotas(t *testing.T) {
+	e := newCostEnv(t)
+	if err := e.app.CreateRota(ctx, "mallory", "web", nil); !errors.Is(err, incident.ErrForbidden) {
+		t.Errorf("a user made a rota: %v", err)
+	}
+	for _, bad := range []string{"", "Web Team", "-web", strings.Repeat("w", 33)} {
+		if err := e.app.CreateRota(ctx, "root", bad, nil); incident.KindOf(err) != incident.KindInvalid {
+			t.Errorf("rota named %q: %v, want invalid", bad, err)
+		}
+	}
+	payments(t, e)
+	if err := e.app.CreateRota(ctx, "root", "payments", nil); incident.KindOf(err) != incident.KindConflict {
+		t.Errorf("a second rota named payments: %v", err)
+	}
+	if err := e.app.CreateRota(ctx, "root", "cards", []string{"payteam"}); incident.KindOf(err) != incident.KindConflict {
+		t.Errorf("a second rota for the payments team: %v", err)
+	}
+	list, err := e.app.Rotas(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != FirstRotaName || !list[0].First || list[1].Name != "payments" || list[1].Teams[0] != "payteam" {
+		t.Errorf("rotas: %+v, %v", list, err)
+	}
+	v, err := e.app.RotaOf(ctx, "PAYMENTS")
+	if err != nil || v.Name != "payments" || v.Rota.Members[incident.RoleL1][0] != "pat" {
+		t.Errorf("RotaOf(PAYMENTS) = %+v, %v", v, err)
+	}
+}
