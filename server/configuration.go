@@ -16,6 +16,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
@@ -71,6 +72,10 @@ type configuration struct {
 	// (S1), an alert label value (alertname=BuildServerDown) or a title
 	// keyword (title:database); the first match wins.
 	RunbookRules string
+	// RotaRules choose the rota of a new incident that names none:
+	// "<condition> -> <rota>" separated by ';' or new lines (see package
+	// routing); the first match wins, else the team's rota, else the first.
+	RotaRules string
 	// OnDutyHandles names the handle of each role and of the whole rota,
 	// e.g. "im=incident-manager, ..., rota=delivery-rota".
 	OnDutyHandles string
@@ -89,6 +94,7 @@ type configuration struct {
 	severityMap  alert.SeverityMap
 	hotfixGroups []string
 	runbookRules []runbook.Rule
+	rotaRules    []routing.Rule
 	handles      alias.Handles
 }
 
@@ -174,6 +180,9 @@ func (c *configuration) parse() error {
 	if c.hotfixGroups, err = hotfix.ParseGroupList(c.HotfixSignoffGroups); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Hotfix sign-off groups\": %s", incident.UserMessage(err)))
 	}
+	if c.rotaRules, err = routing.Parse(c.RotaRules); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Rota routing rules\": %s", incident.UserMessage(err)))
+	}
 	if c.runbookRules, err = runbook.ParseRules(c.RunbookRules); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Runbook rules\": %s", incident.UserMessage(err)))
 	}
@@ -256,6 +265,7 @@ func (c *configuration) appSettings() app.Settings {
 		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence,
 		PostmortemChannelID: c.PostmortemChannelID, Location: c.location, HotfixGroups: c.hotfixGroups, Handles: c.handles,
 		RunbookRules: c.runbookRules,
+		RotaRules:    c.rotaRules,
 		Alerts: app.AlertSettings{
 			Tokens:   map[alert.Source]string{alert.SourceAlertmanager: c.AlertmanagerToken, alert.SourceGrafana: c.GrafanaToken},
 			TeamName: c.AlertTeamName, SeverityLabel: c.AlertSeverityLabel, SeverityMap: c.severityMap,

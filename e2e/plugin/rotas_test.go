@@ -1,7 +1,17 @@
 package plugin_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/mattermost/mattermost/server/public/model"
+
+	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
 )
 
 // A second rota, made in chat, staffs and pages the incident that names
@@ -27,4 +37,72 @@ func TestNamedRotaStaffsAndPagesItsIncident(t *testing.T) {
 	page := waitPagePost(t, ctx, l1, ch.Id, l1)
 	mustContain(t, "page post", page.Message, "#"+s.ID)
 	mustContain(t, "card", postTextNowAs(t, ctx, starter, s.Card.Id), "@"+l1.Username, "`"+name+"`")
+}
+
+// Two services, two rotas: routing rules on the alerts' labels send each
+// service's alert to its own rota, whose first line is paged in its own
+// rota channel, and nobody of the other rota is.
+func TestAlertsPageTheirServicesRota(t *testing.T) {
+	ctx := ctxT(t)
+	setPaging(t, ctx, "S1=6s, S2=6s, S3=6s, S4=off", "5s")
+	const token = "e2e-alertmanager-token-rotas-7d2e"
+	tag := uniq()
+	type team struct {
+		rota string
+		l1   *harness.User
+		ch   *model.Channel
+		id   string
+	}
+	teams := []*team{{rota: "pay" + tag}, {rota: "web" + tag}}
+	var rules []string
+	for _, tm := range teams {
+		tm.l1 = newUser(t, ctx, tm.rota+"-l1")
+		var err error
+		if tm.ch, err = srv.NewChannel(ctx, tm.rota+"-rota", false, tm.l1); err != nil {
+			t.Fatal(err)
+		}
+		mustContain(t, "rota create", cmd(t, srv.Admin, tm.ch.Id, "/incident rota create "+tm.rota).Text, "made")
+		mustContain(t, "rota set", cmd(t, srv.Admin, tm.ch.Id, "/incident rota set l1 @"+tm.l1.Username+" --rota "+tm.rota).Text, "rota set")
+		mustContain(t, "rota channel", cmd(t, srv.Admin, tm.ch.Id, "/incident rota channel --rota "+tm.rota).Text, "now the rota channel")
+		rules = append(rules, "label:service="+tm.rota+" -> "+tm.rota)
+	}
+	if err := srv.PatchPluginConfig(ctx, pluginID, map[string]any{"AlertmanagerToken": token, "RotaRules": strings.Join(rules, "; ")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.PatchPluginConfig(context.Background(), pluginID, map[string]any{"AlertmanagerToken": "", "RotaRules": ""}); err != nil {
+			t.Error(err)
+		}
+	})
+	for i, tm := range teams {
+		name := fmt.Sprintf("ServiceDown%s%d", tag, i)
+		code, res := postAlert(t, alertsURL("alertmanager"), token, true, amPayloadLabels("firing", fmt.Sprintf("%016x", time.Now().UnixNano()), name, map[string]string{"service": tm.rota}))
+		ids, _ := res["incidents"].([]any)
+		if code != http.StatusOK || len(ids) != 1 {
+			t.Fatalf("alert for %s: %d %v\n%s", tm.rota, code, res, srv.PluginLogTail(pluginID, 20))
+		}
+		tm.id = ids[0].(string)
+	}
+	for i, tm := range teams {
+		page := waitPagePost(t, ctx, tm.l1, tm.ch.Id, tm.l1)
+		mustContain(t, tm.rota+"'s page", page.Message, "#"+tm.id)
+		other := teams[1-i]
+		for _, p := range pagePosts(t, ctx, tm.l1, tm.ch.Id, "") {
+			if strings.Contains(p.Message, "#"+other.id) || strings.Contains(p.Message, "@"+other.l1.Username) {
+				t.Errorf("%s's rota channel has the other service's page:\n%s", tm.rota, p.Message)
+			}
+		}
+	}
+}
+
+// amPayloadLabels is amPayload with more labels on its alert.
+func amPayloadLabels(status, fingerprint, name string, labels map[string]string) []byte {
+	var p map[string]any
+	_ = json.Unmarshal(amPayload(status, fingerprint, name), &p)
+	alert := p["alerts"].([]any)[0].(map[string]any)
+	for k, v := range labels {
+		alert["labels"].(map[string]any)[k] = v
+	}
+	b, _ := json.Marshal(p)
+	return b
 }

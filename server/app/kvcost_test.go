@@ -12,6 +12,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore/kvtest"
@@ -31,6 +32,8 @@ type costEnv struct {
 	mu    sync.Mutex
 	held  []func(context.Context)
 	pager *fakePager
+	// rotaRules are the settings' rota rules (under mu).
+	rotaRules []routing.Rule
 }
 
 // chat and postmortems are the env's fakes.
@@ -71,7 +74,10 @@ func newCostEnvWith(t testing.TB, st incident.Store, clk *clock) *costEnv {
 			return s, s.Location, nil
 		},
 		Settings: func() Settings {
-			return Settings{BroadcastChannelID: "bc",
+			e.mu.Lock()
+			rules := e.rotaRules
+			e.mu.Unlock()
+			return Settings{BroadcastChannelID: "bc", RotaRules: rules,
 				AckTimeout:    map[incident.Severity]time.Duration{incident.S1: 5 * time.Minute, incident.S2: 10 * time.Minute, incident.S3: 30 * time.Minute},
 				UpdateCadence: map[incident.Severity]time.Duration{incident.S1: 15 * time.Minute, incident.S2: 30 * time.Minute, incident.S3: time.Hour}}
 		},

@@ -12,6 +12,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/alias"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
@@ -114,6 +115,9 @@ type Settings struct {
 	Handles alias.Handles
 	// RunbookRules attach runbooks to new incidents; the first match wins.
 	RunbookRules []runbook.Rule
+	// RotaRules choose the rota of a new incident that names none; the
+	// first match wins (see rotaForStart).
+	RotaRules []routing.Rule
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.

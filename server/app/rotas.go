@@ -2,11 +2,11 @@ package app
 
 import (
 	"context"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 )
 
 // Several rotas. Each rota is a document of its own; the directory
@@ -33,8 +33,6 @@ type rotaEntry struct {
 type rotaDirectory struct {
 	Rotas []rotaEntry `json:"rotas"`
 }
-
-var rotaNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
 // rotaDirectory returns the directory, the first rota alone when none
 // was made.
@@ -103,7 +101,7 @@ func (a *App) CreateRota(ctx context.Context, actor, name string, teams []string
 		return incident.Forbiddenf("only system admins and rota admins may make rotas")
 	}
 	name = strings.ToLower(strings.TrimSpace(name))
-	if !rotaNameRe.MatchString(name) {
+	if !routing.ValidRotaName(name) {
 		return incident.Invalidf("a rota's name is 1 to 32 lower-case letters, digits and dashes, such as `payments`")
 	}
 	_, _, err := updateDoc(ctx, a.store, rotasDoc, func(d *rotaDirectory, _ bool) error {
@@ -129,23 +127,42 @@ func (a *App) CreateRota(ctx context.Context, actor, name string, teams []string
 	return err
 }
 
-// rotaForStart is the rota that staffs a new incident of team: the one
-// named (which must exist), else the team's, else the first.
-func (a *App) rotaForStart(ctx context.Context, named, team string) (string, error) {
-	if named != "" {
-		e, err := a.rotaEntry(ctx, named)
-		return e.Name, err
+// rotaForStart is the rota that staffs a new incident: the one named at
+// its start (which must exist), else the first routing rule's that
+// matches, else its team's, else the first; and why, for the timeline.
+func (a *App) rotaForStart(ctx context.Context, req StartRequest, inc *incident.Incident) (string, string, error) {
+	if req.Rota != "" {
+		e, err := a.rotaEntry(ctx, req.Rota)
+		return e.Name, "named at the start", err
 	}
 	d, err := a.rotaDirectory(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	for _, e := range d.Rotas {
-		if slices.Contains(e.Teams, team) {
-			return e.Name, nil
+	rules := a.settings().RotaRules
+	if len(rules) > 0 {
+		in := routing.Input{Severity: inc.Severity, Title: inc.Title, Labels: req.Labels}
+		if a.names != nil && routing.NeedsNames(rules) {
+			if t, ok := a.names.DescribeTeam(ctx, req.TeamID); ok {
+				in.Team = t.Name
+			}
+			if c, ok := a.names.DescribeChannel(ctx, req.ChannelID); ok && req.ChannelID != "" {
+				in.Channel = c.Name
+			}
+		}
+		if r, ok := routing.Match(rules, in); ok {
+			if slices.Contains(d.names(), r.Rota) {
+				return r.Rota, "rule " + r.String(), nil
+			}
+			a.log.Warn().Str("rule", r.String()).Msg("a rota rule names a rota there is not; the team's rota staffs the incident")
 		}
 	}
-	return d.Rotas[0].Name, nil
+	for _, e := range d.Rotas {
+		if slices.Contains(e.Teams, req.TeamID) {
+			return e.Name, "the team's rota", nil
+		}
+	}
+	return d.Rotas[0].Name, "", nil
 }
 
 // incidentRota returns the rota that staffs inc (the first for incidents

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 )
 
 // payments makes rota "payments" for team "payteam", with pat as first
@@ -101,5 +102,41 @@ func TestMakingRotas(t *testing.T) {
 	v, err := e.app.RotaOf(ctx, "PAYMENTS")
 	if err != nil || v.Name != "payments" || v.Rota.Members[incident.RoleL1][0] != "pat" {
 		t.Errorf("RotaOf(PAYMENTS) = %+v, %v", v, err)
+	}
+}
+
+// TestRotaRulesRouteIncidentsAndAlerts: the first rule that matches picks
+// the rota (an alert's labels, a title keyword); a rota named at the start
+// wins over the rules; without a match the team's rota staffs; a rule
+// naming a rota there is not is passed over.
+func TestRotaRulesRouteIncidentsAndAlerts(t *testing.T) {
+	e := newCostEnv(t)
+	payments(t, e)
+	rules, err := routing.Parse("alertname=CardsDown -> payments; title:ledger -> nosuch; title:checkout -> main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	e.rotaRules = rules
+	e.mu.Unlock()
+	for _, c := range []struct {
+		req  StartRequest
+		want string
+	}{
+		{StartRequest{TeamID: "team", Title: "Cards failing", Labels: map[string]string{"alertname": "CardsDown"}}, "payments"},
+		{StartRequest{TeamID: "payteam", Title: "Checkout slow"}, "main"},
+		{StartRequest{TeamID: "payteam", Title: "Checkout slow", Rota: "payments"}, "payments"},
+		{StartRequest{TeamID: "payteam", Title: "Ledger out of balance"}, "payments"},
+		{StartRequest{TeamID: "team", Title: "Ledger out of balance"}, "main"},
+	} {
+		c.req.ActorID, c.req.Severity = "alice", incident.S3
+		inc, err := e.app.Start(ctx, c.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.runHeld()
+		if inc.Rota != c.want {
+			t.Errorf("%q in %s (labels %v, named %q): rota %q, want %q", c.req.Title, c.req.TeamID, c.req.Labels, c.req.Rota, inc.Rota, c.want)
+		}
 	}
 }

@@ -30,9 +30,12 @@ type StartRequest struct {
 	Labels map[string]string
 	// AlertLink names the link document of the alert that opens it.
 	AlertLink string
-	// Rota names the rota that staffs the incident; "" = the team's rota,
-	// else the first.
+	// Rota names the rota that staffs the incident; "" = the first rota
+	// rule that matches, else the team's rota, else the first.
 	Rota string
+	// ChannelID is the channel the incident is started from, for the
+	// rota rules; "" for alerts.
+	ChannelID string
 }
 
 // channelNameTries bounds retries with a fresh id when the channel name is
@@ -59,12 +62,16 @@ func (a *App) Start(ctx context.Context, req StartRequest) (*incident.Incident, 
 	if err != nil {
 		return nil, err
 	}
-	if inc.Rota, err = a.rotaForStart(ctx, req.Rota, req.TeamID); err != nil {
+	var routed string
+	if inc.Rota, routed, err = a.rotaForStart(ctx, req, inc); err != nil {
 		return nil, err
 	}
 	ev := inc.Start(a.now(), req.ActorID)
-	if inc.Rota != FirstRotaName {
+	if inc.Rota != FirstRotaName || routed != "" {
 		ev = ev.With(incident.DataRota, inc.Rota)
+		if routed != "" {
+			ev = ev.With(incident.DataWhy, routed)
+		}
 	}
 	settings := a.settings()
 	inc.Private = settings.PrivateChannels

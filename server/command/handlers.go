@@ -47,7 +47,7 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if s, ok := vals["summary"]; ok && s == "" {
 		return Reply{}, incident.Invalidf("--summary needs text after it")
 	}
-	inc, err := h.App.Start(ctx, app.StartRequest{TeamID: c.TeamID, ActorID: c.UserID, Title: title, Summary: vals["summary"], Severity: sev, Runbook: vals["runbook"], Rota: strings.TrimSpace(vals["rota"])})
+	inc, err := h.App.Start(ctx, app.StartRequest{TeamID: c.TeamID, ActorID: c.UserID, Title: title, Summary: vals["summary"], Severity: sev, Runbook: vals["runbook"], Rota: strings.TrimSpace(vals["rota"]), ChannelID: c.ChannelID})
 	if err != nil {
 		return Reply{}, err
 	}
