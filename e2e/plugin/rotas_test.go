@@ -37,6 +37,18 @@ func TestNamedRotaStaffsAndPagesItsIncident(t *testing.T) {
 	page := waitPagePost(t, ctx, l1, ch.Id, l1)
 	mustContain(t, "page post", page.Message, "#"+s.ID)
 	mustContain(t, "card", postTextNowAs(t, ctx, starter, s.Card.Id), "@"+l1.Username, "`"+name+"`")
+
+	// Another rota takes the incident over: its incident manager takes the
+	// open role, the first line keeps theirs.
+	other, im := name+"b", newUser(t, ctx, name+"-im")
+	mustContain(t, "second rota", cmd(t, srv.Admin, ch.Id, "/incident rota create "+other).Text, "made")
+	mustContain(t, "its im", cmd(t, srv.Admin, ch.Id, "/incident rota set im @"+im.Username+" --rota "+other).Text, "rota set")
+	mustContain(t, "rota-for", cmd(t, starter, s.Channel.Id, "/incident rota-for "+other).Text, "Rota `"+other+"` staffs #"+s.ID)
+	harness.Eventually(t, wait, "the card shows the new rota and its incident manager", func() (bool, error) {
+		text := postTextNowAs(t, ctx, starter, s.Card.Id)
+		return strings.Contains(text, "`"+other+"`") && strings.Contains(text, "Incident manager: @"+im.Username) && strings.Contains(text, "First line: @"+l1.Username), nil
+	})
+	mustContain(t, "timeline", cmd(t, starter, s.Channel.Id, "/incident timeline").Text, "(rota "+name+", named at the start)", "rota "+name+" → "+other)
 }
 
 // Two services, two rotas: routing rules on the alerts' labels send each

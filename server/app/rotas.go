@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/routing"
@@ -176,4 +177,61 @@ func (a *App) incidentRota(ctx context.Context, inc *incident.Incident) (*RotaVi
 		return a.Rota(ctx) // a rota that is gone: the first stands in
 	}
 	return v, err
+}
+
+// ReassignRota has the rota named name staff inc from now on: a timeline
+// event, and every role of inc that nobody holds goes to whom that rota
+// has on duty, unless they hold another role of it (one person, one
+// role). Roles that are held stay with their holders; pages already open
+// go on as they are, and the next ones go to the new rota's channel.
+func (a *App) ReassignRota(ctx context.Context, actor string, inc *incident.Incident, name string) (*incident.Incident, error) {
+	e, err := a.rotaEntry(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	_, st, err := a.StaffingOf(ctx, e.Name, a.now())
+	if err != nil {
+		return nil, err
+	}
+	var joins []string
+	out, _, err := a.commit(ctx, inc.ID, func(i *incident.Incident, now time.Time) ([]incident.Event, []incident.Step, error) {
+		from := i.Rota
+		if from == "" {
+			from = FirstRotaName
+		}
+		if !i.Status.Active() {
+			return nil, nil, incident.Conflictf("incident %s is resolved; `/incident reopen` it first", i.ShortRef())
+		}
+		if from == e.Name {
+			return nil, nil, incident.Conflictf("rota %s staffs incident %s already", e.Name, i.ShortRef())
+		}
+		i.Rota, i.UpdatedAt = e.Name, now.UTC()
+		events := []incident.Event{incident.NewEvent(now, actor, incident.EventRotaChanged, "").
+			With(incident.DataFrom, from).With(incident.DataTo, e.Name)}
+		joins = joins[:0]
+		for _, role := range incident.Roles {
+			user := st.Holders[role]
+			if i.Roles[role] != "" || user == "" {
+				continue
+			}
+			ev, err := i.AssignRole(now, incident.ActorSystem, role, user, "rota", a.combinable())
+			if err != nil {
+				continue // they hold another role: the role stays open
+			}
+			events = append(events, ev)
+			joins = append(joins, user)
+		}
+		steps := []incident.Step{{Kind: incident.StepCard}}
+		for n := range events {
+			steps = append(steps, incident.Step{Kind: incident.StepPublish, Event: n})
+		}
+		for _, u := range joins {
+			steps = append(steps, incident.Step{Kind: incident.StepJoin, User: u})
+		}
+		return events, steps, nil
+	})
+	if err == nil {
+		a.log.Info().Str("actor", actor).Str("incident", inc.ID).Str("rota", e.Name).Strs("staffed", joins).Msg("incident's rota changed")
+	}
+	return out, err
 }

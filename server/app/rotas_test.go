@@ -140,3 +140,49 @@ func TestRotaRulesRouteIncidentsAndAlerts(t *testing.T) {
 		}
 	}
 }
+
+// TestReassigningARota: another rota takes an incident over; its open roles
+// go to that rota's people on duty, held ones stay, the timeline says so.
+func TestReassigningARota(t *testing.T) {
+	e := newCostEnv(t)
+	payments(t, e)
+	inc, err := e.app.Start(ctx, StartRequest{TeamID: "payteam", ActorID: "alice", Title: "Refunds stuck", Severity: incident.S2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runHeld()
+	inc = mustGet(t, e, inc.ID)
+	if inc.Roles[incident.RoleL2] != "" {
+		t.Fatalf("payments has no second line, yet %s holds it", inc.Roles[incident.RoleL2])
+	}
+	out, err := e.app.ReassignRota(ctx, "alice", inc, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runHeld()
+	want := map[incident.Role]string{incident.RoleIM: "pia", incident.RoleL1: "pat", incident.RoleL2: "max", incident.RoleL3: "ned", incident.RoleRM: "rob"}
+	for role, u := range want {
+		if out.Roles[role] != u {
+			t.Errorf("%s: %q, want %q", role, out.Roles[role], u)
+		}
+	}
+	events, err := e.app.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := 0
+	for _, ev := range events {
+		if ev.Type == incident.EventRotaChanged && ev.Data[incident.DataFrom] == "payments" && ev.Data[incident.DataTo] == "main" {
+			changed++
+		}
+	}
+	if changed != 1 || out.Rota != "main" {
+		t.Errorf("rota %q, %d rota changes on the timeline", out.Rota, changed)
+	}
+	if _, err := e.app.ReassignRota(ctx, "alice", out, "main"); incident.KindOf(err) != incident.KindConflict {
+		t.Errorf("the same rota again: %v", err)
+	}
+	if _, err := e.app.ReassignRota(ctx, "alice", out, "nosuch"); incident.KindOf(err) != incident.KindNotFound {
+		t.Errorf("a rota there is not: %v", err)
+	}
+}

@@ -115,6 +115,20 @@ func runSeverity(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	return Reply{Text: fmt.Sprintf("%s is now %s.", inc.ShortRef(), inc.Severity)}, nil
 }
 
+func runRotaFor(ctx context.Context, h *Handler, c Call) (Reply, error) {
+	inc, arg, err := h.locate(ctx, c)
+	if err != nil {
+		return Reply{}, err
+	}
+	if strings.TrimSpace(arg) == "" {
+		return Reply{}, incident.Invalidf("name the rota: `/incident rota list` shows them")
+	}
+	if inc, err = h.App.ReassignRota(ctx, c.UserID, inc, strings.TrimSpace(arg)); err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: fmt.Sprintf("Rota `%s` staffs %s now; its open roles go to the people on duty there.", inc.Rota, inc.ShortRef())}, nil
+}
+
 func runMitigate(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	inc, extra, err := h.locate(ctx, c)
 	if err != nil {

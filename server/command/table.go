@@ -43,6 +43,8 @@ func init() {
 			help: "Add a note to the timeline; --lesson marks a lesson or contributing factor for the postmortem.", run: runNote},
 		{name: "severity", hint: "[#id] <S1|S2|S3|S4>", takesRef: true,
 			help: "Change the severity.", args: severityArgs, run: runSeverity},
+		{name: "rota-for", hint: "[#id] <rota>", takesRef: true,
+			help: "Have another rota staff the incident: its open roles go to that rota's people on duty, its next pages to that rota's channel.", run: runRotaFor},
 		{name: "mitigate", hint: "[#id]", takesRef: true,
 			help: "Mark the incident mitigated: impact stopped, cause not yet fixed.", run: runMitigate},
 		{name: "resolve", hint: "[#id] [summary]", takesRef: true,

@@ -27,6 +27,7 @@ const (
 	EventActionAdded     EventType = "action_added"
 	EventActionDone      EventType = "action_done"
 	EventPostmortem      EventType = "postmortem_posted"
+	EventRotaChanged     EventType = "rota_changed" // DataFrom, DataTo: the rotas' names
 )
 
 // Data keys used by typed events.

@@ -181,6 +181,8 @@ func (r *renderer) describe(e incident.Event, update int) string {
 			return fmt.Sprintf("Title changed from “%s” to “%s”", title(d[incident.DataFrom]), title(d[incident.DataTo]))
 		}
 		return with("Title changed", e.Text)
+	case incident.EventRotaChanged:
+		return fmt.Sprintf("Rota %s → %s", d[incident.DataFrom], d[incident.DataTo])
 	case incident.EventRoleAssigned:
 		s := fmt.Sprintf("%s: %s", role.Title(), r.name(d[incident.DataTo]))
 		if why := d[incident.DataWhy]; why != "" {

@@ -61,8 +61,17 @@ func EventCell(e incident.Event) string {
 	switch e.Type {
 	case incident.EventStarted:
 		desc = fmt.Sprintf("started as %s: %s", e.Data[incident.DataTo], e.Data["title"])
+		if r := e.Data[incident.DataRota]; r != "" {
+			desc += fmt.Sprintf(" (rota %s", r)
+			if why := e.Data[incident.DataWhy]; why != "" {
+				desc += ", " + why
+			}
+			desc += ")"
+		}
 	case incident.EventSeverityChanged:
 		desc = fmt.Sprintf("severity changed %s → %s", e.Data[incident.DataFrom], e.Data[incident.DataTo])
+	case incident.EventRotaChanged:
+		desc = fmt.Sprintf("rota %s → %s", e.Data[incident.DataFrom], e.Data[incident.DataTo])
 	case incident.EventHotfixRequested, incident.EventHotfixDeployed, incident.EventHotfixCancelled:
 		desc = fmt.Sprintf("hotfix %s %s", e.Data[incident.DataHotfix], strings.TrimPrefix(string(e.Type), "hotfix_"))
 	case incident.EventHotfixSigned:
