@@ -68,3 +68,36 @@ func RepoRoot() (string, error) {
 	}
 	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
+
+// BuildAt builds the bundle of commit (any name git knows) of this
+// repository, from a copy of its tree in a temporary directory, into
+// dist/commit-<commit>.tar.gz, once: the upgrade tests install an older
+// version first.
+func BuildAt(ctx context.Context, commit string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(root, "dist", "commit-"+commit+".tar.gz")
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	dir, err := os.MkdirTemp("", "incident-bot-"+commit+"-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	archive := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, dir)
+	if b, err := archive.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("check out %s: %w\n%s", commit, err, b)
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "dist-host", "HOST_BUNDLE="+out)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %w\n%s", commit, err, b)
+	}
+	return out, nil
+}
