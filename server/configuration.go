@@ -261,7 +261,7 @@ func (c *configuration) severity() incident.Severity {
 
 func (c *configuration) appSettings() app.Settings {
 	return app.Settings{BroadcastChannelID: c.BroadcastChannelID, PrivateChannels: c.PrivateChannels, PrivateDisclosure: c.disclosure,
-		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, Renotify: c.renotify,
+		Policy: c.policy, RotaAdmins: c.rotaAdminIDs, AckTimeout: c.ackTimeout, MinEscalation: minOf(minEscalation), Renotify: c.renotify,
 		AnyRotaMemberMayAck: c.AnyRotaMemberMayAck, UpdateCadence: c.cadence,
 		PostmortemChannelID: c.PostmortemChannelID, Location: c.location, HotfixGroups: c.hotfixGroups, Handles: c.handles,
 		RunbookRules: c.runbookRules,
@@ -303,6 +303,14 @@ var minTimerOverride = func() time.Duration {
 	return d
 }()
 
+// minOf is min lowered by INCIDENT_BOT_MIN_TIMER, if that is set.
+func minOf(min time.Duration) time.Duration {
+	if minTimerOverride > 0 && minTimerOverride < min {
+		return minTimerOverride
+	}
+	return min
+}
+
 // duration reads a setting like "5m", "90s", "1h30m" or "off" (0); a
 // duration below min is refused.
 func duration(setting, s string, min time.Duration) (time.Duration, error) {
@@ -310,9 +318,7 @@ func duration(setting, s string, min time.Duration) (time.Duration, error) {
 	if s == "off" || s == "never" || s == "0" {
 		return 0, nil
 	}
-	if minTimerOverride > 0 && minTimerOverride < min {
-		min = minTimerOverride
-	}
+	min = minOf(min)
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("setting %q: %q is not a duration such as 90s, 5m or 1h (or off)", setting, s)

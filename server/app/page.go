@@ -10,6 +10,7 @@ import (
 
 	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
@@ -126,6 +127,13 @@ type Page struct {
 	// Targets are the people paged, one per level in order; the last is
 	// the current target.
 	Targets []PageTarget `json:"targets"`
+	// The escalation policy of the incident's rota when the page opened
+	// (see rota.Escalation): Timeouts override the settings' per
+	// severity, the chain runs Repeat more times, then Last are paged one
+	// after another.
+	Timeouts map[incident.Severity]time.Duration `json:"timeouts,omitempty"`
+	Repeat   int                                 `json:"repeat,omitempty"`
+	Last     []string                            `json:"last,omitempty"`
 	// WaitFrom is when the current wait for an acknowledgement began: the
 	// page escalates AckTimeout after it.
 	WaitFrom time.Time `json:"wait_from"`
@@ -174,9 +182,13 @@ type PageTarget struct {
 	// Role is the role they were paged for; "" for someone paged by name
 	// who holds no role on the incident.
 	Role incident.Role `json:"role,omitempty"`
-	// Pos is Role's position in incident.EscalationChain, -1 outside it.
+	// Pos is Role's position in incident.EscalationChain, -1 outside it,
+	// len(incident.EscalationChain) for the policy's last step.
 	Pos int       `json:"pos"`
 	At  time.Time `json:"at"`
+	// Round is the run of the chain the target was paged in, from 0; the
+	// last step is round Repeat+1.
+	Round int `json:"round,omitempty"`
 }
 
 // PagePost is a post of a page that carries an Acknowledge button.
@@ -301,7 +313,16 @@ func roleForPage(inc *incident.Incident, userID string) (incident.Role, int) {
 // along the chain (normally L1), unless its severity is not paged. The
 // page gets the id pageID, so that a retried follow-up opens it once.
 func (a *App) pageOnStart(ctx context.Context, inc *incident.Incident, pageID string) error {
-	if a.pager == nil || a.settings().AckTimeout[inc.Severity] <= 0 || !inc.Status.Active() {
+	if a.pager == nil || !inc.Status.Active() {
+		return nil
+	}
+	timeout := a.settings().AckTimeout[inc.Severity]
+	if v, err := a.incidentRota(ctx, inc); err == nil {
+		if d, ok := v.Rota.Escalation.Timeouts[inc.Severity]; ok {
+			timeout = d
+		}
+	}
+	if timeout <= 0 {
 		return nil
 	}
 	for pos, role := range incident.EscalationChain {
@@ -328,7 +349,24 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 	channel, redacted := a.pageChannel(ctx, inc)
 	p := a.newPage(inc, by, msg, t, hotfixN, channel)
 	p.Redacted = redacted
+	if v, err := a.incidentRota(ctx, inc); err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read the rota's escalation policy; the page follows the settings")
+	} else {
+		pol := v.Rota.Escalation
+		p.Timeouts, p.Repeat, p.Last = pol.Timeouts, min(pol.Repeat, rota.MaxRepeat), v.Rota.LastStep()
+	}
 	return a.createPage(ctx, inc, p, id)
+}
+
+// ackTimeout is how long a page of inc waits at a level: the rota's
+// policy, else the settings.
+func (a *App) ackTimeout(inc *incident.Incident, p *Page) time.Duration {
+	if p != nil {
+		if d, ok := p.Timeouts[inc.Severity]; ok {
+			return d
+		}
+	}
+	return a.settings().AckTimeout[inc.Severity]
 }
 
 // openDutyPage opens a page outside any incident, in the channel where it
@@ -435,8 +473,14 @@ func (a *App) createPage(ctx context.Context, inc *incident.Incident, p *Page, i
 func pageEvent(p *Page, n Notice, at time.Time) incident.Event {
 	t := p.Targets[n.Level-1]
 	as := "by name"
-	if t.Role != "" {
+	switch {
+	case t.Pos >= len(incident.EscalationChain):
+		as = "as the policy's last step"
+	case t.Role != "":
 		as = "as " + t.Role.Title()
+	}
+	if t.Round > 0 && t.Pos < len(incident.EscalationChain) {
+		as += fmt.Sprintf(", run %d of the chain", t.Round+1)
 	}
 	var ev incident.Event
 	switch n.Kind {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
@@ -66,7 +67,7 @@ func (a *App) runPage(ctx context.Context, job work.Job) (work.Outcome, error) {
 	} else if ended {
 		return a.closeFromTick(ctx, id, inc.ID, why)
 	}
-	if p.Duty != nil && p.dutyGivenUp(a.settings().AckTimeout[inc.Severity]) {
+	if p.Duty != nil && p.dutyGivenUp(a.ackTimeout(inc, p)) {
 		return a.closeFromTick(ctx, id, "", dutyGiveUpWhy(p))
 	}
 	claimed, owner, err := a.claimPage(ctx, id, inc, now, job.Owner)
@@ -92,7 +93,6 @@ func (a *App) runPage(ctx context.Context, job work.Job) (work.Outcome, error) {
 // record is then the current one.
 func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, now time.Time, owner string) (*Page, string, error) {
 	s := a.settings()
-	timeout := s.AckTimeout[inc.Severity]
 	var claimed bool
 	p, _, err := updateDoc(ctx, a.store, pageDoc(id), func(p *Page, exists bool) error {
 		claimed = false
@@ -118,7 +118,7 @@ func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, 
 			claimed = true
 		} else if p.Due.IsZero() || p.Due.After(now) {
 			return errUnchanged
-		} else if n, ok := p.advance(inc, timeout, s.Renotify, now); ok {
+		} else if n, ok := p.advance(inc, a.ackTimeout(inc, p), s.Renotify, now); ok {
 			p.Sending = &Sending{Notice: n, Since: now}
 			p.Sending.Lease.Take(owner, now)
 			claimed = true
@@ -126,7 +126,7 @@ func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, 
 		if claimed {
 			p.Due = now.Add(work.LeaseTTL)
 		} else {
-			p.Due = p.nextDue(timeout, s.Renotify)
+			p.Due = p.nextDue(a.ackTimeout(inc, p), s.Renotify)
 		}
 		p.Revision++
 		return nil
@@ -169,31 +169,70 @@ func (p *Page) advance(inc *incident.Incident, timeout, renotify time.Duration, 
 	return Notice{}, false
 }
 
-// canEscalate reports whether the chain goes on after the current target.
-func (p *Page) canEscalate() bool { return p.Target().Pos < len(incident.EscalationChain)-1 }
+// canEscalate reports whether anyone may come after the current target:
+// further along the chain, in a run of it still to come, or in the
+// policy's last step.
+func (p *Page) canEscalate() bool {
+	t := p.Target()
+	return t.Round <= p.Repeat && (t.Pos < len(incident.EscalationChain)-1 || t.Round < p.Repeat) || len(p.lastLeft()) > 0
+}
+
+// lastLeft are the people of the policy's last step not paged in it yet.
+func (p *Page) lastLeft() []string {
+	var out []string
+	for _, u := range p.Last {
+		if !p.pagedIn(u, p.Repeat+1) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// pagedIn reports whether u was paged in round r of this page.
+func (p *Page) pagedIn(u string, r int) bool {
+	return slices.ContainsFunc(p.Targets, func(t PageTarget) bool { return t.UserID == u && t.Round == r })
+}
 
 // nextTarget returns the next level's target: the first holder further
-// along the chain who has not been paged by this page. The chain goes on
+// along the chain who has not been paged in this run of it; after the
+// chain's end, its first holder in the next run, while the policy repeats
+// it; then the last step's people, one after another. The chain goes on
 // after the current target's role; someone outside it (paged by name, or
 // the release manager) is followed by the incident manager.
 func (p *Page) nextTarget(inc *incident.Incident) (PageTarget, bool) {
-	from := p.Target().Pos + 1
-	if p.Target().Pos < 0 {
-		from = len(incident.EscalationChain) - 1
-	}
-	for pos := from; pos < len(incident.EscalationChain); pos++ {
-		role := incident.EscalationChain[pos]
-		if u := inc.Roles[role]; u != "" && !p.Paged(u) {
-			return PageTarget{UserID: u, Role: role, Pos: pos}, true
+	cur, chain := p.Target(), incident.EscalationChain
+	if cur.Round <= p.Repeat {
+		from := cur.Pos + 1
+		if cur.Pos < 0 {
+			from = len(chain) - 1
 		}
+		for pos := from; pos < len(chain); pos++ {
+			if u := inc.Roles[chain[pos]]; u != "" && !p.pagedIn(u, cur.Round) {
+				return PageTarget{UserID: u, Role: chain[pos], Pos: pos, Round: cur.Round}, true
+			}
+		}
+		if cur.Round < p.Repeat {
+			for pos, role := range chain {
+				if u := inc.Roles[role]; u != "" {
+					return PageTarget{UserID: u, Role: role, Pos: pos, Round: cur.Round + 1}, true
+				}
+			}
+		}
+	}
+	if left := p.lastLeft(); len(left) > 0 {
+		return PageTarget{UserID: left[0], Pos: len(chain), Round: p.Repeat + 1}, true
 	}
 	return PageTarget{}, false
 }
 
 // escalateAt is when the current level's wait ends; zero if it never does.
+// In the policy's last step the next person follows at once.
 func (p *Page) escalateAt(timeout time.Duration) time.Time {
 	if timeout <= 0 || !p.canEscalate() {
 		return time.Time{}
+	}
+	if p.Target().Pos >= len(incident.EscalationChain) {
+		return p.WaitFrom
 	}
 	return p.WaitFrom.Add(timeout)
 }
@@ -270,7 +309,7 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 		}
 	}
 	s := a.settings()
-	timeout := s.AckTimeout[inc.Severity]
+	timeout := a.ackTimeout(inc, p)
 	// Completed even when the lease was lost meanwhile: the posts made are
 	// recorded either way, and the claim is cleared only if still ours.
 	done, _, err := updateDoc(context.WithoutCancel(ctx), a.store, pageDoc(p.ID), func(q *Page, exists bool) error {

@@ -92,6 +92,9 @@ type Settings struct {
 	// AckTimeout is how long a page waits for an acknowledgement at each
 	// escalation level, per severity; 0 = no paging for that severity.
 	AckTimeout map[incident.Severity]time.Duration
+	// MinEscalation is the shortest escalation wait allowed (rota
+	// escalation policies included).
+	MinEscalation time.Duration
 	// Renotify is how often an unacknowledged page notifies its current
 	// target again; 0 = never.
 	Renotify time.Duration

@@ -157,3 +157,12 @@ func (a *App) StaffingOf(ctx context.Context, name string, t time.Time) (*RotaVi
 func (a *App) ParseHandoff(spec string) (rota.Schedule, *time.Location, error) {
 	return a.parse(spec)
 }
+
+// EscalationFloor is the shortest wait a rota's escalation policy may set
+// (the settings' own minimum).
+func (a *App) EscalationFloor() time.Duration {
+	if f := a.settings().MinEscalation; f > 0 {
+		return f
+	}
+	return 30 * time.Second
+}

@@ -3,6 +3,8 @@ package command
 import (
 	"context"
 	"fmt"
+	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,7 @@ func init() {
 		{"override", "<role> @user <from> <to> | <role> @user off", "Put someone on a role for a period; off ends their overrides of the role.", roleArg, rotaOverride},
 		{"swap", "<role> @a @b <week>", "@a's week (the week containing the date) goes to @b, and @a takes @b's next week.", roleArg, rotaSwap},
 		{"away", "@user <from> <to> | @user off", "Mark someone unavailable; the next member of each of their rotas covers. off ends their away periods.", nil, rotaAway},
+		{"escalation", "[timeouts S1=5m S2=10m ... | repeat <n> | last all|none|@a @b]", "The rota's escalation policy: how long a page waits at each level per severity (off: no paging), how many times the chain runs again when nobody answers, and who is paged last, one after another (admins). No argument shows it.", nil, rotaEscalation},
 		{"handoff", "\"<cron spec>\"", "When the week changes, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * MON\".", nil, rotaHandoff},
 		{"channel", "", "Page and announce the rota in this channel.", nil, rotaChannel},
 		{"calendar", "[team] [reset]", "Your secret calendar feed URL (iCalendar) of your duty weeks and away periods; `team` for the whole rota (rota admins); `reset` replaces the URL.", calendarArgs, rotaCalendar},
@@ -126,8 +129,66 @@ func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, erro
 	if v.Rota.ChannelID != "" {
 		ch = "~" + h.ChannelName(v.Rota.ChannelID)
 	}
-	out += fmt.Sprintf("\nRota `%s` · Handoff: `%s` · Rota channel: %s", v.Name, v.Rota.Handoff, ch)
+	out += fmt.Sprintf("\nRota `%s` · Handoff: `%s` · Rota channel: %s\nEscalation: %s", v.Name, v.Rota.Handoff, ch, v.Rota.Escalation.Describe())
 	return Reply{Text: h.Render(out)}, nil
+}
+
+func rotaEscalation(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	what, rest, _ := cutSpace(strings.TrimSpace(args))
+	var edit func(*rota.Rota) error
+	switch strings.ToLower(what) {
+	case "":
+		v, err := h.App.RotaOf(ctx, c.Rota)
+		if err != nil {
+			return Reply{}, err
+		}
+		return Reply{Text: h.Render(fmt.Sprintf("Escalation of rota `%s`: %s.", v.Name, v.Rota.Escalation.Describe()))}, nil
+	case "timeouts", "timeout", "waits":
+		ts, err := rota.ParseTimeouts(rest, h.App.EscalationFloor())
+		if err != nil {
+			return Reply{}, err
+		}
+		edit = func(r *rota.Rota) error {
+			if r.Escalation.Timeouts == nil {
+				r.Escalation.Timeouts = map[incident.Severity]time.Duration{}
+			}
+			maps.Copy(r.Escalation.Timeouts, ts)
+			return nil
+		}
+	case "repeat":
+		n, err := strconv.Atoi(strings.TrimSpace(rest))
+		if err != nil || n < 0 || n > rota.MaxRepeat {
+			return Reply{}, incident.Invalidf("repeat takes how many more times the chain runs: 0 to %d", rota.MaxRepeat)
+		}
+		edit = func(r *rota.Rota) error { r.Escalation.Repeat = n; return nil }
+	case "last":
+		switch strings.ToLower(strings.TrimSpace(rest)) {
+		case "all":
+			edit = func(r *rota.Rota) error { r.Escalation.Last, r.Escalation.People = rota.LastAll, nil; return nil }
+		case "none", "off", "":
+			edit = func(r *rota.Rota) error { r.Escalation.Last, r.Escalation.People = "", nil; return nil }
+		default:
+			ids, err := h.users(strings.Fields(rest))
+			if err != nil {
+				return Reply{}, err
+			}
+			edit = func(r *rota.Rota) error { r.Escalation.Last, r.Escalation.People = rota.LastPeople, ids; return nil }
+		}
+	default:
+		return Reply{}, incident.Invalidf("escalation takes timeouts, repeat or last")
+	}
+	var desc string
+	_, _, _, err := h.App.EditRotaOf(ctx, c.UserID, c.Rota, func(v *app.RotaView, _ time.Time) ([]string, error) {
+		if err := edit(v.Rota); err != nil {
+			return nil, err
+		}
+		desc = v.Rota.Escalation.Describe()
+		return nil, nil
+	})
+	if err != nil {
+		return Reply{}, err
+	}
+	return Reply{Text: h.Render("Escalation set: " + desc + ".")}, nil
 }
 
 func rotaList(ctx context.Context, h *Handler, c Call, _ string) (Reply, error) {

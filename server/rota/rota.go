@@ -68,8 +68,63 @@ type Rota struct {
 	Away      []Away     `json:"away,omitempty"`
 	// ChannelID is the channel where the rota's handoffs are announced.
 	ChannelID string `json:"channel_id,omitempty"`
+	// Escalation is how the rota's pages escalate; zero: the settings'
+	// timeouts, the chain once, no last step.
+	Escalation Escalation `json:"escalation,omitzero"`
 	// Revision counts successful writes, for compare-and-set in stores.
 	Revision int64 `json:"revision"`
+}
+
+// Escalation is a rota's escalation policy: how long a page waits at each
+// level per severity, how many times the chain runs again after its end
+// (PagerDuty's and Opsgenie's repeat), and who is paged last, one after
+// another, when nobody has answered.
+type Escalation struct {
+	// Timeouts override the settings' per severity; 0 stops a severity
+	// from paging at all.
+	Timeouts map[incident.Severity]time.Duration `json:"timeouts,omitempty"`
+	Repeat   int                                 `json:"repeat,omitempty"`
+	// Last is LastAll (every member of the rota), LastPeople (People) or
+	// "" (nobody).
+	Last   string   `json:"last,omitempty"`
+	People []string `json:"people,omitempty"`
+}
+
+// The last steps of an escalation policy.
+const (
+	LastAll    = "all"
+	LastPeople = "people"
+)
+
+// MaxRepeat bounds how many times a chain runs again.
+const MaxRepeat = 5
+
+// LastStep returns who the policy pages last, in order, without repeats.
+func (r *Rota) LastStep() []string {
+	var out []string
+	add := func(u string) {
+		if u != "" && !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	switch r.Escalation.Last {
+	case LastAll:
+		for _, role := range incident.EscalationChain {
+			for _, u := range r.Members[role] {
+				add(u)
+			}
+		}
+		for _, role := range incident.Roles {
+			for _, u := range r.Members[role] {
+				add(u)
+			}
+		}
+	case LastPeople:
+		for _, u := range r.Escalation.People {
+			add(u)
+		}
+	}
+	return out
 }
 
 // Override puts UserID on duty for Role during [From, To), whatever the
