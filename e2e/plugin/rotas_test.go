@@ -118,3 +118,43 @@ func amPayloadLabels(status, fingerprint, name string, labels map[string]string)
 	b, _ := json.Marshal(p)
 	return b
 }
+
+// A rota's escalation policy on the real server: a 3-second wait, the
+// chain run twice, then every member of the rota, the release manager
+// (who is in no chain) last.
+func TestRotaEscalationRepeatsThenPagesEveryone(t *testing.T) {
+	ctx := ctxT(t)
+	setPaging(t, ctx, "S1=off, S2=off, S3=off, S4=off", "0s") // the settings page nobody: the rota's policy does
+	name := "esc" + uniq()
+	l1, l2, im, rm := newUser(t, ctx, name+"-l1"), newUser(t, ctx, name+"-l2"), newUser(t, ctx, name+"-im"), newUser(t, ctx, name+"-rm")
+	starter := newUser(t, ctx, name+"-starter")
+	ch, err := srv.NewChannel(ctx, name+"-rota", false, l1, l2, im, rm, starter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "rota create", cmd(t, srv.Admin, ch.Id, "/incident rota create "+name).Text, "made")
+	for role, u := range map[string]*harness.User{"l1": l1, "l2": l2, "im": im, "rm": rm} {
+		mustContain(t, "rota set "+role, cmd(t, srv.Admin, ch.Id, "/incident rota set "+role+" @"+u.Username+" --rota "+name).Text, "rota set")
+	}
+	mustContain(t, "rota channel", cmd(t, srv.Admin, ch.Id, "/incident rota channel --rota "+name).Text, "now the rota channel")
+	mustContain(t, "waits", cmd(t, srv.Admin, ch.Id, "/incident rota escalation timeouts S2=3s --rota "+name).Text, "S2 3s")
+	mustContain(t, "repeat", cmd(t, srv.Admin, ch.Id, "/incident rota escalation repeat 1 --rota "+name).Text, "the chain twice")
+	mustContain(t, "last", cmd(t, srv.Admin, ch.Id, "/incident rota escalation last all --rota "+name).Text, "then every member of the rota")
+
+	s := start(t, starter, "Nobody answers --severity S2 --rota "+name)
+	var tl string
+	harness.Eventually(t, time.Minute, "the chain twice, then every member", func() (bool, error) {
+		tl = cmd(t, starter, s.Channel.Id, "/incident timeline").Text
+		return strings.Count(tl, "page escalated") >= 7, nil
+	})
+	// First run: l1 (paged), l2, im; second run: l1, l2, im; last step:
+	// l1, l2, im, rm.
+	mustContain(t, "timeline", tl, "run 2 of the chain", "as the policy's last step")
+	if !strings.Contains(tl, "@"+rm.Username+" as the policy's last step") {
+		harness.Eventually(t, time.Minute, "the release manager paged last", func() (bool, error) {
+			tl = cmd(t, starter, s.Channel.Id, "/incident timeline").Text
+			return strings.Contains(tl, "@"+rm.Username+" as the policy's last step"), nil
+		})
+	}
+	waitPagePost(t, ctx, rm, ch.Id, rm)
+}
