@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
@@ -51,11 +53,38 @@ const (
 	handoffRenders = 5
 )
 
-// kindHandoff is the work kind of the rota handoff (key handoffKey).
+// kindHandoff is the work kind of the rota handoffs: key handoffKey for
+// the first rota, handoffKey/<name> for the others.
 const (
 	kindHandoff = "handoff"
 	handoffKey  = "rota"
 )
+
+// handoffWorkKey is the work key of rota e's handoffs.
+func handoffWorkKey(e rotaEntry) string {
+	if e.Doc == rotaDoc {
+		return handoffKey
+	}
+	return handoffKey + "/" + e.Name
+}
+
+// handoffStateOf names the handoff state document of rota e (the first
+// rota keeps the one every earlier version used).
+func handoffStateOf(e rotaEntry) string {
+	if e.Doc == rotaDoc {
+		return handoffStateDoc
+	}
+	return "handoff/v2/" + e.Name + "/state"
+}
+
+// handoffKeyOf is the key of rota e's handoff at the start of week: the
+// first rota's is HandoffKey(week), another's is prefixed with its name.
+func handoffKeyOf(e rotaEntry, week time.Time) string {
+	if e.Doc == rotaDoc {
+		return HandoffKey(week)
+	}
+	return e.Name + "-" + HandoffKey(week)
+}
 
 // Handoffs posts rota handoff announcements as the bot.
 type Handoffs interface {
@@ -91,7 +120,8 @@ type handoffState struct {
 // Handoff is one rota handoff announcement: who is on duty in the rota
 // week that starts at Week, where it is posted, and who has acknowledged.
 type Handoff struct {
-	Key  string    `json:"key"` // HandoffKey(Week)
+	Key  string    `json:"key"` // HandoffKey(Week), for rotas but the first prefixed with the rota's name and "-"
+	Rota string    `json:"rota,omitempty"`
 	Week time.Time `json:"week"`
 	// End is the start of the next week; zero if the schedule has none.
 	End time.Time `json:"end,omitzero"`
@@ -178,7 +208,15 @@ func (a *App) runHandoff(ctx context.Context, job work.Job) (work.Outcome, error
 		return work.Outcome{}, nil
 	}
 	now := a.now()
-	v, err := a.Rota(ctx)
+	name, _ := strings.CutPrefix(strings.TrimPrefix(job.Key, handoffKey), "/")
+	e, err := a.rotaEntry(ctx, name)
+	if incident.KindOf(err) == incident.KindNotFound {
+		return work.Outcome{}, nil // a rota that is gone hands nothing off
+	}
+	if err != nil {
+		return work.Outcome{}, fmt.Errorf("announce handoff: %w", err)
+	}
+	v, err := a.RotaOf(ctx, e.Name)
 	if err != nil {
 		return work.Outcome{}, fmt.Errorf("announce handoff: read rota: %w", err)
 	}
@@ -194,7 +232,7 @@ func (a *App) runHandoff(ctx context.Context, job work.Job) (work.Outcome, error
 	due := v.Rota.ChannelID != "" && len(staffing.Holders) > 0 && now.Sub(start) <= handoffLateness
 
 	var first bool
-	st, moved, err := updateDoc(ctx, a.store, handoffStateDoc, func(s *handoffState, exists bool) error {
+	st, moved, err := updateDoc(ctx, a.store, handoffStateOf(e), func(s *handoffState, exists bool) error {
 		if exists && !start.After(s.Week) {
 			return errUnchanged
 		}
@@ -206,7 +244,7 @@ func (a *App) runHandoff(ctx context.Context, job work.Job) (work.Outcome, error
 		return work.Outcome{}, fmt.Errorf("announce handoff: move to week %s: %w", start.Format(time.RFC3339), err)
 	}
 	if moved && !st.Announce {
-		a.log.Info().Time("week", start).Bool("first", first).Bool("late", now.Sub(start) > handoffLateness).
+		a.log.Info().Str("rota", e.Name).Time("week", start).Bool("first", first).Bool("late", now.Sub(start) > handoffLateness).
 			Bool("channel", v.Rota.ChannelID != "").Int("holders", len(staffing.Holders)).
 			Msg("rota handoff not announced")
 	}
@@ -218,7 +256,7 @@ func (a *App) runHandoff(ctx context.Context, job work.Job) (work.Outcome, error
 		zone = v.Location.String()
 	}
 	fresh := &Handoff{
-		Key: HandoffKey(start), Week: start, End: end, Zone: zone, ChannelID: v.Rota.ChannelID,
+		Key: handoffKeyOf(e, start), Rota: e.Name, Week: start, End: end, Zone: zone, ChannelID: v.Rota.ChannelID,
 		Holders: staffing.Holders, Substitutions: staffing.Substitutions, Open: staffing.Open,
 	}
 	busy, err := a.deliverHandoff(ctx, fresh, job.Owner, now)
@@ -359,9 +397,16 @@ func (a *App) Handoff(ctx context.Context, key string) (*Handoff, error) {
 	return h, nil
 }
 
-// validHandoffKey accepts what HandoffKey makes for instants after 1970:
-// decimal digits, which also keeps the document name valid.
+// validHandoffKey accepts what handoffKeyOf makes for instants after
+// 1970: decimal digits, after a rota's name and "-" for rotas but the
+// first, which also keeps the document name valid.
 func validHandoffKey(key string) bool {
+	if i := strings.LastIndexByte(key, '-'); i >= 0 {
+		if !routing.ValidRotaName(key[:i]) {
+			return false
+		}
+		key = key[i+1:]
+	}
 	if key == "" || len(key) > 19 {
 		return false
 	}

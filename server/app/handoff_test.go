@@ -495,3 +495,51 @@ func testHandoffExactlyOnceAcrossInstances(t *testing.T, s storeKind) {
 		t.Errorf("duplicates were posted and deleted: %v %v", h.chat.deleted, chatB.deleted)
 	}
 }
+
+// TestEachRotaHandsOffInItsChannel: a second rota announces its own
+// handoffs, in its own channel, under keys of its own, alongside the
+// first's; its holders acknowledge theirs.
+func TestEachRotaHandsOffInItsChannel(t *testing.T) {
+	h := newHandoffEnv(t)
+	h.setRota(t, "rota")
+	if err := h.app.CreateRota(ctx, "root", "payments", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := h.app.EditRotaOf(ctx, "root", "payments", func(v *RotaView, now time.Time) ([]string, error) {
+		s, _, err := h.app.parse(berlinHandoff)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := v.Rota.SetHandoff(berlinHandoff, v.Schedule, s, now); err != nil {
+			return nil, err
+		}
+		if _, err := v.Rota.SetMembers(incident.RoleL1, []string{"pat"}, s, now); err != nil {
+			return nil, err
+		}
+		v.Rota.ChannelID = "paychan"
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.tickAt(week0.AddDate(0, 0, 2))
+	h.tickAt(week1.Add(5 * time.Second))
+	h.wantPosts(t, "both rotas' handoffs", week1, week1)
+	var pay *Handoff
+	for _, p := range h.posts.posts {
+		if p.Rota == "payments" {
+			pay = p
+		}
+	}
+	if pay == nil || pay.ChannelID != "paychan" || pay.Key != "payments-"+HandoffKey(week1) || pay.Holders[incident.RoleL1] != "pat" {
+		t.Fatalf("the payments handoff: %+v", pay)
+	}
+	if _, err := h.app.AcknowledgeHandoff(ctx, "pat", pay.Key); err != nil {
+		t.Errorf("pat acknowledges the payments handoff: %v", err)
+	}
+	if _, err := h.app.AcknowledgeHandoff(ctx, "carol", pay.Key); !errors.Is(err, incident.ErrForbidden) {
+		t.Errorf("carol, on the other rota, acknowledges the payments handoff: %v", err)
+	}
+	h.tickAt(week1.Add(time.Hour))
+	h.wantPosts(t, "no repeat", week1, week1)
+}

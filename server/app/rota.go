@@ -111,7 +111,7 @@ func (a *App) EditRotaOf(ctx context.Context, actor, name string, edit RotaEdit)
 	a.log.Info().Str("actor", actor).Str("rota", e.Name).Int64("revision", view.Rota.Revision).Msg("rota edited")
 	a.boardChanged()
 	// The handoff instant may have moved: its worker looks again now.
-	if err := a.work.Schedule(ctx, kindHandoff, handoffKey, now); err != nil {
+	if err := a.work.Schedule(ctx, kindHandoff, handoffWorkKey(e), now); err != nil {
 		a.log.Warn().Err(err).Msg("schedule the rota handoff after an edit; the next activation does")
 	}
 	return view, warnings, conflicts, nil

@@ -17,8 +17,14 @@ func (a *App) Tick(ctx context.Context) {
 // engine's, once per cluster. The plugin calls it on activation, before
 // the first tick; errors are logged, the next activation tries again.
 func (a *App) Activate(ctx context.Context) {
-	if err := a.work.Schedule(ctx, kindHandoff, handoffKey, a.now()); err != nil {
-		a.log.Warn().Err(err).Msg("schedule the rota handoff")
+	if d, err := a.rotaDirectory(ctx); err != nil {
+		a.log.Warn().Err(err).Msg("read the rotas to schedule their handoffs")
+	} else {
+		for _, e := range d.Rotas {
+			if err := a.work.Schedule(ctx, kindHandoff, handoffWorkKey(e), a.now()); err != nil {
+				a.log.Warn().Err(err).Str("rota", e.Name).Msg("schedule the rota handoff")
+			}
+		}
 	}
 	if err := a.migrateIndex(ctx); err != nil {
 		a.log.Warn().Err(err).Msg("move an older version's work index; retried at the next activation")

@@ -71,7 +71,12 @@ func handoffPost(h *app.Handoff, botID, pluginID string, mention func(userID str
 
 // HandoffTitle is the first line of a handoff post, e.g. "Rota handoff:
 // week of Mon 2026-11-23 09:00 CET".
-func HandoffTitle(h *app.Handoff) string { return "Rota handoff: week of " + HandoffWeek(h) }
+func HandoffTitle(h *app.Handoff) string {
+	if h.Rota != "" && h.Rota != incident.FirstRota {
+		return "Rota " + h.Rota + " handoff: week of " + HandoffWeek(h)
+	}
+	return "Rota handoff: week of " + HandoffWeek(h)
+}
 
 // HandoffWeek is the handoff instant in the rota's time zone, e.g. "Mon
 // 2026-11-23 09:00 CET".
