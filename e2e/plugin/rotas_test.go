@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 )
 
 // A second rota, made in chat, staffs and pages the incident that names
@@ -157,4 +159,37 @@ func TestRotaEscalationRepeatsThenPagesEveryone(t *testing.T) {
 		})
 	}
 	waitPagePost(t, ctx, rm, ch.Id, rm)
+}
+
+// A second rota hands off in its own channel, under its own name, and its
+// holder acknowledges it there.
+func TestSecondRotaHandsOffInItsChannel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	name := "ho" + uniq()
+	l1 := newUser(t, ctx, name+"-l1")
+	ch, err := srv.NewChannel(ctx, name+"-rota", false, l1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "rota create", cmd(t, srv.Admin, ch.Id, "/incident rota create "+name).Text, "made")
+	mustContain(t, "rota set", cmd(t, srv.Admin, ch.Id, "/incident rota set l1 @"+l1.Username+" --rota "+name).Text, "rota set")
+	mustContain(t, "rota channel", cmd(t, srv.Admin, ch.Id, "/incident rota channel --rota "+name).Text, "now the rota channel")
+	at := time.Now().UTC().Add(8 * time.Second).Truncate(time.Second)
+	spec := fmt.Sprintf("CRON_TZ=UTC %d %d %d * * *", at.Second(), at.Minute(), at.Hour())
+	mustContain(t, "handoff", cmd(t, srv.Admin, ch.Id, `/incident rota handoff "`+spec+`" --rota `+name).Text, "Handoff set")
+	key := name + "-" + strconv.FormatInt(at.Unix(), 10)
+	var post *model.Post
+	harness.Eventually(t, 8*time.Second+3*schedule.DefaultTickInterval+wait, "the second rota's handoff", func() (bool, error) {
+		ps, err := handoffPosts(ctx, ch.Id, key)
+		if len(ps) > 0 {
+			post = ps[0]
+		}
+		return post != nil, err
+	})
+	mustContain(t, "announcement", harness.PostText(post), "Rota "+name+" handoff: week of", "**First line**: @"+l1.Username)
+	if _, err := srv.ClickButton(ctx, l1, post.Id, "ackhandoff"); err != nil {
+		t.Fatal(err)
+	}
+	waitPostText(t, ctx, post.Id, "✅ @"+l1.Username+" acknowledged")
 }

@@ -81,8 +81,10 @@ func TestUpgradeFromOneRotaKeepsItAll(t *testing.T) {
 		return strings.Contains(text, "Acknowledged by @") && strings.Contains(text, l1.Username), nil
 	})
 	mustContain(t, "timeline", cmd(t, r.starter, s.Channel.Id, "/incident timeline").Text, "page acknowledged")
-	// Nothing announced again: the rota channel has the posts it had (the
-	// page's post is edited, not posted anew).
+	// Nothing announced again, after two ticks of the new version: the
+	// rota channel has the posts it had (the page's post is edited, not
+	// posted anew).
+	waitTicks(t, ctx, 2)
 	if n := len(botPosts(t, ctx, admin, r.channel.Id, func(p *model.Post) bool { return p.RootId == "" })); n != postsBefore {
 		t.Errorf("the rota channel had %d posts of the bot before the upgrade and has %d after", postsBefore, n)
 	}
