@@ -34,6 +34,11 @@ func TestNamedRotaStaffsAndPagesItsIncident(t *testing.T) {
 	mustContain(t, "rota channel", cmd(t, srv.Admin, ch.Id, "/incident rota channel --rota "+name).Text, "now the rota channel")
 	mustContain(t, "rota show", cmd(t, srv.Admin, ch.Id, "/incident rota show --rota "+name).Text, "Rota `"+name+"`", "@"+l1.Username)
 	mustContain(t, "unknown rota", cmd(t, starter, srv.TownSquare.Id, "/incident start Nope --rota no-such-rota").Text, `no rota "no-such-rota"`, name)
+	// The rota's own admin edits it, and only it.
+	mustContain(t, "admins", cmd(t, srv.Admin, ch.Id, "/incident rota admins @"+starter.Username+" --rota "+name).Text, "Rota admins: @"+starter.Username)
+	mustContain(t, "by its admin", cmd(t, starter, ch.Id, "/incident rota add l2 @"+l1.Username+" --rota "+name).Text, "@"+l1.Username)
+	mustContain(t, "not the first", cmd(t, starter, ch.Id, "/incident rota add l2 @"+l1.Username).Text, "only system admins and rota admins may edit rota main")
+	cmd(t, starter, ch.Id, "/incident rota remove l2 @"+l1.Username+" --rota "+name)
 
 	s := start(t, starter, "Card payments fail --severity S2 --rota "+name)
 	page := waitPagePost(t, ctx, l1, ch.Id, l1)

@@ -83,8 +83,8 @@ func (a *App) EditRotaOf(ctx context.Context, actor, name string, edit RotaEdit)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if !a.mayEditRota(ctx, actor) {
-		return nil, nil, nil, incident.Forbiddenf("only system admins and rota admins may edit the rota; ask one of them, or see `/incident rota` for who is on duty")
+	if !a.mayEditRotaOf(ctx, actor, e) {
+		return nil, nil, nil, incident.Forbiddenf("only system admins and rota admins may edit rota %s; ask one of them, or see `/incident rota` for who is on duty", e.Name)
 	}
 	now := a.now()
 	var warnings []string

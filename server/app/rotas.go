@@ -29,6 +29,9 @@ type rotaEntry struct {
 	// Teams are the teams whose incidents the rota staffs when no rota is
 	// named and no routing rule matches.
 	Teams []string `json:"teams,omitempty"`
+	// Admins edit this rota (besides system admins and the settings'
+	// rota admins, who edit every rota).
+	Admins []string `json:"admins,omitempty"`
 }
 
 type rotaDirectory struct {
@@ -77,9 +80,10 @@ func (d *rotaDirectory) names() []string {
 
 // RotaInfo is one rota as /incident rota list shows it.
 type RotaInfo struct {
-	Name  string
-	Teams []string
-	First bool
+	Name   string
+	Teams  []string
+	Admins []string
+	First  bool
 }
 
 // Rotas lists the rotas, the first first.
@@ -90,7 +94,7 @@ func (a *App) Rotas(ctx context.Context) ([]RotaInfo, error) {
 	}
 	out := make([]RotaInfo, len(d.Rotas))
 	for i, e := range d.Rotas {
-		out[i] = RotaInfo{Name: e.Name, Teams: e.Teams, First: i == 0}
+		out[i] = RotaInfo{Name: e.Name, Teams: e.Teams, Admins: e.Admins, First: i == 0}
 	}
 	return out, nil
 }
@@ -234,4 +238,38 @@ func (a *App) ReassignRota(ctx context.Context, actor string, inc *incident.Inci
 		a.log.Info().Str("actor", actor).Str("incident", inc.ID).Str("rota", e.Name).Strs("staffed", joins).Msg("incident's rota changed")
 	}
 	return out, err
+}
+
+// mayEditRotaOf reports whether actor may edit rota e: a system admin, a
+// rota admin of the settings (every rota), or one of e's own admins.
+func (a *App) mayEditRotaOf(ctx context.Context, actor string, e rotaEntry) bool {
+	return slices.Contains(e.Admins, actor) || a.mayEditRota(ctx, actor)
+}
+
+// SetRotaAdmins names the admins of rota name (system admins, the
+// settings' rota admins, and the rota's own admins may).
+func (a *App) SetRotaAdmins(ctx context.Context, actor, name string, admins []string) error {
+	e, err := a.rotaEntry(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !a.mayEditRotaOf(ctx, actor, e) {
+		return incident.Forbiddenf("only system admins and the admins of rota %s may name its admins", e.Name)
+	}
+	_, _, err = updateDoc(ctx, a.store, rotasDoc, func(d *rotaDirectory, _ bool) error {
+		if len(d.Rotas) == 0 {
+			d.Rotas = []rotaEntry{{Name: FirstRotaName, Doc: rotaDoc}}
+		}
+		for i := range d.Rotas {
+			if d.Rotas[i].Name == e.Name {
+				d.Rotas[i].Admins = admins
+				return nil
+			}
+		}
+		return incident.NotFoundf("rota %s is gone", e.Name)
+	})
+	if err == nil {
+		a.log.Info().Str("actor", actor).Str("rota", e.Name).Strs("admins", admins).Msg("rota admins set")
+	}
+	return err
 }

@@ -186,3 +186,30 @@ func TestReassigningARota(t *testing.T) {
 		t.Errorf("a rota there is not: %v", err)
 	}
 }
+
+// TestRotaAdminsEditTheirRotaOnly: a rota's own admin edits it, not the
+// first rota; a user who is no admin names no admins.
+func TestRotaAdminsEditTheirRotaOnly(t *testing.T) {
+	e := newCostEnv(t)
+	payments(t, e)
+	if err := e.app.SetRotaAdmins(ctx, "mallory", "payments", []string{"mallory"}); !errors.Is(err, incident.ErrForbidden) {
+		t.Errorf("a user named themselves admin: %v", err)
+	}
+	if err := e.app.SetRotaAdmins(ctx, "root", "payments", []string{"pia"}); err != nil {
+		t.Fatal(err)
+	}
+	noop := func(*RotaView, time.Time) ([]string, error) { return nil, nil }
+	if _, _, _, err := e.app.EditRotaOf(ctx, "pia", "payments", noop); err != nil {
+		t.Errorf("the rota's admin edits it: %v", err)
+	}
+	if _, _, _, err := e.app.EditRotaOf(ctx, "pia", "", noop); !errors.Is(err, incident.ErrForbidden) {
+		t.Errorf("the payments admin edited the first rota: %v", err)
+	}
+	if err := e.app.SetRotaAdmins(ctx, "pia", "payments", []string{"pia", "pat"}); err != nil {
+		t.Errorf("the rota's admin names another: %v", err)
+	}
+	list, _ := e.app.Rotas(ctx)
+	if len(list) != 2 || len(list[1].Admins) != 2 {
+		t.Errorf("rotas: %+v", list)
+	}
+}

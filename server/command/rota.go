@@ -40,6 +40,7 @@ func init() {
 		{"override", "<role> @user <from> <to> | <role> @user off", "Put someone on a role for a period; off ends their overrides of the role.", roleArg, rotaOverride},
 		{"swap", "<role> @a @b <week>", "@a's week (the week containing the date) goes to @b, and @a takes @b's next week.", roleArg, rotaSwap},
 		{"away", "@user <from> <to> | @user off", "Mark someone unavailable; the next member of each of their rotas covers. off ends their away periods.", nil, rotaAway},
+		{"admins", "@a @b ... | none", "Name the rota's own admins, who edit it (system admins and the settings' rota admins edit every rota).", nil, rotaAdmins},
 		{"escalation", "[timeouts S1=5m S2=10m ... | repeat <n> | last all|none|@a @b]", "The rota's escalation policy: how long a page waits at each level per severity (off: no paging), how many times the chain runs again when nobody answers, and who is paged last, one after another (admins). No argument shows it.", nil, rotaEscalation},
 		{"handoff", "\"<cron spec>\"", "When the week changes, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * MON\".", nil, rotaHandoff},
 		{"channel", "", "Page and announce the rota in this channel.", nil, rotaChannel},
@@ -133,6 +134,29 @@ func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, erro
 	return Reply{Text: h.Render(out)}, nil
 }
 
+func rotaAdmins(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
+	var ids []string
+	if f := strings.Fields(args); len(f) == 0 {
+		return Reply{}, incident.Invalidf("name the admins, or none")
+	} else if !(len(f) == 1 && strings.EqualFold(f[0], "none")) {
+		var err error
+		if ids, err = h.users(f); err != nil {
+			return Reply{}, err
+		}
+	}
+	if err := h.App.SetRotaAdmins(ctx, c.UserID, c.Rota, ids); err != nil {
+		return Reply{}, err
+	}
+	if len(ids) == 0 {
+		return Reply{Text: "The rota has no admins of its own now."}, nil
+	}
+	refs := make([]string, len(ids))
+	for i, id := range ids {
+		refs[i] = rota.UserRef(id)
+	}
+	return Reply{Text: h.Render("Rota admins: " + strings.Join(refs, " ") + ".")}, nil
+}
+
 func rotaEscalation(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
 	what, rest, _ := cutSpace(strings.TrimSpace(args))
 	var edit func(*rota.Rota) error
@@ -197,7 +221,7 @@ func rotaList(ctx context.Context, h *Handler, c Call, _ string) (Reply, error) 
 		return Reply{}, err
 	}
 	var b strings.Builder
-	b.WriteString("#### Rotas\n| Rota | Staffs the incidents of |\n|---|---|\n")
+	b.WriteString("#### Rotas\n| Rota | Staffs the incidents of | Admins of its own |\n|---|---|---|\n")
 	for _, r := range list {
 		var teams []string
 		for _, t := range r.Teams {
@@ -210,7 +234,11 @@ func rotaList(ctx context.Context, h *Handler, c Call, _ string) (Reply, error) 
 		if r.First {
 			staffs = strings.TrimSpace(staffs + " every other team")
 		}
-		fmt.Fprintf(&b, "| `%s` | %s |\n", r.Name, staffs)
+		var admins []string
+		for _, u := range r.Admins {
+			admins = append(admins, rota.UserRef(u))
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", r.Name, staffs, strings.Join(admins, " "))
 	}
 	return Reply{Text: h.Render(b.String())}, nil
 }
