@@ -44,7 +44,8 @@ func (p *Plugin) MessageHasBeenPosted(_ *plugin.Context, post *model.Post) {
 	}
 }
 
-// handleUses returns the configured handles post uses, or none for a post
+// handleUses returns the configured handles post uses (and those that may
+// be the handles of rotas other than the first, which the app checks), or none for a post
 // that must not be answered: one by the bot, a bot, a webhook, a plugin,
 // the system or another server. It looks at the post alone.
 func handleUses(post *model.Post, botID string, handles alias.Handles) []alias.Use {
@@ -57,7 +58,7 @@ func handleUses(post *model.Post, botID string, handles alias.Handles) []alias.U
 	}
 	var known []alias.Use
 	for _, u := range alias.Find(post.Message) {
-		if _, ok := handles.Resolve(u.Name); ok {
+		if _, ok := handles.Resolve(u.Name); ok || handles.MaybeRota(u.Name) {
 			known = append(known, u)
 		}
 	}

@@ -133,3 +133,31 @@ func TestParseHandles(t *testing.T) {
 		}
 	}
 }
+
+func TestHandlesOfOtherRotasResolveByPrefix(t *testing.T) {
+	h, err := ParseHandles(DefaultHandles, DefaultGroupPattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		want Target
+		ok   bool
+	}{
+		{"release-manager", Target{Handle: "release-manager", Kind: KindRole, Role: incident.RoleRM}, true},
+		{"payments-release-manager", Target{Handle: "payments-release-manager", Kind: KindRole, Role: incident.RoleRM, Rota: "payments"}, true},
+		{"payments-oncall", Target{Handle: "payments-oncall", Kind: KindRota, Rota: "payments"}, true},
+		{"cards-oncall", Target{}, false},
+		{"payments-", Target{}, false},
+	} {
+		got, ok := h.ResolveIn(c.name, []string{"payments", "web"})
+		if ok != c.ok || got != c.want {
+			t.Errorf("ResolveIn(%q) = %+v, %v; want %+v, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+	for name, want := range map[string]bool{"payments-oncall": true, "x-first-line": true, "oncall": false, "-oncall": false, "alice": false} {
+		if got := h.MaybeRota(name); got != want {
+			t.Errorf("MaybeRota(%q) = %v", name, got)
+		}
+	}
+}

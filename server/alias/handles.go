@@ -33,7 +33,13 @@ type Target struct {
 	Kind   Kind
 	Role   incident.Role // KindRole
 	Group  string        // KindGroup
+	// Rota names the rota of a role or rota handle of a rota other than
+	// the first ("<rota>-<role handle>", "<rota>-oncall"); "" = the first.
+	Rota string
 }
+
+// OncallSuffix makes a rota's whole-rota handle: "<rota>-oncall".
+const OncallSuffix = "-oncall"
 
 // Handles are the configured handles. The zero value has none.
 type Handles struct {
@@ -170,12 +176,50 @@ func (h Handles) Resolve(name string) (Target, bool) {
 	return Target{}, false
 }
 
+// ResolveIn is Resolve with the handles of the rotas other than the
+// first: "<rota>-<role handle>" for a role, "<rota>-oncall" for the rota.
+func (h Handles) ResolveIn(name string, rotas []string) (Target, bool) {
+	if t, ok := h.Resolve(name); ok {
+		return t, true
+	}
+	for _, r := range rotas {
+		rest, ok := strings.CutPrefix(name, r+"-")
+		if !ok || rest == "" {
+			continue
+		}
+		if "-"+rest == OncallSuffix {
+			return Target{Handle: name, Kind: KindRota, Rota: r}, true
+		}
+		for _, role := range incident.Roles {
+			if h.Roles[role] == rest {
+				return Target{Handle: name, Kind: KindRole, Role: role, Rota: r}, true
+			}
+		}
+	}
+	return Target{}, false
+}
+
+// MaybeRota reports whether name may be the handle of a rota other than
+// the first, by its shape ("<something>-oncall", "<something>-<role
+// handle>"): whether that rota exists is for the caller to check.
+func (h Handles) MaybeRota(name string) bool {
+	if strings.HasSuffix(name, OncallSuffix) && len(name) > len(OncallSuffix) {
+		return true
+	}
+	for _, r := range incident.Roles {
+		if n := h.Roles[r]; n != "" && strings.HasSuffix(name, "-"+n) && len(name) > len(n)+1 {
+			return true
+		}
+	}
+	return false
+}
+
 // Targets returns the handles among uses, with what each stands for, in
-// the order used.
-func (h Handles) Targets(uses []Use) []Target {
+// the order used; rotas are the rotas other than the first.
+func (h Handles) Targets(uses []Use, rotas ...string) []Target {
 	var out []Target
 	for _, u := range uses {
-		if t, ok := h.Resolve(u.Name); ok {
+		if t, ok := h.ResolveIn(u.Name, rotas); ok {
 			out = append(out, t)
 		}
 	}

@@ -119,13 +119,20 @@ func (a *App) AnswerHandles(ctx context.Context, post HandlePost) error {
 		}
 	}
 	targets := s.Handles.Targets(post.Uses)
+	if len(targets) < len(post.Uses) {
+		// Some may be the handles of rotas other than the first: one read
+		// of the rotas' directory, only for posts with unknown handles.
+		if d, err := a.rotaDirectory(ctx); err == nil && len(d.Rotas) > 1 {
+			targets = s.Handles.Targets(post.Uses, d.names()[1:]...)
+		}
+	}
 	if len(targets) == 0 {
 		return nil
 	}
 	groupSync := a.onDuty.GroupSync()
 	var answers []HandleAnswer
 	var pages []HandlePage
-	var staffing *rota.Staffing
+	staffing := map[string]*rota.Staffing{}
 	var groups map[string][]string
 	now := a.now()
 	for _, t := range targets {
@@ -162,14 +169,14 @@ func (a *App) AnswerHandles(ctx context.Context, post HandlePost) error {
 			answers = append(answers, ans)
 			continue
 		}
-		if staffing == nil {
-			_, st, err := a.Staffing(ctx, now)
+		if staffing[t.Rota] == nil {
+			_, st, err := a.StaffingOf(ctx, t.Rota, now)
 			if err != nil {
 				return err
 			}
-			staffing = &st
+			staffing[t.Rota] = &st
 		}
-		answers = append(answers, answerFor(t, staffing))
+		answers = append(answers, answerFor(t, staffing[t.Rota]))
 	}
 	if len(answers) == 0 && len(pages) == 0 {
 		return nil
@@ -210,7 +217,7 @@ func (a *App) pageHandle(ctx context.Context, post HandlePost, t alias.Target, t
 	if t.Kind != alias.KindRole {
 		return HandlePage{Target: t, Err: incident.Invalidf("@%s reaches several people, so it cannot page; page one role instead, e.g. @%s !page <what is wrong>", t.Handle, a.exampleRoleHandle())}
 	}
-	p, err := a.PageOnDuty(ctx, DutyPageRequest{Actor: post.UserID, Role: t.Role, ChannelID: post.ChannelID, RootID: post.Thread(), Message: text})
+	p, err := a.PageOnDuty(ctx, DutyPageRequest{Actor: post.UserID, Role: t.Role, ChannelID: post.ChannelID, RootID: post.Thread(), Message: text, Rota: t.Rota})
 	if err != nil {
 		a.log.Warn().Err(err).Str("handle", t.Handle).Str("post", post.PostID).Msg("page through a handle failed")
 	}

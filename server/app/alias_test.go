@@ -143,3 +143,44 @@ func TestAnswerHandles(t *testing.T) {
 		t.Fatalf("board after the away period: %+v", od.boards[n:])
 	}
 }
+
+// TestHandlesOfOtherRotas: "@<rota>-<role handle>" reaches that rota's
+// holder and "@<rota>-oncall" everyone on duty in it; the first rota's
+// handles stay as they were; an unknown rota's look-alike is no handle.
+func TestHandlesOfOtherRotas(t *testing.T) {
+	ctx := context.Background()
+	a, od, _ := newHandleApp(t)
+	if err := a.CreateRota(ctx, "root", "payments", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, rotaName := range []string{"", "payments"} {
+		holder := map[string]string{"": "alice", "payments": "pat"}[rotaName]
+		if _, _, _, err := a.EditRotaOf(ctx, "root", rotaName, func(v *RotaView, now time.Time) ([]string, error) {
+			_, err := v.Rota.SetMembers(incident.RoleRM, []string{holder}, v.Schedule, now)
+			return nil, err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post := HandlePost{PostID: "p1", ChannelID: "c", UserID: "u", Uses: alias.Find("@release-manager @payments-release-manager @payments-oncall @cards-oncall")}
+	if err := a.AnswerHandles(ctx, post); err != nil {
+		t.Fatal(err)
+	}
+	if len(od.answers) != 1 || len(od.answers[0]) != 3 {
+		t.Fatalf("answers: %+v", od.answers)
+	}
+	got := od.answers[0]
+	if got[0].People[0].UserID != "alice" || got[1].People[0].UserID != "pat" || got[1].Target.Rota != "payments" ||
+		got[2].Target.Kind != alias.KindRota || got[2].People[0].UserID != "pat" {
+		t.Errorf("answers: %+v", got)
+	}
+	// Paging through a rota's handle asks for that rota's holder (this
+	// app has no pager: PageOnDuty says so).
+	page := HandlePost{PostID: "p2", ChannelID: "c", UserID: "u", Uses: alias.Find("@payments-release-manager !page the deploy is stuck")}
+	if err := a.AnswerHandles(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	if len(od.pages) != 1 || od.pages[0].Target.Rota != "payments" || od.pages[0].Target.Role != incident.RoleRM {
+		t.Errorf("page through @payments-release-manager: %+v", od.pages)
+	}
+}

@@ -28,6 +28,8 @@ type DutyPageRequest struct {
 	// RootID is the thread of the post that asked for the page.
 	RootID  string
 	Message string
+	// Rota names the rota whose holder is paged ("": the first).
+	Rota string
 }
 
 // Duty is what a page outside any incident knows of the rota: who held
@@ -56,7 +58,7 @@ func (a *App) PageOnDuty(ctx context.Context, req DutyPageRequest) (*Page, error
 	if err != nil {
 		return nil, err
 	}
-	_, st, err := a.Staffing(ctx, a.now())
+	_, st, err := a.StaffingOf(ctx, req.Rota, a.now())
 	if err != nil {
 		return nil, fmt.Errorf("read the rota: %w", err)
 	}
