@@ -198,3 +198,21 @@ func TestSecondRotaHandsOffInItsChannel(t *testing.T) {
 	}
 	waitPostText(t, ctx, post.Id, "✅ @"+l1.Username+" acknowledged")
 }
+
+// A second rota's handles: @<rota>-release-manager names that rota's
+// release manager, @<rota>-oncall everyone on duty in it.
+func TestSecondRotaHandlesAnswer(t *testing.T) {
+	ctx := ctxT(t)
+	name := "hd" + uniq()
+	rm, poster := newUser(t, ctx, name+"-rm"), newUser(t, ctx, name+"-poster")
+	ch, err := srv.NewChannel(ctx, name+"-talk", false, rm, poster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "rota create", cmd(t, srv.Admin, ch.Id, "/incident rota create "+name).Text, "made")
+	mustContain(t, "rota set", cmd(t, srv.Admin, ch.Id, "/incident rota set rm @"+rm.Username+" --rota "+name).Text, "rota set")
+	p := say(t, ctx, poster, ch.Id, "", "Who deploys today, @"+name+"-release-manager?")
+	waitAnswer(t, ctx, poster, ch.Id, p.Id, name+"-release-manager is @"+rm.Username+" this week")
+	q := say(t, ctx, poster, ch.Id, "", "@"+name+"-oncall are you there?")
+	waitAnswer(t, ctx, poster, ch.Id, q.Id, "@"+rm.Username)
+}
