@@ -85,7 +85,7 @@ func (a *API) submitStart(ctx context.Context, actor string, req *model.SubmitDi
 	}
 	inc, err := a.App.Start(ctx, app.StartRequest{TeamID: req.TeamId, ActorID: actor, Title: title,
 		Summary: str(req.Submission, bot.FieldSummary), Severity: sev, Runbook: str(req.Submission, bot.FieldRunbook),
-		ChannelID: req.ChannelId})
+		Rota: str(req.Submission, bot.FieldRota), ChannelID: req.ChannelId})
 	if err != nil {
 		return bot.FieldSummary, "", err
 	}

@@ -634,6 +634,26 @@ func TestDialogsActAsTheHeaderUser(t *testing.T) {
 		t.Errorf("confirmations %v, want one to bob", e.mm.ephemeral)
 	}
 
+	// A rota chosen in the dialog staffs the incident; one that is not
+	// there is refused, naming the rotas there are.
+	if err := e.app.CreateRota(ctx, "root", "payments", nil); err != nil {
+		t.Fatal(err)
+	}
+	withRota := func(rota string) reply {
+		return e.submit(wire.DialogStart, "bob", &model.SubmitDialogRequest{TeamId: "team", ChannelId: "town",
+			Submission: map[string]any{bot.FieldTitle: "Cards down", bot.FieldSeverity: "S3", bot.FieldRota: rota}})
+	}
+	if r := withRota("payments"); r.code != http.StatusOK || r.body != "" {
+		t.Fatalf("start with rota payments: %d %q", r.code, r.body)
+	}
+	if list, _, _ := e.store.ListActive(ctx, 1); len(list) != 1 || list[0].Rota != "payments" {
+		t.Errorf("the dialog's rota: %+v", list)
+	}
+	r = withRota("nosuch")
+	if err := json.Unmarshal([]byte(r.body), &resp); err != nil || !strings.Contains(resp.Error, "main, payments") {
+		t.Errorf("an unknown rota: %d %q", r.code, r.body)
+	}
+
 	inc := e.start(t, "ann", "ian", "lea")
 	before := e.snapshot(t, inc.ID)
 	for _, c := range []struct {

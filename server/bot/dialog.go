@@ -21,8 +21,9 @@ const (
 
 // OpenStartDialog opens the "start an incident" dialog for the user who
 // owns triggerID. state carries nothing with authority.
-// runbooks are the names offered in its runbook select (none: no select).
-func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severity, runbooks []string) error {
+// runbooks are the names offered in its runbook select, rotas those in its
+// rota select (none, or one rota: no select).
+func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severity, runbooks, rotas []string) error {
 	opts := make([]*model.PostActionOptions, 0, len(incident.Severities))
 	for _, s := range incident.Severities {
 		opts = append(opts, &model.PostActionOptions{Text: fmt.Sprintf("%s (%s)", s, s.Label()), Value: s.String()})
@@ -36,7 +37,7 @@ func (b *Bot) OpenStartDialog(triggerID string, defaultSeverity incident.Severit
 			{DisplayName: "Severity", Name: FieldSeverity, Type: "select", Options: opts, Default: defaultSeverity.String()},
 			{DisplayName: "Summary", Name: FieldSummary, Type: "textarea", Optional: true, MaxLength: incident.MaxSummaryRunes},
 		},
-	}, runbooks)
+	}, runbooks, rotas)
 }
 
 // OpenUpdateDialog opens the status update dialog for an incident.
@@ -110,10 +111,18 @@ func (b *Bot) openDialog(triggerID, name, state string, d model.Dialog) error {
 
 // openStartDialog adds the runbook select to the start dialog d when there
 // are runbooks to choose from.
-func (b *Bot) openStartDialog(triggerID string, d model.Dialog, runbooks []string) error {
+func (b *Bot) openStartDialog(triggerID string, d model.Dialog, runbooks, rotas []string) error {
 	if len(runbooks) > 0 {
 		d.Elements = append(d.Elements, model.DialogElement{DisplayName: "Runbook", Name: FieldRunbook, Type: "select", Optional: true,
 			Options: runbookOptions(runbooks), HelpText: "The checklist to follow; empty: the runbook rules in the settings decide."})
+	}
+	if len(rotas) > 1 {
+		opts := make([]*model.PostActionOptions, 0, len(rotas))
+		for _, r := range rotas {
+			opts = append(opts, &model.PostActionOptions{Text: r, Value: r})
+		}
+		d.Elements = append(d.Elements, model.DialogElement{DisplayName: "Rota", Name: FieldRota, Type: "select", Optional: true,
+			Options: opts, HelpText: "Who is staffed and paged; empty: the rota rules, else the team's rota, else the first."})
 	}
 	return b.openDialog(triggerID, wire.DialogStart, "", d)
 }

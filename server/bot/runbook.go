@@ -37,6 +37,8 @@ const (
 	FieldName     = "name"
 	FieldMarkdown = "markdown"
 	FieldRunbook  = "runbook"
+	// FieldRota is the start dialog's rota select.
+	FieldRota = "rota"
 	// ActionRunbookApply, on the postmortem's proposed runbook change,
 	// applies the steps added during the incident as a new version.
 	ActionRunbookApply = "runbookapply"

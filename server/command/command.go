@@ -22,7 +22,7 @@ const Trigger = "incident"
 
 // Dialogs opens the interactive dialogs commands can lead to.
 type Dialogs interface {
-	OpenStartDialog(triggerID string, defaultSeverity incident.Severity, runbooks []string) error
+	OpenStartDialog(triggerID string, defaultSeverity incident.Severity, runbooks, rotas []string) error
 	OpenUpdateDialog(triggerID string, inc *incident.Incident) error
 	OpenRunbookDialog(triggerID, name string, cur *runbook.Definition) error
 }

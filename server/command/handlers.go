@@ -22,7 +22,15 @@ func runStart(ctx context.Context, h *Handler, c Call) (Reply, error) {
 		} else {
 			h.Log.Warn().Err(err).Msg("list runbooks for the start dialog")
 		}
-		if err := h.Dialogs.OpenStartDialog(c.TriggerID, h.DefaultSeverity(), names); err != nil {
+		var rotas []string
+		if list, err := h.App.Rotas(ctx); err == nil {
+			for _, r := range list {
+				rotas = append(rotas, r.Name)
+			}
+		} else {
+			h.Log.Warn().Err(err).Msg("list rotas for the start dialog")
+		}
+		if err := h.Dialogs.OpenStartDialog(c.TriggerID, h.DefaultSeverity(), names, rotas); err != nil {
 			return Reply{}, err
 		}
 		return Reply{}, nil
