@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -235,11 +237,12 @@ func (a *App) exampleRoleHandle() string {
 	return "release-manager"
 }
 
-// refreshBoard shows who is on duty now, if that may have changed since
-// this instance last showed it (always, with force: after an edit). The
-// tick calls it; without force it reads nothing until the next instant
-// the board may change (a handoff, an override or away period starting or
-// ending) or boardRecheck passes.
+// refreshBoard shows who is on duty now in each rota, where that may have
+// changed since this instance last showed it (always, with force: after an
+// edit). The tick calls it; without force it reads nothing until the next
+// instant a board may change (a handoff, an override or away period
+// starting or ending) or boardRecheck passes; then the rotas' directory
+// and the rotas due.
 func (a *App) refreshBoard(ctx context.Context, force bool) error {
 	if a.onDuty == nil {
 		return nil
@@ -247,19 +250,45 @@ func (a *App) refreshBoard(ctx context.Context, force bool) error {
 	a.boardMu.Lock()
 	defer a.boardMu.Unlock()
 	now := a.now()
-	seen := a.boardSeen.Load()
-	if !force && seen != nil && now.Before(seen.next) {
+	if seen := a.boardSeen.Load(); !force && seen != nil && now.Before(seen.next) {
 		return nil
 	}
-	v, st, err := a.Staffing(ctx, now)
+	d, err := a.rotaDirectory(ctx)
 	if err != nil {
 		return err
 	}
+	next := now.Add(boardRecheck)
+	var errs []error
+	for i, e := range d.Rotas {
+		seen := a.boards[e.Name]
+		if force || seen == nil || !now.Before(seen.next) {
+			if seen, err = a.showBoard(ctx, e, i == 0, seen, force, now); err != nil {
+				errs = append(errs, fmt.Errorf("rota %s: %w", e.Name, err))
+				continue
+			}
+			a.boards[e.Name] = seen
+		}
+		if seen.next.Before(next) {
+			next = seen.next
+		}
+	}
+	a.boardSeen.Store(&boardSeen{at: now, next: next})
+	return errors.Join(errs...)
+}
+
+// showBoard shows rota e's board unless it shows what seen showed.
+func (a *App) showBoard(ctx context.Context, e rotaEntry, first bool, seen *boardSeen, force bool, now time.Time) (*boardSeen, error) {
+	v, st, err := a.StaffingOf(ctx, e.Name, now)
+	if err != nil {
+		return nil, err
+	}
 	b := &Board{ChannelID: v.Rota.ChannelID, Holders: st.Holders, Handles: a.settings().Handles}
-	if a.onDuty.GroupSync() {
+	if !first {
+		b.Handles = rotaHandles(b.Handles, e.Name)
+	} else if a.onDuty.GroupSync() {
 		g, err := a.SignoffGroups(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.Groups = map[string][]string{}
 		for name, members := range g.Members {
@@ -271,14 +300,24 @@ func (a *App) refreshBoard(ctx context.Context, force bool) error {
 	fp, _ := json.Marshal(b)
 	next := nextBoardChange(v, now)
 	if !force && seen != nil && seen.fingerprint == string(fp) {
-		a.boardSeen.Store(&boardSeen{fingerprint: seen.fingerprint, at: seen.at, next: next})
-		return nil
+		return &boardSeen{fingerprint: seen.fingerprint, at: seen.at, next: next}, nil
 	}
 	if err := a.onDuty.ShowOnDuty(ctx, b); err != nil {
-		return err
+		return nil, err
 	}
-	a.boardSeen.Store(&boardSeen{fingerprint: string(fp), at: now, next: next})
-	return nil
+	return &boardSeen{fingerprint: string(fp), at: now, next: next}, nil
+}
+
+// rotaHandles are the handles of rota name: the role handles after its
+// name and a dash, its whole-rota handle "<name>-oncall", no groups.
+func rotaHandles(h alias.Handles, name string) alias.Handles {
+	out := alias.Handles{Roles: map[incident.Role]string{}, Rota: name + alias.OncallSuffix}
+	for r, n := range h.Roles {
+		if n != "" {
+			out.Roles[r] = name + "-" + n
+		}
+	}
+	return out
 }
 
 // nextBoardChange is the next instant after now at which who is on duty

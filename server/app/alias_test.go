@@ -184,3 +184,35 @@ func TestHandlesOfOtherRotas(t *testing.T) {
 		t.Errorf("page through @payments-release-manager: %+v", od.pages)
 	}
 }
+
+// TestEachRotaHasItsBoard: an edit of a second rota shows its board in its
+// channel, with its own handles; the first rota's board keeps its own.
+func TestEachRotaHasItsBoard(t *testing.T) {
+	ctx := context.Background()
+	a, od, _ := newHandleApp(t)
+	if err := a.CreateRota(ctx, "root", "payments", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := a.EditRotaOf(ctx, "root", "payments", func(v *RotaView, now time.Time) ([]string, error) {
+		v.Rota.ChannelID = "paychan"
+		_, err := v.Rota.SetMembers(incident.RoleRM, []string{"pat"}, v.Schedule, now)
+		return nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var pay, first *Board
+	for _, b := range od.boards {
+		switch b.ChannelID {
+		case "paychan":
+			pay = b
+		case "":
+			first = b
+		}
+	}
+	if pay == nil || pay.Holders[incident.RoleRM] != "pat" || pay.Handles.Roles[incident.RoleRM] != "payments-release-manager" || pay.Handles.Rota != "payments-oncall" {
+		t.Fatalf("the payments board: %+v", pay)
+	}
+	if first == nil || first.Handles.Roles[incident.RoleRM] != "release-manager" {
+		t.Errorf("the first rota's board: %+v", first)
+	}
+}

@@ -48,8 +48,10 @@ type App struct {
 	fills *sync.Map
 	// work runs every piece of deferred and timed work (package work).
 	work *work.Engine
-	// boardSeen is the on-duty board this instance last showed.
+	// boardSeen is when the on-duty boards next need a look; boards what
+	// this instance last showed of each rota (under boardMu).
 	boardSeen *atomic.Pointer[boardSeen]
+	boards    map[string]*boardSeen
 	// boardMu runs one board refresh at a time: refreshes after edits run
 	// in the background, and one that read an older rota must not store
 	// its view (and its next recheck) after one that read a newer.
@@ -127,7 +129,7 @@ func New(d Deps) (*App, error) {
 	a := &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log,
 		background: new(sync.WaitGroup), fills: new(sync.Map),
-		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boardMu: new(sync.Mutex), live: new(atomic.Int64)}
+		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boards: map[string]*boardSeen{}, boardMu: new(sync.Mutex), live: new(atomic.Int64)}
 	clock := d.WorkClock
 	if clock == nil {
 		clock = appClock{d.Clock}
