@@ -199,8 +199,9 @@ func TestSecondRotaHandsOffInItsChannel(t *testing.T) {
 	waitPostText(t, ctx, post.Id, "✅ @"+l1.Username+" acknowledged")
 }
 
-// A second rota's handles: @<rota>-release-manager names that rota's
-// release manager, @<rota>-oncall everyone on duty in it.
+// A second rota's handles and header: its channel's header shows its
+// people on duty, @<rota>-release-manager names its release manager,
+// @<rota>-oncall everyone on duty in it.
 func TestSecondRotaHandlesAnswer(t *testing.T) {
 	ctx := ctxT(t)
 	name := "hd" + uniq()
@@ -211,6 +212,9 @@ func TestSecondRotaHandlesAnswer(t *testing.T) {
 	}
 	mustContain(t, "rota create", cmd(t, srv.Admin, ch.Id, "/incident rota create "+name).Text, "made")
 	mustContain(t, "rota set", cmd(t, srv.Admin, ch.Id, "/incident rota set rm @"+rm.Username+" --rota "+name).Text, "rota set")
+	// Its channel's header shows its people on duty.
+	mustContain(t, "rota channel", cmd(t, srv.Admin, ch.Id, "/incident rota channel --rota "+name).Text, "now the rota channel")
+	waitHeader(t, ctx, ch.Id, "RM @\u200b"+rm.Username)
 	p := say(t, ctx, poster, ch.Id, "", "Who deploys today, @"+name+"-release-manager?")
 	waitAnswer(t, ctx, poster, ch.Id, p.Id, name+"-release-manager is @"+rm.Username+" this week")
 	q := say(t, ctx, poster, ch.Id, "", "@"+name+"-oncall are you there?")
