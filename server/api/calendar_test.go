@@ -11,7 +11,7 @@ import (
 // credential, and anything else is a plain 404.
 func TestCalendarFeedRoutes(t *testing.T) {
 	e := newRouteEnv(t)
-	token, err := e.app.CalendarToken(ctx, "rob", false, false)
+	token, err := e.app.CalendarToken(ctx, "rob", "", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestCalendarFeedRoutes(t *testing.T) {
 			t.Errorf("%s: %d, want 404", path, w.Code)
 		}
 	}
-	if _, err := e.app.CalendarToken(ctx, "rob", false, true); err != nil {
+	if _, err := e.app.CalendarToken(ctx, "rob", "", false, true); err != nil {
 		t.Fatal(err)
 	}
 	if w := get(CalendarURL("", token, false)); w.Code != http.StatusNotFound {

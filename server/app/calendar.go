@@ -40,6 +40,16 @@ type calendarToken struct {
 type calendarOwner struct {
 	UserID string `json:"user_id,omitempty"`
 	Team   bool   `json:"team,omitempty"`
+	// Rota names the rota of a team feed ("": the first).
+	Rota string `json:"rota,omitempty"`
+}
+
+// calendarTeamName is the token document of actor's team feed of rota e.
+func calendarTeamName(actor string, e rotaEntry) string {
+	if e.Doc == rotaDoc {
+		return calendarTeamDoc + actor
+	}
+	return calendarTeamDoc + actor + "/" + e.Name
 }
 
 func tokenHash(token string) string {
@@ -67,16 +77,24 @@ func validToken(s string) bool {
 	return true
 }
 
-// CalendarToken returns actor's personal feed token (team false) or the
-// team feed token (team true: system and rota admins only), creating it on
-// first use; reset replaces it, and the old token stops working.
-func (a *App) CalendarToken(ctx context.Context, actor string, team, reset bool) (string, error) {
+// CalendarToken returns actor's personal feed token (team false: their
+// duty in every rota) or the team feed token of rota rotaName (team true:
+// system and that rota's admins only), creating it on first use; reset
+// replaces it, and the old token stops working.
+func (a *App) CalendarToken(ctx context.Context, actor, rotaName string, team, reset bool) (string, error) {
 	name, owner := calendarUserDoc+actor, calendarOwner{UserID: actor}
 	if team {
-		if !a.mayEditRota(ctx, actor) {
-			return "", incident.Forbiddenf("only system admins and rota admins may see the team calendar feed; `/incident rota calendar` gives your own")
+		e, err := a.rotaEntry(ctx, rotaName)
+		if err != nil {
+			return "", err
 		}
-		name, owner = calendarTeamDoc+actor, calendarOwner{UserID: actor, Team: true}
+		if !a.mayEditRotaOf(ctx, actor, e) {
+			return "", incident.Forbiddenf("only system admins and rota admins may see the team calendar feed of rota %s; `/incident rota calendar` gives your own", e.Name)
+		}
+		name, owner = calendarTeamName(actor, e), calendarOwner{UserID: actor, Team: true}
+		if e.Doc != rotaDoc {
+			owner.Rota = e.Name
+		}
 	}
 	if !incident.ValidDocName(name) {
 		return "", incident.Invalidf("invalid user id")
@@ -129,8 +147,12 @@ func (a *App) calendarOwnerOf(ctx context.Context, token string, team bool) (cal
 		return calendarOwner{}, notFound
 	}
 	name := calendarUserDoc + owner.UserID
+	var e rotaEntry
 	if team {
-		name = calendarTeamDoc + owner.UserID
+		if e, err = a.rotaEntry(ctx, owner.Rota); err != nil {
+			return calendarOwner{}, notFound // a rota that is gone
+		}
+		name = calendarTeamName(owner.UserID, e)
 	}
 	if !incident.ValidDocName(name) {
 		return calendarOwner{}, notFound
@@ -143,7 +165,7 @@ func (a *App) calendarOwnerOf(ctx context.Context, token string, team bool) (cal
 		return calendarOwner{}, notFound
 	}
 	// Who may read it is checked now, not only when it was issued.
-	if !a.dir.IsActiveUser(ctx, owner.UserID) || team && !a.mayEditRota(ctx, owner.UserID) {
+	if !a.dir.IsActiveUser(ctx, owner.UserID) || team && !a.mayEditRotaOf(ctx, owner.UserID, e) {
 		return calendarOwner{}, notFound
 	}
 	return *owner, nil
@@ -157,20 +179,41 @@ func (a *App) CalendarFeed(ctx context.Context, token string, team bool, render 
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.Rota(ctx)
-	if err != nil {
-		return nil, err
-	}
 	now := a.now()
 	from, to := now.Add(-calendarPast), now.Add(calendarFuture)
-	segs := ical.Segments(v.Rota, v.Schedule, from, to)
 	cal := ical.Calendar{ProdID: "-//incidentbot//Incident Bot rota//EN"}
 	if team {
+		v, err := a.RotaOf(ctx, owner.Rota)
+		if err != nil {
+			return nil, err
+		}
 		cal.Name = "Incident rota"
-		cal.Events = ical.TeamEvents(v.Rota, segs, CalendarDomain, from, to)
+		if owner.Rota != "" {
+			cal.Name = "Incident rota " + owner.Rota
+		}
+		cal.Events = ical.TeamEvents(v.Rota, ical.Segments(v.Rota, v.Schedule, from, to), CalendarDomain, from, to)
 	} else {
+		// The user's duty in every rota; events of rotas but the first
+		// name it, and their UIDs are its own.
 		cal.Name = "My incident duty"
-		cal.Events = ical.PersonalEvents(v.Rota, segs, owner.UserID, CalendarDomain, from, to)
+		d, err := a.rotaDirectory(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range d.Rotas {
+			v, err := a.RotaOf(ctx, e.Name)
+			if err != nil {
+				return nil, err
+			}
+			events := ical.PersonalEvents(v.Rota, ical.Segments(v.Rota, v.Schedule, from, to), owner.UserID, CalendarDomain, from, to)
+			for j := range events {
+				if i > 0 {
+					events[j].UID = e.Name + "-" + events[j].UID
+					events[j].Summary = "[" + e.Name + "] " + events[j].Summary
+				}
+			}
+			cal.Events = append(cal.Events, events...)
+		}
 	}
 	if render != nil {
 		for i := range cal.Events {

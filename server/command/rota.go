@@ -534,7 +534,7 @@ func rotaCalendar(ctx context.Context, h *Handler, c Call, args string) (Reply, 
 			return Reply{}, incident.Invalidf("unknown option `%s`: use `team` and/or `reset`", f)
 		}
 	}
-	token, err := h.App.CalendarToken(ctx, c.UserID, team, reset)
+	token, err := h.App.CalendarToken(ctx, c.UserID, c.Rota, team, reset)
 	if err != nil {
 		return Reply{}, err
 	}
