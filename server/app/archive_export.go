@@ -217,12 +217,27 @@ func (a *App) exportDoc(ctx context.Context, w archive.Writer, name string) erro
 	return w.AddDoc(ctx, name, raw)
 }
 
-// exportSharedDocs adds the rota, the sign-off groups and every runbook
-// that is not removed, with all its versions.
+// exportSharedDocs adds the rotas (the first, and the directory and
+// documents of the others), the sign-off groups and every runbook that is
+// not removed, with all its versions.
 func (a *App) exportSharedDocs(ctx context.Context, w archive.Writer) error {
 	for _, name := range sharedDocs {
 		if err := a.exportDoc(ctx, w, name); err != nil {
 			return err
+		}
+	}
+	if d, ok, err := loadDoc[rotaDirectory](ctx, a.store, rotasDoc); err != nil {
+		return fmt.Errorf("export rotas: %w", err)
+	} else if ok {
+		if err := a.exportDoc(ctx, w, rotasDoc); err != nil {
+			return err
+		}
+		for _, e := range d.Rotas {
+			if e.Doc != rotaDoc {
+				if err := a.exportDoc(ctx, w, e.Doc); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	idx, _, err := loadDoc[runbookIndex](ctx, a.store, runbookIndexDoc)

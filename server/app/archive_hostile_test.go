@@ -125,3 +125,51 @@ func (a *App) importSetDoc(ctx context.Context, name, raw string) error {
 	im := &importer{a: a}
 	return im.setDoc(ctx, name, []byte(raw))
 }
+
+// TestArchiveCarriesEveryRota: the rotas besides the first travel in the
+// archive; the preview lists them with their members; they are made here
+// only when the admin takes the rotas.
+func TestArchiveCarriesEveryRota(t *testing.T) {
+	ctx := t.Context()
+	src := newEnvOn(t, bolt)
+	src.app.names = srcNames
+	src.app.dir = admins{mmid("root1"): true}
+	seedHistory(t, src.store, src.now)
+	if err := src.app.CreateRota(ctx, mmid("root1"), "payments", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := src.app.EditRotaOf(ctx, mmid("root1"), "payments", func(v *RotaView, now time.Time) ([]string, error) {
+		_, err := v.Rota.SetMembers(incident.RoleL1, []string{mmid("alice1")}, v.Schedule, now)
+		return nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	arc := openArchive(t, exportTo(t, src, mmid("root1")))
+
+	dst := newEnvOn(t, bolt)
+	dst.app.names = dstNames
+	dst.app.dir = admins{mmid("root2"): true}
+	rep, err := dst.app.ImportArchiveWith(ctx, mmid("root2"), arc, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pay *SharedDoc
+	for i := range rep.Shared {
+		if rep.Shared[i].Label == "rota payments" {
+			pay = &rep.Shared[i]
+		}
+	}
+	if pay == nil || pay.Taken || !slices.Equal(pay.Members["l1"], []string{mmid("alice2")}) {
+		t.Fatalf("the payments rota in the report: %+v", rep.Shared)
+	}
+	if list, _ := dst.app.Rotas(ctx); len(list) != 1 {
+		t.Fatalf("a rota was made unasked: %+v", list)
+	}
+	if _, err := dst.app.ImportArchiveWith(ctx, mmid("root2"), arc, ImportOptions{Shared: true}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := dst.app.RotaOf(ctx, "payments")
+	if err != nil || v.Rota.Members[incident.RoleL1][0] != mmid("alice2") {
+		t.Fatalf("the payments rota here: %+v, %v", v, err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
+	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
 )
 
@@ -414,6 +415,9 @@ func (im *importer) sharedDocs(ctx context.Context) error {
 	if err := im.sharedDoc(ctx, rotaDoc, "the rota", rotaMembers); err != nil {
 		return err
 	}
+	if err := im.otherRotas(ctx); err != nil {
+		return err
+	}
 	if err := im.sharedDoc(ctx, groupsDoc, "the sign-off groups", groupMembers); err != nil {
 		return err
 	}
@@ -502,6 +506,46 @@ func (im *importer) sharedDoc(ctx context.Context, name, label string, members f
 		d.Taken = true
 	}
 	im.report.Shared = append(im.report.Shared, d)
+	return nil
+}
+
+// otherRotas shows the archive's rotas besides the first, as sharedDoc
+// shows the first, and takes them when the admin asked to: a rota this
+// server lacks is made (its teams and admins are this server's to set), one
+// it has is replaced. A name that is not a rota's is skipped.
+func (im *importer) otherRotas(ctx context.Context) error {
+	d, ok, err := loadDoc[rotaDirectory](ctx, im.arc.Store, rotasDoc)
+	if err != nil || !ok {
+		return err
+	}
+	for _, e := range d.Rotas {
+		if e.Doc == rotaDoc {
+			continue
+		}
+		if !routing.ValidRotaName(e.Name) || e.Doc != "rota/v2/"+e.Name {
+			im.report.DocsSkipped = append(im.report.DocsSkipped, "a rota whose name is not one this server takes")
+			continue
+		}
+		before := len(im.report.Shared)
+		if err := im.sharedDoc(ctx, e.Doc, "rota "+e.Name, rotaMembers); err != nil {
+			return err
+		}
+		if len(im.report.Shared) == before || !im.report.Shared[before].Taken {
+			continue
+		}
+		if _, _, err := updateDoc(ctx, im.a.store, rotasDoc, func(here *rotaDirectory, _ bool) error {
+			if len(here.Rotas) == 0 {
+				here.Rotas = []rotaEntry{{Name: FirstRotaName, Doc: rotaDoc}}
+			}
+			if slices.Contains(here.names(), e.Name) {
+				return errUnchanged
+			}
+			here.Rotas = append(here.Rotas, rotaEntry{Name: e.Name, Doc: e.Doc})
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
