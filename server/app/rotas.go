@@ -273,3 +273,18 @@ func (a *App) SetRotaAdmins(ctx context.Context, actor, name string, admins []st
 	}
 	return err
 }
+
+// TeamRota names the rota made for team's incidents, "" when none is (the
+// rota commands then mean the first).
+func (a *App) TeamRota(ctx context.Context, team string) string {
+	d, err := a.rotaDirectory(ctx)
+	if err != nil || team == "" {
+		return ""
+	}
+	for _, e := range d.Rotas {
+		if slices.Contains(e.Teams, team) {
+			return e.Name
+		}
+	}
+	return ""
+}

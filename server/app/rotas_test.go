@@ -213,3 +213,14 @@ func TestRotaAdminsEditTheirRotaOnly(t *testing.T) {
 		t.Errorf("rotas: %+v", list)
 	}
 }
+
+func TestTeamRotaIsTheTeamsOwn(t *testing.T) {
+	e := newCostEnv(t)
+	payments(t, e)
+	if got := e.app.TeamRota(ctx, "payteam"); got != "payments" {
+		t.Errorf("payteam's rota: %q", got)
+	}
+	if got := e.app.TeamRota(ctx, "team"); got != "" {
+		t.Errorf("a team without a rota of its own: %q", got)
+	}
+}

@@ -79,6 +79,9 @@ func runRota(ctx context.Context, h *Handler, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
+	if name == "" {
+		name = h.App.TeamRota(ctx, c.TeamID) // the rota of the channel's team, else the first
+	}
 	c.Rest, c.Rota = rest, name
 	verb, args, _ := cutSpace(c.Rest)
 	if verb == "" {
