@@ -131,7 +131,7 @@ func amPayloadLabels(status, fingerprint, name string, labels map[string]string)
 // (who is in no chain) last.
 func TestRotaEscalationRepeatsThenPagesEveryone(t *testing.T) {
 	ctx := ctxT(t)
-	setPaging(t, ctx, "S1=off, S2=off, S3=off, S4=off", "0s") // the settings page nobody: the rota's policy does
+	setPaging(t, ctx, "S1=off, S2=off, S3=off, S4=off", "off") // the settings page nobody: the rota's policy does
 	name := "esc" + uniq()
 	l1, l2, im, rm := newUser(t, ctx, name+"-l1"), newUser(t, ctx, name+"-l2"), newUser(t, ctx, name+"-im"), newUser(t, ctx, name+"-rm")
 	starter := newUser(t, ctx, name+"-starter")

@@ -37,7 +37,7 @@ func TestUpgradeFromOneRotaKeepsItAll(t *testing.T) {
 	if err := srv.InstallPlugin(ctx, old, pluginID); err != nil {
 		t.Fatal(err)
 	}
-	setPaging(t, ctx, "S1=off, S2=off, S3=off, S4=off", "0s")
+	setPaging(t, ctx, "S1=1h, S2=1h, S3=1h, S4=off", "off") // paged at the start, then nothing more
 	r := newPagingRota(t, ctx, "up"+uniq())
 	admin, l1 := srv.Admin, r.holder["l1"]
 	handoffBackAtEnd(t, r.channel)
