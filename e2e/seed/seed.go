@@ -85,18 +85,31 @@ func (h *History) Add(ctx context.Context, prefix string, n int, from, to time.T
 // marked as needing a look, which the plugin gives them at the next
 // stats view (computing the entries the seeded incidents lack).
 func (h *History) Flush(ctx context.Context) error {
-	keys, err := h.mem.ListKeys(0, 1<<30)
+	var sql strings.Builder
+	for m := range h.months {
+		fmt.Fprintf(&sql, "DELETE FROM pluginkeyvaluestore WHERE pluginid = '%s' AND pkey = 'doc/v1/stats/v1/%s/ready';\n", h.pluginID, m)
+	}
+	return Upsert(ctx, h.s, h.pluginID, h.mem, func(key string) bool {
+		return !strings.HasPrefix(key, "idx/v1/active") && !strings.HasPrefix(key, "idx/v2/active/")
+	}, sql.String())
+}
+
+// Upsert writes every key of mem that keep accepts (nil: all) into s's KV
+// table for pluginID, in one transaction, then runs after (SQL, may be
+// empty) in it.
+func Upsert(ctx context.Context, s *harness.Server, pluginID string, mem *pluginapi.MemoryStore, keep func(key string) bool, after string) error {
+	keys, err := mem.ListKeys(0, 1<<30)
 	if err != nil {
 		return err
 	}
 	var sql strings.Builder
 	rows := 0
 	for _, key := range keys {
-		if strings.HasPrefix(key, "idx/v1/active") || strings.HasPrefix(key, "idx/v2/active/") {
+		if keep != nil && !keep(key) {
 			continue
 		}
 		var raw []byte
-		if err := h.mem.Get(key, &raw); err != nil {
+		if err := mem.Get(key, &raw); err != nil {
 			return err
 		}
 		if rows%200 == 0 {
@@ -107,16 +120,14 @@ func (h *History) Flush(ctx context.Context) error {
 		} else {
 			sql.WriteString(",")
 		}
-		fmt.Fprintf(&sql, "('%s','%s',decode('%s','hex'),0)", h.pluginID, strings.ReplaceAll(key, "'", "''"), hex.EncodeToString(raw))
+		fmt.Fprintf(&sql, "('%s','%s',decode('%s','hex'),0)", pluginID, strings.ReplaceAll(key, "'", "''"), hex.EncodeToString(raw))
 		rows++
 	}
 	if rows > 0 {
 		sql.WriteString(" ON CONFLICT (pluginid, pkey) DO UPDATE SET pvalue = EXCLUDED.pvalue;\n")
 	}
-	for m := range h.months {
-		fmt.Fprintf(&sql, "DELETE FROM pluginkeyvaluestore WHERE pluginid = '%s' AND pkey = 'doc/v1/stats/v1/%s/ready';\n", h.pluginID, m)
-	}
-	return h.s.SQLScript(ctx, strings.NewReader(sql.String()))
+	sql.WriteString(after)
+	return s.SQLScript(ctx, strings.NewReader(sql.String()))
 }
 
 // load copies the table's indexes that the history's incidents of month

@@ -137,26 +137,24 @@ func (a *App) viewer(ctx context.Context, actor string) *viewer {
 
 // channel reports whether the actor may read channel ch.
 func (v *viewer) channel(ctx context.Context, ch string) bool {
-	if v.admin {
-		return true
-	}
-	ok, seen := v.channels[ch]
-	if !seen {
-		ok = v.a.access.CanAccessChannel(ctx, v.actor, ch)
-		v.channels[ch] = ok
-	}
-	return ok
+	return v.once(v.channels, ch, func() bool { return v.a.access.CanAccessChannel(ctx, v.actor, ch) })
 }
 
 // team reports whether the actor may read team's public channels.
 func (v *viewer) team(ctx context.Context, team string) bool {
+	return v.once(v.teams, team, func() bool { return v.a.access.CanReadTeam(ctx, v.actor, team) })
+}
+
+// once answers for a system admin at once, else asks about key once and
+// remembers the answer in cache.
+func (v *viewer) once(cache map[string]bool, key string, ask func() bool) bool {
 	if v.admin {
 		return true
 	}
-	ok, seen := v.teams[team]
+	ok, seen := cache[key]
 	if !seen {
-		ok = v.a.access.CanReadTeam(ctx, v.actor, team)
-		v.teams[team] = ok
+		ok = ask()
+		cache[key] = ok
 	}
 	return ok
 }

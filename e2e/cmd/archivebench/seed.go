@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/mattermost/mattermost/server/public/pluginapi"
 
 	"github.com/incidentbot/mattermost-incident-bot/e2e/harness"
+	kvseed "github.com/incidentbot/mattermost-incident-bot/e2e/seed"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
 )
@@ -91,26 +91,5 @@ func seed(ctx context.Context, s *harness.Server, channels []channel, events int
 			return fmt.Errorf("seed the action items of #%s: %v", inc.ID, err)
 		}
 	}
-	keys, err := mem.ListKeys(0, 1<<30)
-	if err != nil {
-		return err
-	}
-	var sql strings.Builder
-	for i, key := range keys {
-		var raw []byte
-		if err := mem.Get(key, &raw); err != nil {
-			return err
-		}
-		if i%200 == 0 {
-			if i > 0 {
-				sql.WriteString(" ON CONFLICT (pluginid, pkey) DO UPDATE SET pvalue = EXCLUDED.pvalue;\n")
-			}
-			sql.WriteString("INSERT INTO pluginkeyvaluestore (pluginid, pkey, pvalue, expireat) VALUES ")
-		} else {
-			sql.WriteString(",")
-		}
-		fmt.Fprintf(&sql, "('%s','%s',decode('%s','hex'),0)", pluginID, strings.ReplaceAll(key, "'", "''"), hex.EncodeToString(raw))
-	}
-	sql.WriteString(" ON CONFLICT (pluginid, pkey) DO UPDATE SET pvalue = EXCLUDED.pvalue;\n")
-	return s.SQLScript(ctx, strings.NewReader(sql.String()))
+	return kvseed.Upsert(ctx, s, pluginID, mem, nil, "")
 }
