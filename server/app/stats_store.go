@@ -159,7 +159,14 @@ func (a *App) noteStats(ctx context.Context, inc *incident.Incident) error {
 
 // figures are inc's summary and stats entry.
 func (a *App) figures(inc *incident.Incident, events []incident.Event, items *incident.ActionItems) (*Summary, *StatsEntry) {
-	sum := summarize(inc, events, a.now())
+	// The figures depend on the timeline alone: computed as of its last
+	// event, not the clock, two computations of one timeline are equal
+	// (and the second writes nothing).
+	at := inc.UpdatedAt
+	if n := len(events); n > 0 && events[n-1].At.After(at) {
+		at = events[n-1].At
+	}
+	sum := summarize(inc, events, at)
 	sum.Events, sum.Rev = len(events), inc.Revision
 	sev := inc.HighestSeverity
 	if !sev.Valid() {
