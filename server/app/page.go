@@ -346,12 +346,16 @@ const pageIDTries = 3
 // already is returned as it is: an earlier attempt opened it, and its own
 // claim sees its first notification through.
 func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg string, t PageTarget, hotfixN int, id string) (*Page, error) {
-	channel, redacted := a.pageChannel(ctx, inc)
+	// One read of the rota: its channel and its escalation policy.
+	v, err := a.incidentRota(ctx, inc)
+	if err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read the incident's rota; the page goes to the incident channel and follows the settings")
+		v = nil
+	}
+	channel, redacted := a.pageChannel(inc, v)
 	p := a.newPage(inc, by, msg, t, hotfixN, channel)
 	p.Redacted = redacted
-	if v, err := a.incidentRota(ctx, inc); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read the rota's escalation policy; the page follows the settings")
-	} else {
+	if v != nil {
 		pol := v.Rota.Escalation
 		p.Timeouts, p.Repeat, p.Last = pol.Timeouts, min(pol.Repeat, rota.MaxRepeat), v.Rota.LastStep()
 	}
@@ -377,13 +381,12 @@ func (a *App) openDutyPage(ctx context.Context, inc *incident.Incident, d *Duty,
 	return a.createPage(ctx, inc, p, "")
 }
 
-// pageChannel is where inc's pages are posted, and whether the incident's
-// details must be left out there.
-func (a *App) pageChannel(ctx context.Context, inc *incident.Incident) (string, bool) {
+// pageChannel is where inc's pages are posted (the channel of its rota v,
+// else its own; v nil: its own), and whether the incident's details must
+// be left out there.
+func (a *App) pageChannel(inc *incident.Incident, v *RotaView) (string, bool) {
 	channel := inc.ChannelID
-	if v, err := a.incidentRota(ctx, inc); err != nil {
-		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("read rota for the page channel; paging in the incident channel")
-	} else if v.Rota.ChannelID != "" {
+	if v != nil && v.Rota.ChannelID != "" {
 		channel = v.Rota.ChannelID
 	}
 	redacted := false
