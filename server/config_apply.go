@@ -68,7 +68,7 @@ func (p *Plugin) refuse(saved *configuration, err error) error {
 // settings last applied.
 func (p *Plugin) apply(c *configuration) {
 	raw := *c // as saved, before unresolved entries are skipped
-	for _, w := range c.resolve(p.channelExists, p.userIDByName) {
+	for _, w := range c.resolve(p.channelID, p.userIDByName) {
 		p.notifyAdmins(&raw, "Incident bot: "+w)
 	}
 	p.config.Store(c)

@@ -163,11 +163,10 @@ func (c *configuration) parse() error {
 		errs = append(errs, fmt.Errorf("setting \"Display time zone\": %q is not a time zone such as Europe/Berlin", c.DisplayTimeZone))
 		c.location = time.UTC
 	}
-	if id := c.PostmortemChannelID; id != "" && !model.IsValidId(id) {
-		errs = append(errs, fmt.Errorf("setting \"Postmortems channel ID\": %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
-	}
-	if id := c.BroadcastChannelID; id != "" && !model.IsValidId(id) {
-		errs = append(errs, fmt.Errorf("setting \"Broadcast channel ID\": %q is not a channel ID: open the channel, choose View Info, and copy its 26-character ID", id))
+	for _, ch := range c.channelSettings() {
+		if err := checkChannelRef(*ch.value); err != nil {
+			errs = append(errs, fmt.Errorf("setting %q: %w", ch.name, err))
+		}
 	}
 	for _, name := range c.rotaAdminNames() {
 		if !model.IsValidUsername(name) {
@@ -215,7 +214,7 @@ func (c *configuration) rotaAdminNames() []string {
 // a deleted channel) does not refuse the configuration: just that entry
 // is skipped, and the returned warnings say so, for the admins. nil
 // lookups skip the check.
-func (c *configuration) resolve(channelExists func(id string) bool, userID func(username string) (string, bool)) []string {
+func (c *configuration) resolve(channelID func(ref string) (string, error), userID func(username string) (string, bool)) []string {
 	var warnings []string
 	c.rotaAdminIDs = nil
 	for _, name := range c.rotaAdminNames() {
@@ -237,18 +236,56 @@ func (c *configuration) resolve(channelExists func(id string) bool, userID func(
 			warnings = append(warnings, fmt.Sprintf("setting \"On-duty handles\": a user is called @%s, so mentioning the handle also notifies them; rename the handle (or the user).", name))
 		}
 	}
-	if channelExists == nil {
+	if channelID == nil {
 		return warnings
 	}
-	if id := c.BroadcastChannelID; id != "" && !channelExists(id) {
-		warnings = append(warnings, fmt.Sprintf("setting \"Broadcast channel ID\": there is no channel %s any more; incidents are not broadcast until you name another.", id))
-		c.BroadcastChannelID = ""
-	}
-	if id := c.PostmortemChannelID; id != "" && !channelExists(id) {
-		warnings = append(warnings, fmt.Sprintf("setting \"Postmortems channel ID\": there is no channel %s any more; postmortems go only to their incident channels until you name another.", id))
-		c.PostmortemChannelID = ""
+	for _, ch := range c.channelSettings() {
+		if *ch.value == "" {
+			continue
+		}
+		id, err := channelID(*ch.value)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("setting %q: %s; %s until you name another.", ch.name, err, ch.without))
+		}
+		*ch.value = id
 	}
 	return warnings
+}
+
+// channelSetting is a setting that names a channel.
+type channelSetting struct {
+	name    string
+	value   *string
+	without string // what happens while it names none
+}
+
+func (c *configuration) channelSettings() []channelSetting {
+	return []channelSetting{
+		{"Broadcast channel", &c.BroadcastChannelID, "incidents are not broadcast"},
+		{"Postmortems channel", &c.PostmortemChannelID, "postmortems go only to their incident channels"},
+	}
+}
+
+// checkChannelRef accepts what a channel setting may hold: nothing, a
+// channel's 26-character id, ~name, or ~team/name when several teams have
+// a channel of that name.
+func checkChannelRef(ref string) error {
+	if ref == "" || model.IsValidId(ref) {
+		return nil
+	}
+	if name, ok := strings.CutPrefix(ref, "~"); ok {
+		team, ch, hasTeam := strings.Cut(name, "/")
+		if !hasTeam {
+			team, ch = "", team
+		}
+		if (!hasTeam || model.IsValidTeamName(team)) && model.IsValidChannelIdentifier(ch) {
+			return nil
+		}
+	}
+	if model.IsValidChannelIdentifier(ref) {
+		return fmt.Errorf("%q is not a channel: to name a channel, write ~%s", ref, ref)
+	}
+	return fmt.Errorf("%q is not a channel: write ~channel-name (~team-name/channel-name if several teams have one of that name), or the channel's 26-character ID, or run `/incident setup`", ref)
 }
 
 func (c *configuration) severity() incident.Severity {
@@ -393,7 +430,38 @@ func (p *Plugin) userIDByName(username string) (string, bool) {
 	return u.Id, true
 }
 
-func (p *Plugin) channelExists(id string) bool {
-	_, appErr := p.API.GetChannel(id)
-	return appErr == nil
+// channelID resolves a channel setting's value (see checkChannelRef) to
+// the channel's id.
+func (p *Plugin) channelID(ref string) (string, error) {
+	name, byName := strings.CutPrefix(ref, "~")
+	if !byName {
+		if _, appErr := p.API.GetChannel(ref); appErr != nil {
+			return "", fmt.Errorf("there is no channel %s any more", ref)
+		}
+		return ref, nil
+	}
+	if team, ch, ok := strings.Cut(name, "/"); ok {
+		c, appErr := p.API.GetChannelByNameForTeamName(team, ch, false)
+		if appErr != nil {
+			return "", fmt.Errorf("there is no channel ~%s in team %s", ch, team)
+		}
+		return c.Id, nil
+	}
+	teams, appErr := p.API.GetTeams()
+	if appErr != nil {
+		return "", fmt.Errorf("cannot look up ~%s: %s", name, appErr.Message)
+	}
+	var ids, in []string
+	for _, t := range teams {
+		if c, appErr := p.API.GetChannelByName(t.Id, name, false); appErr == nil {
+			ids, in = append(ids, c.Id), append(in, t.Name)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("there is no channel ~%s", name)
+	case 1:
+		return ids[0], nil
+	}
+	return "", fmt.Errorf("teams %s each have a channel ~%s: write ~<team>/%s", strings.Join(in, ", "), name, name)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ func TestConfigurationParse(t *testing.T) {
 	}{
 		{"defaults", configuration{}, ""},
 		{"channel id", configuration{BroadcastChannelID: model.NewId()}, ""},
-		{"not an id", configuration{BroadcastChannelID: "town-square"}, "is not a channel ID"},
+		{"not an id", configuration{BroadcastChannelID: "town-square"}, `"town-square" is not a channel: to name a channel, write ~town-square`},
 		{"bad severity", configuration{DefaultSeverity: "S5"}, `"Default severity"`},
 		{"bad log level", configuration{LogLevel: "loud"}, `"Log level"`},
 		{"rota admins", configuration{RotaAdmins: "@alice, bob"}, ""},
@@ -38,7 +39,10 @@ func TestConfigurationParse(t *testing.T) {
 		{"cadence too short", configuration{UpdateCadence: "S1=1s,S2=1h,S3=1h,S4=off"}, "use at least 1m"},
 		{"display zone", configuration{DisplayTimeZone: "Europe/Berlin"}, ""},
 		{"bad display zone", configuration{DisplayTimeZone: "Mars/Base"}, `"Display time zone"`},
-		{"bad postmortem channel", configuration{PostmortemChannelID: "postmortems"}, `"Postmortems channel ID"`},
+		{"bad postmortem channel", configuration{PostmortemChannelID: "postmortems"}, `"Postmortems channel"`},
+		{"channel by name", configuration{PostmortemChannelID: "~post-mortems", BroadcastChannelID: "~ops/incidents"}, ""},
+		{"channel name with a space", configuration{BroadcastChannelID: "~town square"}, `"Broadcast channel": "~town square" is not a channel: write ~channel-name`},
+		{"channel name of a bad team", configuration{BroadcastChannelID: "~Ops Team/incidents"}, `"Broadcast channel"`},
 		{"cadence twice", configuration{UpdateCadence: "S1=1m,S1=2m,S2=1h,S3=1h,S4=off"}, "given twice"},
 		{"runbook rules", configuration{RunbookRules: "S1 -> major; alertname=BuildServerDown -> build-server\ntitle:database -> db"}, ""},
 		{"runbook rule without arrow", configuration{RunbookRules: "S1 major"}, `"Runbook rules"`},
@@ -68,12 +72,40 @@ func TestConfigurationResolveSkipsUnresolvedEntries(t *testing.T) {
 	if err := c.parse(); err != nil {
 		t.Fatal(err)
 	}
-	warnings := c.resolve(func(id string) bool { return id == known }, func(n string) (string, bool) { return "id-" + n, n == "alice" })
-	if len(warnings) != 2 || !strings.Contains(warnings[0], "no user @bob") || !strings.Contains(warnings[1], "Postmortems channel ID") {
+	warnings := c.resolve(func(id string) (string, error) {
+		if id != known {
+			return "", errors.New("there is no channel " + id + " any more")
+		}
+		return id, nil
+	}, func(n string) (string, bool) { return "id-" + n, n == "alice" })
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "no user @bob") || !strings.Contains(warnings[1], "Postmortems channel") {
 		t.Fatalf("warnings = %q", warnings)
 	}
 	if !slices.Equal(c.rotaAdminIDs, []string{"id-alice"}) || c.BroadcastChannelID != known || c.PostmortemChannelID != "" || !c.PrivateChannels {
 		t.Fatalf("resolved = %+v", c)
+	}
+}
+
+// A channel setting may name the channel; resolving puts its id in force
+// and keeps the name in the settings as saved.
+func TestConfigurationResolvesChannelNames(t *testing.T) {
+	id := model.NewId()
+	c := configuration{BroadcastChannelID: "~incidents", PostmortemChannelID: "~postmortems"}
+	c.SetDefaults()
+	if err := c.parse(); err != nil {
+		t.Fatal(err)
+	}
+	warnings := c.resolve(func(ref string) (string, error) {
+		if ref == "~incidents" {
+			return id, nil
+		}
+		return "", errors.New("teams a, b each have a channel " + ref + ": write ~<team>/postmortems")
+	}, nil)
+	if c.BroadcastChannelID != id || c.PostmortemChannelID != "" {
+		t.Fatalf("resolved = %q, %q", c.BroadcastChannelID, c.PostmortemChannelID)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "write ~<team>/postmortems") || !strings.Contains(warnings[0], "go only to their incident channels") {
+		t.Fatalf("warnings = %q", warnings)
 	}
 }
 

@@ -137,7 +137,7 @@ func (p *Plugin) OnActivate() error {
 	}
 	pages := &web.Pages{App: core, Name: p.bot.QuietName, Archives: p.archives, Log: p.log, TeamID: p.teamIDByName, MaxUpload: p.archives.MaxFileSize}
 	p.router = (&api.API{App: core, Dialogs: p.bot, Platform: p.API, BotID: botID, Render: p.bot.Render, Pages: pages, Archives: p.archives, Log: p.log,
-		Calls: p.calls.snapshot}).Handler()
+		Setup: setupPort{p.bot, p}, Calls: p.calls.snapshot}).Handler()
 
 	if err := p.API.RegisterCommand(command.Command()); err != nil {
 		return fmt.Errorf("activate: register /%s: %w", command.Trigger, err)

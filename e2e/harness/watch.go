@@ -12,11 +12,14 @@ import (
 )
 
 // Seen is one post event a user was shown over the websocket, stamped when
-// it arrived.
+// it arrived, or a dialog the server asked the user's client to open.
 type Seen struct {
 	At   time.Time
-	Kind model.WebsocketEventType // WebsocketEventPosted, WebsocketEventPostEdited or WebsocketEventEphemeralMessage
+	Kind model.WebsocketEventType // WebsocketEventPosted, WebsocketEventPostEdited, WebsocketEventEphemeralMessage or WebsocketEventOpenDialog
 	Post *model.Post
+	// Dialog is the dialog of a WebsocketEventOpenDialog event (Post is
+	// nil then).
+	Dialog *model.OpenDialogRequest
 }
 
 // Watcher receives the post events one user is shown over a websocket, as
@@ -74,6 +77,13 @@ func (w *Watcher) read(hello chan struct{}) {
 					continue
 				}
 				w.add(Seen{At: at, Kind: kind, Post: &p})
+			case model.WebsocketEventOpenDialog:
+				raw, _ := ev.GetData()["dialog"].(string)
+				var d model.OpenDialogRequest
+				if json.Unmarshal([]byte(raw), &d) != nil {
+					continue
+				}
+				w.add(Seen{At: at, Kind: kind, Dialog: &d})
 			}
 		case _, ok := <-w.ws.ResponseChannel:
 			if !ok {

@@ -29,7 +29,7 @@ func TestInvalidSettingsKeepTheLastValidOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	notice := waitPost(t, srv.Admin, dm.Id, "previous ones stay in force", "not-a-channel")
-	mustContain(t, "admin notice", notice.Message, "\"Broadcast channel ID\"", "\"Default severity\"")
+	mustContain(t, "admin notice", notice.Message, "\"Broadcast channel\"", "\"Default severity\"")
 
 	s := start(t, srv.Users[0], "Settings were broken")
 	if got := cardField(s.Card, "Severity"); got != "S3 (minor)" {

@@ -54,6 +54,8 @@ type API struct {
 	Pages *web.Pages
 	// Archives runs the buttons of an incident archive import; nil: none.
 	Archives Archives
+	// Setup serves /incident setup's dialogs and steps; nil: no setup.
+	Setup Setup
 	// Calls counts the plugin API calls so far, per method, for the usage
 	// route; nil: not counted.
 	Calls func() (calls, handlers map[string]Timed)
@@ -95,6 +97,11 @@ func (a *API) Handler() http.Handler {
 		if a.Pages != nil {
 			mux.HandleFunc("GET "+web.ArchivePagePath, a.authed(a.Pages.ServeArchive))
 			mux.HandleFunc("POST "+web.ArchiveImportPath, a.authed(a.Pages.ServeArchiveImport))
+		}
+	}
+	if a.Setup != nil {
+		for _, name := range []string{wire.ActionSetupMembers, wire.ActionSetupTest} {
+			mux.HandleFunc("POST "+wire.ActionsPath+name, a.authed(a.serveSetupAction(name)))
 		}
 	}
 	mux.HandleFunc("POST "+wire.DialogsPath+"{name}", a.authed(a.serveDialog))

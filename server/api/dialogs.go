@@ -45,6 +45,12 @@ func (a *API) serveDialog(w http.ResponseWriter, r *http.Request, actor string) 
 		field, done, err = a.submitStepSkip(ctx, actor, &req)
 	case bot.DialogRunbook:
 		field, done, err = a.submitRunbook(ctx, actor, &req)
+	case wire.DialogSetupChannels, wire.DialogSetupMembers:
+		if a.Setup == nil {
+			http.Error(w, "unknown dialog", http.StatusNotFound)
+			return
+		}
+		field, done, err = a.submitSetup(ctx, actor, r.PathValue("name"), &req)
 	default:
 		http.Error(w, "unknown dialog", http.StatusNotFound)
 		return

@@ -25,6 +25,7 @@ type Dialogs interface {
 	OpenStartDialog(triggerID string, defaultSeverity incident.Severity, runbooks, rotas []string) error
 	OpenUpdateDialog(triggerID string, inc *incident.Incident) error
 	OpenRunbookDialog(triggerID, name string, cur *runbook.Definition) error
+	OpenSetupDialog(triggerID string, s *app.Setup) error
 }
 
 // Handler runs /incident calls against the app.

@@ -93,6 +93,8 @@ func init() {
 		{name: "archive", hint: "export [--since <date>] | import",
 			help: "The incident archive (system admins): export every incident, with timelines, rota and runbooks, to one file; import one from another server.",
 			args: archiveArgs, run: runArchive},
+		{name: "setup", hint: "[--rota <name>]",
+			help: "Set the bot up in two dialogs (system admins): the broadcast, postmortem and rota channels, the weekly handoff and the rota's people; then start a test incident.", run: runSetup},
 		{name: "work", hint: "[list | retry <#> | drop <#>]",
 			help: "Work the bot set aside after it failed too often (system admins): list it, retry it once the cause is fixed, or drop it.",
 			args: workArgs, run: runWork},

@@ -59,6 +59,18 @@ func (r *Rota) SetMembers(role incident.Role, ids []string, s Schedule, at time.
 	return r.dropStaleSwaps(s), nil
 }
 
+// RestartRotation puts role's first member on duty in the week of at,
+// and the others after them, one week each, in rota order. It returns the
+// swaps it dropped because they no longer fit (see Swap).
+func (r *Rota) RestartRotation(role incident.Role, s Schedule, at time.Time) []Swap {
+	k, ok := r.weekIndex(s, at)
+	if !ok || len(r.Members[role]) == 0 {
+		return nil
+	}
+	r.Offset[role] = mod(k, len(r.Members[role]))
+	return r.dropStaleSwaps(s)
+}
+
 // AddMember appends id to the end of role's rota (see SetMembers for who
 // is on duty afterwards and the swaps returned). KindConflict if id is a
 // member already.

@@ -108,3 +108,25 @@ const IncidentsAutocompletePath = "/autocomplete/incidents"
 
 // TimeLayout is how posts and command replies show a time.
 const TimeLayout = "2006-01-02 15:04 UTC"
+
+// /incident setup: its two dialogs, and the buttons of the steps the bot
+// sends the admin by direct message. The dialogs' state and the buttons'
+// context carry the rota's name (and the team of the test incident), as
+// choices, never as authority: only system admins run the setup.
+const (
+	DialogSetupChannels = "setupchannels"
+	DialogSetupMembers  = "setupmembers"
+	ActionSetupMembers  = "setupmembers"
+	ActionSetupTest     = "setuptest"
+	ContextRota         = "rota"
+	ContextTeam         = "team"
+	FieldBroadcast      = "broadcast"
+	FieldPostmortem     = "postmortem"
+	FieldRotaChannel    = "rotachannel"
+	FieldHandoffDay     = "day"
+	FieldHandoffTime    = "time"
+	FieldHandoffZone    = "zone"
+	// SetupKeepHandoff is the day option that keeps a handoff spec the
+	// dialog cannot show as a day and a time.
+	SetupKeepHandoff = "keep"
+)
