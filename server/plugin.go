@@ -100,6 +100,7 @@ func (p *Plugin) OnActivate() error {
 		Releases:    p.bot,
 		Runbooks:    p.bot,
 		OnDuty:      p.bot,
+		Shifts:      p.bot,
 		Names:       archiveflow.Names(p.API),
 		Log:         p.log,
 	})

@@ -104,6 +104,9 @@ func (a *API) Handler() http.Handler {
 			mux.HandleFunc("POST "+wire.ActionsPath+name, a.authed(a.serveSetupAction(name)))
 		}
 	}
+	for _, answer := range []string{app.ShiftTake, app.ShiftApprove, app.ShiftDecline, app.ShiftWithdraw} {
+		mux.HandleFunc("POST "+wire.ActionsPath+wire.ActionShiftPrefix+answer, a.authed(a.serveShiftAction(answer)))
+	}
 	mux.HandleFunc("POST "+wire.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+wire.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	mux.HandleFunc("GET "+UsagePath, a.authed(a.serveUsage))

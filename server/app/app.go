@@ -32,6 +32,7 @@ type App struct {
 	releases    Releases    // nil: no hotfix sign-off, freezes not announced
 	runbooks    Runbooks    // nil: runbook checklists are kept but not posted
 	onDuty      OnDuty      // nil: handles not answered, no on-duty header
+	shifts      Shifts      // nil: no shift requests, no duty notices
 	names       Names       // nil: no archive export or import
 	log         zerolog.Logger
 	// inline does follow-up work before a use case returns instead of in
@@ -91,6 +92,9 @@ type Deps struct {
 	// OnDuty answers on-duty handles and shows who is on duty in the rota
 	// channel's header. Optional, like Handoffs.
 	OnDuty OnDuty
+	// Shifts posts shift requests and tells rota members about their
+	// duty. Optional, like Handoffs.
+	Shifts Shifts
 	// Names names users, channels and teams for the incident archive, and
 	// finds them again on import. Optional: without it archives cannot be
 	// exported or imported.
@@ -129,7 +133,7 @@ func New(d Deps) (*App, error) {
 	a := &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log,
 		background: new(sync.WaitGroup), fills: new(sync.Map),
-		onDuty: d.OnDuty, names: d.Names, boardSeen: newBoardSeen(), boards: map[string]*boardSeen{}, boardMu: new(sync.Mutex), live: new(atomic.Int64)}
+		onDuty: d.OnDuty, shifts: d.Shifts, names: d.Names, boardSeen: newBoardSeen(), boards: map[string]*boardSeen{}, boardMu: new(sync.Mutex), live: new(atomic.Int64)}
 	clock := d.WorkClock
 	if clock == nil {
 		clock = appClock{d.Clock}

@@ -202,8 +202,22 @@ func (a *App) tickStep(ctx context.Context, what string, step func(context.Conte
 
 // runHandoff is the worker of kind "handoff": it announces the handoff of
 // the rota week in progress, once, if it is due (see the rule above), and
-// reports the next handoff instant, or watches a claimant at work.
+// reports the next handoff instant, or watches a claimant at work. Then it
+// tells the people on duty the week after, if the rota says so.
 func (a *App) runHandoff(ctx context.Context, job work.Job) (work.Outcome, error) {
+	out, err := a.announceHandoff(ctx, job)
+	if err != nil || out.Busy {
+		return out, err
+	}
+	name, _ := strings.CutPrefix(strings.TrimPrefix(job.Key, handoffKey), "/")
+	if err := a.noticeDuty(ctx, name); err != nil {
+		return work.Outcome{}, err // retried, and what was told is not told again
+	}
+	return out, nil
+}
+
+// announceHandoff is runHandoff's announcement.
+func (a *App) announceHandoff(ctx context.Context, job work.Job) (work.Outcome, error) {
 	if a.handoffs == nil {
 		return work.Outcome{}, nil
 	}

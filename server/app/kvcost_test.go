@@ -32,6 +32,7 @@ type costEnv struct {
 	mu    sync.Mutex
 	held  []func(context.Context)
 	pager *fakePager
+	shift *fakeShifts
 	// rotaRules are the settings' rota rules (under mu).
 	rotaRules []routing.Rule
 }
@@ -60,7 +61,7 @@ func newCostEnvOn(t testing.TB, st incident.Store) *costEnv {
 // newCostEnvWith is newCostEnvOn with the clock clk.
 func newCostEnvWith(t testing.TB, st incident.Store, clk *clock) *costEnv {
 	t.Helper()
-	e := &costEnv{clk: clk, pager: newFakePager("n")}
+	e := &costEnv{clk: clk, pager: newFakePager("n"), shift: newFakeShifts()}
 	chat := newFakeChat()
 	ids := 0
 	var idMu sync.Mutex
@@ -89,7 +90,7 @@ func newCostEnvWith(t testing.TB, st incident.Store, clk *clock) *costEnv {
 			return fmt.Sprintf("c%05d", ids)
 		},
 		Pager: e.pager, Reminders: &fakeReminders{}, Postmortems: &fakePostmortems{}, Releases: newFakeReleases(),
-		Log: zerolog.Nop(),
+		Shifts: e.shift, Log: zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,9 @@ type RotaView struct {
 	Rota     *rota.Rota
 	Schedule rota.Schedule
 	Location *time.Location
+	// Note, when an edit sets it, goes into the rota's history: what
+	// changed, with <@id> user references.
+	Note string
 }
 
 // Rota returns the first rota (an empty one with the default handoff if
@@ -86,10 +89,18 @@ func (a *App) EditRotaOf(ctx context.Context, actor, name string, edit RotaEdit)
 	if !a.mayEditRotaOf(ctx, actor, e) {
 		return nil, nil, nil, incident.Forbiddenf("only system admins and rota admins may edit rota %s; ask one of them, or see `/incident rota` for who is on duty", e.Name)
 	}
+	return a.editRota(ctx, actor, e, edit)
+}
+
+// editRota applies edit to rota e with compare-and-set, whoever actor is:
+// the caller has checked that they may. What the edit notes (v.Note) goes
+// into the rota's history. An edit that returns errUnchanged writes
+// nothing, and editRota returns it.
+func (a *App) editRota(ctx context.Context, actor string, e rotaEntry, edit RotaEdit) (*RotaView, []string, []rota.Substitution, error) {
 	now := a.now()
 	var warnings []string
 	var view *RotaView
-	_, _, err = updateDoc(ctx, a.store, e.Doc, func(r *rota.Rota, _ bool) error {
+	_, _, err := updateDoc(ctx, a.store, e.Doc, func(r *rota.Rota, _ bool) error {
 		v, err := a.view(r)
 		if err != nil {
 			return err
@@ -98,7 +109,11 @@ func (a *App) EditRotaOf(ctx context.Context, actor, name string, edit RotaEdit)
 		if err != nil {
 			return err
 		}
+		if v.Note != "" {
+			r.Record(now, actor, v.Note)
+		}
 		r.Prune(v.Schedule, now.AddDate(0, 0, -60))
+		r.PruneRequests(now)
 		r.Revision++
 		warnings, view = w, v
 		view.Name = e.Name
@@ -106,6 +121,9 @@ func (a *App) EditRotaOf(ctx context.Context, actor, name string, edit RotaEdit)
 	})
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if view == nil {
+		return nil, nil, nil, errUnchanged // the edit said so
 	}
 	conflicts := a.upcomingConflicts(view, now)
 	a.log.Info().Str("actor", actor).Str("rota", e.Name).Int64("revision", view.Rota.Revision).Msg("rota edited")

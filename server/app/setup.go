@@ -106,6 +106,7 @@ func (a *App) SetupRota(ctx context.Context, actor, name, channelID, spec string
 	}
 	_, _, _, err = a.EditRotaOf(ctx, actor, name, func(v *RotaView, now time.Time) ([]string, error) {
 		v.Rota.ChannelID = channelID
+		v.Note = "/incident setup: rota channel and handoff " + orDefault(next)
 		if next == "" || next == v.Rota.Handoff {
 			return nil, nil
 		}
@@ -138,6 +139,7 @@ func (a *App) SetupMembers(ctx context.Context, actor, name string, picks map[in
 		}
 	}
 	v, warnings, _, err := a.EditRotaOf(ctx, actor, name, func(v *RotaView, now time.Time) ([]string, error) {
+		v.Note = "/incident setup: members"
 		for _, role := range incident.Roles {
 			picked := compactIDs(picks[role])
 			if len(picked) == 0 {

@@ -154,6 +154,8 @@ func (b *Bot) why(p app.OnDutyPerson) string {
 		return " (covering for " + b.QuietName(p.For) + ", away)"
 	case p.Reason == rota.ReasonDoubleDuty && p.For != "":
 		return " (covering for " + b.QuietName(p.For) + ", who holds another role)"
+	case p.Source == rota.SourceOverride && p.For != "":
+		return " (took the shift of " + b.QuietName(p.For) + ")"
 	case p.Source == rota.SourceOverride:
 		return " (override)"
 	case p.Source == rota.SourceSwap && p.For != "":

@@ -40,6 +40,11 @@ func init() {
 		{"override", "<role> @user <from> <to> | <role> @user off", "Put someone on a role for a period; off ends their overrides of the role.", roleArg, rotaOverride},
 		{"swap", "<role> @a @b <week>", "@a's week (the week containing the date) goes to @b, and @a takes @b's next week.", roleArg, rotaSwap},
 		{"away", "@user <from> <to> | @user off", "Mark someone unavailable; the next member of each of their rotas covers. off ends their away periods.", nil, rotaAway},
+		{"take", "<role> <from> <to>", "Take a shift of a role you are in the rotation of, from whoever is on duty then (with a rota admin's approval when the rota asks for it). Dates: " + WhenFormat + ".", roleArg, rotaTake},
+		{"offer", "<role> <from> <to>", "Offer your shift in the rota channel; another member takes it with a button.", roleArg, rotaOffer},
+		{"history", "", "What changed on the rota, and the shift requests waiting.", nil, rotaHistory},
+		{"approval", "on|off", "Whether taking a shift needs a rota admin's approval (admins).", onOffArg, rotaApproval},
+		{"notices", "on|off", "Whether the people on duty the week after each handoff are told by direct message (admins).", onOffArg, rotaNotices},
 		{"admins", "@a @b ... | none", "Name the rota's own admins, who edit it (system admins and the settings' rota admins edit every rota).", nil, rotaAdmins},
 		{"escalation", "[timeouts S1=5m S2=10m ... | repeat <n> | last all|none|@a @b]", "The rota's escalation policy: how long a page waits at each level per severity (off: no paging), how many times the chain runs again when nobody answers, and who is paged last, one after another (admins). No argument shows it.", nil, rotaEscalation},
 		{"handoff", "\"<cron spec>\"", "When the week changes, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * MON\".", nil, rotaHandoff},
@@ -56,6 +61,10 @@ func rotaArgs(a *model.AutocompleteData) {
 		}
 		a.AddCommand(sub)
 	}
+}
+
+func onOffArg(a *model.AutocompleteData) {
+	a.AddStaticListArgument("", true, []model.AutocompleteListItem{{Item: "on"}, {Item: "off"}})
 }
 
 func roleArg(a *model.AutocompleteData) {
@@ -96,7 +105,11 @@ func runRota(ctx context.Context, h *Handler, c Call) (Reply, error) {
 			return r, err
 		}
 	}
-	return Reply{}, incident.Invalidf("unknown rota command `%s`: use show, list, create, set, add, remove, override, swap, away, handoff, channel or calendar", verb)
+	names := make([]string, len(rotaVerbs))
+	for i, v := range rotaVerbs {
+		names[i] = v.name
+	}
+	return Reply{}, incident.Invalidf("unknown rota command `%s`: use %s", verb, strings.Join(names, ", "))
 }
 
 func rotaShow(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
@@ -205,13 +218,13 @@ func rotaEscalation(ctx context.Context, h *Handler, c Call, args string) (Reply
 		return Reply{}, incident.Invalidf("escalation takes timeouts, repeat or last")
 	}
 	var desc string
-	_, _, _, err := h.App.EditRotaOf(ctx, c.UserID, c.Rota, func(v *app.RotaView, _ time.Time) ([]string, error) {
+	_, _, _, err := h.App.EditRotaOf(ctx, c.UserID, c.Rota, noted(c, func(v *app.RotaView, _ time.Time) ([]string, error) {
 		if err := edit(v.Rota); err != nil {
 			return nil, err
 		}
 		desc = v.Rota.Escalation.Describe()
 		return nil, nil
-	})
+	}))
 	if err != nil {
 		return Reply{}, err
 	}
@@ -312,7 +325,7 @@ func (h *Handler) users(tokens []string) ([]string, error) {
 // editRota runs an edit and reports it with its warnings and the
 // substitutions the rota now needs this week and next.
 func (h *Handler) editRota(ctx context.Context, c Call, done string, edit app.RotaEdit) (Reply, error) {
-	_, warnings, conflicts, err := h.App.EditRotaOf(ctx, c.UserID, c.Rota, edit)
+	_, warnings, conflicts, err := h.App.EditRotaOf(ctx, c.UserID, c.Rota, noted(c, edit))
 	if err != nil {
 		return Reply{}, err
 	}
@@ -327,6 +340,18 @@ func (h *Handler) editRota(ctx context.Context, c Call, done string, edit app.Ro
 		}
 	}
 	return Reply{Text: h.Render(out)}, nil
+}
+
+// noted has edit record the command that made it in the rota's history,
+// as typed (people as their @usernames then).
+func noted(c Call, edit app.RotaEdit) app.RotaEdit {
+	return func(v *app.RotaView, now time.Time) ([]string, error) {
+		w, err := edit(v, now)
+		if err == nil {
+			v.Note = "/incident rota " + mention.Inline(c.Rest)
+		}
+		return w, err
+	}
 }
 
 func droppedSwaps(dropped []rota.Swap) []string {

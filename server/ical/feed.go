@@ -112,6 +112,10 @@ func summary(seg Segment) string {
 	s := seg.Role.Title()
 	switch seg.Duty.Source {
 	case rota.SourceOverride:
+		if seg.Duty.For != "" {
+			s += " (taken from " + rota.UserRef(seg.Duty.For) + ")"
+			break
+		}
 		s += " (override)"
 	case rota.SourceSwap:
 		s += " (swap with " + rota.UserRef(seg.Duty.For) + ")"

@@ -24,8 +24,9 @@ type Duty struct {
 	UserID string `json:"user_id"`
 	Source Source `json:"source"`
 	// For is the member this duty stands in for: the member whose week a
-	// swap took (SourceSwap) or the away member being covered
-	// (SourceCover). It is empty otherwise.
+	// swap took (SourceSwap), the away member being covered (SourceCover),
+	// or the member whose shift was taken (SourceOverride from a shift
+	// taken, see shift.go). It is empty otherwise.
 	For string `json:"for,omitempty"`
 }
 
@@ -100,7 +101,7 @@ func (r *Rota) slot(s Schedule, role incident.Role, t time.Time, week int, hasWe
 		} else if sl.pos >= 0 {
 			sl.pos--
 		}
-		sl.Duty = Duty{UserID: o.UserID, Source: SourceOverride}
+		sl.Duty = Duty{UserID: o.UserID, Source: SourceOverride, For: o.For}
 		return sl
 	}
 	if scheduled == "" || !r.isAway(scheduled, t) {

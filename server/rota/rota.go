@@ -71,6 +71,15 @@ type Rota struct {
 	// Escalation is how the rota's pages escalate; zero: the settings'
 	// timeouts, the chain once, no last step.
 	Escalation Escalation `json:"escalation,omitzero"`
+	// Approval: a member taking a shift needs a rota admin's approval.
+	Approval bool `json:"approval,omitempty"`
+	// DutyNotice: at each handoff, the people on duty the week after are
+	// told by direct message.
+	DutyNotice bool `json:"duty_notice,omitempty"`
+	// Requests are the shifts waiting to change hands (see shift.go).
+	Requests []ShiftRequest `json:"requests,omitempty"`
+	// History is what changed on the rota, oldest first, bounded.
+	History []Change `json:"history,omitempty"`
 	// Revision counts successful writes, for compare-and-set in stores.
 	Revision int64 `json:"revision"`
 }
@@ -137,6 +146,9 @@ type Override struct {
 	From   time.Time     `json:"from"`
 	To     time.Time     `json:"to"`
 	By     string        `json:"by,omitempty"` // the admin who set it
+	// For is the member whose shift this was, when a member took it
+	// (see shift.go); "" for an admin's override.
+	For string `json:"for,omitempty"`
 }
 
 // Swap exchanges two members' weeks in one role's rota.
@@ -187,6 +199,8 @@ func (r *Rota) Clone() *Rota {
 	c.Overrides = slices.Clone(r.Overrides)
 	c.Swaps = slices.Clone(r.Swaps)
 	c.Away = slices.Clone(r.Away)
+	c.Requests = slices.Clone(r.Requests)
+	c.History = slices.Clone(r.History)
 	return &c
 }
 

@@ -130,3 +130,12 @@ const (
 	// dialog cannot show as a day and a time.
 	SetupKeepHandoff = "keep"
 )
+
+// Shift requests on the rota (app.AnswerShift): a post per request, with
+// Take (an offer), Approve and Decline (rota admins) and Withdraw buttons.
+// The context names the rota and the request; the app checks who may.
+const (
+	ActionShiftPrefix = "shift" // + app.ShiftTake, ShiftApprove, ShiftDecline, ShiftWithdraw
+	PropShiftRequest  = "shift_request"
+	ContextRequest    = "request"
+)
