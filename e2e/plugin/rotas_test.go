@@ -48,14 +48,22 @@ func TestNamedRotaStaffsAndPagesItsIncident(t *testing.T) {
 	// Another rota takes the incident over: its incident manager takes the
 	// open role, the first line keeps theirs.
 	other, im := name+"b", newUser(t, ctx, name+"-im")
+	ch2, err := srv.NewChannel(ctx, other+"-rota", false, im, starter)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustContain(t, "second rota", cmd(t, srv.Admin, ch.Id, "/incident rota create "+other).Text, "made")
 	mustContain(t, "its im", cmd(t, srv.Admin, ch.Id, "/incident rota set im @"+im.Username+" --rota "+other).Text, "rota set")
+	mustContain(t, "its channel", cmd(t, srv.Admin, ch2.Id, "/incident rota channel --rota "+other).Text, "now the rota channel")
 	mustContain(t, "rota-for", cmd(t, starter, s.Channel.Id, "/incident rota-for "+other).Text, "Rota `"+other+"` staffs #"+s.ID)
 	harness.Eventually(t, wait, "the card shows the new rota and its incident manager", func() (bool, error) {
 		text := postTextNowAs(t, ctx, starter, s.Card.Id)
 		return strings.Contains(text, "`"+other+"`") && strings.Contains(text, "Incident manager: @"+im.Username) && strings.Contains(text, "First line: @"+l1.Username), nil
 	})
 	mustContain(t, "timeline", cmd(t, starter, s.Channel.Id, "/incident timeline").Text, "(rota "+name+", named at the start)", "rota "+name+" → "+other)
+	// The open page moved with the incident: unanswered, it escalates to
+	// the new rota's incident manager in the new rota's channel.
+	mustContain(t, "escalated page", waitPagePost(t, ctx, im, ch2.Id, im).Message, "#"+s.ID)
 }
 
 // Two services, two rotas: routing rules on the alerts' labels send each

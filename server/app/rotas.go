@@ -2,11 +2,14 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 )
 
@@ -186,8 +189,9 @@ func (a *App) incidentRota(ctx context.Context, inc *incident.Incident) (*RotaVi
 // ReassignRota has the rota named name staff inc from now on: a timeline
 // event, and every role of inc that nobody holds goes to whom that rota
 // has on duty, unless they hold another role of it (one person, one
-// role). Roles that are held stay with their holders; pages already open
-// go on as they are, and the next ones go to the new rota's channel.
+// role). Roles that are held stay with their holders. Open pages move to
+// the new rota: their next notifications go to its channel and they
+// escalate by its policy (see movePages).
 func (a *App) ReassignRota(ctx context.Context, actor string, inc *incident.Incident, name string) (*incident.Incident, error) {
 	e, err := a.rotaEntry(ctx, name)
 	if err != nil {
@@ -234,10 +238,56 @@ func (a *App) ReassignRota(ctx context.Context, actor string, inc *incident.Inci
 		}
 		return events, steps, nil
 	})
-	if err == nil {
-		a.log.Info().Str("actor", actor).Str("incident", inc.ID).Str("rota", e.Name).Strs("staffed", joins).Msg("incident's rota changed")
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	a.log.Info().Str("actor", actor).Str("incident", inc.ID).Str("rota", e.Name).Strs("staffed", joins).Msg("incident's rota changed")
+	if err := a.movePages(ctx, out, e.Name); err != nil {
+		a.log.Warn().Err(err).Str("incident", inc.ID).Msg("move the incident's open pages to its new rota; they keep their old channel and policy")
+	}
+	return out, nil
+}
+
+// movePages has inc's open pages follow rota name: their next
+// notifications go to its channel, and they wait and escalate by its
+// policy from now on (the waits already begun are measured against it).
+// Posts already made stay where they are, their buttons working.
+func (a *App) movePages(ctx context.Context, inc *incident.Incident, name string) error {
+	l, _, err := loadDoc[incidentPages](ctx, a.store, incidentPagesDoc(inc.ID))
+	if err != nil || l == nil {
+		return err
+	}
+	v, err := a.RotaOf(ctx, name)
+	if err != nil {
+		return err
+	}
+	channel, redacted := a.pageChannel(inc, v)
+	pol, renotify := v.Rota.Escalation, a.settings().Renotify
+	var errs []error
+	for _, id := range l.IDs {
+		p, wrote, err := updateDoc(ctx, a.store, pageDoc(id), func(p *Page, exists bool) error {
+			if !exists || !p.Pending() || p.Duty != nil {
+				return errUnchanged
+			}
+			p.ChannelID, p.Redacted = channel, redacted
+			p.Timeouts, p.Repeat, p.Last = pol.Timeouts, min(pol.Repeat, rota.MaxRepeat), v.Rota.LastStep()
+			if p.Sending == nil && !p.Due.IsZero() {
+				p.Due = p.nextDue(a.ackTimeout(inc, p), renotify)
+			}
+			p.Revision++
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("page %s: %w", id, err))
+			continue
+		}
+		if wrote && !p.Due.IsZero() {
+			if err := a.work.Schedule(ctx, kindPage, id, p.Due); err != nil {
+				errs = append(errs, fmt.Errorf("schedule page %s: %w", id, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // mayEditRotaOf reports whether actor may edit rota e: a system admin, a

@@ -224,3 +224,44 @@ func TestTeamRotaIsTheTeamsOwn(t *testing.T) {
 		t.Errorf("a team without a rota of its own: %q", got)
 	}
 }
+
+// A reassignment moves the incident's open pages: their next
+// notifications go to the new rota's channel and they escalate by its
+// policy, from the wait already begun.
+func TestReassignMovesOpenPages(t *testing.T) {
+	e := newCostEnv(t)
+	payments(t, e)
+	if _, _, _, err := e.app.EditRotaOf(ctx, "root", "payments", func(v *RotaView, _ time.Time) ([]string, error) {
+		v.Rota.ChannelID = "paychan"
+		v.Rota.Escalation.Timeouts = map[incident.Severity]time.Duration{incident.S2: time.Minute}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := e.app.Start(ctx, StartRequest{TeamID: "team", ActorID: "alice", Title: "Checkout slow", Severity: incident.S2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.runHeld()
+	l, _, err := loadDoc[incidentPages](ctx, e.app.store, incidentPagesDoc(inc.ID))
+	if err != nil || l == nil || len(l.IDs) != 1 {
+		t.Fatalf("pages of the incident: %+v, %v", l, err)
+	}
+	before, err := e.app.PageRecord(ctx, l.IDs[0])
+	if err != nil || before.ChannelID != "rota" {
+		t.Fatalf("page before: %+v, %v", before, err)
+	}
+	if _, err := e.app.ReassignRota(ctx, "alice", mustGet(t, e, inc.ID), "payments"); err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.app.PageRecord(ctx, l.IDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.ChannelID != "paychan" || after.Timeouts[incident.S2] != time.Minute {
+		t.Errorf("page after the reassignment: channel %q, timeouts %v; want paychan and S2=1m", after.ChannelID, after.Timeouts)
+	}
+	if want := after.WaitFrom.Add(time.Minute); !after.Due.Equal(want) && !after.Due.Before(want) {
+		t.Errorf("page due %s; want by %s (the new policy's wait from the wait begun)", after.Due, want)
+	}
+}
