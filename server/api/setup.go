@@ -127,22 +127,30 @@ func holderOr(u, none string) string {
 	return "<@" + u + ">"
 }
 
-// serveSetupAction runs the buttons of the setup steps: the second dialog,
-// and the test incident.
-func (a *API) serveSetupAction(name string) authedHandler {
+// button serves a button whose answer is a message to the clicker: act's
+// text, or its error's.
+func (a *API) button(route string, act func(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (string, error)) authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, actor string) {
 		req, ok := actionRequest(w, r, actor)
 		if !ok {
 			return
 		}
 		ctx := r.Context()
-		msg, err := a.setupAction(ctx, actor, name, req)
+		msg, err := act(ctx, actor, req)
 		if err != nil {
-			a.logInternal(ctx, err, "setup", actor)
+			a.logInternal(ctx, err, route, actor)
 			msg = incident.UserMessage(err)
 		}
 		a.writeReply(w, msg)
 	}
+}
+
+// serveSetupAction runs the buttons of the setup steps: the second dialog,
+// and the test incident.
+func (a *API) serveSetupAction(name string) authedHandler {
+	return a.button("setup", func(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (string, error) {
+		return a.setupAction(ctx, actor, name, req)
+	})
 }
 
 func (a *API) setupAction(ctx context.Context, actor, name string, req *model.PostActionIntegrationRequest) (string, error) {

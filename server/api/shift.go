@@ -1,38 +1,31 @@
 package api
 
 import (
+	"context"
 	"fmt"
-	"net/http"
+
+	"github.com/mattermost/mattermost/server/public/model"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
-	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
 // serveShiftAction answers a shift request's button. The post must be the
 // bot's post of the request the button names; the app decides who may.
 func (a *API) serveShiftAction(answer string) authedHandler {
-	return func(w http.ResponseWriter, r *http.Request, actor string) {
-		req, ok := actionRequest(w, r, actor)
-		if !ok {
-			return
-		}
-		ctx := r.Context()
+	return a.button("shift", func(ctx context.Context, actor string, req *model.PostActionIntegrationRequest) (string, error) {
 		rotaName, _ := req.Context[wire.ContextRota].(string)
 		id, _ := req.Context[wire.ContextRequest].(string)
 		post, appErr := a.Platform.GetPost(req.PostId)
 		if appErr != nil || id == "" || post.UserId != a.BotID || post.GetProp(wire.PropShiftRequest) != id {
-			http.Error(w, incident.UserMessage(errNotOurs), http.StatusForbidden)
-			return
+			return "", errNotOurs
 		}
 		res, err := a.App.AnswerShift(ctx, actor, rotaName, id, answer)
 		if err != nil {
-			a.logInternal(ctx, err, "shift", actor)
-			a.writeReply(w, incident.UserMessage(err))
-			return
+			return "", err
 		}
-		a.writeReply(w, shiftReply(res))
-	}
+		return shiftReply(res), nil
+	})
 }
 
 func shiftReply(res *app.ShiftResult) string {
