@@ -102,6 +102,7 @@ func (p *Plugin) OnActivate() error {
 		OnDuty:      p.bot,
 		Shifts:      p.bot,
 		Names:       archiveflow.Names(p.API),
+		BotID:       botID,
 		Log:         p.log,
 	})
 	if err != nil {

@@ -110,7 +110,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST "+wire.DialogsPath+"{name}", a.authed(a.serveDialog))
 	mux.HandleFunc("GET "+wire.IncidentsAutocompletePath, a.authed(a.serveIncidentList))
 	mux.HandleFunc("GET "+UsagePath, a.authed(a.serveUsage))
-	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts) // token-authenticated, not authed: see serveAlerts
+	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts)        // token-authenticated, not authed: see serveAlerts
+	mux.HandleFunc(wire.HeartbeatPath+"{name}", a.serveBeat) // token-authenticated too
 	if a.Pages != nil {
 		mux.HandleFunc("GET "+web.IncidentsPath, a.authed(a.Pages.ServeList))
 		mux.HandleFunc("GET "+web.IncidentsPath+"/{id}", a.authed(a.Pages.ServeIncident))

@@ -39,6 +39,11 @@ type AlertRequest struct {
 	TeamID  string // team of incidents it opens
 	ActorID string // who opens them: the bot
 	Payload *alert.Payload
+	// Severity, when set, is the severity of incidents opened (not the
+	// severity label's); Rota, when set, the rota that staffs them (not
+	// the routing rules'). Heartbeats set both.
+	Severity incident.Severity
+	Rota     string
 }
 
 // AlertResult counts what a notification did.
@@ -237,7 +242,7 @@ func (a *App) openForAlert(ctx context.Context, req AlertRequest, set AlertSetti
 		var err error
 		inc, err = a.Start(hctx, StartRequest{ID: alertIncidentID(name, took.Attempt), TeamID: req.TeamID, ActorID: req.ActorID,
 			Title: req.Payload.IncidentTitle(al), Summary: req.Payload.IncidentSummary(al),
-			Severity: set.SeverityMap.Severity(al, set.SeverityLabel, set.DefaultSeverity), Labels: al.Labels, AlertLink: name})
+			Severity: req.severity(set, al), Rota: req.Rota, Labels: al.Labels, AlertLink: name})
 		if err != nil {
 			// Give the alert back, so that the sender's retry can open it.
 			if _, _, uerr := updateDoc(context.WithoutCancel(ctx), a.store, name, func(l *alertLink, _ bool) error {
@@ -260,6 +265,14 @@ func (a *App) openForAlert(ctx context.Context, req AlertRequest, set AlertSetti
 		a.log.Error().Err(err).Str("doc", name).Str("incident", inc.ID).Msg("link alert to its incident")
 	}
 	return inc.ID, opened, nil
+}
+
+// severity is the severity of an incident al opens.
+func (req AlertRequest) severity(set AlertSettings, al alert.Alert) incident.Severity {
+	if req.Severity != 0 {
+		return req.Severity
+	}
+	return set.SeverityMap.Severity(al, set.SeverityLabel, set.DefaultSeverity)
 }
 
 // settleLink records the incident on the link and attaches the notes left

@@ -34,6 +34,7 @@ type App struct {
 	onDuty      OnDuty      // nil: handles not answered, no on-duty header
 	shifts      Shifts      // nil: no shift requests, no duty notices
 	names       Names       // nil: no archive export or import
+	botID       string      // the bot account, which opens incidents on its own
 	log         zerolog.Logger
 	// inline does follow-up work before a use case returns instead of in
 	// the background (tests).
@@ -113,7 +114,10 @@ type Deps struct {
 	// DeadLetters is told, once, of work set aside after failing too
 	// often, with what to do. Optional: without it only the log says so.
 	DeadLetters func(ctx context.Context, d work.DeadLetter)
-	Log         zerolog.Logger
+	// BotID is the bot account's user id: heartbeats open incidents as
+	// it, as the alert webhook does.
+	BotID string
+	Log   zerolog.Logger
 }
 
 // appClock is the app's Clock as the work engine's: the engine's index
@@ -133,7 +137,7 @@ func New(d Deps) (*App, error) {
 	a := &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log,
 		background: new(sync.WaitGroup), fills: new(sync.Map),
-		onDuty: d.OnDuty, shifts: d.Shifts, names: d.Names, boardSeen: newBoardSeen(), boards: map[string]*boardSeen{}, boardMu: new(sync.Mutex), live: new(atomic.Int64)}
+		onDuty: d.OnDuty, shifts: d.Shifts, names: d.Names, botID: d.BotID, boardSeen: newBoardSeen(), boards: map[string]*boardSeen{}, boardMu: new(sync.Mutex), live: new(atomic.Int64)}
 	clock := d.WorkClock
 	if clock == nil {
 		clock = appClock{d.Clock}
@@ -153,6 +157,7 @@ func (a *App) registerWork() {
 	a.work.Register(kindAlertLink, a.runAlertLink)
 	a.work.Register(kindHandoff, a.runHandoff)
 	a.work.Register(kindOwed, a.runOwed)
+	a.work.Register(kindHeartbeat, a.runHeartbeat)
 }
 
 // SetHold has follow-up work handed to hold instead of run (tests): see

@@ -90,7 +90,7 @@ func newCostEnvWith(t testing.TB, st incident.Store, clk *clock) *costEnv {
 			return fmt.Sprintf("c%05d", ids)
 		},
 		Pager: e.pager, Reminders: &fakeReminders{}, Postmortems: &fakePostmortems{}, Releases: newFakeReleases(),
-		Shifts: e.shift, Log: zerolog.Nop(),
+		Shifts: e.shift, BotID: "bot", Log: zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatal(err)

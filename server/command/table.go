@@ -93,6 +93,8 @@ func init() {
 		{name: "archive", hint: "export [--since <date>] | import",
 			help: "The incident archive (system admins): export every incident, with timelines, rota and runbooks, to one file; import one from another server.",
 			args: archiveArgs, run: runArchive},
+		{name: "heartbeat", hint: "add <name> --every 5m [--grace 2m] [--severity S2] [--rota <name>] | list | token <name> | remove <name>",
+			help: "Heartbeats (dead man's switches): monitoring calls the URL; when it stops, an incident opens, and its return is noted.", args: heartbeatArgs, run: runHeartbeat},
 		{name: "setup", hint: "[--rota <name>]",
 			help: "Set the bot up in two dialogs (system admins): the broadcast, postmortem and rota channels, the weekly handoff and the rota's people; then start a test incident.", run: runSetup},
 		{name: "work", hint: "[list | retry <#> | drop <#>]",

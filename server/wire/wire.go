@@ -139,3 +139,10 @@ const (
 	PropShiftRequest  = "shift_request"
 	ContextRequest    = "request"
 )
+
+// HeartbeatPath is the route a heartbeat's beats come to, its name after
+// it; HeartbeatTokenHeader carries its token (or Authorization: Bearer).
+const (
+	HeartbeatPath        = "/api/v1/heartbeat/"
+	HeartbeatTokenHeader = "X-Heartbeat-Token"
+)
