@@ -13,6 +13,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
 	"github.com/incidentbot/mattermost-incident-bot/server/alias"
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
+	"github.com/incidentbot/mattermost-incident-bot/server/hosts"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
@@ -76,6 +77,8 @@ type configuration struct {
 	// "<condition> -> <rota>" separated by ';' or new lines (see package
 	// routing); the first match wins, else the team's rota, else the first.
 	RotaRules string
+	// PageWebhookHosts are the hosts pages may be sent to by webhook.
+	PageWebhookHosts string
 	// OnDutyHandles names the handle of each role and of the whole rota,
 	// e.g. "im=incident-manager, ..., rota=delivery-rota".
 	OnDutyHandles string
@@ -95,6 +98,7 @@ type configuration struct {
 	hotfixGroups []string
 	runbookRules []runbook.Rule
 	rotaRules    []routing.Rule
+	webhookHosts hosts.List
 	handles      alias.Handles
 }
 
@@ -181,6 +185,9 @@ func (c *configuration) parse() error {
 	}
 	if c.rotaRules, err = routing.Parse(c.RotaRules); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Rota routing rules\": %s", incident.UserMessage(err)))
+	}
+	if c.webhookHosts, err = hosts.Parse(c.PageWebhookHosts); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Page webhook hosts\": %s", err))
 	}
 	if c.runbookRules, err = runbook.ParseRules(c.RunbookRules); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Runbook rules\": %s", incident.UserMessage(err)))
@@ -303,6 +310,7 @@ func (c *configuration) appSettings() app.Settings {
 		PostmortemChannelID: c.PostmortemChannelID, Location: c.location, HotfixGroups: c.hotfixGroups, Handles: c.handles,
 		RunbookRules: c.runbookRules,
 		RotaRules:    c.rotaRules,
+		WebhookHosts: c.webhookHosts,
 		Alerts: app.AlertSettings{
 			Tokens:   map[alert.Source]string{alert.SourceAlertmanager: c.AlertmanagerToken, alert.SourceGrafana: c.GrafanaToken},
 			TeamName: c.AlertTeamName, SeverityLabel: c.AlertSeverityLabel, SeverityMap: c.severityMap,

@@ -22,7 +22,9 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/archiveflow"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/command"
+	"github.com/incidentbot/mattermost-incident-bot/server/hosts"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/outbound"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/schedule"
 	"github.com/incidentbot/mattermost-incident-bot/server/store/kvstore"
@@ -101,9 +103,12 @@ func (p *Plugin) OnActivate() error {
 		Runbooks:    p.bot,
 		OnDuty:      p.bot,
 		Shifts:      p.bot,
-		Names:       archiveflow.Names(p.API),
-		BotID:       botID,
-		Log:         p.log,
+		Reach: &outbound.Sender{API: p.API, Name: p.bot.Mention,
+			PageURL: func(path string) string { return p.pageURL("", path) },
+			Hosts:   func() hosts.List { return p.getConfiguration().webhookHosts }},
+		Names: archiveflow.Names(p.API),
+		BotID: botID,
+		Log:   p.log,
 	})
 	if err != nil {
 		return fmt.Errorf("activate: %w", err)

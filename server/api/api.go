@@ -112,6 +112,9 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET "+UsagePath, a.authed(a.serveUsage))
 	mux.HandleFunc("POST "+AlertsPath, a.serveAlerts)        // token-authenticated, not authed: see serveAlerts
 	mux.HandleFunc(wire.HeartbeatPath+"{name}", a.serveBeat) // token-authenticated too
+	// Signed links from emails and webhooks: no session (see serveAckLink).
+	mux.HandleFunc("GET "+wire.AckPath+"{token}", a.serveAckLink)
+	mux.HandleFunc("POST "+wire.AckPath+"{token}", a.serveAckLink)
 	if a.Pages != nil {
 		mux.HandleFunc("GET "+web.IncidentsPath, a.authed(a.Pages.ServeList))
 		mux.HandleFunc("GET "+web.IncidentsPath+"/{id}", a.authed(a.Pages.ServeIncident))

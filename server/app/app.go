@@ -33,6 +33,7 @@ type App struct {
 	runbooks    Runbooks    // nil: runbook checklists are kept but not posted
 	onDuty      OnDuty      // nil: handles not answered, no on-duty header
 	shifts      Shifts      // nil: no shift requests, no duty notices
+	reach       Reach       // nil: pages stay in the chat
 	names       Names       // nil: no archive export or import
 	botID       string      // the bot account, which opens incidents on its own
 	log         zerolog.Logger
@@ -96,6 +97,9 @@ type Deps struct {
 	// Shifts posts shift requests and tells rota members about their
 	// duty. Optional, like Handoffs.
 	Shifts Shifts
+	// Reach sends pages beyond the chat (email, webhooks). Optional, like
+	// Handoffs.
+	Reach Reach
 	// Names names users, channels and teams for the incident archive, and
 	// finds them again on import. Optional: without it archives cannot be
 	// exported or imported.
@@ -137,7 +141,7 @@ func New(d Deps) (*App, error) {
 	a := &App{store: d.Store, chat: d.Chat, notifier: d.Notifier, access: d.Access,
 		dir: d.Directory, parse: d.Schedules, settings: d.Settings, now: d.Clock, newID: d.IDs, handoffs: d.Handoffs, reminders: d.Reminders, pager: d.Pager, postmortems: d.Postmortems, releases: d.Releases, runbooks: d.Runbooks, inline: d.Inline, log: d.Log,
 		background: new(sync.WaitGroup), fills: new(sync.Map),
-		onDuty: d.OnDuty, shifts: d.Shifts, names: d.Names, botID: d.BotID, boardSeen: newBoardSeen(), boards: map[string]*boardSeen{}, boardMu: new(sync.Mutex), live: new(atomic.Int64)}
+		onDuty: d.OnDuty, shifts: d.Shifts, reach: d.Reach, names: d.Names, botID: d.BotID, boardSeen: newBoardSeen(), boards: map[string]*boardSeen{}, boardMu: new(sync.Mutex), live: new(atomic.Int64)}
 	clock := d.WorkClock
 	if clock == nil {
 		clock = appClock{d.Clock}
@@ -158,6 +162,7 @@ func (a *App) registerWork() {
 	a.work.Register(kindHandoff, a.runHandoff)
 	a.work.Register(kindOwed, a.runOwed)
 	a.work.Register(kindHeartbeat, a.runHeartbeat)
+	a.work.Register(kindReach, a.runReach)
 }
 
 // SetHold has follow-up work handed to hold instead of run (tests): see

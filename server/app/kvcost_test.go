@@ -33,6 +33,7 @@ type costEnv struct {
 	held  []func(context.Context)
 	pager *fakePager
 	shift *fakeShifts
+	reach *fakeReach
 	// rotaRules are the settings' rota rules (under mu).
 	rotaRules []routing.Rule
 }
@@ -61,7 +62,7 @@ func newCostEnvOn(t testing.TB, st incident.Store) *costEnv {
 // newCostEnvWith is newCostEnvOn with the clock clk.
 func newCostEnvWith(t testing.TB, st incident.Store, clk *clock) *costEnv {
 	t.Helper()
-	e := &costEnv{clk: clk, pager: newFakePager("n"), shift: newFakeShifts()}
+	e := &costEnv{clk: clk, pager: newFakePager("n"), shift: newFakeShifts(), reach: &fakeReach{}}
 	chat := newFakeChat()
 	ids := 0
 	var idMu sync.Mutex
@@ -90,7 +91,7 @@ func newCostEnvWith(t testing.TB, st incident.Store, clk *clock) *costEnv {
 			return fmt.Sprintf("c%05d", ids)
 		},
 		Pager: e.pager, Reminders: &fakeReminders{}, Postmortems: &fakePostmortems{}, Releases: newFakeReleases(),
-		Shifts: e.shift, BotID: "bot", Log: zerolog.Nop(),
+		Shifts: e.shift, Reach: e.reach, BotID: "bot", Log: zerolog.Nop(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -134,6 +134,10 @@ type Page struct {
 	Timeouts map[incident.Severity]time.Duration `json:"timeouts,omitempty"`
 	Repeat   int                                 `json:"repeat,omitempty"`
 	Last     []string                            `json:"last,omitempty"`
+	// OutsideOff and OutsideAfter say whether and when each level goes
+	// out beyond the chat too (see reach.go), from the same policy.
+	OutsideOff   bool          `json:"outside_off,omitempty"`
+	OutsideAfter time.Duration `json:"outside_after,omitempty"`
 	// WaitFrom is when the current wait for an acknowledgement began: the
 	// page escalates AckTimeout after it.
 	WaitFrom time.Time `json:"wait_from"`
@@ -356,10 +360,16 @@ func (a *App) openPage(ctx context.Context, inc *incident.Incident, by, msg stri
 	p := a.newPage(inc, by, msg, t, hotfixN, channel)
 	p.Redacted = redacted
 	if v != nil {
-		pol := v.Rota.Escalation
-		p.Timeouts, p.Repeat, p.Last = pol.Timeouts, min(pol.Repeat, rota.MaxRepeat), v.Rota.LastStep()
+		p.follow(v)
 	}
 	return a.createPage(ctx, inc, p, id)
+}
+
+// follow gives p the escalation policy of rota v.
+func (p *Page) follow(v *RotaView) {
+	pol := v.Rota.Escalation
+	p.Timeouts, p.Repeat, p.Last = pol.Timeouts, min(pol.Repeat, rota.MaxRepeat), v.Rota.LastStep()
+	p.OutsideOff, p.OutsideAfter = pol.OutsideOff, pol.OutsideAfter
 }
 
 // ackTimeout is how long a page of inc waits at a level: the rota's

@@ -339,6 +339,8 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 	}
 	if !done.Pending() {
 		done = a.renderPage(ctx, done, inc)
+	} else if n.Kind != NoticeRenotify && got.Sent > 0 {
+		a.scheduleReach(ctx, done, n.Level)
 	}
 	if p.Duty == nil && n.Kind != NoticeRenotify {
 		a.noteStatsOf(ctx, p.IncidentID)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/alias"
+	"github.com/incidentbot/mattermost-incident-bot/server/hosts"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/routing"
@@ -121,6 +122,9 @@ type Settings struct {
 	// RotaRules choose the rota of a new incident that names none; the
 	// first match wins (see rotaForStart).
 	RotaRules []routing.Rule
+	// WebhookHosts are the hosts pages may be sent to by webhook (empty:
+	// every public host).
+	WebhookHosts hosts.List
 }
 
 // Clock returns the current time; tests pass a fixed or stepping clock.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
-	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 )
 
@@ -262,7 +261,7 @@ func (a *App) movePages(ctx context.Context, inc *incident.Incident, name string
 		return err
 	}
 	channel, redacted := a.pageChannel(inc, v)
-	pol, renotify := v.Rota.Escalation, a.settings().Renotify
+	renotify := a.settings().Renotify
 	var errs []error
 	for _, id := range l.IDs {
 		p, wrote, err := updateDoc(ctx, a.store, pageDoc(id), func(p *Page, exists bool) error {
@@ -270,7 +269,7 @@ func (a *App) movePages(ctx context.Context, inc *incident.Incident, name string
 				return errUnchanged
 			}
 			p.ChannelID, p.Redacted = channel, redacted
-			p.Timeouts, p.Repeat, p.Last = pol.Timeouts, min(pol.Repeat, rota.MaxRepeat), v.Rota.LastStep()
+			p.follow(v)
 			if p.Sending == nil && !p.Due.IsZero() {
 				p.Due = p.nextDue(a.ackTimeout(inc, p), renotify)
 			}

@@ -46,7 +46,7 @@ func init() {
 		{"approval", "on|off", "Whether taking a shift needs a rota admin's approval (admins).", onOffArg, rotaApproval},
 		{"notices", "on|off", "Whether the people on duty the week after each handoff are told by direct message (admins).", onOffArg, rotaNotices},
 		{"admins", "@a @b ... | none", "Name the rota's own admins, who edit it (system admins and the settings' rota admins edit every rota).", nil, rotaAdmins},
-		{"escalation", "[timeouts S1=5m S2=10m ... | repeat <n> | last all|none|@a @b]", "The rota's escalation policy: how long a page waits at each level per severity (off: no paging), how many times the chain runs again when nobody answers, and who is paged last, one after another (admins). No argument shows it.", nil, rotaEscalation},
+		{"escalation", "[timeouts S1=5m S2=10m ... | repeat <n> | last all|none|@a @b | outside now|after 5m|off]", "The rota's escalation policy: how long a page waits at each level per severity (off: no paging), how many times the chain runs again when nobody answers, who is paged last, one after another, and when a page also goes by email and webhook to who registered them (`/incident notify`) (admins). No argument shows it.", nil, rotaEscalation},
 		{"handoff", "\"<cron spec>\"", "When the week changes, e.g. \"CRON_TZ=Europe/Berlin 0 9 * * MON\".", nil, rotaHandoff},
 		{"channel", "", "Page and announce the rota in this channel.", nil, rotaChannel},
 		{"calendar", "[team] [reset]", "Your secret calendar feed URL (iCalendar) of your duty weeks and away periods; `team` for the whole rota (rota admins); `reset` replaces the URL.", calendarArgs, rotaCalendar},
@@ -214,8 +214,24 @@ func rotaEscalation(ctx context.Context, h *Handler, c Call, args string) (Reply
 			}
 			edit = func(r *rota.Rota) error { r.Escalation.Last, r.Escalation.People = rota.LastPeople, ids; return nil }
 		}
+	case "outside":
+		f := strings.Fields(strings.ToLower(rest))
+		switch {
+		case len(f) == 1 && (f[0] == "now" || f[0] == "on"):
+			edit = func(r *rota.Rota) error { r.Escalation.OutsideOff, r.Escalation.OutsideAfter = false, 0; return nil }
+		case len(f) == 1 && f[0] == "off":
+			edit = func(r *rota.Rota) error { r.Escalation.OutsideOff, r.Escalation.OutsideAfter = true, 0; return nil }
+		case len(f) == 2 && f[0] == "after":
+			d, err := time.ParseDuration(f[1])
+			if err != nil || d <= 0 || d > 24*time.Hour {
+				return Reply{}, incident.Invalidf("after takes a wait such as 5m (at most 24h)")
+			}
+			edit = func(r *rota.Rota) error { r.Escalation.OutsideOff, r.Escalation.OutsideAfter = false, d; return nil }
+		default:
+			return Reply{}, incident.Invalidf("outside takes now, after <wait> or off")
+		}
 	default:
-		return Reply{}, incident.Invalidf("escalation takes timeouts, repeat or last")
+		return Reply{}, incident.Invalidf("escalation takes timeouts, repeat, last or outside")
 	}
 	var desc string
 	_, _, _, err := h.App.EditRotaOf(ctx, c.UserID, c.Rota, noted(c, func(v *app.RotaView, _ time.Time) ([]string, error) {

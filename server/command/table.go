@@ -93,6 +93,8 @@ func init() {
 		{name: "archive", hint: "export [--since <date>] | import",
 			help: "The incident archive (system admins): export every incident, with timelines, rota and runbooks, to one file; import one from another server.",
 			args: archiveArgs, run: runArchive},
+		{name: "notify", hint: "[email on|off | webhook <url>|off]",
+			help: "How else you are reached when paged: by email, or a webhook (an SMS or phone gateway). No argument shows it.", args: notifyArgs, run: runNotify},
 		{name: "heartbeat", hint: "add <name> --every 5m [--grace 2m] [--severity S2] [--rota <name>] | list | token <name> | remove <name>",
 			help: "Heartbeats (dead man's switches): monitoring calls the URL; when it stops, an incident opens, and its return is noted.", args: heartbeatArgs, run: runHeartbeat},
 		{name: "setup", hint: "[--rota <name>]",

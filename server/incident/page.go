@@ -11,6 +11,9 @@ const (
 	EventPageEscalated    EventType = "page_escalated"    // the page moved to the next level
 	EventPageAcknowledged EventType = "page_acknowledged" // someone acknowledged; nothing more is sent
 	EventPageClosed       EventType = "page_closed"       // stopped without acknowledgement (incident resolved)
+	// EventPageOutside: a page's level went out beyond the chat (DataWay:
+	// email or webhook), or failed to; the text says which.
+	EventPageOutside EventType = "page_outside"
 )
 
 // Data keys of page events.
@@ -18,6 +21,7 @@ const (
 	DataPage   = "page"   // the page's id
 	DataTarget = "target" // user id of the person notified
 	DataLevel  = "level"  // escalation level, from 1, in decimal
+	DataWay    = "way"    // how a page went beyond the chat: email or webhook
 )
 
 // EscalationChain is the order an unacknowledged page escalates in: first

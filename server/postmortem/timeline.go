@@ -233,6 +233,8 @@ func (r *renderer) describe(e incident.Event, update int) string {
 	case incident.EventPaged, incident.EventPageRenotified, incident.EventPageEscalated,
 		incident.EventPageAcknowledged, incident.EventPageClosed:
 		return r.describePage(e)
+	case incident.EventPageOutside:
+		return with("Page beyond the chat", users(e.Text))
 	case incident.EventRunbookAttached:
 		return with(fmt.Sprintf("Runbook %s (version %s) attached", d[incident.DataRunbook], d[incident.DataVersion]), e.Text)
 	case incident.EventRunbookChanged:

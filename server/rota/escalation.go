@@ -80,5 +80,13 @@ func (e Escalation) Describe() string {
 	default:
 		parts = append(parts, "no last step")
 	}
+	switch {
+	case e.OutsideOff:
+		parts = append(parts, "pages stay in the chat")
+	case e.OutsideAfter > 0:
+		parts = append(parts, "by email and webhook too after "+incident.FormatDuration(e.OutsideAfter)+" without an acknowledgement")
+	default:
+		parts = append(parts, "by email and webhook too at once (for who registered them)")
+	}
 	return strings.Join(parts, "; ")
 }

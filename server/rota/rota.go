@@ -97,6 +97,12 @@ type Escalation struct {
 	// "" (nobody).
 	Last   string   `json:"last,omitempty"`
 	People []string `json:"people,omitempty"`
+	// OutsideOff stops pages going out beyond the chat (email, webhooks)
+	// for people who registered a way; otherwise each level's page goes
+	// out that way OutsideAfter after it was posted without an
+	// acknowledgement (0: at once).
+	OutsideOff   bool          `json:"outside_off,omitempty"`
+	OutsideAfter time.Duration `json:"outside_after,omitempty"`
 }
 
 // The last steps of an escalation policy.

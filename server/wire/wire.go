@@ -146,3 +146,7 @@ const (
 	HeartbeatPath        = "/api/v1/heartbeat/"
 	HeartbeatTokenHeader = "X-Heartbeat-Token"
 )
+
+// AckPath is the route of the signed acknowledge links in pages sent
+// beyond the chat, the token after it.
+const AckPath = "/ack/"

@@ -1,0 +1,284 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/work"
+)
+
+// Pages beyond the chat. Each person may register how else to reach them:
+// their Mattermost email, and a webhook (an SMS or phone gateway their
+// organisation runs). When a page notifies someone at a level (its first
+// notification, or an escalation to them), the page's rota policy says
+// when it also goes out those ways: at once, or after a while without an
+// acknowledgement. Each delivery is a work item of its own (kind "reach",
+// one per page and level), so a slow or failing gateway never delays the
+// chat page or anyone else's; a webhook is retried with backoff. What was
+// sent, when, and whether it failed goes on the incident's timeline.
+
+// kindReach is the work kind of the deliveries beyond the chat.
+const kindReach = "reach"
+
+// Reach delivers pages beyond the chat. Optional: without it nobody is
+// reached beyond the chat.
+type Reach interface {
+	// EmailPage sends m to its target's Mattermost email address.
+	EmailPage(ctx context.Context, m *ReachMessage) error
+	// WebhookPage posts m to url, signed with secret, and returns the
+	// HTTP status; an error for a status outside 2xx too.
+	WebhookPage(ctx context.Context, m *ReachMessage, url, secret string) (int, error)
+	// EmailOff says why the server sends no email ("" when it does).
+	EmailOff() string
+}
+
+// ReachMessage is one page delivered beyond the chat.
+type ReachMessage struct {
+	Page     *Page
+	Incident *incident.Incident
+	Level    int
+	Target   PageTarget
+	// Token is the page's signed acknowledge link token for Target.
+	Token string
+	// Delivery identifies the delivery (the same on every retry), so a
+	// receiver can drop repeats.
+	Delivery string
+}
+
+// ReachPrefs is how else to reach a person.
+type ReachPrefs struct {
+	Email   bool   `json:"email,omitempty"`
+	Webhook string `json:"webhook,omitempty"`
+	// Secret signs what goes to the webhook (shown to its owner once).
+	Secret    string    `json:"secret,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Any reports whether any way beyond the chat is on.
+func (r *ReachPrefs) Any() bool { return r != nil && (r.Email || r.Webhook != "") }
+
+func reachPrefsDoc(userID string) string { return "reach/v1/user/" + userID }
+
+// Reach returns userID's ways beyond the chat (zero: none).
+func (a *App) ReachOf(ctx context.Context, userID string) (*ReachPrefs, error) {
+	p, _, err := loadDoc[ReachPrefs](ctx, a.store, reachPrefsDoc(userID))
+	return p, err
+}
+
+// SetReachEmail turns pages by email on or off for actor.
+func (a *App) SetReachEmail(ctx context.Context, actor string, on bool) error {
+	if on && a.reach != nil {
+		if why := a.reach.EmailOff(); why != "" {
+			return incident.Invalidf("this server sends no email (%s); ask a system admin to set up SMTP in System Console > Environment > SMTP and turn on email notifications", why)
+		}
+	}
+	_, _, err := updateDoc(ctx, a.store, reachPrefsDoc(actor), func(p *ReachPrefs, _ bool) error {
+		p.Email, p.UpdatedAt = on, a.now().UTC()
+		return nil
+	})
+	return err
+}
+
+// MaxWebhookURL bounds a webhook URL's length.
+const MaxWebhookURL = 2048
+
+// SetReachWebhook sets actor's page webhook ("": none) and returns the
+// secret that signs its bodies (new with every new URL).
+func (a *App) SetReachWebhook(ctx context.Context, actor, raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > MaxWebhookURL || u.User != nil {
+			return "", incident.Invalidf("give the gateway's http(s) URL, such as https://sms.example.com/page (no user:password in it)")
+		}
+		if err := a.settings().WebhookHosts.Check(u.Hostname()); err != nil {
+			return "", err
+		}
+	}
+	secret := ""
+	if raw != "" {
+		var b [24]byte
+		_, _ = rand.Read(b[:])
+		secret = hex.EncodeToString(b[:])
+	}
+	_, _, err := updateDoc(ctx, a.store, reachPrefsDoc(actor), func(p *ReachPrefs, _ bool) error {
+		p.Webhook, p.Secret, p.UpdatedAt = raw, secret, a.now().UTC()
+		return nil
+	})
+	return secret, err
+}
+
+// reachKey is the work key of page id's delivery beyond the chat at level.
+func reachKey(pageID string, level int) string { return pageID + "/" + strconv.Itoa(level) }
+
+func parseReachKey(key string) (string, int, bool) {
+	id, l, ok := strings.Cut(key, "/")
+	n, err := strconv.Atoi(l)
+	return id, n, ok && err == nil && n >= 1 && ValidPageID(id)
+}
+
+// scheduleReach arranges the delivery beyond the chat of p's notification
+// at level, when its target registered a way and the page's policy sends
+// one: OutsideAfter after the level's page went out. The target's
+// preferences are read once here; the delivery reads them again.
+func (a *App) scheduleReach(ctx context.Context, p *Page, level int) {
+	if a.reach == nil || p.OutsideOff || level < 1 || level > len(p.Targets) {
+		return
+	}
+	t := p.Targets[level-1]
+	prefs, err := a.ReachOf(ctx, t.UserID)
+	if err != nil {
+		a.log.Warn().Err(err).Str("page", p.ID).Msg("read how else to reach the paged person; the page stays in the chat")
+		return
+	}
+	if !prefs.Any() {
+		return
+	}
+	if err := a.work.Schedule(ctx, kindReach, reachKey(p.ID, level), t.At.Add(p.OutsideAfter)); err != nil {
+		a.log.Warn().Err(err).Str("page", p.ID).Msg("schedule the page's delivery beyond the chat")
+	}
+}
+
+// reachState is what went out beyond the chat for one page and level
+// (reach/v1/page/<page>/<level>).
+type reachState struct {
+	Email   reachTry `json:"email,omitzero"`
+	Webhook reachTry `json:"webhook,omitzero"`
+	// Used lists the nonces of acknowledge links that were used.
+	Used []string `json:"used,omitempty"`
+}
+
+// reachTry is one way's deliveries.
+type reachTry struct {
+	Tries  int       `json:"tries,omitempty"`
+	SentAt time.Time `json:"sent_at,omitzero"`
+	Failed string    `json:"failed,omitempty"` // the last failure
+	Gave   bool      `json:"gave_up,omitempty"`
+	Next   time.Time `json:"next,omitzero"`
+}
+
+func (t reachTry) done() bool { return !t.SentAt.IsZero() || t.Gave }
+
+func reachStateDoc(pageID string, level int) string {
+	return "reach/v1/page/" + pageID + "/" + strconv.Itoa(level)
+}
+
+// webhookBackoff is the wait before each retry of a failed webhook; its
+// length bounds the tries.
+var webhookBackoff = []time.Duration{5 * time.Second, 15 * time.Second, 45 * time.Second, 2 * time.Minute, 5 * time.Minute}
+
+// runReach is the worker of kind "reach": it sends the page's level
+// beyond the chat, the ways its target registered, unless the page was
+// answered, closed or escalated past that level meanwhile.
+func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) {
+	id, level, ok := parseReachKey(job.Key)
+	if !ok || a.reach == nil {
+		return work.Outcome{}, nil
+	}
+	p, found, err := loadDoc[Page](ctx, a.store, pageDoc(id))
+	if err != nil || !found {
+		return work.Outcome{}, err
+	}
+	if !p.Pending() || p.Level() != level {
+		return work.Outcome{}, nil // answered, closed or escalated: nothing to add
+	}
+	inc, err := a.pageIncident(ctx, p)
+	if err != nil {
+		return work.Outcome{}, err
+	}
+	t := p.Targets[level-1]
+	prefs, err := a.ReachOf(ctx, t.UserID)
+	if err != nil || !prefs.Any() {
+		return work.Outcome{}, err
+	}
+	doc := reachStateDoc(id, level)
+	st, _, err := loadDoc[reachState](ctx, a.store, doc)
+	if err != nil {
+		return work.Outcome{}, err
+	}
+	token, err := a.ackToken(ctx, id, t.UserID, level)
+	if err != nil {
+		return work.Outcome{}, err
+	}
+	m := &ReachMessage{Page: p, Incident: inc, Level: level, Target: t, Token: token}
+	now := a.now()
+	var next time.Time
+	if prefs.Email && !st.Email.done() {
+		m.Delivery = reachKey(id, level) + "/email"
+		err := a.reach.EmailPage(ctx, m)
+		st.Email = a.tried(ctx, doc, p, t, "email", err, 0, nil)
+	}
+	if prefs.Webhook != "" && !st.Webhook.done() && !st.Webhook.Next.After(now) {
+		m.Delivery = reachKey(id, level) + "/webhook"
+		status, err := a.reach.WebhookPage(ctx, m, prefs.Webhook, prefs.Secret)
+		st.Webhook = a.tried(ctx, doc, p, t, "webhook", err, status, webhookBackoff)
+	}
+	if !st.Webhook.done() && !st.Webhook.Next.IsZero() && prefs.Webhook != "" {
+		next = st.Webhook.Next
+	}
+	return work.Outcome{Next: next}, nil
+}
+
+// tried records a delivery's outcome on its state document and, for an
+// incident's page, on the timeline. A failure is retried after the next
+// wait of backoff; with no waits left (or none given) it gives up.
+func (a *App) tried(ctx context.Context, doc string, p *Page, t PageTarget, way string, sendErr error, status int, backoff []time.Duration) reachTry {
+	now := a.now()
+	var out reachTry
+	_, _, err := updateDoc(ctx, a.store, doc, func(st *reachState, _ bool) error {
+		cur := &st.Email
+		if way == "webhook" {
+			cur = &st.Webhook
+		}
+		cur.Tries++
+		cur.Next = time.Time{}
+		switch {
+		case sendErr == nil:
+			cur.SentAt, cur.Failed = now.UTC(), ""
+		case cur.Tries <= len(backoff):
+			cur.Failed, cur.Next = clipText(sendErr.Error(), 300), now.Add(backoff[cur.Tries-1])
+		default:
+			cur.Failed, cur.Gave = clipText(sendErr.Error(), 300), true
+		}
+		out = *cur
+		return nil
+	})
+	if err != nil {
+		a.log.Warn().Err(err).Str("page", p.ID).Str("way", way).Msg("record a delivery beyond the chat")
+	}
+	var text string
+	switch {
+	case sendErr == nil && way == "email":
+		text = fmt.Sprintf("page to %s (level %d) sent by email", ref(t.UserID), len(p.Targets))
+	case sendErr == nil:
+		text = fmt.Sprintf("page to %s (level %d) sent to their webhook (HTTP %d)", ref(t.UserID), len(p.Targets), status)
+	case !out.Next.IsZero():
+		text = fmt.Sprintf("page to %s by %s failed (try %d): %s; trying again in %s", ref(t.UserID), way, out.Tries, out.Failed, incident.FormatDuration(out.Next.Sub(now)))
+	default:
+		text = fmt.Sprintf("page to %s by %s failed (try %d), given up: %s", ref(t.UserID), way, out.Tries, out.Failed)
+	}
+	a.log.Info().Str("page", p.ID).Str("way", way).Err(sendErr).Int("try", out.Tries).Msg("page beyond the chat")
+	if p.Duty == nil {
+		ev := incident.NewEvent(now, incident.ActorSystem, incident.EventPageOutside, text).With(incident.DataPage, p.ID).With(incident.DataWay, way)
+		if _, err := a.record(ctx, p.IncidentID, ev); err != nil {
+			a.log.Warn().Err(err).Str("page", p.ID).Msg("note a delivery beyond the chat on the timeline")
+		}
+	}
+	return out
+}
+
+func ref(u string) string { return "<@" + u + ">" }
+
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
