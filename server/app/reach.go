@@ -176,7 +176,8 @@ var webhookBackoff = []time.Duration{5 * time.Second, 15 * time.Second, 45 * tim
 
 // runReach is the worker of kind "reach": it sends the page's level
 // beyond the chat, the ways its target registered, unless the page was
-// answered, closed or escalated past that level meanwhile.
+// answered or closed meanwhile. A page that escalated past the level
+// still reaches its person: they can still acknowledge it.
 func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) {
 	id, level, ok := parseReachKey(job.Key)
 	if !ok || a.reach == nil {
@@ -186,8 +187,8 @@ func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) 
 	if err != nil || !found {
 		return work.Outcome{}, err
 	}
-	if !p.Pending() || p.Level() != level {
-		return work.Outcome{}, nil // answered, closed or escalated: nothing to add
+	if !p.Pending() || level > p.Level() {
+		return work.Outcome{}, nil // answered or closed: nothing to add
 	}
 	inc, err := a.pageIncident(ctx, p)
 	if err != nil {
@@ -213,12 +214,12 @@ func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) 
 	if prefs.Email && !st.Email.done() {
 		m.Delivery = reachKey(id, level) + "/email"
 		err := a.reach.EmailPage(ctx, m)
-		st.Email = a.tried(ctx, doc, p, t, "email", err, 0, nil)
+		st.Email = a.tried(ctx, doc, p, level, "email", err, 0, nil)
 	}
 	if prefs.Webhook != "" && !st.Webhook.done() && !st.Webhook.Next.After(now) {
 		m.Delivery = reachKey(id, level) + "/webhook"
 		status, err := a.reach.WebhookPage(ctx, m, prefs.Webhook, prefs.Secret)
-		st.Webhook = a.tried(ctx, doc, p, t, "webhook", err, status, webhookBackoff)
+		st.Webhook = a.tried(ctx, doc, p, level, "webhook", err, status, webhookBackoff)
 	}
 	if !st.Webhook.done() && !st.Webhook.Next.IsZero() && prefs.Webhook != "" {
 		next = st.Webhook.Next
@@ -229,8 +230,8 @@ func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) 
 // tried records a delivery's outcome on its state document and, for an
 // incident's page, on the timeline. A failure is retried after the next
 // wait of backoff; with no waits left (or none given) it gives up.
-func (a *App) tried(ctx context.Context, doc string, p *Page, t PageTarget, way string, sendErr error, status int, backoff []time.Duration) reachTry {
-	now := a.now()
+func (a *App) tried(ctx context.Context, doc string, p *Page, level int, way string, sendErr error, status int, backoff []time.Duration) reachTry {
+	now, t := a.now(), p.Targets[level-1]
 	var out reachTry
 	_, _, err := updateDoc(ctx, a.store, doc, func(st *reachState, _ bool) error {
 		cur := &st.Email
@@ -256,9 +257,9 @@ func (a *App) tried(ctx context.Context, doc string, p *Page, t PageTarget, way 
 	var text string
 	switch {
 	case sendErr == nil && way == "email":
-		text = fmt.Sprintf("page to %s (level %d) sent by email", ref(t.UserID), len(p.Targets))
+		text = fmt.Sprintf("page to %s (level %d) sent by email", ref(t.UserID), level)
 	case sendErr == nil:
-		text = fmt.Sprintf("page to %s (level %d) sent to their webhook (HTTP %d)", ref(t.UserID), len(p.Targets), status)
+		text = fmt.Sprintf("page to %s (level %d) sent to their webhook (HTTP %d)", ref(t.UserID), level, status)
 	case !out.Next.IsZero():
 		text = fmt.Sprintf("page to %s by %s failed (try %d): %s; trying again in %s", ref(t.UserID), way, out.Tries, out.Failed, incident.FormatDuration(out.Next.Sub(now)))
 	default:
