@@ -16,6 +16,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/hosts"
 	"github.com/incidentbot/mattermost-incident-bot/server/hotfix"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/noise"
 	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/routing"
 	"github.com/incidentbot/mattermost-incident-bot/server/runbook"
@@ -79,6 +80,8 @@ type configuration struct {
 	RotaRules string
 	// PageWebhookHosts are the hosts pages may be sent to by webhook.
 	PageWebhookHosts string
+	// AlertThresholds hold back noisy alerts (package noise).
+	AlertThresholds string
 	// OnDutyHandles names the handle of each role and of the whole rota,
 	// e.g. "im=incident-manager, ..., rota=delivery-rota".
 	OnDutyHandles string
@@ -99,6 +102,7 @@ type configuration struct {
 	runbookRules []runbook.Rule
 	rotaRules    []routing.Rule
 	webhookHosts hosts.List
+	thresholds   []noise.Threshold
 	handles      alias.Handles
 }
 
@@ -185,6 +189,9 @@ func (c *configuration) parse() error {
 	}
 	if c.rotaRules, err = routing.Parse(c.RotaRules); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Rota routing rules\": %s", incident.UserMessage(err)))
+	}
+	if c.thresholds, err = noise.Parse(c.AlertThresholds); err != nil {
+		errs = append(errs, fmt.Errorf("setting \"Alert noise thresholds\": %s", incident.UserMessage(err)))
 	}
 	if c.webhookHosts, err = hosts.Parse(c.PageWebhookHosts); err != nil {
 		errs = append(errs, fmt.Errorf("setting \"Page webhook hosts\": %s", err))
@@ -314,7 +321,7 @@ func (c *configuration) appSettings() app.Settings {
 		Alerts: app.AlertSettings{
 			Tokens:   map[alert.Source]string{alert.SourceAlertmanager: c.AlertmanagerToken, alert.SourceGrafana: c.GrafanaToken},
 			TeamName: c.AlertTeamName, SeverityLabel: c.AlertSeverityLabel, SeverityMap: c.severityMap,
-			DefaultSeverity: c.severity(),
+			DefaultSeverity: c.severity(), Thresholds: c.thresholds,
 		}}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/alert"
 	"github.com/incidentbot/mattermost-incident-bot/server/cas"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/noise"
 	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
@@ -28,6 +29,8 @@ type AlertSettings struct {
 	SeverityMap   alert.SeverityMap
 	// DefaultSeverity applies when the label is missing or unmapped.
 	DefaultSeverity incident.Severity
+	// Thresholds hold back noisy alerts (see alert_gate.go).
+	Thresholds []noise.Threshold
 }
 
 // AlertSettings returns the current alert intake settings.
@@ -44,6 +47,8 @@ type AlertRequest struct {
 	// the routing rules'). Heartbeats set both.
 	Severity incident.Severity
 	Rota     string
+	// ungated: a held alert released (see alert_gate.go), not held again.
+	ungated bool
 }
 
 // AlertResult counts what a notification did.
@@ -52,6 +57,7 @@ type AlertResult struct {
 	Attached  int      `json:"attached"`
 	Resolved  int      `json:"resolved"`
 	Ignored   int      `json:"ignored"`             // resolved alerts with no incident
+	Held      int      `json:"held"`                // firing alerts held back: a maintenance window or a noise threshold
 	Incidents []string `json:"incidents,omitempty"` // ids touched, in alert order
 }
 
@@ -124,6 +130,10 @@ func (a *App) IngestAlerts(ctx context.Context, req AlertRequest) (AlertResult, 
 				}
 			}
 		}
+		if errors.Is(err, errHeld) {
+			res.Held++
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("alert %s: %w", al.Fingerprint, err))
 			continue
@@ -164,6 +174,9 @@ func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettin
 				return "", false, err
 			}
 			continue // the link changed meanwhile: look again
+		}
+		if err := a.gate(ctx, req, set, al); err != nil {
+			return "", false, err // held back (errHeld), or the gate failed
 		}
 		owner := cas.NewOwner()
 		took, err := a.takeLink(ctx, name, raw, link, owner)
@@ -336,12 +349,17 @@ func (a *App) alertResolved(ctx context.Context, req AlertRequest, al alert.Aler
 	text := "Alert resolved: " + req.Payload.IncidentTitle(al)
 	for range linkTries {
 		raw, link, err := a.alertLink(ctx, name)
-		if err != nil || raw == nil {
+		if err != nil {
+			return "", false, err
+		}
+		if raw == nil {
+			_, err := a.heldResolved(ctx, req.Source, al.Fingerprint) // a held alert stops firing
 			return "", false, err
 		}
 		if link.IncidentID == "" {
 			if !link.Lease.Held() || a.work.Watch().MayTake(name, link.Lease) {
-				return "", false, nil // an abandoned opening: no incident to note it on
+				_, err := a.heldResolved(ctx, req.Source, al.Fingerprint)
+				return "", false, err // an abandoned opening: no incident to note it on
 			}
 			note := alertNote{ID: claimToken(), At: a.now().UTC(), Type: incident.EventAlertResolved, Text: text, Actor: req.ActorID}
 			if ok, err := a.noteOnLink(ctx, name, raw, link, note); err != nil || ok {
@@ -351,9 +369,16 @@ func (a *App) alertResolved(ctx context.Context, req AlertRequest, al alert.Aler
 		}
 		inc, err := a.store.GetIncident(ctx, link.IncidentID)
 		if errors.Is(err, incident.ErrNotFound) {
-			return "", false, nil
+			_, err := a.heldResolved(ctx, req.Source, al.Fingerprint)
+			return "", false, err
 		} else if err != nil {
 			return "", false, err
+		}
+		if !inc.Status.Active() {
+			// Its incident is over; the alert may have been held since.
+			if _, err := a.heldResolved(ctx, req.Source, al.Fingerprint); err != nil {
+				return "", false, err
+			}
 		}
 		return inc.ID, true, a.alertEvent(ctx, req, inc.ID, al, incident.EventAlertResolved, text)
 	}

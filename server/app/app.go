@@ -163,6 +163,8 @@ func (a *App) registerWork() {
 	a.work.Register(kindOwed, a.runOwed)
 	a.work.Register(kindHeartbeat, a.runHeartbeat)
 	a.work.Register(kindReach, a.runReach)
+	a.work.Register(kindMaintenance, a.runMaintenance)
+	a.work.Register(kindHeld, a.runHeldAlert)
 }
 
 // SetHold has follow-up work handed to hold instead of run (tests): see

@@ -95,6 +95,8 @@ func init() {
 			args: archiveArgs, run: runArchive},
 		{name: "notify", hint: "[email on|off | webhook <url>|off]",
 			help: "How else you are reached when paged: by email, or a webhook (an SMS or phone gateway). No argument shows it.", args: notifyArgs, run: runNotify},
+		{name: "maintenance", hint: "add <rota=name | condition> <from|now> <to|+2h> [reason] | list | end <id>",
+			help: "Maintenance windows: during planned work, matching alerts are recorded but open no incident; those still firing when it ends open theirs.", args: maintenanceArgs, run: runMaintenance},
 		{name: "heartbeat", hint: "add <name> --every 5m [--grace 2m] [--severity S2] [--rota <name>] | list | token <name> | remove <name>",
 			help: "Heartbeats (dead man's switches): monitoring calls the URL; when it stops, an incident opens, and its return is noted.", args: heartbeatArgs, run: runHeartbeat},
 		{name: "setup", hint: "[--rota <name>]",

@@ -64,40 +64,59 @@ func Parse(s string) ([]Rule, error) {
 		if !ValidRotaName(rota) {
 			return nil, incident.Invalidf("rota rule %q: %q is not a rota's name (lower-case letters, digits and dashes)", part, rota)
 		}
-		r := Rule{Rota: rota}
-		lower := strings.ToLower(cond)
-		switch {
-		case strings.HasPrefix(lower, "title:"):
-			r.Field, r.Value = "title", strings.Join(strings.Fields(lower[len("title:"):]), " ")
-		case strings.HasPrefix(lower, "label:"):
-			k, v, _ := strings.Cut(cond[len("label:"):], "=")
-			r.Field, r.Key, r.Value = "label", strings.TrimSpace(k), strings.TrimSpace(v)
-			if r.Key == "" {
-				r.Value = ""
-			}
-		case strings.HasPrefix(lower, "team="):
-			r.Field, r.Value = "team", strings.TrimPrefix(strings.TrimSpace(lower[len("team="):]), "~")
-		case strings.HasPrefix(lower, "channel="):
-			r.Field, r.Value = "channel", strings.TrimPrefix(strings.TrimSpace(lower[len("channel="):]), "~")
-		case strings.Contains(cond, "="):
-			k, v, _ := strings.Cut(cond, "=")
-			r.Field, r.Key, r.Value = "label", strings.TrimSpace(k), strings.TrimSpace(v)
-			if strings.ContainsAny(r.Key, " \t") {
-				r.Value = ""
-			}
-		default:
-			sev, err := incident.ParseSeverity(cond)
-			if err != nil {
-				return nil, incident.Invalidf("rota rule %q: the condition is team=<name>, channel=~<name>, <label>=<value>, label:<name>=<value>, a severity (S1) or title:<keyword>", part)
-			}
-			r.Field, r.Value = "severity", sev.String()
+		r, err := ParseCondition(cond)
+		if err != nil {
+			return nil, incident.Invalidf("rota rule %q: %s", part, incident.UserMessage(err))
 		}
-		if r.Value == "" {
-			return nil, incident.Invalidf("rota rule %q: the condition has no value", part)
-		}
+		r.Rota = rota
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// ParseCondition reads one condition (see Parse) into a Rule without a
+// rota: the maintenance windows and noise thresholds match alerts with
+// the same conditions.
+func ParseCondition(cond string) (Rule, error) {
+	cond = strings.TrimSpace(cond)
+	var r Rule
+	lower := strings.ToLower(cond)
+	switch {
+	case strings.HasPrefix(lower, "title:"):
+		r.Field, r.Value = "title", strings.Join(strings.Fields(lower[len("title:"):]), " ")
+	case strings.HasPrefix(lower, "label:"):
+		k, v, _ := strings.Cut(cond[len("label:"):], "=")
+		r.Field, r.Key, r.Value = "label", strings.TrimSpace(k), strings.TrimSpace(v)
+		if r.Key == "" {
+			r.Value = ""
+		}
+	case strings.HasPrefix(lower, "team="):
+		r.Field, r.Value = "team", strings.TrimPrefix(strings.TrimSpace(lower[len("team="):]), "~")
+	case strings.HasPrefix(lower, "channel="):
+		r.Field, r.Value = "channel", strings.TrimPrefix(strings.TrimSpace(lower[len("channel="):]), "~")
+	case strings.Contains(cond, "="):
+		k, v, _ := strings.Cut(cond, "=")
+		r.Field, r.Key, r.Value = "label", strings.TrimSpace(k), strings.TrimSpace(v)
+		if strings.ContainsAny(r.Key, " \t") {
+			r.Value = ""
+		}
+	default:
+		sev, err := incident.ParseSeverity(cond)
+		if err != nil {
+			return Rule{}, incident.Invalidf("the condition is team=<name>, channel=~<name>, <label>=<value>, label:<name>=<value>, a severity (S1) or title:<keyword>")
+		}
+		r.Field, r.Value = "severity", sev.String()
+	}
+	if r.Value == "" {
+		return Rule{}, incident.Invalidf("the condition has no value")
+	}
+	return r, nil
+}
+
+// Condition renders the rule's condition as written.
+func (r Rule) Condition() string {
+	s := r.String()
+	return s[:len(s)-len(" -> "+r.Rota)]
 }
 
 // Input is what the rules look at of a new incident.
