@@ -215,7 +215,7 @@ func TestPageWebhookIsSignedAndRetried(t *testing.T) {
 	if posted := time.UnixMilli(page.CreateAt); !posted.Before(got[0].done) {
 		t.Errorf("the chat page (%s) came after the gateway's first slow answer (%s)", posted, got[0].done)
 	}
-	t.Logf("retries after %s and %s (backoff 5 s, 15 s, plus the gateway's 2 s holds)",
+	t.Logf("retries after %s and %s (backoff 5 s and 15 s, to the next tick)",
 		got[1].at.Sub(got[0].done).Round(100*time.Millisecond), got[2].at.Sub(got[1].done).Round(100*time.Millisecond))
 	for i, g := range got {
 		ts, _ := strconv.ParseInt(g.header.Get(outbound.HeaderTimestamp), 10, 64)

@@ -138,6 +138,9 @@ type Page struct {
 	// out beyond the chat too (see reach.go), from the same policy.
 	OutsideOff   bool          `json:"outside_off,omitempty"`
 	OutsideAfter time.Duration `json:"outside_after,omitempty"`
+	// Owed are its deliveries beyond the chat still owed, one per level,
+	// each due At; they ride on the page's own entry in the due index.
+	Owed []ReachOwed `json:"owed,omitempty"`
 	// WaitFrom is when the current wait for an acknowledgement began: the
 	// page escalates AckTimeout after it.
 	WaitFrom time.Time `json:"wait_from"`

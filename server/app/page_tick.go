@@ -94,8 +94,9 @@ func (a *App) runPage(ctx context.Context, job work.Job) (work.Outcome, error) {
 func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, now time.Time, owner string) (*Page, string, error) {
 	s := a.settings()
 	var claimed bool
+	var woken []int // levels whose delivery beyond the chat is due
 	p, _, err := updateDoc(ctx, a.store, pageDoc(id), func(p *Page, exists bool) error {
-		claimed = false
+		claimed, woken = false, nil
 		if !exists {
 			return incident.NotFoundf("page %s no longer exists", id)
 		}
@@ -118,10 +119,13 @@ func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, 
 			claimed = true
 		} else if p.Due.IsZero() || p.Due.After(now) {
 			return errUnchanged
-		} else if n, ok := p.advance(inc, a.ackTimeout(inc, p), s.Renotify, now); ok {
-			p.Sending = &Sending{Notice: n, Since: now}
-			p.Sending.Lease.Take(owner, now)
-			claimed = true
+		} else {
+			woken = p.owedDue(now)
+			if n, ok := p.advance(inc, a.ackTimeout(inc, p), s.Renotify, now); ok {
+				p.Sending = &Sending{Notice: n, Since: now}
+				p.Sending.Lease.Take(owner, now)
+				claimed = true
+			}
 		}
 		if claimed {
 			p.Due = now.Add(work.LeaseTTL)
@@ -133,6 +137,9 @@ func (a *App) claimPage(ctx context.Context, id string, inc *incident.Incident, 
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("claim: %w", err)
+	}
+	for _, level := range woken {
+		a.work.Wake(kindReach, reachKey(id, level))
 	}
 	if !claimed {
 		return p, "", nil
@@ -250,12 +257,19 @@ func (p *Page) renotifyAt(renotify time.Duration) time.Time {
 }
 
 // nextDue is when the timer next has work on a pending page; zero if never.
+// A delivery beyond the chat owed counts (see reach.go).
 func (p *Page) nextDue(timeout, renotify time.Duration) time.Time {
 	esc, ren := p.escalateAt(timeout), p.renotifyAt(renotify)
+	due := esc
 	if esc.IsZero() || !ren.IsZero() && ren.Before(esc) {
-		return ren
+		due = ren
 	}
-	return esc
+	for _, o := range p.Owed {
+		if due.IsZero() || o.At.Before(due) {
+			due = o.At
+		}
+	}
+	return due
 }
 
 // deliver puts the notification claimed on p (by owner) on the timeline,
@@ -310,6 +324,10 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 	}
 	s := a.settings()
 	timeout := a.ackTimeout(inc, p)
+	// Owed beyond the chat too? Decided before the completion, which
+	// records it on the page (one read here; no index write).
+	reach := n.Kind != NoticeRenotify && got.Sent > 0 && a.reaches(ctx, p, n.Level)
+	owed := false
 	// Completed even when the lease was lost meanwhile: the posts made are
 	// recorded either way, and the claim is cleared only if still ours.
 	done, _, err := updateDoc(context.WithoutCancel(ctx), a.store, pageDoc(p.ID), func(q *Page, exists bool) error {
@@ -328,6 +346,7 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 		q.Sending = nil
 		if q.Pending() {
 			q.LastFailed = got.Sent == 0
+			owed = reach && q.owe(n.Level, a.now())
 			q.Due = q.nextDue(timeout, s.Renotify)
 		} else if !q.AckPending {
 			q.Due = time.Time{}
@@ -339,8 +358,8 @@ func (a *App) deliver(ctx context.Context, p *Page, inc *incident.Incident, owne
 	}
 	if !done.Pending() {
 		done = a.renderPage(ctx, done, inc)
-	} else if n.Kind != NoticeRenotify && got.Sent > 0 {
-		a.scheduleReach(ctx, done, n.Level)
+	} else if owed {
+		a.work.Wake(kindReach, reachKey(p.ID, n.Level))
 	}
 	if p.Duty == nil && n.Kind != NoticeRenotify {
 		a.noteStatsOf(ctx, p.IncidentID)

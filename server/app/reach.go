@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,11 @@ import (
 // one per page and level), so a slow or failing gateway never delays the
 // chat page or anyone else's; a webhook is retried with backoff. What was
 // sent, when, and whether it failed goes on the incident's timeline.
+//
+// A delivery has no entry of its own in the due index: the page records
+// it as owed (Page.Owed), which its own entry covers, so a storm of pages
+// adds no index writes. A delivery due at once is woken right after the
+// page's notification; one due later is woken by the page's worker.
 
 // kindReach is the work kind of the deliveries beyond the chat.
 const kindReach = "reach"
@@ -124,26 +130,60 @@ func parseReachKey(key string) (string, int, bool) {
 	return id, n, ok && err == nil && n >= 1 && ValidPageID(id)
 }
 
-// scheduleReach arranges the delivery beyond the chat of p's notification
-// at level, when its target registered a way and the page's policy sends
-// one: OutsideAfter after the level's page went out. The target's
-// preferences are read once here; the delivery reads them again.
-func (a *App) scheduleReach(ctx context.Context, p *Page, level int) {
+// ReachOwed is a page level's delivery beyond the chat, owed from At.
+type ReachOwed struct {
+	Level int       `json:"level"`
+	At    time.Time `json:"at"`
+}
+
+// reachGrace is how long a delivery that was woken may take before the
+// page's entry wakes it again (its process may have died).
+const reachGrace = 2 * time.Minute
+
+// reaches reports whether p's notification at level is owed beyond the
+// chat too: its policy sends one and its target registered a way. One
+// read of the target's preferences.
+func (a *App) reaches(ctx context.Context, p *Page, level int) bool {
 	if a.reach == nil || p.OutsideOff || level < 1 || level > len(p.Targets) {
-		return
+		return false
 	}
-	t := p.Targets[level-1]
-	prefs, err := a.ReachOf(ctx, t.UserID)
+	prefs, err := a.ReachOf(ctx, p.Targets[level-1].UserID)
 	if err != nil {
 		a.log.Warn().Err(err).Str("page", p.ID).Msg("read how else to reach the paged person; the page stays in the chat")
-		return
+		return false
 	}
-	if !prefs.Any() {
-		return
+	return prefs.Any()
+}
+
+// owe records level's delivery beyond the chat as owed, OutsideAfter
+// after the level's notification; it reports whether it is due now (the
+// caller wakes it: the page's entry is only its safety net then).
+func (p *Page) owe(level int, now time.Time) bool {
+	for _, o := range p.Owed {
+		if o.Level == level {
+			return false
+		}
 	}
-	if err := a.work.Schedule(ctx, kindReach, reachKey(p.ID, level), t.At.Add(p.OutsideAfter)); err != nil {
-		a.log.Warn().Err(err).Str("page", p.ID).Msg("schedule the page's delivery beyond the chat")
+	at := p.Targets[level-1].At.Add(p.OutsideAfter)
+	wake := !at.After(now)
+	if wake {
+		at = now.Add(reachGrace)
 	}
+	p.Owed = append(p.Owed, ReachOwed{Level: level, At: at})
+	return wake
+}
+
+// owedDue returns the levels whose delivery is due at now, and moves each
+// on by reachGrace: they are woken now.
+func (p *Page) owedDue(now time.Time) []int {
+	var out []int
+	for i := range p.Owed {
+		if !p.Owed[i].At.After(now) {
+			out = append(out, p.Owed[i].Level)
+			p.Owed[i].At = now.Add(reachGrace)
+		}
+	}
+	return out
 }
 
 // reachState is what went out beyond the chat for one page and level
@@ -188,7 +228,7 @@ func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) 
 		return work.Outcome{}, err
 	}
 	if !p.Pending() || level > p.Level() {
-		return work.Outcome{}, nil // answered or closed: nothing to add
+		return work.Outcome{}, a.settleOwed(ctx, id, level, time.Time{}) // answered or closed: nothing to add
 	}
 	inc, err := a.pageIncident(ctx, p)
 	if err != nil {
@@ -196,8 +236,11 @@ func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) 
 	}
 	t := p.Targets[level-1]
 	prefs, err := a.ReachOf(ctx, t.UserID)
-	if err != nil || !prefs.Any() {
+	if err != nil {
 		return work.Outcome{}, err
+	}
+	if !prefs.Any() {
+		return work.Outcome{}, a.settleOwed(ctx, id, level, time.Time{})
 	}
 	doc := reachStateDoc(id, level)
 	st, _, err := loadDoc[reachState](ctx, a.store, doc)
@@ -224,7 +267,32 @@ func (a *App) runReach(ctx context.Context, job work.Job) (work.Outcome, error) 
 	if !st.Webhook.done() && !st.Webhook.Next.IsZero() && prefs.Webhook != "" {
 		next = st.Webhook.Next
 	}
-	return work.Outcome{Next: next}, nil
+	return work.Outcome{}, a.settleOwed(ctx, id, level, next)
+}
+
+// settleOwed clears level's owed delivery on page id, or moves it to
+// next (a retry), making sure the page's entry comes back by then.
+func (a *App) settleOwed(ctx context.Context, id string, level int, next time.Time) error {
+	p, _, err := updateDoc(ctx, a.store, pageDoc(id), func(q *Page, exists bool) error {
+		i := slices.IndexFunc(q.Owed, func(o ReachOwed) bool { return o.Level == level })
+		if !exists || i < 0 {
+			return errUnchanged
+		}
+		if next.IsZero() {
+			q.Owed = slices.Delete(q.Owed, i, i+1)
+		} else {
+			q.Owed[i].At = next
+			if q.Pending() && q.Sending == nil && (q.Due.IsZero() || next.Before(q.Due)) {
+				q.Due = next
+			}
+		}
+		q.Revision++
+		return nil
+	})
+	if err != nil || next.IsZero() || p == nil || !p.Pending() {
+		return err
+	}
+	return a.work.Schedule(ctx, kindPage, id, next)
 }
 
 // tried records a delivery's outcome on its state document and, for an

@@ -55,6 +55,7 @@ func main() {
 	flag.Float64Var(&o.startRate, "start-rate", 4, "starts a second the mixed load offers, all starters together (0: each starter's next start as soon as the last is answered)")
 	flag.Float64Var(&o.updateRate, "update-rate", 27, "status updates a second the mixed load offers, all updaters together (0: as fast as answered)")
 	flag.IntVar(&o.stormGroups, "storm-groups", 160, "alert groups of the larger storm (the first storm has 40); 0 skips it")
+	flag.BoolVar(&stormMail, "storm-mail", true, "in the storms, the first line's pages also go by email (through an SMTP sink), and the time to the mail is measured")
 	flag.IntVar(&o.kvOpen, "kv-open", 1000, "open incidents of the larger KV measurement (the smaller has 10)")
 	flag.IntVar(&o.startsOpen, "starts-open", 300, "open incidents of the larger back-to-back starts measurement (the smaller has 10)")
 	timeout := flag.Duration("timeout", 2*time.Hour, "give up after this long")

@@ -48,7 +48,41 @@ type stormGroup struct {
 	mu                sync.Mutex
 }
 
+// stormMail: the storms send pages by email too (flag -storm-mail).
+var stormMail bool
+
+// mailPages has the first line's pages also go by email, through an SMTP
+// sink on loopback that the server mails through, so the storm measures
+// how long a page takes to leave the chat too (the rota's default policy
+// sends at once).
+func (b *bench) mailPages(ctx context.Context) (*harness.SMTPSink, func(), error) {
+	if !stormMail {
+		return nil, func() {}, nil
+	}
+	sink, err := harness.StartSMTPSink()
+	if err != nil {
+		return nil, nil, err
+	}
+	undo, err := b.srv.UseSMTP(ctx, sink)
+	if err != nil {
+		sink.Close()
+		return nil, nil, err
+	}
+	if _, err := b.expect(ctx, b.holders["l1"], b.broadcast.Id, "/incident notify email on", "email address"); err != nil {
+		// A bundle from before pages left the chat: measure without.
+		undo()
+		sink.Close()
+		return nil, func() {}, nil
+	}
+	return sink, func() { undo(); sink.Close() }, nil
+}
+
 func (b *bench) storm(ctx context.Context, r *report, n int) error {
+	sink, done, err := b.mailPages(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	run := b.seq.Add(1)
 	groups := make([]*stormGroup, n)
 	for g := range groups {
@@ -154,6 +188,41 @@ func (b *bench) storm(ctx context.Context, r *report, n int) error {
 	_ = sleep(ctx, 3*time.Second)
 	pending()
 
+	// Each group's mail: its subject names its incident.
+	mailOf := func(g *stormGroup) (harness.Mail, bool) {
+		if sink == nil {
+			return harness.Mail{}, false
+		}
+		for id := range g.incidents {
+			for _, m := range sink.Mails() {
+				if strings.Contains(m.Subject(), "#"+id) {
+					return m, true
+				}
+			}
+		}
+		return harness.Mail{}, false
+	}
+	_ = waitFor(ctx, 2*time.Minute, 250*time.Millisecond, func() (bool, error) {
+		for _, g := range groups {
+			if sink == nil {
+				break
+			}
+			if _, ok := mailOf(g); !ok {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	var toMail sample
+	noMail := 0
+	for _, g := range groups {
+		if m, ok := mailOf(g); ok {
+			toMail.add(m.At.Sub(g.first))
+		} else {
+			noMail++
+		}
+	}
+
 	var toPage sample
 	var badIncidents, badPages, failed, missingRepeats int
 	for _, g := range groups {
@@ -181,6 +250,7 @@ func (b *bench) storm(ctx context.Context, r *report, n int) error {
 	}
 	r.add(fmt.Sprintf("%d groups: webhook median / p99", n), "%s, all sent in %s", webhook.summary(), sentIn.Round(time.Millisecond))
 	r.add(fmt.Sprintf("%d groups: alert → first page post, median / p99", n), "%s", toPage.summary())
+	r.add(fmt.Sprintf("%d groups: alert → page email accepted by the SMTP server, median / p99", n), "%s (%d without a mail)", toMail.summary(), noMail)
 	r.add(fmt.Sprintf("%d groups: groups with other than one incident / one page / all repeats attached", n), "%d / %d / %d", badIncidents, badPages, missingRepeats)
 	r.add(fmt.Sprintf("%d groups: failed deliveries", n), "%d", failed)
 	for _, g := range groups {
