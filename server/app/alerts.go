@@ -154,6 +154,7 @@ const linkTries = 50
 func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettings, al alert.Alert) (id string, opened bool, err error) {
 	name := alertDocName(req.Source, al.Fingerprint)
 	text := "Alert firing again: " + req.Payload.IncidentTitle(al)
+	gated := false
 	for range linkTries {
 		raw, link, err := a.alertLink(ctx, name)
 		if err != nil {
@@ -175,8 +176,11 @@ func (a *App) alertFiring(ctx context.Context, req AlertRequest, set AlertSettin
 			}
 			continue // the link changed meanwhile: look again
 		}
-		if err := a.gate(ctx, req, set, al); err != nil {
-			return "", false, err // held back (errHeld), or the gate failed
+		if !gated { // once per delivery, however many races it loses
+			if err := a.gate(ctx, req, set, al); err != nil {
+				return "", false, err // held back (errHeld), or the gate failed
+			}
+			gated = true
 		}
 		owner := cas.NewOwner()
 		took, err := a.takeLink(ctx, name, raw, link, owner)
