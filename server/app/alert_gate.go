@@ -58,11 +58,18 @@ func (a *App) gate(ctx context.Context, req AlertRequest, set AlertSettings, al 
 	if req.ungated {
 		return nil
 	}
+	ws, _, err := loadDoc[windows](ctx, a.store, maintenanceDoc)
+	if err != nil {
+		return err
+	}
+	if len(set.Thresholds) == 0 && len(ws.Windows) == 0 {
+		return nil // nothing can hold it (and the clock is not read)
+	}
 	now := a.now()
 	title := req.Payload.IncidentTitle(al)
 	in := routing.Input{Severity: req.severity(set, al), Title: title, Labels: al.Labels}
 	th, hasTh := noise.Match(set.Thresholds, in)
-	win, err := a.activeWindow(ctx, req, al, in, now)
+	win, err := a.activeWindow(ctx, ws, req, al, in, now)
 	if err != nil {
 		return err
 	}

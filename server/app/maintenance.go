@@ -171,13 +171,11 @@ func (a *App) EndMaintenance(ctx context.Context, actor, id string) error {
 	return nil
 }
 
-// activeWindow returns the window that covers al now, if any. The rota an
-// alert would be paged for is worked out only when a window names one.
-func (a *App) activeWindow(ctx context.Context, req AlertRequest, al alert.Alert, in routing.Input, now time.Time) (*Window, error) {
-	d, _, err := loadDoc[windows](ctx, a.store, maintenanceDoc)
-	if err != nil || len(d.Windows) == 0 {
-		return nil, err
-	}
+// activeWindow returns the window of d that covers al now, if any. The
+// rota an alert would be paged for is worked out only when a window names
+// one.
+func (a *App) activeWindow(ctx context.Context, d *windows, req AlertRequest, al alert.Alert, in routing.Input, now time.Time) (*Window, error) {
+	var err error
 	rotaOf := ""
 	for i := range d.Windows {
 		w := &d.Windows[i]
