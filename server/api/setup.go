@@ -12,6 +12,7 @@ import (
 	"github.com/incidentbot/mattermost-incident-bot/server/app"
 	"github.com/incidentbot/mattermost-incident-bot/server/bot"
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/wire"
 )
 
@@ -107,7 +108,7 @@ func (a *API) submitSetupMembers(ctx context.Context, actor string, req *model.S
 	for _, role := range incident.Roles {
 		who := "nobody yet"
 		if u := st.Holders[role]; u != "" {
-			who = "<@" + u + ">"
+			who = rota.UserRef(u)
 		}
 		lines = append(lines, fmt.Sprintf("- %s this week: %s", role.Title(), who))
 	}
@@ -124,7 +125,7 @@ func holderOr(u, none string) string {
 	if u == "" {
 		return none
 	}
-	return "<@" + u + ">"
+	return rota.UserRef(u)
 }
 
 // button serves a button whose answer is a message to the clicker: act's

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/incidentbot/mattermost-incident-bot/server/incident"
+	"github.com/incidentbot/mattermost-incident-bot/server/rota"
 	"github.com/incidentbot/mattermost-incident-bot/server/work"
 )
 
@@ -325,13 +326,13 @@ func (a *App) tried(ctx context.Context, doc string, p *Page, level int, way str
 	var text string
 	switch {
 	case sendErr == nil && way == "email":
-		text = fmt.Sprintf("page to %s (level %d) sent by email", ref(t.UserID), level)
+		text = fmt.Sprintf("page to %s (level %d) sent by email", rota.UserRef(t.UserID), level)
 	case sendErr == nil:
-		text = fmt.Sprintf("page to %s (level %d) sent to their webhook (HTTP %d)", ref(t.UserID), level, status)
+		text = fmt.Sprintf("page to %s (level %d) sent to their webhook (HTTP %d)", rota.UserRef(t.UserID), level, status)
 	case !out.Next.IsZero():
-		text = fmt.Sprintf("page to %s by %s failed (try %d): %s; trying again in %s", ref(t.UserID), way, out.Tries, out.Failed, incident.FormatDuration(out.Next.Sub(now)))
+		text = fmt.Sprintf("page to %s by %s failed (try %d): %s; trying again in %s", rota.UserRef(t.UserID), way, out.Tries, out.Failed, incident.FormatDuration(out.Next.Sub(now)))
 	default:
-		text = fmt.Sprintf("page to %s by %s failed (try %d), given up: %s", ref(t.UserID), way, out.Tries, out.Failed)
+		text = fmt.Sprintf("page to %s by %s failed (try %d), given up: %s", rota.UserRef(t.UserID), way, out.Tries, out.Failed)
 	}
 	a.log.Info().Str("page", p.ID).Str("way", way).Err(sendErr).Int("try", out.Tries).Msg("page beyond the chat")
 	if p.Duty == nil {
@@ -342,8 +343,6 @@ func (a *App) tried(ctx context.Context, doc string, p *Page, level int, way str
 	}
 	return out
 }
-
-func ref(u string) string { return "<@" + u + ">" }
 
 func clipText(s string, n int) string {
 	if len(s) <= n {

@@ -62,12 +62,8 @@ func rotaOffer(ctx context.Context, h *Handler, c Call, args string) (Reply, err
 // rotaSwitch is an on/off setting of the rota (admins).
 func rotaSwitch(what string, set func(r *rota.Rota, on bool), on, off string) func(context.Context, *Handler, Call, string) (Reply, error) {
 	return func(ctx context.Context, h *Handler, c Call, args string) (Reply, error) {
-		var v bool
-		switch strings.ToLower(strings.TrimSpace(args)) {
-		case "on":
-			v = true
-		case "off":
-		default:
+		v, err := onOff(args)
+		if err != nil {
 			return Reply{}, incident.Invalidf("%s is on or off", what)
 		}
 		text := off
